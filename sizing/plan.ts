@@ -1,0 +1,83 @@
+/** `plan(spec)`: for N peels, what must run. Pure: no Pulumi, no I/O. */
+import { bandwidth } from "./bandwidth";
+import { checklistFor } from "./checklist";
+import { clientTuning } from "./client";
+import { TIERS, type TierRow } from "./guide";
+import { kvPlan } from "./kv";
+import { checkLimitNofile, limitNofileFor, limitNofileWhy, sysctlFor } from "./os";
+import { coreServer, leafExpectedPeels, leafNodeSize, maxConnectionsFor, serverTuning } from "./server";
+import { parseSizingSpec, type SizingSpecInput } from "./spec";
+import { planLeafSites, planRegions } from "./split";
+import type { LeafNodePlan, SizingPlan } from "./types";
+
+/** The tier row for a peel count: the last row whose lower edge it reaches. */
+export function tierFor(peels: number): TierRow {
+  let found: TierRow | undefined;
+  for (const row of TIERS) if (peels >= row.minPeels) found = row;
+  if (found === undefined) throw new RangeError(`no tier for ${peels} peels`);
+  return found;
+}
+
+/** Validates `input` (throws SpecError naming the field) and plans it. */
+export function plan(input: SizingSpecInput): SizingPlan {
+  const spec = parseSizingSpec(input);
+  const { peels, overrides } = spec;
+  const applied: string[] = [];
+  const tier = tierFor(peels);
+
+  const { regions, sites } = planLeafSites(tier, planRegions(peels, tier, spec.regions), spec.leafSites);
+  const core = coreServer(tier, overrides, applied);
+  const natsServer = serverTuning(tier, peels, regions, core, overrides, applied);
+
+  const limitNofile = overrides.os?.limitNofile ?? limitNofileFor(natsServer.maxConnections);
+  if (overrides.os?.limitNofile !== undefined) applied.push("overrides.os.limitNofile");
+  checkLimitNofile(limitNofile, natsServer.maxConnections, ["overrides", "os", "limitNofile"]);
+
+  let leafNode: LeafNodePlan | undefined;
+  if (sites.length > 0) {
+    const expected = leafExpectedPeels(sites);
+    const maxConnections = maxConnectionsFor(expected);
+    leafNode = {
+      server: leafNodeSize(),
+      maxConnections,
+      expectedPeelsPerServer: expected,
+      limitNofile: limitNofileFor(maxConnections),
+      provenance: {
+        server: { source: "derived", why: "the cluster-5 row's CPU, RAM and network (10,000 peels per server at its top), no JetStream" },
+        maxConnections: { source: "guide", why: `2 × ${expected.toLocaleString("en-US")} peels of the busiest site; any of its leaf servers may get them all` },
+        limitNofile: limitNofileWhy(maxConnections, peels),
+      },
+    };
+  }
+
+  const os = sysctlFor(peels, Math.max(limitNofile, leafNode?.limitNofile ?? 0));
+  return {
+    tier: tier.id,
+    peels,
+    topology: tier.topology,
+    guideRow: tier.guideRow,
+    serversPerCluster: tier.serversPerCluster,
+    totalServers: regions.reduce((n, r) => n + r.servers, 0) + sites.reduce((n, s) => n + s.servers, 0),
+    server: core,
+    natsServer,
+    client: clientTuning(peels, overrides, applied),
+    os: {
+      sysctl: os.sysctl,
+      limitNofile,
+      provenance: {
+        ...os.provenance,
+        limitNofile:
+          overrides.os?.limitNofile !== undefined
+            ? { source: "override", why: "set by overrides.os.limitNofile" }
+            : limitNofileWhy(natsServer.maxConnections, peels),
+      },
+    },
+    kv: kvPlan(tier.serversPerCluster, overrides, applied),
+    bandwidth: bandwidth(peels, spec.factIntervalSeconds),
+    regions,
+    leafSites: sites,
+    ...(leafNode === undefined ? {} : { leafNode }),
+    checklist: checklistFor(tier.id),
+    overrides: applied,
+  };
+}

@@ -1,0 +1,161 @@
+/**
+ * The sizing spec: what `plan()` needs, validated once at the edge (stack config or CLI flags).
+ * Unknown keys are errors, never dropped.
+ */
+import { z } from "zod";
+import { BUCKETS } from "./guide";
+import { MAX_KV_HISTORY, MAX_PEELS, MIN_LAME_DUCK_SECONDS } from "./policy";
+
+import { fmt } from "./format";
+
+export const PEELS_ACCEPTED = `a whole number from 0 to ${fmt(MAX_PEELS)}`;
+
+const wholeNumber = (min: number, max: number, what = "a whole number") => {
+  const accepted = `${what} from ${fmt(min)} to ${fmt(max)}`;
+  return z
+    .number({ error: `must be ${accepted}` })
+    .int({ error: `must be ${accepted}` })
+    .min(min, { error: `must be ${accepted}` })
+    .max(max, { error: `must be ${accepted}` });
+};
+
+const positive = (what: string) =>
+  z
+    .number({ error: `must be a number above 0 (${what})` })
+    .positive({ error: `must be a number above 0 (${what})` })
+    .refine(Number.isFinite, { error: `must be a finite number (${what})` });
+
+export const peelCount = wholeNumber(0, MAX_PEELS);
+
+/** Names end up in server names, DNS names and JetStream domains: a DNS label fits all three. */
+export const dnsLabel = z
+  .string({ error: "must be a string" })
+  .regex(/^[a-z]([a-z0-9-]{0,30}[a-z0-9])?$/, {
+    error:
+      "must be a lowercase DNS label: a-z, 0-9 and '-', 1 to 32 characters, starting with a letter and not ending with '-'",
+  });
+
+export const LeafSiteSpecSchema = z.strictObject({
+  /** The site's name: leaf servers are named after it. */
+  name: dnsLabel,
+  /** @default the only region, or the first declared one */
+  region: dnsLabel.optional(),
+  /** @default an even share of the peels that no site or region claims */
+  peels: peelCount.optional(),
+  /** @default max(2, one per 10,000 of the site's peels) */
+  servers: wholeNumber(1, 100).optional(),
+});
+export type LeafSiteSpec = z.infer<typeof LeafSiteSpecSchema>;
+
+export const RegionSpecSchema = z.strictObject({
+  name: dnsLabel,
+  /** @default an even share of the peels that no region claims */
+  peels: peelCount.optional(),
+});
+export type RegionSpec = z.infer<typeof RegionSpecSchema>;
+
+const bucketNames = BUCKETS.map((b) => b.name);
+
+const BucketOverrideSchema = z.strictObject({
+  replicas: wholeNumber(1, 5).optional(),
+  history: wholeNumber(0, MAX_KV_HISTORY).optional(),
+  ttlSeconds: wholeNumber(0, 365 * 86_400).optional(),
+});
+
+const ClientOverrideSchema = z.strictObject({
+  maxReconnects: z
+    .number()
+    .int()
+    .min(-1, { error: "must be -1 (retry for ever) or a whole number of attempts" })
+    .optional(),
+  reconnectWaitSeconds: positive("seconds").optional(),
+  reconnectBufSizeBytes: wholeNumber(1, 1024 ** 3).optional(),
+  pingIntervalSeconds: positive("seconds").optional(),
+  maxPingsOut: wholeNumber(1, 100).optional(),
+  drainTimeoutSeconds: positive("seconds").optional(),
+});
+
+/** Typed overrides of planned values; each is checked against the tier before it is used. */
+export const OverridesSchema = z.strictObject({
+  server: z
+    .strictObject({
+      cpuSteadyCores: positive("cores").optional(),
+      cpuBurstCores: positive("cores").optional(),
+      memoryMiB: wholeNumber(256, 4 * 1024 * 1024).optional(),
+      jetstreamDiskGiB: wholeNumber(1, 1024 * 1024).optional(),
+      diskIops: wholeNumber(1, 10_000_000).optional(),
+      networkMbps: positive("Mbps").optional(),
+      storage: z.enum(["ssd", "nvme"], { error: 'must be "ssd" or "nvme"' }).optional(),
+    })
+    .optional(),
+  natsServer: z
+    .strictObject({
+      maxConnections: wholeNumber(1, 100_000_000).optional(),
+      maxPayloadBytes: wholeNumber(1, 1024 ** 3).optional(),
+      writeDeadlineSeconds: positive("seconds").optional(),
+      maxMemStoreBytes: wholeNumber(1, 2 ** 50).optional(),
+      maxFileStoreBytes: wholeNumber(1, 2 ** 53 - 1).optional(),
+      maxAckPending: wholeNumber(1, 100_000_000).optional(),
+      duplicateWindowSeconds: positive("seconds").optional(),
+      lameDuckDurationSeconds: wholeNumber(MIN_LAME_DUCK_SECONDS, 3_600, "whole seconds").optional(),
+      lameDuckGracePeriodSeconds: wholeNumber(0, 3_600, "whole seconds").optional(),
+    })
+    .optional(),
+  client: z
+    .strictObject({ master: ClientOverrideSchema.optional(), peel: ClientOverrideSchema.optional() })
+    .optional(),
+  os: z.strictObject({ limitNofile: wholeNumber(1_024, 100_000_000).optional() }).optional(),
+  kv: z
+    .record(
+      z.enum(bucketNames as [string, ...string[]], {
+        error: `must be one of the planned buckets: ${bucketNames.join(", ")}`,
+      }),
+      BucketOverrideSchema,
+    )
+    .optional(),
+});
+export type Overrides = z.infer<typeof OverridesSchema>;
+
+export const DEFAULT_FACT_INTERVAL_SECONDS = 60;
+
+export const SizingSpecSchema = z.strictObject({
+  peels: peelCount,
+  /** Seconds between two fact syncs of one peel, for the bandwidth model. @default 60 */
+  factIntervalSeconds: wholeNumber(1, 86_400, "whole seconds").default(DEFAULT_FACT_INTERVAL_SECONDS),
+  /** Supercluster regions. @default implied from the peel count */
+  regions: z.array(RegionSpecSchema).default([]),
+  /** Leaf sites (edge, DMZ). @default implied at the leaf tier, none below it */
+  leafSites: z.array(LeafSiteSpecSchema).default([]),
+  /** @default none */
+  overrides: OverridesSchema.default({}),
+});
+export type SizingSpec = z.output<typeof SizingSpecSchema>;
+export type SizingSpecInput = z.input<typeof SizingSpecSchema>;
+
+/** One problem with the input: where it is (a path into the spec) and what is accepted. */
+export interface Problem {
+  path: (string | number)[];
+  message: string;
+}
+
+/** Thrown for input that cannot be planned; every boundary prints it in its own names. */
+export class SpecError extends Error {
+  constructor(readonly problems: Problem[]) {
+    super(problems.map((p) => `${p.path.join(".")}: ${p.message}`).join("\n"));
+    this.name = "SpecError";
+  }
+}
+
+export function problemsOf(error: z.ZodError): Problem[] {
+  return error.issues.map((issue) => ({
+    path: issue.path.map((p) => (typeof p === "symbol" ? String(p) : p)),
+    message: issue.message,
+  }));
+}
+
+/** Parses and validates; throws SpecError (never a bare ZodError) on bad input. */
+export function parseSizingSpec(input: unknown): SizingSpec {
+  const result = SizingSpecSchema.safeParse(input);
+  if (!result.success) throw new SpecError(problemsOf(result.error));
+  return result.data;
+}

@@ -1,0 +1,155 @@
+/** The shapes that flow out of `sizing/`. Plain data only: no Pulumi, no I/O. */
+
+export const TIER_IDS = ["single-small", "single", "cluster-3", "cluster-5", "leaf", "supercluster"] as const;
+export type TierId = (typeof TIER_IDS)[number];
+
+export type StorageClass = "ssd" | "nvme";
+export type TopologyKind = "single" | "cluster" | "cluster+leaf" | "supercluster";
+
+/** Where a planned value comes from, so nothing changes silently. */
+export type Source = "guide" | "nats-default" | "derived" | "override";
+
+export interface Provenance {
+  source: Source;
+  why: string;
+}
+
+/** Resources of one server. CPU in cores, memory in MiB, disk in GiB. */
+export interface ServerSize {
+  cpuSteadyCores: number;
+  cpuBurstCores: number;
+  memoryMiB: number;
+  jetstreamDiskGiB: number;
+  diskIops: number;
+  networkMbps: number;
+  storage: StorageClass;
+}
+
+/** nats-server settings of a core (JetStream) server. Durations in seconds, sizes in bytes. */
+export interface ServerTuning {
+  maxConnections: number;
+  /** The peels one server must be able to hold: all of its cluster's, leaf sites' included. */
+  expectedPeelsPerServer: number;
+  maxPayloadBytes: number;
+  writeDeadlineSeconds: number;
+  jetstream: {
+    maxMemStoreBytes: number;
+    maxFileStoreBytes: number;
+    /** Absent where the guide leaves the server's own default (no ceiling) alone. */
+    maxAckPending?: number;
+    duplicateWindowSeconds?: number;
+  };
+  lameDuckDurationSeconds: number;
+  lameDuckGracePeriodSeconds: number;
+  provenance: Record<string, Provenance>;
+}
+
+/** Zester `ClientConfig` for one kind of client. Durations in seconds, sizes in bytes. */
+export interface ClientSettings {
+  maxReconnects: number;
+  reconnectWaitSeconds: number;
+  reconnectBufSizeBytes: number;
+  pingIntervalSeconds: number;
+  maxPingsOut: number;
+  drainTimeoutSeconds: number;
+}
+
+export interface ClientTuning {
+  master: ClientSettings;
+  peel: ClientSettings;
+  provenance: Record<string, Provenance>;
+}
+
+export interface OsTuning {
+  /** Empty below the tier where the guide asks for kernel tuning. */
+  sysctl: Record<string, string>;
+  limitNofile: number;
+  provenance: Record<string, Provenance>;
+}
+
+export interface BucketPlan {
+  name: string;
+  kind: "kv" | "stream";
+  /** The JetStream stream that holds it (`KV_<bucket>` for KV buckets). */
+  stream: string;
+  history: number;
+  /** 0 means no TTL. */
+  ttlSeconds: number;
+  replicas: number;
+  storage: "file" | "memory";
+}
+
+export interface Bandwidth {
+  factIntervalSeconds: number;
+  peels: number;
+  heartbeatBytesPerSecond: number;
+  factSyncBytesPerSecond: number;
+  /** One `state.apply` to every peel: a burst, not a rate. */
+  stateApplyBytesPerJob: number;
+  settingsPushBytesTotal: number;
+  perPeel: {
+    heartbeatBytesPerSecond: number;
+    factSyncBytesPerEvent: number;
+    stateApplyBytesPerJob: number;
+    settingsPushBytes: number;
+  };
+}
+
+export interface ChecklistItem {
+  id: string;
+  /** The tier that adds the item; items are cumulative. */
+  since: TierId;
+  item: string;
+}
+
+export interface LeafSitePlan {
+  name: string;
+  region: string;
+  peels: number;
+  servers: number;
+  /** True when the operator declared the site, false when the plan implied it. */
+  declared: boolean;
+}
+
+export interface RegionPlan {
+  name: string;
+  /** All peels of the region, those behind its leaf sites included. */
+  peels: number;
+  /** Peels that connect straight to the region's core cluster. */
+  directPeels: number;
+  servers: number;
+  declared: boolean;
+  /** Set on superclusters only (the guide: a JetStream domain per region). */
+  jetstreamDomain?: string;
+}
+
+/** Leaf-node servers: no JetStream, they extend the core's. */
+export interface LeafNodePlan {
+  server: ServerSize;
+  maxConnections: number;
+  expectedPeelsPerServer: number;
+  limitNofile: number;
+  provenance: Record<string, Provenance>;
+}
+
+export interface SizingPlan {
+  tier: TierId;
+  peels: number;
+  topology: TopologyKind;
+  guideRow: string;
+  serversPerCluster: number;
+  totalServers: number;
+  server: ServerSize;
+  natsServer: ServerTuning;
+  client: ClientTuning;
+  os: OsTuning;
+  kv: BucketPlan[];
+  bandwidth: Bandwidth;
+  regions: RegionPlan[];
+  leafSites: LeafSitePlan[];
+  /** Present when the plan has leaf sites. */
+  leafNode?: LeafNodePlan;
+  checklist: ChecklistItem[];
+  /** Values the operator overrode, by dotted path, as given. */
+  overrides: string[];
+}
