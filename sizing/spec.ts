@@ -12,26 +12,27 @@ export const PEELS_ACCEPTED = `a whole number from 0 to ${fmt(MAX_PEELS)}`;
 
 const wholeNumber = (min: number, max: number, what = "a whole number") => {
   const accepted = `${what} from ${fmt(min)} to ${fmt(max)}`;
+  const message = `must be ${accepted}`;
   return z
-    .number({ error: `must be ${accepted}` })
-    .int({ error: `must be ${accepted}` })
-    .min(min, { error: `must be ${accepted}` })
-    .max(max, { error: `must be ${accepted}` });
+    .number({ invalid_type_error: message, required_error: `is required: ${accepted}` })
+    .int({ message })
+    .min(min, { message })
+    .max(max, { message });
 };
 
 const positive = (what: string) =>
   z
-    .number({ error: `must be a number above 0 (${what})` })
-    .positive({ error: `must be a number above 0 (${what})` })
-    .refine(Number.isFinite, { error: `must be a finite number (${what})` });
+    .number({ invalid_type_error: `must be a number above 0 (${what})` })
+    .positive({ message: `must be a number above 0 (${what})` })
+    .finite({ message: `must be a finite number (${what})` });
 
 export const peelCount = wholeNumber(0, MAX_PEELS);
 
 /** Names end up in server names, DNS names and JetStream domains: a DNS label fits all three. */
 export const dnsLabel = z
-  .string({ error: "must be a string" })
+  .string({ invalid_type_error: "must be a string" })
   .regex(/^[a-z]([a-z0-9-]{0,30}[a-z0-9])?$/, {
-    error:
+    message:
       "must be a lowercase DNS label: a-z, 0-9 and '-', 1 to 32 characters, starting with a letter and not ending with '-'",
   });
 
@@ -66,7 +67,7 @@ const ClientOverrideSchema = z.strictObject({
   maxReconnects: z
     .number()
     .int()
-    .min(-1, { error: "must be -1 (retry for ever) or a whole number of attempts" })
+    .min(-1, { message: "must be -1 (retry for ever) or a whole number of attempts" })
     .optional(),
   reconnectWaitSeconds: positive("seconds").optional(),
   reconnectBufSizeBytes: wholeNumber(1, 1024 ** 3).optional(),
@@ -85,7 +86,7 @@ export const OverridesSchema = z.strictObject({
       jetstreamDiskGiB: wholeNumber(1, 1024 * 1024).optional(),
       diskIops: wholeNumber(1, 10_000_000).optional(),
       networkMbps: positive("Mbps").optional(),
-      storage: z.enum(["ssd", "nvme"], { error: 'must be "ssd" or "nvme"' }).optional(),
+      storage: z.enum(["ssd", "nvme"], { errorMap: () => ({ message: 'must be "ssd" or "nvme"' }) }).optional(),
     })
     .optional(),
   natsServer: z
@@ -108,7 +109,7 @@ export const OverridesSchema = z.strictObject({
   kv: z
     .record(
       z.enum(bucketNames as [string, ...string[]], {
-        error: `must be one of the planned buckets: ${bucketNames.join(", ")}`,
+        errorMap: () => ({ message: `must be one of the planned buckets: ${bucketNames.join(", ")}` }),
       }),
       BucketOverrideSchema,
     )
@@ -117,11 +118,12 @@ export const OverridesSchema = z.strictObject({
 export type Overrides = z.infer<typeof OverridesSchema>;
 
 export const DEFAULT_FACT_INTERVAL_SECONDS = 60;
+export const factIntervalSeconds = wholeNumber(1, 86_400, "whole seconds");
 
 export const SizingSpecSchema = z.strictObject({
   peels: peelCount,
   /** Seconds between two fact syncs of one peel, for the bandwidth model. @default 60 */
-  factIntervalSeconds: wholeNumber(1, 86_400, "whole seconds").default(DEFAULT_FACT_INTERVAL_SECONDS),
+  factIntervalSeconds: factIntervalSeconds.default(DEFAULT_FACT_INTERVAL_SECONDS),
   /** Supercluster regions. @default implied from the peel count */
   regions: z.array(RegionSpecSchema).default([]),
   /** Leaf sites (edge, DMZ). @default implied at the leaf tier, none below it */
@@ -146,11 +148,13 @@ export class SpecError extends Error {
   }
 }
 
+/** zod's issues as problems; an unknown key becomes a problem at that key. */
 export function problemsOf(error: z.ZodError): Problem[] {
-  return error.issues.map((issue) => ({
-    path: issue.path.map((p) => (typeof p === "symbol" ? String(p) : p)),
-    message: issue.message,
-  }));
+  return error.issues.flatMap((issue): Problem[] =>
+    issue.code === "unrecognized_keys"
+      ? issue.keys.map((key) => ({ path: [...issue.path, key], message: "is not a setting this project reads (unknown keys are refused, never ignored)" }))
+      : [{ path: issue.path, message: issue.message }],
+  );
 }
 
 /** Parses and validates; throws SpecError (never a bare ZodError) on bad input. */

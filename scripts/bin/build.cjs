@@ -1,0 +1,23 @@
+#!/usr/bin/env node
+// Transpiles the sources to dist/ without type-checking (`tsc --noEmit` in `npm test` does
+// that once), so command-line entry points start as plain Node.
+const fs = require("node:fs");
+const { ROOT, DIST, STAMP, sourceFiles } = require("./sources.cjs");
+
+function build() {
+  fs.rmSync(DIST, { recursive: true, force: true });
+  require("esbuild").buildSync({
+    entryPoints: sourceFiles(),
+    outdir: DIST,
+    outbase: ROOT,
+    format: "cjs",
+    platform: "node",
+    target: "node20",
+    sourcemap: "inline",
+    logLevel: "warning",
+  });
+  fs.writeFileSync(STAMP, `${new Date().toISOString()}\n`);
+}
+
+module.exports = { build };
+if (require.main === module) build();

@@ -1,0 +1,83 @@
+/**
+ * Runs the Pulumi program under `pulumi.runtime.setMocks`, recording every resource it
+ * registers. Pulumi's mocks hand `newResource` no parent, so the mock monitor's
+ * `registerResource` is wrapped to read it from the request itself.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import type { StackOutputs } from "../stacks/program";
+
+export interface PlannedResource {
+  /** The Pulumi type token, e.g. `aws:ec2/instance:Instance`. */
+  type: string;
+  name: string;
+  /** The parent's logical name; absent for a resource at the top of the stack. */
+  parent?: string;
+  inputs: Record<string, unknown>;
+}
+
+interface RegisterRequest {
+  getType(): string;
+  getName(): string;
+  getParent(): string;
+}
+
+interface WrappableMonitor {
+  registerResource(req: RegisterRequest, ...rest: unknown[]): unknown;
+}
+
+function isWrappable(monitor: unknown): monitor is WrappableMonitor {
+  return typeof monitor === "object" && monitor !== null && typeof Reflect.get(monitor, "registerResource") === "function";
+}
+
+/** A URN's last segment is the resource's logical name. */
+const nameOfUrn = (urn: string): string => urn.slice(urn.lastIndexOf("::") + 2);
+
+function resolved<T>(value: T): Promise<pulumi.Unwrap<T>> {
+  return new Promise((resolve) => {
+    pulumi.output(value).apply((v) => {
+      resolve(v);
+      return v;
+    });
+  });
+}
+
+export async function runProgramWithMocks(
+  project: string,
+  stack: string,
+  config: Record<string, string>,
+): Promise<{ outputs: StackOutputs; resources: PlannedResource[] }> {
+  const resources: PlannedResource[] = [];
+  const parents = new Map<string, string>();
+  pulumi.runtime.setAllConfig(config);
+  await pulumi.runtime.setMocks(
+    {
+      newResource: (args) => {
+        const parent = parents.get(`${args.type}::${args.name}`);
+        resources.push({
+          type: args.type,
+          name: args.name,
+          ...(parent === undefined ? {} : { parent }),
+          inputs: args.inputs as Record<string, unknown>,
+        });
+        return { id: `${args.name}-id`, state: args.inputs as Record<string, unknown> };
+      },
+      call: (args) => args.inputs as Record<string, unknown>,
+    },
+    project,
+    stack,
+    false,
+  );
+  const monitor: unknown = pulumi.runtime.getMonitor();
+  if (!isWrappable(monitor)) throw new Error("Pulumi's mock monitor has no registerResource to wrap");
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req, ...rest) => {
+    const parent = req.getParent();
+    if (parent !== "") parents.set(`${req.getType()}::${req.getName()}`, nameOfUrn(parent));
+    return register(req, ...rest);
+  };
+
+  // Loaded only now, so the program sees the mocks and this config.
+  const { program } = require("../stacks/program") as typeof import("../stacks/program");
+  const outputs = (await resolved(program(pulumi.runtime.allConfig()))) as StackOutputs;
+  return { outputs, resources };
+}
