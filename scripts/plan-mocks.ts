@@ -26,7 +26,9 @@ interface WrappableMonitor {
 }
 
 function isWrappable(monitor: unknown): monitor is WrappableMonitor {
-  return typeof monitor === "object" && monitor !== null && typeof Reflect.get(monitor, "registerResource") === "function";
+  return (
+    typeof monitor === "object" && monitor !== null && typeof Reflect.get(monitor, "registerResource") === "function"
+  );
 }
 
 /** A URN's last segment is the resource's logical name. */

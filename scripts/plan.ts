@@ -31,7 +31,8 @@ function printReadable(outputs: StackOutputs, resources: PlannedResource[]): str
   lines.push("  sizing: (the plan below; --json prints it whole)", "");
   const tables = (require("./sizing-tables") as typeof import("./sizing-tables")).renderPlanTables(outputs.sizing);
   lines.push(tables, `Resources: ${resources.length}`);
-  for (const r of resources) lines.push(`  ${r.type}  ${r.name}${r.parent === undefined ? "" : `  (parent ${r.parent})`}`);
+  for (const r of resources)
+    lines.push(`  ${r.type}  ${r.name}${r.parent === undefined ? "" : `  (parent ${r.parent})`}`);
   if (resources.length === 0) lines.push("  (none: no target's components register resources yet)");
   return `${lines.join("\n")}\n`;
 }
@@ -60,7 +61,9 @@ async function main(argv: string[]): Promise<void> {
   if (values.stack === undefined) throw new UsageError("--stack is required: the NAME of a stacks/Pulumi.NAME.yaml");
   const { project, config } = stackConfig(values.stack, values.set ?? []);
   const { outputs, resources } = await runProgramWithMocks(project, values.stack, config);
-  process.stdout.write(values.json === true ? `${JSON.stringify({ outputs, resources }, null, 2)}\n` : printReadable(outputs, resources));
+  process.stdout.write(
+    values.json === true ? `${JSON.stringify({ outputs, resources }, null, 2)}\n` : printReadable(outputs, resources),
+  );
 }
 
 main(process.argv.slice(2)).then(

@@ -9,7 +9,8 @@ function table(title: string, head: string[], rows: (string | number)[][]): stri
   return `${title}\n${t.toString()}\n`;
 }
 
-const seconds = (s: number): string => (s === 0 ? "none" : s % 86_400 === 0 ? `${s / 86_400} d` : s % 60 === 0 && s >= 60 ? `${s / 60} min` : `${s} s`);
+const seconds = (s: number): string =>
+  s === 0 ? "none" : s % 86_400 === 0 ? `${s / 86_400} d` : s % 60 === 0 && s >= 60 ? `${s / 60} min` : `${s} s`;
 const why = (p: Provenance | undefined): string => (p === undefined ? "" : `${p.source}: ${p.why}`);
 
 function serverRow(role: string, s: ServerSize, count: number): (string | number)[] {
@@ -39,9 +40,11 @@ export function renderPlanTables(plan: SizingPlan): string {
   const js = n.jetstream;
   const parts: string[] = [];
   parts.push(
-    table("Tier", ["tier", "peels", "topology", "servers per cluster", "servers in all", "guide row"], [
-      [plan.tier, fmt(plan.peels), plan.topology, plan.serversPerCluster, plan.totalServers, plan.guideRow],
-    ]),
+    table(
+      "Tier",
+      ["tier", "peels", "topology", "servers per cluster", "servers in all", "guide row"],
+      [[plan.tier, fmt(plan.peels), plan.topology, plan.serversPerCluster, plan.totalServers, plan.guideRow]],
+    ),
   );
   parts.push(
     table(
@@ -60,9 +63,28 @@ export function renderPlanTables(plan: SizingPlan): string {
       ]),
     ),
   );
-  const servers = [serverRow("core (NATS + master)", plan.server, plan.totalServers - plan.leafSites.reduce((k, s) => k + s.servers, 0))];
-  if (plan.leafNode !== undefined) servers.push(serverRow("leaf node", plan.leafNode.server, plan.leafSites.reduce((k, s) => k + s.servers, 0)));
-  parts.push(table("Per-server resources", ["role", "count", "CPU steady / burst", "RAM", "JetStream disk", "IOPS", "network"], servers));
+  const servers = [
+    serverRow(
+      "core (NATS + master)",
+      plan.server,
+      plan.totalServers - plan.leafSites.reduce((k, s) => k + s.servers, 0),
+    ),
+  ];
+  if (plan.leafNode !== undefined)
+    servers.push(
+      serverRow(
+        "leaf node",
+        plan.leafNode.server,
+        plan.leafSites.reduce((k, s) => k + s.servers, 0),
+      ),
+    );
+  parts.push(
+    table(
+      "Per-server resources",
+      ["role", "count", "CPU steady / burst", "RAM", "JetStream disk", "IOPS", "network"],
+      servers,
+    ),
+  );
 
   const serverRows: (string | number)[][] = [
     ["max_connections", fmt(n.maxConnections), why(p.maxConnections)],
@@ -70,13 +92,25 @@ export function renderPlanTables(plan: SizingPlan): string {
     ["write_deadline", seconds(n.writeDeadlineSeconds), why(p.writeDeadlineSeconds)],
     ["jetstream.max_mem_store", bytes(js.maxMemStoreBytes), why(p.maxMemStoreBytes)],
     ["jetstream.max_file_store", bytes(js.maxFileStoreBytes), why(p.maxFileStoreBytes)],
-    ["jetstream.limits.max_ack_pending", js.maxAckPending === undefined ? "not set (no ceiling)" : fmt(js.maxAckPending), why(p.maxAckPending) || "the guide sets it above 10,000 peels"],
-    ["jetstream.limits.duplicate_window", js.duplicateWindowSeconds === undefined ? "not set (no ceiling)" : seconds(js.duplicateWindowSeconds), why(p.duplicateWindowSeconds) || "the guide sets it above 10,000 peels"],
+    [
+      "jetstream.limits.max_ack_pending",
+      js.maxAckPending === undefined ? "not set (no ceiling)" : fmt(js.maxAckPending),
+      why(p.maxAckPending) || "the guide sets it above 10,000 peels",
+    ],
+    [
+      "jetstream.limits.duplicate_window",
+      js.duplicateWindowSeconds === undefined ? "not set (no ceiling)" : seconds(js.duplicateWindowSeconds),
+      why(p.duplicateWindowSeconds) || "the guide sets it above 10,000 peels",
+    ],
     ["lame_duck_duration", seconds(n.lameDuckDurationSeconds), why(p.lameDuckDurationSeconds)],
     ["lame_duck_grace_period", seconds(n.lameDuckGracePeriodSeconds), why(p.lameDuckGracePeriodSeconds)],
   ];
   if (plan.leafNode !== undefined) {
-    serverRows.push(["leaf nodes: max_connections", fmt(plan.leafNode.maxConnections), why(plan.leafNode.provenance.maxConnections)]);
+    serverRows.push([
+      "leaf nodes: max_connections",
+      fmt(plan.leafNode.maxConnections),
+      why(plan.leafNode.provenance.maxConnections),
+    ]);
   }
   parts.push(table("nats-server tuning (core servers)", ["setting", "value", "why"], serverRows));
 
@@ -97,8 +131,15 @@ export function renderPlanTables(plan: SizingPlan): string {
     ),
   );
 
-  const osRows: (string | number)[][] = [["LimitNOFILE (core)", fmt(plan.os.limitNofile), why(plan.os.provenance.limitNofile)]];
-  if (plan.leafNode !== undefined) osRows.push(["LimitNOFILE (leaf nodes)", fmt(plan.leafNode.limitNofile), why(plan.leafNode.provenance.limitNofile)]);
+  const osRows: (string | number)[][] = [
+    ["LimitNOFILE (core)", fmt(plan.os.limitNofile), why(plan.os.provenance.limitNofile)],
+  ];
+  if (plan.leafNode !== undefined)
+    osRows.push([
+      "LimitNOFILE (leaf nodes)",
+      fmt(plan.leafNode.limitNofile),
+      why(plan.leafNode.provenance.limitNofile),
+    ]);
   const sysctl = Object.entries(plan.os.sysctl);
   if (sysctl.length === 0) osRows.push(["sysctl", "none", "the guide tunes the kernel from 10,000 peels"]);
   for (const [key, value] of sysctl) osRows.push([key, value, why(plan.os.provenance[key])]);
@@ -108,24 +149,56 @@ export function renderPlanTables(plan: SizingPlan): string {
     table(
       "KV plan",
       ["bucket", "kind", "stream", "history", "TTL", "replicas", "storage"],
-      plan.kv.map((b) => [b.name, b.kind, b.stream, b.history === 0 ? "-" : b.history, seconds(b.ttlSeconds), b.replicas, b.storage]),
+      plan.kv.map((b) => [
+        b.name,
+        b.kind,
+        b.stream,
+        b.history === 0 ? "-" : b.history,
+        seconds(b.ttlSeconds),
+        b.replicas,
+        b.storage,
+      ]),
     ),
   );
 
   const bw = plan.bandwidth;
   parts.push(
-    table(`Bandwidth (fact sync every ${seconds(bw.factIntervalSeconds)}; the guide's table is reproduced at 60 s)`, ["operation", "per peel", `${fmt(bw.peels)} peels`], [
-      ["heartbeat (idle)", `${decimalBytes(bw.perPeel.heartbeatBytesPerSecond)}/s`, `${decimalBytes(bw.heartbeatBytesPerSecond)}/s`],
-      ["fact sync", `${decimalBytes(bw.perPeel.factSyncBytesPerEvent)}/event`, `${decimalBytes(bw.factSyncBytesPerSecond)}/s`],
-      ["state apply (one job to all)", `${decimalBytes(bw.perPeel.stateApplyBytesPerJob)}/job`, `${decimalBytes(bw.stateApplyBytesPerJob)} burst`],
-      ["settings push", decimalBytes(bw.perPeel.settingsPushBytes), `${decimalBytes(bw.settingsPushBytesTotal)} total`],
-    ]),
+    table(
+      `Bandwidth (fact sync every ${seconds(bw.factIntervalSeconds)}; the guide's table is reproduced at 60 s)`,
+      ["operation", "per peel", `${fmt(bw.peels)} peels`],
+      [
+        [
+          "heartbeat (idle)",
+          `${decimalBytes(bw.perPeel.heartbeatBytesPerSecond)}/s`,
+          `${decimalBytes(bw.heartbeatBytesPerSecond)}/s`,
+        ],
+        [
+          "fact sync",
+          `${decimalBytes(bw.perPeel.factSyncBytesPerEvent)}/event`,
+          `${decimalBytes(bw.factSyncBytesPerSecond)}/s`,
+        ],
+        [
+          "state apply (one job to all)",
+          `${decimalBytes(bw.perPeel.stateApplyBytesPerJob)}/job`,
+          `${decimalBytes(bw.stateApplyBytesPerJob)} burst`,
+        ],
+        [
+          "settings push",
+          decimalBytes(bw.perPeel.settingsPushBytes),
+          `${decimalBytes(bw.settingsPushBytesTotal)} total`,
+        ],
+      ],
+    ),
   );
 
   parts.push(
     plan.checklist.length === 0
       ? "Checklist\n(nothing: the guide's checklist starts at 1,000 peels)\n"
-      : table("Checklist (cumulative)", ["since", "item"], plan.checklist.map((i) => [i.since, i.item])),
+      : table(
+          "Checklist (cumulative)",
+          ["since", "item"],
+          plan.checklist.map((i) => [i.since, i.item]),
+        ),
   );
   if (plan.overrides.length > 0) parts.push(`Overridden: ${plan.overrides.join(", ")}\n`);
   return parts.join("\n");

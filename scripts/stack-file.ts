@@ -8,9 +8,7 @@ import { NAMESPACE } from "../stacks/config";
 /** Bad flags or a missing stack: the caller prints it and exits 2. */
 export class UsageError extends Error {}
 
-const StackFileSchema = z
-  .object({ config: z.record(z.string(), z.unknown()).optional() })
-  .passthrough();
+const StackFileSchema = z.object({ config: z.record(z.string(), z.unknown()).optional() }).passthrough();
 
 const ProjectFileSchema = z.object({ name: z.string() }).passthrough();
 
@@ -47,4 +45,3 @@ export function stackConfig(stack: string, sets: string[]): { project: string; c
   }
   return { project, config };
 }
-

@@ -13,16 +13,34 @@ export function clientTuning(peels: number, overrides: Overrides, applied: strin
   const peel: ClientSettings = { ...CLIENT.defaults };
   if (peels >= THRESHOLDS.slowReconnect) {
     peel.reconnectWaitSeconds = CLIENT.slowReconnectWaitSeconds;
-    provenance.reconnectWaitSeconds = { source: "guide", why: "§6, §9: 5 s on peels at 50k+ against a thundering herd; masters keep 2 s" };
+    provenance.reconnectWaitSeconds = {
+      source: "guide",
+      why: "§6, §9: 5 s on peels at 50k+ against a thundering herd; masters keep 2 s",
+    };
   }
   if (peels >= THRESHOLDS.largeReconnectBuffer) {
     peel.reconnectBufSizeBytes = LARGE_RECONNECT_BUF_BYTES;
-    provenance.reconnectBufSizeBytes = { source: "derived", why: "§6, §9: larger on peels at 100k+; the guide gives no figure, twice the default" };
+    provenance.reconnectBufSizeBytes = {
+      source: "derived",
+      why: "§6, §9: larger on peels at 100k+; the guide gives no figure, twice the default",
+    };
   }
   const masterProvenance: Record<string, Provenance> = {};
   const peelProvenance: Record<string, Provenance> = {};
-  const master = applyOverrides<ClientSettings>({ ...CLIENT.defaults }, overrides.client?.master, ["overrides", "client", "master"], masterProvenance, applied);
-  const tunedPeel = applyOverrides(peel, overrides.client?.peel, ["overrides", "client", "peel"], peelProvenance, applied);
+  const master = applyOverrides<ClientSettings>(
+    { ...CLIENT.defaults },
+    overrides.client?.master,
+    ["overrides", "client", "master"],
+    masterProvenance,
+    applied,
+  );
+  const tunedPeel = applyOverrides(
+    peel,
+    overrides.client?.peel,
+    ["overrides", "client", "peel"],
+    peelProvenance,
+    applied,
+  );
   for (const [key, p] of Object.entries(masterProvenance)) provenance[`master.${key}`] = p;
   for (const [key, p] of Object.entries(peelProvenance)) provenance[`peel.${key}`] = p;
   return { master, peel: tunedPeel, provenance };

@@ -1,4 +1,12 @@
 export { plan, tierFor } from "./plan";
 export { TIERS } from "./guide";
-export { SpecError, SizingSpecSchema, parseSizingSpec, PEELS_ACCEPTED, type SizingSpec, type SizingSpecInput, type Problem } from "./spec";
+export {
+  SpecError,
+  SizingSpecSchema,
+  parseSizingSpec,
+  PEELS_ACCEPTED,
+  type SizingSpec,
+  type SizingSpecInput,
+  type Problem,
+} from "./spec";
 export type * from "./types";

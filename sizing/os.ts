@@ -21,7 +21,10 @@ export function limitNofileWhy(maxConnections: number, peels: number): Provenanc
   }
   return peels >= THRESHOLDS.limitNofile
     ? { source: "guide", why: "§9 at 1,000+: LimitNOFILE=65536" }
-    : { source: "derived", why: "the guide's 65,536 (from 1,000 peels) set below it too, so the unit never depends on the distribution's default" };
+    : {
+        source: "derived",
+        why: "the guide's 65,536 (from 1,000 peels) set below it too, so the unit never depends on the distribution's default",
+      };
 }
 
 /** Checks an operator's LimitNOFILE against the connections it must carry. */
@@ -37,15 +40,22 @@ export function checkLimitNofile(limitNofile: number, maxConnections: number, pa
 }
 
 /** The guide's §8 set from 10,000 peels; `fs.file-max` raised when a unit needs more files. */
-export function sysctlFor(peels: number, largestNofile: number): { sysctl: Record<string, string>; provenance: Record<string, Provenance> } {
+export function sysctlFor(
+  peels: number,
+  largestNofile: number,
+): { sysctl: Record<string, string>; provenance: Record<string, Provenance> } {
   if (peels < THRESHOLDS.serverTuning) return { sysctl: {}, provenance: {} };
   const sysctl = { ...SYSCTL };
   const provenance: Record<string, Provenance> = {};
-  for (const key of Object.keys(sysctl)) provenance[key] = { source: "guide", why: "§8, masters with 10,000+ connections" };
+  for (const key of Object.keys(sysctl))
+    provenance[key] = { source: "guide", why: "§8, masters with 10,000+ connections" };
   const fileMax = Number(sysctl["fs.file-max"]);
   if (largestNofile * 2 > fileMax) {
     sysctl["fs.file-max"] = String(largestNofile * 2);
-    provenance["fs.file-max"] = { source: "derived", why: `raised to twice the largest LimitNOFILE (${fmt(largestNofile)})` };
+    provenance["fs.file-max"] = {
+      source: "derived",
+      why: `raised to twice the largest LimitNOFILE (${fmt(largestNofile)})`,
+    };
   }
   return { sysctl, provenance };
 }

@@ -43,8 +43,14 @@ export function plan(input: SizingSpecInput): SizingPlan {
       expectedPeelsPerServer: expected,
       limitNofile: limitNofileFor(maxConnections),
       provenance: {
-        server: { source: "derived", why: "the cluster-5 row's CPU, RAM and network (10,000 peels per server at its top), no JetStream" },
-        maxConnections: { source: "guide", why: `2 × ${expected.toLocaleString("en-US")} peels of the busiest site; any of its leaf servers may get them all` },
+        server: {
+          source: "derived",
+          why: "the cluster-5 row's CPU, RAM and network (10,000 peels per server at its top), no JetStream",
+        },
+        maxConnections: {
+          source: "guide",
+          why: `2 × ${expected.toLocaleString("en-US")} peels of the busiest site; any of its leaf servers may get them all`,
+        },
         limitNofile: limitNofileWhy(maxConnections, peels),
       },
     };

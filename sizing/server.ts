@@ -28,7 +28,7 @@ export function applyOverrides<T extends object>(
   for (const key of Object.keys(given) as (keyof T & string)[]) {
     const value = given[key];
     if (value === undefined) continue;
-    out[key] = value as T[keyof T & string];
+    out[key] = value;
     const dotted = [...path, key].join(".");
     applied.push(dotted);
     provenance[key] = { source: "override", why: `set by ${dotted}` };
@@ -57,7 +57,8 @@ export function maxConnectionsFor(expectedPeels: number): number {
 
 function maxConnectionsWhy(expected: number, peels: number, who: string): string {
   const rule = `2 × ${fmt(expected)} peels (${who})`;
-  const floor = 2 * expected < MIN_MAX_CONNECTIONS ? `, raised to the ${fmt(MIN_MAX_CONNECTIONS)} floor for masters and tools` : "";
+  const floor =
+    2 * expected < MIN_MAX_CONNECTIONS ? `, raised to the ${fmt(MIN_MAX_CONNECTIONS)} floor for masters and tools` : "";
   const below =
     peels < THRESHOLDS.serverTuning
       ? "; the guide's rule from 10k applied below it too, instead of NATS's 65,536, so LimitNOFILE always stays above it"
@@ -80,7 +81,13 @@ export function serverTuning(
   const provenance: Record<string, Provenance> = {
     maxConnections: {
       source: big ? "guide" : "derived",
-      why: maxConnectionsWhy(expected, peels, single ? "all peels of the server" : "the peels of the busiest cluster, leaf sites' included, as they may fall back to it; any of its servers may get them all"),
+      why: maxConnectionsWhy(
+        expected,
+        peels,
+        single
+          ? "all peels of the server"
+          : "the peels of the busiest cluster, leaf sites' included, as they may fall back to it; any of its servers may get them all",
+      ),
     },
     maxPayloadBytes: big
       ? { source: "guide", why: "§5 above 10,000 peels: 8 MB for large state applies and fact sets" }
@@ -102,8 +109,14 @@ export function serverTuning(
     lameDuckGracePeriodSeconds: { source: "nats-default", why: "NATS default (10 s)" },
   };
   if (big) {
-    provenance.maxAckPending = { source: "guide", why: "§5 example above 10,000 peels (a ceiling on consumers' max_ack_pending)" };
-    provenance.duplicateWindowSeconds = { source: "guide", why: "§5 example above 10,000 peels (10 min; a ceiling on streams' duplicate window)" };
+    provenance.maxAckPending = {
+      source: "guide",
+      why: "§5 example above 10,000 peels (a ceiling on consumers' max_ack_pending)",
+    };
+    provenance.duplicateWindowSeconds = {
+      source: "guide",
+      why: "§5 example above 10,000 peels (10 min; a ceiling on streams' duplicate window)",
+    };
   }
   const planned: Tunable = {
     maxConnections: maxConnectionsFor(expected),
@@ -152,7 +165,10 @@ function checkServerTuning(t: Tunable, size: ServerSize, peels: number): void {
   const at = (key: string): Problem["path"] => ["overrides", "natsServer", key];
   const memory = size.memoryMiB * MiB;
   if (t.maxMemStoreBytes > memory) {
-    problems.push({ path: at("maxMemStoreBytes"), message: `${bytes(t.maxMemStoreBytes)} is more than the server's ${bytes(memory)} RAM; keep it below, with room for the Go runtime and the master` });
+    problems.push({
+      path: at("maxMemStoreBytes"),
+      message: `${bytes(t.maxMemStoreBytes)} is more than the server's ${bytes(memory)} RAM; keep it below, with room for the Go runtime and the master`,
+    });
   }
   const floor =
     peels >= THRESHOLDS.slowReconnect
@@ -168,13 +184,22 @@ function checkServerTuning(t: Tunable, size: ServerSize, peels: number): void {
   }
   const disk = size.jetstreamDiskGiB * GiB;
   if (t.maxFileStoreBytes > disk) {
-    problems.push({ path: at("maxFileStoreBytes"), message: `${bytes(t.maxFileStoreBytes)} is more than the ${bytes(disk)} JetStream volume; JetStream would fill the disk` });
+    problems.push({
+      path: at("maxFileStoreBytes"),
+      message: `${bytes(t.maxFileStoreBytes)} is more than the ${bytes(disk)} JetStream volume; JetStream would fill the disk`,
+    });
   }
   if (t.maxPayloadBytes > MAX_PAYLOAD_CEILING_BYTES) {
-    problems.push({ path: at("maxPayloadBytes"), message: `${bytes(t.maxPayloadBytes)} is above nats-server's max_pending (${bytes(MAX_PAYLOAD_CEILING_BYTES)}), which it must not exceed` });
+    problems.push({
+      path: at("maxPayloadBytes"),
+      message: `${bytes(t.maxPayloadBytes)} is above nats-server's max_pending (${bytes(MAX_PAYLOAD_CEILING_BYTES)}), which it must not exceed`,
+    });
   }
   if (t.lameDuckGracePeriodSeconds >= t.lameDuckDurationSeconds) {
-    problems.push({ path: at("lameDuckGracePeriodSeconds"), message: `must be shorter than lameDuckDurationSeconds (${t.lameDuckDurationSeconds})` });
+    problems.push({
+      path: at("lameDuckGracePeriodSeconds"),
+      message: `must be shorter than lameDuckDurationSeconds (${t.lameDuckDurationSeconds})`,
+    });
   }
   if (problems.length > 0) throw new SpecError(problems);
 }

@@ -102,9 +102,7 @@ export const OverridesSchema = z.strictObject({
       lameDuckGracePeriodSeconds: wholeNumber(0, 3_600, "whole seconds").optional(),
     })
     .optional(),
-  client: z
-    .strictObject({ master: ClientOverrideSchema.optional(), peel: ClientOverrideSchema.optional() })
-    .optional(),
+  client: z.strictObject({ master: ClientOverrideSchema.optional(), peel: ClientOverrideSchema.optional() }).optional(),
   os: z.strictObject({ limitNofile: wholeNumber(1_024, 100_000_000).optional() }).optional(),
   kv: z
     .record(
@@ -152,7 +150,10 @@ export class SpecError extends Error {
 export function problemsOf(error: z.ZodError): Problem[] {
   return error.issues.flatMap((issue): Problem[] =>
     issue.code === "unrecognized_keys"
-      ? issue.keys.map((key) => ({ path: [...issue.path, key], message: "is not a setting this project reads (unknown keys are refused, never ignored)" }))
+      ? issue.keys.map((key) => ({
+          path: [...issue.path, key],
+          message: "is not a setting this project reads (unknown keys are refused, never ignored)",
+        }))
       : [{ path: issue.path, message: issue.message }],
   );
 }

@@ -191,7 +191,13 @@ export function planLeafSites(
     );
     mine.forEach(({ site }, i) => {
       const peels = shares[i] ?? 0;
-      sites.push({ name: site.name, region: region.name, peels, servers: site.servers ?? leafServers(peels), declared: true });
+      sites.push({
+        name: site.name,
+        region: region.name,
+        peels,
+        servers: site.servers ?? leafServers(peels),
+        declared: true,
+      });
     });
     return { ...region, directPeels: unclaimed };
   });

@@ -50,13 +50,15 @@ export const STACK_KEYS = {
     schema: z.array(LeafSiteSpecSchema).optional(),
     required: false,
     type: "array of { name, region?, peels?, servers? }",
-    description: "Leaf sites for edge and DMZ peels (10,000+ peels). Default: one implied site `edge` from 50,000 peels.",
+    description:
+      "Leaf sites for edge and DMZ peels (10,000+ peels). Default: one implied site `edge` from 50,000 peels.",
   },
   overrides: {
     schema: OverridesSchema.optional(),
     required: false,
     type: "object",
-    description: "Typed overrides of planned values (`server`, `natsServer`, `client`, `os`, `kv`); each is checked against the tier.",
+    description:
+      "Typed overrides of planned values (`server`, `natsServer`, `client`, `os`, `kv`); each is checked against the tier.",
   },
 } as const;
 
@@ -110,10 +112,14 @@ export function readStackConfig(all: Record<string, string>): StackConfig {
   }
   const result = StackConfigSchema.safeParse(values);
   if (!result.success) {
-    const known = Object.keys(STACK_KEYS).map((k) => `${prefix}${k}`).join(", ");
+    const known = Object.keys(STACK_KEYS)
+      .map((k) => `${prefix}${k}`)
+      .join(", ");
     throw new ConfigError(
       problemsOf(result.error).map((p) =>
-        p.path.length === 1 && !(String(p.path[0]) in STACK_KEYS) ? { ...p, message: `${p.message}; the keys are: ${known}` } : p,
+        p.path.length === 1 && !(String(p.path[0]) in STACK_KEYS)
+          ? { ...p, message: `${p.message}; the keys are: ${known}` }
+          : p,
       ),
     );
   }

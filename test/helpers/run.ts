@@ -1,0 +1,25 @@
+import { spawnSync } from "node:child_process";
+import path from "node:path";
+
+export const ROOT = path.resolve(__dirname, "..", "..");
+
+export interface Run {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command-line entry point the way `npm run -s NAME` does (through the launcher). */
+export function runScript(name: string, args: string[], nodeArgs: string[] = []): Run {
+  const r = spawnSync(process.execPath, [...nodeArgs, path.join(ROOT, "scripts", "bin", "run.cjs"), name, ...args], {
+    cwd: ROOT,
+    encoding: "utf8",
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Runs an npm script exactly as the README spells it. */
+export function npmRun(name: string, args: string[]): Run {
+  const r = spawnSync("npm", ["run", "-s", name, "--", ...args], { cwd: ROOT, encoding: "utf8" });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
