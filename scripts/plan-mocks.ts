@@ -43,11 +43,13 @@ function resolved<T>(value: T): Promise<pulumi.Unwrap<T>> {
   });
 }
 
-export async function runProgramWithMocks(
+/** `run` defaults to the stack's program; tests hand in their own to check the recording. */
+export async function runProgramWithMocks<T = StackOutputs>(
   project: string,
   stack: string,
   config: Record<string, string>,
-): Promise<{ outputs: StackOutputs; resources: PlannedResource[] }> {
+  run?: (config: Record<string, string>) => T,
+): Promise<{ outputs: pulumi.Unwrap<T>; resources: PlannedResource[] }> {
   const resources: PlannedResource[] = [];
   const parents = new Map<string, string>();
   pulumi.runtime.setAllConfig(config);
@@ -79,7 +81,9 @@ export async function runProgramWithMocks(
   };
 
   // Loaded only now, so the program sees the mocks and this config.
-  const { program } = require("../stacks/program") as typeof import("../stacks/program");
-  const outputs = (await resolved(program(pulumi.runtime.allConfig()))) as StackOutputs;
+  const program = run ?? (require("../stacks/program") as typeof import("../stacks/program")).program;
+  const outputs = await resolved(program(pulumi.runtime.allConfig()) as T);
+  // Registrations are asynchronous: wait until every one has reached the mocks.
+  await pulumi.runtime.disconnect();
   return { outputs, resources };
 }

@@ -1,5 +1,6 @@
 /** `plan(spec)`: for N peels, what must run. Pure: no Pulumi, no I/O. */
 import { bandwidth } from "./bandwidth";
+import { fmt } from "./format";
 import { checklistFor } from "./checklist";
 import { clientTuning } from "./client";
 import { TIERS, type TierRow } from "./guide";
@@ -49,7 +50,7 @@ export function plan(input: SizingSpecInput): SizingPlan {
         },
         maxConnections: {
           source: "guide",
-          why: `2 × ${expected.toLocaleString("en-US")} peels of the busiest site; any of its leaf servers may get them all`,
+          why: `2 × ${fmt(expected)} peels of the busiest site; any of its leaf servers may get them all`,
         },
         limitNofile: limitNofileWhy(maxConnections, peels),
       },

@@ -1,0 +1,40 @@
+import * as pulumi from "@pulumi/pulumi";
+
+/** Loads stacks/index.ts, the file `pulumi up` runs, under Pulumi's mocks with `config`. */
+async function loadEntry(config: Record<string, string>): Promise<unknown> {
+  pulumi.runtime.setAllConfig(config);
+  await pulumi.runtime.setMocks(
+    {
+      newResource: (a) => ({ id: `${a.name}-id`, state: a.inputs as Record<string, unknown> }),
+      call: (a) => a.inputs as Record<string, unknown>,
+    },
+    "zester-infra",
+    "test",
+    false,
+  );
+  let loaded: unknown;
+  jest.isolateModules(() => {
+    loaded = require("../../stacks/index");
+  });
+  return loaded;
+}
+
+describe("the Pulumi entry point (stacks/index.ts)", () => {
+  test("exports the plan as stack outputs, so `pulumi config set zester:peels 25000` then preview shows the tier", async () => {
+    const outputs = (await loadEntry({ "zester:peels": "25000", "zester:target": "aws" })) as Record<string, unknown>;
+    expect(outputs.tier).toBe("cluster-5");
+    expect(outputs.serversPerCluster).toBe(5);
+    expect(outputs.target).toBe("aws");
+    expect((outputs.sizing as { kv: unknown[] }).kv).toHaveLength(14);
+  });
+
+  test("bad config fails with a RunError that names the key, before anything is created", async () => {
+    const error = await loadEntry({ "zester:peels": "-3", "zester:target": "aws" }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    // isInstance, not instanceof: the entry was loaded in its own module registry.
+    expect(pulumi.RunError.isInstance(error)).toBe(true);
+    expect(String(error)).toMatch(/zester:peels: must be a whole number from 0 to 1,000,000/);
+  });
+});

@@ -1,0 +1,87 @@
+import * as pulumi from "@pulumi/pulumi";
+import { runProgramWithMocks } from "../../scripts/plan-mocks";
+import { npmRun, runScript } from "../helpers/run";
+
+interface PlanJson {
+  outputs: Record<string, unknown> & { sizing: { leafSites: { name: string; declared: boolean }[] } };
+  resources: { type: string; name: string; parent?: string; inputs: Record<string, unknown> }[];
+}
+
+const planJson = (args: string[]): PlanJson => {
+  const r = runScript("plan", [...args, "--json"]);
+  expect(r.stderr).toBe("");
+  expect(r.status).toBe(0);
+  return JSON.parse(r.stdout) as PlanJson;
+};
+
+describe("the offline plan", () => {
+  test.each([
+    ["dev", "single-small", "kubernetes"],
+    ["staging", "cluster-3", "aws"],
+    ["prod", "leaf", "aws"],
+  ])("stack %s plans the %s tier on %s", (stack, tier, target) => {
+    const { outputs, resources } = planJson(["--stack", stack]);
+    expect(outputs.tier).toBe(tier);
+    expect(outputs.target).toBe(target);
+    expect(resources).toEqual([]);
+  });
+
+  test("prod declares two leaf sites, and they hold its 60,000 peels", () => {
+    const { outputs } = planJson(["--stack", "prod"]);
+    expect(outputs.peels).toBe(60_000);
+    expect(outputs.sizing.leafSites.map((s) => [s.name, s.declared])).toEqual([
+      ["dmz", true],
+      ["branch-offices", true],
+    ]);
+  });
+
+  test("--set overrides a stack's value the way `pulumi config set` would", () => {
+    expect(planJson(["--stack", "staging", "--set", "zester:peels=12000"]).outputs.tier).toBe("cluster-5");
+    expect(planJson(["--stack", "staging", "--set", "peels=100"]).outputs.tier).toBe("single");
+  });
+
+  test("invalid config exits 2 and names the key; an unknown stack exits 2", () => {
+    const bad = runScript("plan", ["--stack", "dev", "--set", 'zester:overrides={"kv":{"jobs":{"replicas":3}}}']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/zester:overrides\.kv\.jobs\.replicas: 3 on a single server/);
+    const missing = runScript("plan", ["--stack", "nowhere"]);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toMatch(/no stacks\/Pulumi\.nowhere\.yaml/);
+  });
+
+  test("`npm run -s plan -- --stack dev` prints the outputs and the resource count readably", () => {
+    const r = npmRun("plan", ["--stack", "dev"]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^ {2}tier: "single-small"$/m);
+    expect(r.stdout).toMatch(/^Resources: 0$/m);
+  });
+
+  test("every registered resource is recorded with its type token, name, parent and inputs", async () => {
+    class Instance extends pulumi.CustomResource {
+      constructor(name: string, props: pulumi.Inputs, opts: pulumi.CustomResourceOptions) {
+        super("aws:ec2/instance:Instance", name, props, opts);
+      }
+    }
+    class Box extends pulumi.ComponentResource {
+      constructor(name: string) {
+        super("zester:test:Box", name);
+        new Instance(`${name}-server`, { instanceType: "c6i.2xlarge" }, { parent: this });
+        this.registerOutputs({});
+      }
+    }
+    const { outputs, resources } = await runProgramWithMocks("zester-infra", "test", {}, () => {
+      new Box("core-0");
+      return { ok: pulumi.output(true) };
+    });
+    expect(outputs).toEqual({ ok: true });
+    expect(resources).toEqual([
+      { type: "zester:test:Box", name: "core-0", inputs: {} },
+      {
+        type: "aws:ec2/instance:Instance",
+        name: "core-0-server",
+        parent: "core-0",
+        inputs: { instanceType: "c6i.2xlarge" },
+      },
+    ]);
+  });
+});
