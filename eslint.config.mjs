@@ -15,7 +15,10 @@ export default tseslint.config(
     rules: {
       "@typescript-eslint/no-explicit-any": "error",
       "@typescript-eslint/restrict-template-expressions": ["error", { allowNumber: true }],
-      "@typescript-eslint/no-require-imports": ["error", { allow: ["\\./sizing-tables$", "/stacks/program$", "/stacks/index$"] }],
+      "@typescript-eslint/no-require-imports": [
+        "error",
+        { allow: ["\\./sizing-tables$", "/stacks/program$", "/stacks/index$"] },
+      ],
       "prefer-const": "error",
     },
   },
