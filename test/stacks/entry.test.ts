@@ -1,3 +1,5 @@
+import { spawnSync } from "node:child_process";
+import path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 
 /** Loads stacks/index.ts, the file `pulumi up` runs, under Pulumi's mocks with `config`. */
@@ -38,3 +40,12 @@ describe("the Pulumi entry point (stacks/index.ts)", () => {
     expect(String(error)).toMatch(/zester:peels: must be a whole number from 0 to 1,000,000/);
   });
 });
+
+test("the entry point compiles and runs through ts-node with type-checking, as the Pulumi CLI loads it", () => {
+  const r = spawnSync(process.execPath, [path.join(__dirname, "..", "helpers", "pulumi-like-run.cjs")], {
+    encoding: "utf8",
+    env: { ...process.env, ZESTER_TEST_CONFIG: JSON.stringify({ "zester:peels": "2000", "zester:target": "aws" }) },
+  });
+  expect(r.stderr).toBe("");
+  expect(JSON.parse(r.stdout)).toEqual({ tier: "cluster-3", target: "aws" });
+}, 60_000);
