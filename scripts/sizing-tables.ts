@@ -3,8 +3,12 @@ import Table from "cli-table3";
 import { bytes, decimalBytes, fmt } from "../sizing/format";
 import type { ClientSettings, Provenance, ServerSize, SizingPlan } from "../sizing";
 
+/** The last column ("why", "item") wraps at this width so tables fit a terminal. */
+const LAST_COLUMN_WIDTH = 72;
+
 function table(title: string, head: string[], rows: (string | number)[][]): string {
-  const t = new Table({ head, style: { head: [], border: [] }, wordWrap: true });
+  const widths = head.map((_, i) => (i === head.length - 1 && head.length > 2 ? LAST_COLUMN_WIDTH : null));
+  const t = new Table({ head, style: { head: [], border: [] }, wordWrap: true, colWidths: widths });
   for (const row of rows) t.push(row.map(String));
   return `${title}\n${t.toString()}\n`;
 }
