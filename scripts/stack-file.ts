@@ -4,6 +4,7 @@ import path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { NAMESPACE } from "../stacks/config";
+import { repoRoot } from "../local/repo-root";
 
 /** Bad flags or a missing stack: the caller prints it and exits 2. */
 export class UsageError extends Error {}
@@ -12,16 +13,6 @@ const StackFileSchema = z.object({ config: z.record(z.string(), z.unknown()).opt
 
 const ProjectFileSchema = z.object({ name: z.string() }).passthrough();
 
-/** The repository root, whether this runs from source (tests) or from dist/. */
-function repoRoot(): string {
-  let dir = __dirname;
-  while (!existsSync(path.join(dir, "Pulumi.yaml"))) {
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error("Pulumi.yaml not found above " + __dirname);
-    dir = up;
-  }
-  return dir;
-}
 
 /** Config values as the Pulumi engine hands them to a program: strings, structured ones as JSON. */
 export function stackConfig(stack: string, sets: string[]): { project: string; config: Record<string, string> } {

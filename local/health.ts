@@ -1,0 +1,152 @@
+/**
+ * What a running topology looks like through nats-server's monitoring endpoints (/varz,
+ * /routez, /jsz, /leafz), and whether it has the intended shape.
+ */
+import { z } from "zod";
+import type { Topology, TopologyServer } from "../topology/types";
+
+const VarzSchema = z.object({ server_name: z.string(), version: z.string(), connections: z.number() }).passthrough();
+const RoutezSchema = z
+  .object({ routes: z.array(z.object({ remote_name: z.string().optional(), remote_id: z.string() }).passthrough()).nullish() })
+  .passthrough();
+const JszSchema = z
+  .object({
+    meta_cluster: z.object({ leader: z.string().optional(), cluster_size: z.number().optional() }).passthrough().optional(),
+    config: z.object({ domain: z.string().optional() }).passthrough().optional(),
+    account_details: z
+      .array(
+        z
+          .object({
+            name: z.string(),
+            stream_detail: z
+              .array(z.object({ name: z.string(), config: z.object({ num_replicas: z.number() }).passthrough().optional() }).passthrough())
+              .nullish(),
+          })
+          .passthrough(),
+      )
+      .nullish(),
+  })
+  .passthrough();
+const LeafzSchema = z.object({ leafnodes: z.number(), leafs: z.array(z.object({ name: z.string().optional(), account: z.string() }).passthrough()).nullish() }).passthrough();
+
+async function get<T>(url: string, schema: z.ZodType<T>): Promise<T | undefined> {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+    if (!response.ok) return undefined;
+    const parsed = schema.safeParse(await response.json());
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export const monitorUrl = (s: TopologyServer): string => `http://${s.host}:${String(s.ports.monitor)}`;
+export const clientUrl = (s: TopologyServer): string => `nats://${s.host}:${String(s.ports.client)}`;
+
+export interface ServerStatus {
+  name: string;
+  role: "core" | "leaf";
+  region: string;
+  cluster: string | null;
+  site: string | null;
+  clientUrl: string;
+  healthy: boolean;
+  /** Why it is not healthy, when it is not. */
+  problem: string | null;
+  version: string | null;
+  /** Distinct servers this one has routes to. */
+  routes: number;
+  /** Leaf connections: on a core server the ones that came in, on a leaf server its remotes. */
+  leafLinks: number;
+  metaLeader: string | null;
+  metaClusterSize: number | null;
+}
+
+export interface StatusReport {
+  tier: string;
+  healthy: boolean;
+  servers: ServerStatus[];
+  /** The meta leader of each region (one JetStream meta group per region). */
+  metaLeaders: Record<string, string | null>;
+  metaLeader: string | null;
+  kv: { name: string; stream: string; replicas: number | null }[];
+}
+
+async function serverStatus(t: Topology, s: TopologyServer): Promise<ServerStatus> {
+  const base = monitorUrl(s);
+  const [varz, routez, jsz, leafz] = await Promise.all([
+    get(`${base}/varz`, VarzSchema),
+    get(`${base}/routez`, RoutezSchema),
+    s.jetstream ? get(`${base}/jsz`, JszSchema) : Promise.resolve(undefined),
+    get(`${base}/leafz`, LeafzSchema),
+  ]);
+  const cluster = t.clusters.find((c) => c.name === s.cluster);
+  const routes = new Set((routez?.routes ?? []).map((r) => r.remote_name ?? r.remote_id)).size;
+  const leafLinks = leafz?.leafnodes ?? 0;
+  const expectsLeafOut = s.role === "leaf" || t.regionLinks.some((l) => l.region === s.region);
+  let problem: string | null = null;
+  if (varz === undefined) problem = "monitoring endpoint does not answer";
+  else if (varz.server_name !== s.name) problem = `answers as "${varz.server_name}"`;
+  else if (cluster !== undefined && cluster.servers.length > 1 && routes < cluster.servers.length - 1) problem = `routes to ${routes} of ${cluster.servers.length - 1} peers`;
+  else if (s.jetstream && cluster !== undefined && cluster.servers.length > 1 && (jsz?.meta_cluster?.leader ?? "") === "") problem = "no JetStream meta leader";
+  else if (s.jetstream && cluster !== undefined && jsz?.meta_cluster?.cluster_size !== undefined && jsz.meta_cluster.cluster_size !== cluster.servers.length) {
+    problem = `meta group of ${jsz.meta_cluster.cluster_size}, planned ${cluster.servers.length}`;
+  } else if (expectsLeafOut && leafLinks < 1) problem = "leaf connection to its hub not up";
+  return {
+    name: s.name,
+    role: s.role,
+    region: s.region,
+    cluster: s.cluster ?? null,
+    site: s.site ?? null,
+    clientUrl: clientUrl(s),
+    healthy: problem === null,
+    problem,
+    version: varz?.version ?? null,
+    routes,
+    leafLinks,
+    metaLeader: jsz?.meta_cluster?.leader ?? (s.jetstream && cluster?.servers.length === 1 && varz !== undefined ? s.name : null),
+    metaClusterSize: jsz?.meta_cluster?.cluster_size ?? null,
+  };
+}
+
+/** Stream replicas as the meta group reports them, read from one healthy core server. */
+async function kvReplicas(t: Topology, servers: ServerStatus[]): Promise<Map<string, number>> {
+  const replicas = new Map<string, number>();
+  const core = t.servers.find((s) => s.jetstream && servers.find((x) => x.name === s.name)?.healthy === true);
+  if (core === undefined) return replicas;
+  const jsz = await get(`${monitorUrl(core)}/jsz?accounts=true&streams=true&config=true`, JszSchema);
+  for (const account of jsz?.account_details ?? []) {
+    if (account.name !== t.accounts.app) continue;
+    for (const stream of account.stream_detail ?? []) if (stream.config !== undefined) replicas.set(stream.name, stream.config.num_replicas);
+  }
+  return replicas;
+}
+
+export async function status(t: Topology): Promise<StatusReport> {
+  const servers = await Promise.all(t.servers.map((s) => serverStatus(t, s)));
+  const metaLeaders: Record<string, string | null> = {};
+  for (const c of t.clusters) metaLeaders[c.region] = servers.find((s) => s.cluster === c.name && s.metaLeader !== null)?.metaLeader ?? null;
+  const replicas = await kvReplicas(t, servers);
+  return {
+    tier: t.tier,
+    healthy: servers.every((s) => s.healthy),
+    servers,
+    metaLeaders,
+    metaLeader: metaLeaders[t.clusters[0]?.region ?? ""] ?? null,
+    kv: t.plan.kv.map((b) => ({ name: b.name, stream: b.stream, replicas: replicas.get(b.stream) ?? null })),
+  };
+}
+
+/** Polls until every server is healthy; throws with the last problems after `timeoutMs`. */
+export async function waitHealthy(t: Topology, timeoutMs: number): Promise<StatusReport> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const report = await status(t);
+    if (report.healthy) return report;
+    if (Date.now() > deadline) {
+      const bad = report.servers.filter((s) => !s.healthy).map((s) => `${s.name}: ${String(s.problem)}`);
+      throw new Error(`topology not healthy after ${timeoutMs / 1000} s:\n  ${bad.join("\n  ")}`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}

@@ -1,0 +1,162 @@
+/**
+ * The embedded local target: the tier's topology as real nats-server processes on loopback.
+ * Resources are this machine's; the shape (servers, leaf sites, region links, domains,
+ * replicas) is the tier's.
+ */
+import { spawn } from "node:child_process";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { plan as planSizing } from "../sizing";
+import { build } from "../topology/build";
+import { renderNatsServerConf } from "../topology/render/nats-server-conf";
+import type { Topology } from "../topology/types";
+import { loopbackAddressing, PORTS_PER_SERVER } from "./addressing";
+import { clientUrl, monitorUrl, waitHealthy, type StatusReport } from "./health";
+import type { NatsServerBinary } from "./nats-binary";
+import { freePorts } from "./ports";
+import { newSecrets, readState, writeState, type LocalState } from "./state";
+
+export interface UpOptions {
+  peels: number;
+  stateDir: string;
+  natsServer: NatsServerBinary;
+  /** Leave the servers running when this process exits. */
+  detach?: boolean;
+  healthTimeoutMs?: number;
+}
+
+export interface Running {
+  state: LocalState;
+  topology: Topology;
+  report: StatusReport;
+}
+
+export class LocalTargetError extends Error {}
+
+/** Rebuilds the topology a state directory was started with (same ports, same names). */
+export function topologyOf(state: LocalState): Topology {
+  return build(planSizing({ peels: state.peels }), loopbackAddressing(state.ports));
+}
+
+export function isAlive(pid: number | undefined, confPath: string): pid is number {
+  if (pid === undefined) return false;
+  try {
+    // Only a process that runs this very config is ours: a reused pid is left alone.
+    return readFileSync(`/proc/${String(pid)}/cmdline`, "utf8").split("\0").includes(confPath);
+  } catch {
+    return false;
+  }
+}
+
+function checkChange(existing: LocalState, peels: number): void {
+  const next = planSizing({ peels });
+  if (existing.serversPerCluster === 1 && next.serversPerCluster > 1) {
+    throw new LocalTargetError(
+      `the state directory holds a single server (${existing.tier}, ${existing.peels} peels); ${peels} peels need the ${next.tier} tier. ` +
+        "A single server's JetStream data cannot move into a cluster in place and migration is not built yet: " +
+        "run `down --purge` to start over (the data is lost), or keep the peel count.",
+    );
+  }
+  if (next.tier !== existing.tier || next.totalServers !== existing.servers.length) {
+    throw new LocalTargetError(
+      `the state directory runs the ${existing.tier} tier (${existing.servers.length} servers); ${peels} peels plan ${next.tier} (${next.totalServers} servers). ` +
+        "Changing the shape of an existing local topology is not supported yet: run `down --purge` first, or keep the peel count.",
+    );
+  }
+}
+
+export async function up(options: UpOptions): Promise<Running> {
+  const { stateDir, natsServer } = options;
+  const existing = readState(stateDir);
+  if (existing !== undefined) {
+    checkChange(existing, options.peels);
+    const alive = existing.servers.filter((s) => isAlive(s.pid, s.confPath));
+    if (alive.length > 0) throw new LocalTargetError(`already up (${alive.map((s) => s.name).join(", ")}); run \`status\` or \`down\``);
+  }
+  const sizing = planSizing({ peels: options.peels });
+  const ports = existing?.ports ?? (await freePorts(sizing.totalServers * PORTS_PER_SERVER));
+  const topology = build(sizing, loopbackAddressing(ports));
+  const secrets = existing?.secrets ?? newSecrets();
+
+  const servers: LocalState["servers"] = [];
+  for (const s of topology.servers) {
+    const dir = path.join(stateDir, "servers", s.name);
+    mkdirSync(path.join(dir, "jetstream"), { recursive: true, mode: 0o700 });
+    const confPath = path.join(dir, "nats-server.conf");
+    const logPath = path.join(dir, "nats-server.log");
+    writeFileSync(
+      confPath,
+      renderNatsServerConf({ topology, server: s.name, version: natsServer.version, storeDir: path.join(dir, "jetstream"), secrets }),
+      { mode: 0o600 },
+    );
+    const log = openSync(logPath, "a");
+    const child = spawn(natsServer.path, ["-c", confPath], { detached: true, stdio: ["ignore", log, log] });
+    closeSync(log);
+    if (options.detach === true) child.unref();
+    servers.push({
+      name: s.name,
+      role: s.role,
+      region: s.region,
+      ...(s.cluster === undefined ? {} : { cluster: s.cluster }),
+      ...(s.site === undefined ? {} : { site: s.site }),
+      ...(child.pid === undefined ? {} : { pid: child.pid }),
+      clientUrl: clientUrl(s),
+      monitorUrl: monitorUrl(s),
+      confPath,
+      logPath,
+    });
+  }
+  const state: LocalState = {
+    peels: options.peels,
+    tier: sizing.tier,
+    serversPerCluster: sizing.serversPerCluster,
+    natsServer,
+    secrets,
+    servers,
+    ports,
+  };
+  writeState(stateDir, state);
+  try {
+    const report = await waitHealthy(topology, options.healthTimeoutMs ?? 60_000);
+    return { state, topology, report };
+  } catch (error) {
+    const logs = servers
+      .filter((s) => !isAlive(s.pid, s.confPath))
+      .map((s) => `--- ${s.name} exited; end of ${s.logPath}:\n${tail(s.logPath)}`);
+    await down(stateDir);
+    throw new LocalTargetError(`${error instanceof Error ? error.message : String(error)}${logs.length > 0 ? `\n${logs.join("\n")}` : ""}`);
+  }
+}
+
+function tail(file: string, lines = 8): string {
+  return existsSync(file) ? readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join("\n") : "(no log)";
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Stops every server through lame duck (SIGUSR2: leaders hand off first, clients are moved
+ * gradually), waits for it to exit, and only kills one that outlives its lame-duck time.
+ */
+export async function down(stateDir: string, options: { purge?: boolean } = {}): Promise<string[]> {
+  const state = readState(stateDir);
+  const stopped: string[] = [];
+  if (state !== undefined) {
+    const sizing = planSizing({ peels: state.peels });
+    const budget = (sizing.natsServer.lameDuckDurationSeconds + sizing.natsServer.lameDuckGracePeriodSeconds + 10) * 1000;
+    // Leaf servers first: to a core server they are clients, whose lame duck waits for them.
+    for (const role of ["leaf", "core"] as const) {
+      const running = state.servers.filter((s) => s.role === role && isAlive(s.pid, s.confPath));
+      for (const s of running) if (s.pid !== undefined) process.kill(s.pid, "SIGUSR2");
+      const deadline = Date.now() + budget;
+      while (running.some((s) => isAlive(s.pid, s.confPath)) && Date.now() < deadline) await sleep(50);
+      for (const s of running) {
+        if (isAlive(s.pid, s.confPath)) process.kill(s.pid, "SIGKILL");
+        stopped.push(s.name);
+      }
+    }
+    writeState(stateDir, { ...state, servers: state.servers.map(({ pid: _pid, ...rest }) => rest) });
+  }
+  if (options.purge === true) rmSync(stateDir, { recursive: true, force: true });
+  return stopped;
+}

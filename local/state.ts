@@ -1,0 +1,53 @@
+/** The local target's state directory: what runs, where, and the secrets it was started with. */
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { z } from "zod";
+
+export const STATE_FILE = "state.json";
+
+const ServerStateSchema = z.object({
+  name: z.string(),
+  role: z.enum(["core", "leaf"]),
+  region: z.string(),
+  cluster: z.string().optional(),
+  site: z.string().optional(),
+  pid: z.number().int().optional(),
+  clientUrl: z.string(),
+  monitorUrl: z.string(),
+  confPath: z.string(),
+  logPath: z.string(),
+});
+
+export const LocalStateSchema = z.object({
+  peels: z.number().int().min(0),
+  tier: z.string(),
+  serversPerCluster: z.number().int().min(1),
+  natsServer: z.object({ path: z.string(), version: z.string(), origin: z.string() }),
+  secrets: z.object({ system: z.string(), app: z.string(), leaf: z.string(), route: z.string() }),
+  servers: z.array(ServerStateSchema),
+  /** Free ports as taken at first `up`; reused so a restart keeps every URL. */
+  ports: z.array(z.number().int()),
+});
+export type LocalState = z.infer<typeof LocalStateSchema>;
+export type ServerState = z.infer<typeof ServerStateSchema>;
+
+export function newSecrets(): LocalState["secrets"] {
+  const secret = (): string => randomBytes(18).toString("base64url");
+  return { system: secret(), app: secret(), leaf: secret(), route: secret() };
+}
+
+export function readState(dir: string): LocalState | undefined {
+  const file = path.join(dir, STATE_FILE);
+  if (!existsSync(file)) return undefined;
+  const parsed = LocalStateSchema.safeParse(JSON.parse(readFileSync(file, "utf8")));
+  if (!parsed.success) {
+    throw new Error(`${file} is not a state file this version understands (${parsed.error.issues[0]?.message ?? "invalid"}); remove the directory or use another --state-dir`);
+  }
+  return parsed.data;
+}
+
+export function writeState(dir: string, state: LocalState): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  writeFileSync(path.join(dir, STATE_FILE), `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+}

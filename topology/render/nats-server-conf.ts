@@ -1,0 +1,145 @@
+/**
+ * `nats-server.conf` for one server of a topology, for a given nats-server version. Built as
+ * data, written by the one serializer; never a key the version rejects.
+ */
+import type { Topology, TopologyServer } from "../types";
+import { serializeNatsConf, type ConfBlock } from "./nats-conf-format";
+import { atLeast, KEY_SINCE, OLDEST_SUPPORTED } from "./version";
+
+/** Passwords of the four users a topology has; a target generates and stores them. */
+export interface Secrets {
+  system: string;
+  app: string;
+  leaf: string;
+  route: string;
+}
+
+export const USERS = { system: "sys", app: "zester", leaf: "leaf", route: "route" } as const;
+
+export interface NatsConfInput {
+  topology: Topology;
+  server: string;
+  /** The nats-server version the file is for, e.g. "2.9.10". */
+  version: string;
+  /** JetStream's store directory on that server. */
+  storeDir: string;
+  secrets: Secrets;
+}
+
+/**
+ * Durability (`sync_interval`, 2.10+): NATS fsyncs every 2 min and acknowledges before fsync.
+ * On the single tiers there is no second copy, so every write is synced before it is
+ * acknowledged (`always`). Clusters keep NATS's default: R3 across failure domains is their
+ * durability, and `always` costs throughput on every write; a coordinated power loss of all
+ * replicas can still lose acknowledged writes (Jepsen, NATS 2.12.1).
+ */
+export function syncIntervalFor(t: Topology): "always" | undefined {
+  return t.clusters.every((c) => c.servers.length === 1) ? "always" : undefined;
+}
+
+const seconds = (s: number): string => `${s}s`;
+const url = (scheme: string, user: string, password: string, host: string, port: number | undefined): string =>
+  `${scheme}://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${host}:${String(port)}`;
+
+function find(t: Topology, name: string): TopologyServer {
+  const s = t.servers.find((x) => x.name === name);
+  if (s === undefined) throw new Error(`no server "${name}" in this topology`);
+  return s;
+}
+
+export function natsServerConfig(input: NatsConfInput): ConfBlock {
+  const { topology: t, version, secrets } = input;
+  if (!atLeast(version, OLDEST_SUPPORTED)) throw new Error(`nats-server ${version} is older than ${OLDEST_SUPPORTED}, the oldest line supported`);
+  const s = find(t, input.server);
+  const plan = t.plan;
+  const tuning = s.role === "core" ? plan.natsServer : undefined;
+  const cluster = t.clusters.find((c) => c.name === s.cluster);
+
+  const config: ConfBlock = {
+    server_name: s.name,
+    listen: `${s.host}:${String(s.ports.client)}`,
+    http: `${s.host}:${String(s.ports.monitor)}`,
+    max_connections: s.role === "core" ? plan.natsServer.maxConnections : (plan.leafNode?.maxConnections ?? plan.natsServer.maxConnections),
+    max_payload: plan.natsServer.maxPayloadBytes,
+    write_deadline: seconds(plan.natsServer.writeDeadlineSeconds),
+    lame_duck_duration: seconds(plan.natsServer.lameDuckDurationSeconds),
+    lame_duck_grace_period: seconds(plan.natsServer.lameDuckGracePeriodSeconds),
+    system_account: t.accounts.system,
+    accounts: {
+      [t.accounts.system]: { users: [{ user: USERS.system, password: secrets.system }] },
+      [t.accounts.app]: {
+        ...(s.jetstream ? { jetstream: "enabled" } : {}),
+        users: [{ user: USERS.app, password: secrets.app }],
+      },
+    },
+  };
+
+  if (tuning !== undefined && s.jetstream) {
+    const js = tuning.jetstream;
+    const sync = syncIntervalFor(t);
+    config.jetstream = {
+      store_dir: input.storeDir,
+      max_memory_store: js.maxMemStoreBytes,
+      max_file_store: js.maxFileStoreBytes,
+      ...(s.domain === undefined ? {} : { domain: s.domain }),
+      ...(sync !== undefined && atLeast(version, KEY_SINCE["jetstream.sync_interval"] ?? "") ? { sync_interval: sync } : {}),
+      ...(js.maxAckPending === undefined && js.duplicateWindowSeconds === undefined
+        ? {}
+        : {
+            limits: {
+              ...(js.maxAckPending === undefined ? {} : { max_ack_pending: js.maxAckPending }),
+              ...(js.duplicateWindowSeconds === undefined ? {} : { duplicate_window: seconds(js.duplicateWindowSeconds) }),
+            },
+          }),
+    };
+  }
+
+  if (cluster !== undefined && cluster.servers.length > 1) {
+    config.cluster = {
+      name: cluster.name,
+      listen: `${s.host}:${String(s.ports.cluster)}`,
+      authorization: { user: USERS.route, password: secrets.route },
+      routes: cluster.servers
+        .filter((n) => n !== s.name)
+        .map((n) => {
+          const peer = find(t, n);
+          return url("nats-route", USERS.route, secrets.route, peer.host, peer.ports.cluster);
+        }),
+    };
+  }
+
+  const leafnodes: ConfBlock = {};
+  if (s.ports.leafnode !== undefined) {
+    leafnodes.listen = `${s.host}:${String(s.ports.leafnode)}`;
+    leafnodes.authorization = { user: USERS.leaf, password: secrets.leaf, account: t.accounts.app };
+  }
+  const remotes = leafRemotes(t, s, secrets);
+  if (remotes.length > 0) leafnodes.remotes = remotes;
+  if (Object.keys(leafnodes).length > 0) config.leafnodes = leafnodes;
+  return config;
+}
+
+/** Leaf servers connect to their site's hub; a supercluster's other regions to the hub region. */
+function leafRemotes(t: Topology, s: TopologyServer, secrets: Secrets): ConfBlock[] {
+  const hubCluster =
+    s.role === "leaf"
+      ? t.leafSites.find((site) => site.name === s.site && site.region === s.region)?.hub
+      : t.clusters.find((c) => c.region === t.regionLinks.find((l) => l.region === s.region)?.hub)?.name;
+  const hub = t.clusters.find((c) => c.name === hubCluster);
+  if (hub === undefined) return [];
+  return [
+    {
+      urls: hub.servers.map((n) => {
+        const peer = find(t, n);
+        return url("nats-leaf", USERS.leaf, secrets.leaf, peer.host, peer.ports.leafnode);
+      }),
+      account: t.accounts.app,
+    },
+  ];
+}
+
+export function renderNatsServerConf(input: NatsConfInput): string {
+  return serializeNatsConf(natsServerConfig(input), [
+    `nats-server.conf for ${input.server} (${input.topology.tier} tier), rendered by zester-infra for nats-server ${input.version}.`,
+  ]);
+}

@@ -1,0 +1,22 @@
+/** nats-server versions as numbers to compare, and the keys each version line introduced. */
+export type Version = [number, number, number];
+
+export function parseVersion(text: string): Version {
+  const m = /^v?(\d+)\.(\d+)\.(\d+)/.exec(text.trim());
+  if (m === null) throw new Error(`not a nats-server version: "${text}" (expected e.g. 2.10.27)`);
+  return [Number(m[1]), Number(m[2]), Number(m[3])];
+}
+
+export function atLeast(version: string, minimum: string): boolean {
+  const [a, b] = [parseVersion(version), parseVersion(minimum)];
+  for (let i = 0; i < 3; i++) if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) > (b[i] ?? 0);
+  return true;
+}
+
+/** Keys that older servers reject as "unknown field": each with the first version that knows it. */
+export const KEY_SINCE: Record<string, string> = {
+  "jetstream.sync_interval": "2.10.0",
+};
+
+/** The oldest line the renderer supports (Debian bookworm's). */
+export const OLDEST_SUPPORTED = "2.9.0";
