@@ -7,11 +7,16 @@ import type { Topology, TopologyServer } from "../topology/types";
 
 const VarzSchema = z.object({ server_name: z.string(), version: z.string(), connections: z.number() }).passthrough();
 const RoutezSchema = z
-  .object({ routes: z.array(z.object({ remote_name: z.string().optional(), remote_id: z.string() }).passthrough()).nullish() })
+  .object({
+    routes: z.array(z.object({ remote_name: z.string().optional(), remote_id: z.string() }).passthrough()).nullish(),
+  })
   .passthrough();
 const JszSchema = z
   .object({
-    meta_cluster: z.object({ leader: z.string().optional(), cluster_size: z.number().optional() }).passthrough().optional(),
+    meta_cluster: z
+      .object({ leader: z.string().optional(), cluster_size: z.number().optional() })
+      .passthrough()
+      .optional(),
     config: z.object({ domain: z.string().optional() }).passthrough().optional(),
     account_details: z
       .array(
@@ -19,7 +24,11 @@ const JszSchema = z
           .object({
             name: z.string(),
             stream_detail: z
-              .array(z.object({ name: z.string(), config: z.object({ num_replicas: z.number() }).passthrough().optional() }).passthrough())
+              .array(
+                z
+                  .object({ name: z.string(), config: z.object({ num_replicas: z.number() }).passthrough().optional() })
+                  .passthrough(),
+              )
               .nullish(),
           })
           .passthrough(),
@@ -27,7 +36,12 @@ const JszSchema = z
       .nullish(),
   })
   .passthrough();
-const LeafzSchema = z.object({ leafnodes: z.number(), leafs: z.array(z.object({ name: z.string().optional(), account: z.string() }).passthrough()).nullish() }).passthrough();
+const LeafzSchema = z
+  .object({
+    leafnodes: z.number(),
+    leafs: z.array(z.object({ name: z.string().optional(), account: z.string() }).passthrough()).nullish(),
+  })
+  .passthrough();
 
 async function get<T>(url: string, schema: z.ZodType<T>): Promise<T | undefined> {
   try {
@@ -69,7 +83,8 @@ export interface StatusReport {
   /** The meta leader of each region (one JetStream meta group per region). */
   metaLeaders: Record<string, string | null>;
   metaLeader: string | null;
-  kv: { name: string; stream: string; replicas: number | null }[];
+  /** Per region (each region of a supercluster is its own JetStream domain with its own buckets). */
+  kv: { name: string; stream: string; region: string; replicas: number | null }[];
 }
 
 async function serverStatus(t: Topology, s: TopologyServer): Promise<ServerStatus> {
@@ -87,9 +102,21 @@ async function serverStatus(t: Topology, s: TopologyServer): Promise<ServerStatu
   let problem: string | null = null;
   if (varz === undefined) problem = "monitoring endpoint does not answer";
   else if (varz.server_name !== s.name) problem = `answers as "${varz.server_name}"`;
-  else if (cluster !== undefined && cluster.servers.length > 1 && routes < cluster.servers.length - 1) problem = `routes to ${routes} of ${cluster.servers.length - 1} peers`;
-  else if (s.jetstream && cluster !== undefined && cluster.servers.length > 1 && (jsz?.meta_cluster?.leader ?? "") === "") problem = "no JetStream meta leader";
-  else if (s.jetstream && cluster !== undefined && jsz?.meta_cluster?.cluster_size !== undefined && jsz.meta_cluster.cluster_size !== cluster.servers.length) {
+  else if (cluster !== undefined && cluster.servers.length > 1 && routes < cluster.servers.length - 1)
+    problem = `routes to ${routes} of ${cluster.servers.length - 1} peers`;
+  else if (
+    s.jetstream &&
+    cluster !== undefined &&
+    cluster.servers.length > 1 &&
+    (jsz?.meta_cluster?.leader ?? "") === ""
+  )
+    problem = "no JetStream meta leader";
+  else if (
+    s.jetstream &&
+    cluster !== undefined &&
+    jsz?.meta_cluster?.cluster_size !== undefined &&
+    jsz.meta_cluster.cluster_size !== cluster.servers.length
+  ) {
     problem = `meta group of ${jsz.meta_cluster.cluster_size}, planned ${cluster.servers.length}`;
   } else if (expectsLeafOut && leafLinks < 1) problem = "leaf connection to its hub not up";
   return {
@@ -104,20 +131,25 @@ async function serverStatus(t: Topology, s: TopologyServer): Promise<ServerStatu
     version: varz?.version ?? null,
     routes,
     leafLinks,
-    metaLeader: jsz?.meta_cluster?.leader ?? (s.jetstream && cluster?.servers.length === 1 && varz !== undefined ? s.name : null),
+    metaLeader:
+      jsz?.meta_cluster?.leader ?? (s.jetstream && cluster?.servers.length === 1 && varz !== undefined ? s.name : null),
     metaClusterSize: jsz?.meta_cluster?.cluster_size ?? null,
   };
 }
 
-/** Stream replicas as the meta group reports them, read from one healthy core server. */
-async function kvReplicas(t: Topology, servers: ServerStatus[]): Promise<Map<string, number>> {
+/** Stream replicas per region, from every core server (each lists only the streams it hosts). */
+async function kvReplicas(t: Topology, region: string): Promise<Map<string, number>> {
   const replicas = new Map<string, number>();
-  const core = t.servers.find((s) => s.jetstream && servers.find((x) => x.name === s.name)?.healthy === true);
-  if (core === undefined) return replicas;
-  const jsz = await get(`${monitorUrl(core)}/jsz?accounts=true&streams=true&config=true`, JszSchema);
-  for (const account of jsz?.account_details ?? []) {
-    if (account.name !== t.accounts.app) continue;
-    for (const stream of account.stream_detail ?? []) if (stream.config !== undefined) replicas.set(stream.name, stream.config.num_replicas);
+  const cores = t.servers.filter((s) => s.jetstream && s.region === region);
+  const all = await Promise.all(
+    cores.map((s) => get(`${monitorUrl(s)}/jsz?accounts=true&streams=true&config=true`, JszSchema)),
+  );
+  for (const jsz of all) {
+    for (const account of jsz?.account_details ?? []) {
+      if (account.name !== t.accounts.app) continue;
+      for (const stream of account.stream_detail ?? [])
+        if (stream.config !== undefined) replicas.set(stream.name, stream.config.num_replicas);
+    }
   }
   return replicas;
 }
@@ -125,15 +157,21 @@ async function kvReplicas(t: Topology, servers: ServerStatus[]): Promise<Map<str
 export async function status(t: Topology): Promise<StatusReport> {
   const servers = await Promise.all(t.servers.map((s) => serverStatus(t, s)));
   const metaLeaders: Record<string, string | null> = {};
-  for (const c of t.clusters) metaLeaders[c.region] = servers.find((s) => s.cluster === c.name && s.metaLeader !== null)?.metaLeader ?? null;
-  const replicas = await kvReplicas(t, servers);
+  for (const c of t.clusters)
+    metaLeaders[c.region] = servers.find((s) => s.cluster === c.name && s.metaLeader !== null)?.metaLeader ?? null;
+  const kv: StatusReport["kv"] = [];
+  for (const c of t.clusters) {
+    const replicas = await kvReplicas(t, c.region);
+    for (const b of t.plan.kv)
+      kv.push({ name: b.name, stream: b.stream, region: c.region, replicas: replicas.get(b.stream) ?? null });
+  }
   return {
     tier: t.tier,
     healthy: servers.every((s) => s.healthy),
     servers,
     metaLeaders,
     metaLeader: metaLeaders[t.clusters[0]?.region ?? ""] ?? null,
-    kv: t.plan.kv.map((b) => ({ name: b.name, stream: b.stream, replicas: replicas.get(b.stream) ?? null })),
+    kv,
   };
 }
 

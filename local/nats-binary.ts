@@ -57,7 +57,8 @@ export function fetchFromDebian(suite: DebianSuite, cache = defaultCache()): Nat
   const binary = path.join(dir, "nats-server");
   if (!existsSync(binary)) {
     const root = path.join(cache, ".apt", suite);
-    for (const sub of ["lists/partial", "cache/archives/partial", "download"]) mkdirSync(path.join(root, sub), { recursive: true });
+    for (const sub of ["lists/partial", "cache/archives/partial", "download"])
+      mkdirSync(path.join(root, sub), { recursive: true });
     writeFileSync(
       path.join(root, "sources.list"),
       `deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian ${suite} main\n`,
@@ -73,7 +74,8 @@ export function fetchFromDebian(suite: DebianSuite, cache = defaultCache()): Nat
     mkdirSync(dir, { recursive: true });
     // bookworm ships it in /usr/sbin, later suites in /usr/bin.
     const inside = ["bin", "sbin"].map((d) => path.join(unpacked, "usr", d, "nats-server")).find((p) => existsSync(p));
-    if (inside === undefined) throw new Error(`the nats-server package of Debian ${suite} holds no usr/bin or usr/sbin/nats-server`);
+    if (inside === undefined)
+      throw new Error(`the nats-server package of Debian ${suite} holds no usr/bin or usr/sbin/nats-server`);
     renameSync(inside, binary);
     rmSync(root, { recursive: true, force: true });
   }

@@ -11,7 +11,9 @@ import { build } from "../topology/build";
 import { renderNatsServerConf } from "../topology/render/nats-server-conf";
 import type { Topology } from "../topology/types";
 import { loopbackAddressing, PORTS_PER_SERVER } from "./addressing";
-import { clientUrl, monitorUrl, waitHealthy, type StatusReport } from "./health";
+import { clientUrl, monitorUrl, status, waitHealthy, type StatusReport } from "./health";
+import { reconcileLocal } from "./kv";
+import type { BucketChange } from "../jetstream/reconcile";
 import type { NatsServerBinary } from "./nats-binary";
 import { freePorts } from "./ports";
 import { newSecrets, readState, writeState, type LocalState } from "./state";
@@ -29,6 +31,8 @@ export interface Running {
   state: LocalState;
   topology: Topology;
   report: StatusReport;
+  /** What the KV reconcile changed, per region. */
+  kvChanges: Record<string, BucketChange[]>;
 }
 
 export class LocalTargetError extends Error {}
@@ -42,7 +46,9 @@ export function isAlive(pid: number | undefined, confPath: string): pid is numbe
   if (pid === undefined) return false;
   try {
     // Only a process that runs this very config is ours: a reused pid is left alone.
-    return readFileSync(`/proc/${String(pid)}/cmdline`, "utf8").split("\0").includes(confPath);
+    return readFileSync(`/proc/${String(pid)}/cmdline`, "utf8")
+      .split("\0")
+      .includes(confPath);
   } catch {
     return false;
   }
@@ -71,7 +77,8 @@ export async function up(options: UpOptions): Promise<Running> {
   if (existing !== undefined) {
     checkChange(existing, options.peels);
     const alive = existing.servers.filter((s) => isAlive(s.pid, s.confPath));
-    if (alive.length > 0) throw new LocalTargetError(`already up (${alive.map((s) => s.name).join(", ")}); run \`status\` or \`down\``);
+    if (alive.length > 0)
+      throw new LocalTargetError(`already up (${alive.map((s) => s.name).join(", ")}); run \`status\` or \`down\``);
   }
   const sizing = planSizing({ peels: options.peels });
   const ports = existing?.ports ?? (await freePorts(sizing.totalServers * PORTS_PER_SERVER));
@@ -86,7 +93,13 @@ export async function up(options: UpOptions): Promise<Running> {
     const logPath = path.join(dir, "nats-server.log");
     writeFileSync(
       confPath,
-      renderNatsServerConf({ topology, server: s.name, version: natsServer.version, storeDir: path.join(dir, "jetstream"), secrets }),
+      renderNatsServerConf({
+        topology,
+        server: s.name,
+        version: natsServer.version,
+        storeDir: path.join(dir, "jetstream"),
+        secrets,
+      }),
       { mode: 0o600 },
     );
     const log = openSync(logPath, "a");
@@ -117,14 +130,17 @@ export async function up(options: UpOptions): Promise<Running> {
   };
   writeState(stateDir, state);
   try {
-    const report = await waitHealthy(topology, options.healthTimeoutMs ?? 60_000);
-    return { state, topology, report };
+    await waitHealthy(topology, options.healthTimeoutMs ?? 60_000);
+    const kvChanges = await reconcileLocal(topology, secrets);
+    return { state, topology, report: await status(topology), kvChanges };
   } catch (error) {
     const logs = servers
       .filter((s) => !isAlive(s.pid, s.confPath))
       .map((s) => `--- ${s.name} exited; end of ${s.logPath}:\n${tail(s.logPath)}`);
     await down(stateDir);
-    throw new LocalTargetError(`${error instanceof Error ? error.message : String(error)}${logs.length > 0 ? `\n${logs.join("\n")}` : ""}`);
+    throw new LocalTargetError(
+      `${error instanceof Error ? error.message : String(error)}${logs.length > 0 ? `\n${logs.join("\n")}` : ""}`,
+    );
   }
 }
 
@@ -143,19 +159,17 @@ export async function down(stateDir: string, options: { purge?: boolean } = {}):
   const stopped: string[] = [];
   if (state !== undefined) {
     const sizing = planSizing({ peels: state.peels });
-    const budget = (sizing.natsServer.lameDuckDurationSeconds + sizing.natsServer.lameDuckGracePeriodSeconds + 10) * 1000;
-    // Leaf servers first: to a core server they are clients, whose lame duck waits for them.
-    for (const role of ["leaf", "core"] as const) {
-      const running = state.servers.filter((s) => s.role === role && isAlive(s.pid, s.confPath));
-      for (const s of running) if (s.pid !== undefined) process.kill(s.pid, "SIGUSR2");
-      const deadline = Date.now() + budget;
-      while (running.some((s) => isAlive(s.pid, s.confPath)) && Date.now() < deadline) await sleep(50);
-      for (const s of running) {
-        if (isAlive(s.pid, s.confPath)) process.kill(s.pid, "SIGKILL");
-        stopped.push(s.name);
-      }
+    const budget =
+      (sizing.natsServer.lameDuckDurationSeconds + sizing.natsServer.lameDuckGracePeriodSeconds + 10) * 1000;
+    const running = state.servers.filter((s) => isAlive(s.pid, s.confPath));
+    for (const s of running) if (s.pid !== undefined) process.kill(s.pid, "SIGUSR2");
+    const deadline = Date.now() + budget;
+    while (running.some((s) => isAlive(s.pid, s.confPath)) && Date.now() < deadline) await sleep(50);
+    for (const s of running) {
+      if (isAlive(s.pid, s.confPath)) process.kill(s.pid, "SIGKILL");
+      stopped.push(s.name);
     }
-    writeState(stateDir, { ...state, servers: state.servers.map(({ pid: _pid, ...rest }) => rest) });
+    writeState(stateDir, { ...state, servers: state.servers.map((s) => ({ ...s, pid: undefined })) });
   }
   if (options.purge === true) rmSync(stateDir, { recursive: true, force: true });
   return stopped;

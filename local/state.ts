@@ -42,7 +42,9 @@ export function readState(dir: string): LocalState | undefined {
   if (!existsSync(file)) return undefined;
   const parsed = LocalStateSchema.safeParse(JSON.parse(readFileSync(file, "utf8")));
   if (!parsed.success) {
-    throw new Error(`${file} is not a state file this version understands (${parsed.error.issues[0]?.message ?? "invalid"}); remove the directory or use another --state-dir`);
+    throw new Error(
+      `${file} is not a state file this version understands (${parsed.error.issues[0]?.message ?? "invalid"}); remove the directory or use another --state-dir`,
+    );
   }
   return parsed.data;
 }

@@ -13,7 +13,6 @@ const StackFileSchema = z.object({ config: z.record(z.string(), z.unknown()).opt
 
 const ProjectFileSchema = z.object({ name: z.string() }).passthrough();
 
-
 /** Config values as the Pulumi engine hands them to a program: strings, structured ones as JSON. */
 export function stackConfig(stack: string, sets: string[]): { project: string; config: Record<string, string> } {
   const root = repoRoot();

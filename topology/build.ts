@@ -19,7 +19,11 @@ export function standardAddressing(domain: string): Addressing {
   };
 }
 
-function portsOf(addressing: Addressing, id: Pick<TopologyServer, "name" | "role" | "region">, extra: ("cluster" | "leafnode")[]): Ports {
+function portsOf(
+  addressing: Addressing,
+  id: Pick<TopologyServer, "name" | "role" | "region">,
+  extra: ("cluster" | "leafnode")[],
+): Ports {
   const ports: Ports = { client: addressing.port(id, "client"), monitor: addressing.port(id, "monitor") };
   for (const kind of extra) ports[kind] = addressing.port(id, kind);
   return ports;
@@ -35,7 +39,8 @@ export function build(plan: SizingPlan, addressing: Addressing): Topology {
 
   for (const region of plan.regions) {
     const clusterName = supercluster ? region.name : CLUSTER_NAME;
-    const hasLeafs = plan.leafSites.some((s) => s.region === region.name) || (supercluster && region.name === hubRegion);
+    const hasLeafs =
+      plan.leafSites.some((s) => s.region === region.name) || (supercluster && region.name === hubRegion);
     const names = Array.from({ length: region.servers }, (_, i) => `${prefix(region.name)}core-${i}`);
     clusters.push({ name: clusterName, region: region.name, servers: names });
     for (const name of names) {
@@ -49,7 +54,10 @@ export function build(plan: SizingPlan, addressing: Addressing): Topology {
         host: addressing.host(id),
         ports: portsOf(addressing, id, extra),
         jetstream: true,
-        ...(region.jetstreamDomain === undefined ? {} : { domain: region.jetstreamDomain }),
+        // Always a domain: clients behind leaf nodes reach JetStream only through
+        // `$JS.<domain>.API` (a leaf without JetStream gets no `$JS.API` responders), and a
+        // domain set from the first day never changes when leaf sites are added.
+        domain: region.jetstreamDomain ?? CLUSTER_NAME,
       });
     }
   }
@@ -60,7 +68,13 @@ export function build(plan: SizingPlan, addressing: Addressing): Topology {
     leafSites.push({ name: site.name, region: site.region, hub, servers: names, peels: site.peels });
     for (const name of names) {
       const id = { name, role: "leaf" as const, region: site.region };
-      servers.push({ ...id, site: site.name, host: addressing.host(id), ports: portsOf(addressing, id, []), jetstream: false });
+      servers.push({
+        ...id,
+        site: site.name,
+        host: addressing.host(id),
+        ports: portsOf(addressing, id, []),
+        jetstream: false,
+      });
     }
   }
 

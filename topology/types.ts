@@ -23,7 +23,7 @@ export interface TopologyServer {
   ports: Ports;
   /** Core servers run JetStream; leaf servers extend their hub's. */
   jetstream: boolean;
-  /** The JetStream domain of the core this server belongs to, where domains are used. */
+  /** Core servers: their cluster's JetStream domain (`zester`, or the region's name). */
   domain?: string;
 }
 

@@ -19,9 +19,13 @@ export function validate(t: Topology): void {
 
   const seen = new Set<string>();
   for (const s of t.servers) {
-    if (seen.has(s.name)) problems.push(`server name "${s.name}" is used twice; names must be unique across the whole topology, or routes are rejected and the meta group silently shrinks`);
+    if (seen.has(s.name))
+      problems.push(
+        `server name "${s.name}" is used twice; names must be unique across the whole topology, or routes are rejected and the meta group silently shrinks`,
+      );
     seen.add(s.name);
-    if (!/^[a-z0-9][a-z0-9-]*$/.test(s.name)) problems.push(`server name "${s.name}" must be lowercase letters, digits and '-'`);
+    if (!/^[a-z0-9][a-z0-9-]*$/.test(s.name))
+      problems.push(`server name "${s.name}" must be lowercase letters, digits and '-'`);
   }
 
   const endpoints = new Map<string, string>();
@@ -40,35 +44,50 @@ export function validate(t: Topology): void {
     for (const m of members) {
       if (m === undefined) continue;
       if (c.servers.length === 1 && m.ports.cluster !== undefined) {
-        problems.push(`${m.name} is a single server with a cluster port: a cluster {} block routing to itself never elects a meta leader`);
+        problems.push(
+          `${m.name} is a single server with a cluster port: a cluster {} block routing to itself never elects a meta leader`,
+        );
       }
-      if (c.servers.length > 1 && m.ports.cluster === undefined) problems.push(`${m.name} is in a ${c.servers.length}-server cluster but has no cluster port`);
-      if (m.cluster !== c.name) problems.push(`${m.name} says it is in cluster "${String(m.cluster)}", not "${c.name}"`);
+      if (c.servers.length > 1 && m.ports.cluster === undefined)
+        problems.push(`${m.name} is in a ${c.servers.length}-server cluster but has no cluster port`);
+      if (m.cluster !== c.name)
+        problems.push(`${m.name} says it is in cluster "${String(m.cluster)}", not "${c.name}"`);
     }
   }
 
   const domains = new Set<string>();
   for (const s of t.servers) {
     if (s.domain === undefined) continue;
-    if (/[.*>\s]/.test(s.domain) || s.domain === "") problems.push(`JetStream domain "${s.domain}" of ${s.name} may not be empty or contain '.', '*', '>' or spaces`);
+    if (/[.*>\s]/.test(s.domain) || s.domain === "")
+      problems.push(`JetStream domain "${s.domain}" of ${s.name} may not be empty or contain '.', '*', '>' or spaces`);
     domains.add(`${s.region}=${s.domain}`);
   }
   const regionsWithDomain = [...domains].map((d) => d.split("=")[0]);
-  if (new Set(regionsWithDomain).size !== regionsWithDomain.length) problems.push("servers of one region disagree on its JetStream domain");
+  if (new Set(regionsWithDomain).size !== regionsWithDomain.length)
+    problems.push("servers of one region disagree on its JetStream domain");
 
   const smallest = Math.min(...t.clusters.map((c) => c.servers.length));
   for (const b of t.plan.kv) {
-    if (smallest === 1 && b.replicas > 1) problems.push(`bucket "${b.name}" has replicas ${b.replicas} on a single server: it would be lost after a restart`);
-    else if (b.replicas > smallest) problems.push(`bucket "${b.name}" has replicas ${b.replicas}, more than the ${smallest} servers of a cluster`);
+    if (smallest === 1 && b.replicas > 1)
+      problems.push(
+        `bucket "${b.name}" has replicas ${b.replicas} on a single server: it would be lost after a restart`,
+      );
+    else if (b.replicas > smallest)
+      problems.push(`bucket "${b.name}" has replicas ${b.replicas}, more than the ${smallest} servers of a cluster`);
   }
 
-  if (t.plan.natsServer.lameDuckDurationSeconds < MIN_LAME_DUCK_SECONDS) problems.push(`lame duck duration must be at least ${MIN_LAME_DUCK_SECONDS} s`);
+  if (t.plan.natsServer.lameDuckDurationSeconds < MIN_LAME_DUCK_SECONDS)
+    problems.push(`lame duck duration must be at least ${MIN_LAME_DUCK_SECONDS} s`);
 
-  const leafHubs = [...t.leafSites.map((s) => s.hub), ...t.regionLinks.map((l) => t.clusters.find((c) => c.region === l.hub)?.name ?? `(region ${l.hub})`)];
+  const leafHubs = [
+    ...t.leafSites.map((s) => s.hub),
+    ...t.regionLinks.map((l) => t.clusters.find((c) => c.region === l.hub)?.name ?? `(region ${l.hub})`),
+  ];
   for (const hub of leafHubs) {
     const cluster = t.clusters.find((c) => c.name === hub);
     if (cluster === undefined) problems.push(`leaf connections point at cluster "${hub}", which does not exist`);
-    else if (cluster.servers.some((n) => byName.get(n)?.ports.leafnode === undefined)) problems.push(`cluster "${hub}" takes leaf connections but not all its servers listen for them`);
+    else if (cluster.servers.some((n) => byName.get(n)?.ports.leafnode === undefined))
+      problems.push(`cluster "${hub}" takes leaf connections but not all its servers listen for them`);
   }
 
   if (t.accounts.system === t.accounts.app) problems.push("the system account must not be the app account");

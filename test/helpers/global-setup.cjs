@@ -1,7 +1,9 @@
-// Builds dist/ once before the workers start, so tests that spawn the command-line entry
-// points never race to rebuild it.
+// Before the workers start: builds dist/ once (so tests that spawn entry points never race to
+// rebuild it) and fetches the nats-server builds the behaviour tests run against.
 const { isStale } = require("../../scripts/bin/sources.cjs");
 
 module.exports = async function globalSetup() {
   if (isStale()) require("../../scripts/bin/build.cjs").build();
+  const { fetchFromDebian } = require("../../dist/local/nats-binary.js");
+  for (const suite of ["bookworm", "sid"]) fetchFromDebian(suite);
 };

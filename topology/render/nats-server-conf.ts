@@ -49,7 +49,8 @@ function find(t: Topology, name: string): TopologyServer {
 
 export function natsServerConfig(input: NatsConfInput): ConfBlock {
   const { topology: t, version, secrets } = input;
-  if (!atLeast(version, OLDEST_SUPPORTED)) throw new Error(`nats-server ${version} is older than ${OLDEST_SUPPORTED}, the oldest line supported`);
+  if (!atLeast(version, OLDEST_SUPPORTED))
+    throw new Error(`nats-server ${version} is older than ${OLDEST_SUPPORTED}, the oldest line supported`);
   const s = find(t, input.server);
   const plan = t.plan;
   const tuning = s.role === "core" ? plan.natsServer : undefined;
@@ -59,7 +60,10 @@ export function natsServerConfig(input: NatsConfInput): ConfBlock {
     server_name: s.name,
     listen: `${s.host}:${String(s.ports.client)}`,
     http: `${s.host}:${String(s.ports.monitor)}`,
-    max_connections: s.role === "core" ? plan.natsServer.maxConnections : (plan.leafNode?.maxConnections ?? plan.natsServer.maxConnections),
+    max_connections:
+      s.role === "core"
+        ? plan.natsServer.maxConnections
+        : (plan.leafNode?.maxConnections ?? plan.natsServer.maxConnections),
     max_payload: plan.natsServer.maxPayloadBytes,
     write_deadline: seconds(plan.natsServer.writeDeadlineSeconds),
     lame_duck_duration: seconds(plan.natsServer.lameDuckDurationSeconds),
@@ -82,13 +86,17 @@ export function natsServerConfig(input: NatsConfInput): ConfBlock {
       max_memory_store: js.maxMemStoreBytes,
       max_file_store: js.maxFileStoreBytes,
       ...(s.domain === undefined ? {} : { domain: s.domain }),
-      ...(sync !== undefined && atLeast(version, KEY_SINCE["jetstream.sync_interval"] ?? "") ? { sync_interval: sync } : {}),
+      ...(sync !== undefined && atLeast(version, KEY_SINCE["jetstream.sync_interval"] ?? "")
+        ? { sync_interval: sync }
+        : {}),
       ...(js.maxAckPending === undefined && js.duplicateWindowSeconds === undefined
         ? {}
         : {
             limits: {
               ...(js.maxAckPending === undefined ? {} : { max_ack_pending: js.maxAckPending }),
-              ...(js.duplicateWindowSeconds === undefined ? {} : { duplicate_window: seconds(js.duplicateWindowSeconds) }),
+              ...(js.duplicateWindowSeconds === undefined
+                ? {}
+                : { duplicate_window: seconds(js.duplicateWindowSeconds) }),
             },
           }),
     };

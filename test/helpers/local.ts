@@ -1,0 +1,35 @@
+import { mkdtempSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fetchFromDebian, type DebianSuite } from "../../local/nats-binary";
+import { down, up, type Running } from "../../local/runner";
+
+/** The nats-server lines every behaviour test runs against: Debian bookworm's and the current release. */
+export const SUITES: DebianSuite[] = ["bookworm", "sid"];
+
+export function tempStateDir(label: string): string {
+  return mkdtempSync(path.join(os.tmpdir(), `zester-${label}-`));
+}
+
+/** Boots `peels` on loopback with Debian `suite`'s nats-server; `stop()` removes everything. */
+export async function boot(
+  peels: number,
+  suite: DebianSuite,
+  stateDir = tempStateDir(`${suite}-${peels}`),
+): Promise<Running & { stateDir: string; stop: () => Promise<void> }> {
+  const running = await up({ peels, stateDir, natsServer: fetchFromDebian(suite), healthTimeoutMs: 60_000 });
+  return {
+    ...running,
+    stateDir,
+    stop: async () => {
+      await down(stateDir, { purge: true });
+    },
+  };
+}
+
+/** GETs a monitoring endpoint of a running server. */
+export async function monitor<T = Record<string, unknown>>(base: string, endpoint: string): Promise<T> {
+  const r = await fetch(`${base}${endpoint}`);
+  if (!r.ok) throw new Error(`${base}${endpoint}: HTTP ${r.status}`);
+  return (await r.json()) as T;
+}

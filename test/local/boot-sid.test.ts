@@ -1,0 +1,3 @@
+import { bootTiers } from "./boot-tiers";
+
+bootTiers("sid");

@@ -1,0 +1,81 @@
+import { plan } from "../../sizing";
+import { build, standardAddressing } from "../../topology";
+import { natsServerConfig, renderNatsServerConf, type Secrets } from "../../topology/render/nats-server-conf";
+import { serializeNatsConf } from "../../topology/render/nats-conf-format";
+
+const SECRETS: Secrets = { system: "sys-secret", app: "app-secret", leaf: "leaf-secret", route: "route-secret" };
+const VERSIONS = ["2.9.10", "2.10.27", "2.15.1"];
+const TIERS: [string, number][] = [
+  ["single-small", 50],
+  ["single", 500],
+  ["cluster-3", 2_000],
+  ["cluster-5", 20_000],
+  ["leaf", 60_000],
+  ["supercluster", 150_000],
+];
+
+const render = (peels: number, server: string, version: string): string =>
+  renderNatsServerConf({
+    topology: build(plan({ peels }), standardAddressing("zester.internal")),
+    server,
+    version,
+    storeDir: "/var/lib/nats/jetstream",
+    secrets: SECRETS,
+  });
+
+describe.each(VERSIONS)("nats-server.conf for %s", (version) => {
+  test.each(TIERS)("%s: the first core server and, where there is one, the first leaf server", (_tier, peels) => {
+    const t = build(plan({ peels }), standardAddressing("zester.internal"));
+    const names = [
+      t.servers.find((s) => s.role === "core")?.name,
+      t.servers.find((s) => s.role === "leaf")?.name,
+      t.servers.find((s) => s.region !== t.servers[0]?.region)?.name,
+    ];
+    for (const name of names.filter((n): n is string => n !== undefined))
+      expect(render(peels, name, version)).toMatchSnapshot(name);
+  });
+});
+
+describe("version awareness and the guide's pitfalls", () => {
+  test("sync_interval is never written for 2.9 (it rejects the key), and is `always` on single tiers from 2.10", () => {
+    expect(render(50, "core-0", "2.9.10")).not.toMatch(/sync_interval/);
+    expect(render(50, "core-0", "2.10.27")).toMatch(/sync_interval: "always"/);
+    expect(render(2_000, "core-0", "2.15.1")).not.toMatch(/sync_interval/);
+  });
+
+  test('sizes are bare byte counts (2.9 fails on a quoted "1GB")', () => {
+    expect(render(2_000, "core-0", "2.9.10")).toMatch(/max_memory_store: 4294967296\n/);
+  });
+
+  test("a single server has no cluster block; a cluster routes to every other member", () => {
+    expect(render(500, "core-0", "2.9.10")).not.toMatch(/cluster:/);
+    const routes = render(2_000, "core-1", "2.9.10").match(/nats-route:\/\//g) ?? [];
+    expect(routes).toHaveLength(2);
+  });
+
+  test("an explicit system account always, and leaf servers run no JetStream", () => {
+    const leaf = natsServerConfig({
+      topology: build(plan({ peels: 60_000 }), standardAddressing("z")),
+      server: "leaf-edge-0",
+      version: "2.15.1",
+      storeDir: "/x",
+      secrets: SECRETS,
+    });
+    expect(leaf.system_account).toBe("SYS");
+    expect(leaf.jetstream).toBeUndefined();
+    expect(render(60_000, "leaf-edge-0", "2.15.1")).toMatch(
+      /nats-leaf:\/\/leaf:leaf-secret@core-0\.zester\.internal:7422/,
+    );
+  });
+
+  test("versions older than bookworm's 2.9 are refused", () => {
+    expect(() => render(50, "core-0", "2.8.4")).toThrow(/older than 2\.9\.0/);
+  });
+
+  test("the serializer quotes strings and keys that need it, and refuses a non-finite number", () => {
+    expect(serializeNatsConf({ a: 'x"y', "odd-key": 1, b: [true], c: {} })).toBe(
+      'a: "x\\"y"\n"odd-key": 1\nb: [\n  true\n]\nc: {}\n',
+    );
+    expect(() => serializeNatsConf({ a: Number.NaN })).toThrow(/NaN/);
+  });
+});
