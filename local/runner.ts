@@ -36,6 +36,8 @@ export interface Running {
 }
 
 export class LocalTargetError extends Error {}
+/** An `up` that would lose data or clash with what runs: refused before anything starts. */
+export class RefusedError extends LocalTargetError {}
 
 /** Rebuilds the topology a state directory was started with (same ports, same names). */
 export function topologyOf(state: LocalState): Topology {
@@ -57,14 +59,14 @@ export function isAlive(pid: number | undefined, confPath: string): pid is numbe
 function checkChange(existing: LocalState, peels: number): void {
   const next = planSizing({ peels });
   if (existing.serversPerCluster === 1 && next.serversPerCluster > 1) {
-    throw new LocalTargetError(
+    throw new RefusedError(
       `the state directory holds a single server (${existing.tier}, ${existing.peels} peels); ${peels} peels need the ${next.tier} tier. ` +
         "A single server's JetStream data cannot move into a cluster in place and migration is not built yet: " +
         "run `down --purge` to start over (the data is lost), or keep the peel count.",
     );
   }
   if (next.tier !== existing.tier || next.totalServers !== existing.servers.length) {
-    throw new LocalTargetError(
+    throw new RefusedError(
       `the state directory runs the ${existing.tier} tier (${existing.servers.length} servers); ${peels} peels plan ${next.tier} (${next.totalServers} servers). ` +
         "Changing the shape of an existing local topology is not supported yet: run `down --purge` first, or keep the peel count.",
     );
@@ -78,7 +80,7 @@ export async function up(options: UpOptions): Promise<Running> {
     checkChange(existing, options.peels);
     const alive = existing.servers.filter((s) => isAlive(s.pid, s.confPath));
     if (alive.length > 0)
-      throw new LocalTargetError(`already up (${alive.map((s) => s.name).join(", ")}); run \`status\` or \`down\``);
+      throw new RefusedError(`already up (${alive.map((s) => s.name).join(", ")}); run \`status\` or \`down\``);
   }
   const sizing = planSizing({ peels: options.peels });
   const ports = existing?.ports ?? (await freePorts(sizing.totalServers * PORTS_PER_SERVER));

@@ -1,0 +1,214 @@
+/**
+ * The embedded local target: `npm run -s local -- <up|status|down> [flags]`; `npm start` is
+ * `local up` in the foreground.
+ */
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { z } from "zod";
+import { PEELS_ACCEPTED } from "../sizing";
+import { connectAdmin } from "../jetstream/connect";
+import { startDriftCorrection } from "../jetstream/reconcile";
+import { status, type StatusReport } from "../local/health";
+import { resolveNatsServer } from "../local/nats-binary";
+import { repoRoot } from "../local/repo-root";
+import { down, isAlive, RefusedError, topologyOf, up } from "../local/runner";
+import { readState } from "../local/state";
+import { USERS } from "../topology/render/nats-server-conf";
+
+const USAGE = `Usage: npm run -s local -- <command> [flags]     (npm start = local up)
+
+Runs the tier for N peels on this machine: one real nats-server process per planned server,
+on loopback with free ports, data under a state directory. Resources are this machine's; the
+shape (servers, leaf sites, region links, JetStream domains, KV replicas) is the tier's.
+
+Commands:
+  up       start (or restart, keeping the data), wait until healthy, reconcile the KV buckets,
+           print the status; stays in the foreground correcting KV replica drift every minute
+           until Ctrl-C, which stops every server through lame duck
+  status   print the status of a running topology
+  down     stop every server through lame duck
+
+Flags:
+  --peels N            (up) how many peels: ${PEELS_ACCEPTED}; default 2000 (a 3-node cluster)
+  --detach             (up) start, print the status and leave the servers running
+  --nats-server PATH   (up) the nats-server binary; default: one on PATH, else Debian sid's
+                       current build, fetched once into .cache/nats-server/
+  --state-dir DIR      where data, configs and logs live; default .state/local
+  --json               (status) print JSON instead of a table
+  --purge              (down) also remove the state directory and its data
+  -h, --help           show this help
+
+Exit status: 0 on success, 1 when the topology fails (or status finds it unhealthy), 2 on bad
+input or a refused change (e.g. single server → cluster, which needs a data migration).`;
+
+class UsageError extends Error {}
+
+const PeelsFlag = z
+  .string()
+  .regex(/^\d+$/, { message: `must be ${PEELS_ACCEPTED}` })
+  .transform(Number)
+  .pipe(z.number().max(1_000_000, { message: `must be ${PEELS_ACCEPTED}` }));
+
+function print(report: StatusReport, extra: string[] = []): void {
+  const rows = report.servers.map((s) =>
+    [
+      s.name,
+      s.role,
+      s.cluster ?? s.site ?? "",
+      s.clientUrl,
+      s.healthy ? "ok" : `NOT OK: ${String(s.problem)}`,
+      String(s.routes),
+      String(s.leafLinks),
+    ].join("  "),
+  );
+  const lines = [
+    `tier ${report.tier}: ${report.healthy ? "healthy" : "NOT healthy"}`,
+    `meta leader: ${Object.entries(report.metaLeaders)
+      .map(([r, l]) => `${r}=${String(l)}`)
+      .join(", ")}`,
+    "",
+    "servers (name  role  cluster/site  client URL  health  routes  leaf links):",
+    ...rows.map((r) => `  ${r}`),
+    "",
+    "KV buckets (region: stream=replicas):",
+    ...[...new Set(report.kv.map((k) => k.region))].map(
+      (region) =>
+        `  ${region}: ${report.kv
+          .filter((k) => k.region === region)
+          .map((k) => `${k.stream}=${String(k.replicas)}`)
+          .join(" ")}`,
+    ),
+    ...extra,
+  ];
+  process.stdout.write(`${lines.join("\n")}\n`);
+}
+
+async function cmdUp(values: Record<string, string | boolean | undefined>, stateDir: string): Promise<void> {
+  const peelsFlag = values.peels;
+  const parsed = PeelsFlag.safeParse(typeof peelsFlag === "string" ? peelsFlag : "2000");
+  if (!parsed.success)
+    throw new UsageError(`--peels: ${parsed.error.issues[0]?.message ?? "invalid"}; got ${JSON.stringify(peelsFlag)}`);
+  const natsServer = resolveNatsServer(typeof values["nats-server"] === "string" ? values["nats-server"] : undefined);
+  process.stdout.write(`nats-server ${natsServer.version} from ${natsServer.origin}\n`);
+  const detach = values.detach === true;
+  const running = await up({ peels: parsed.data, stateDir, natsServer, detach });
+  const changed = Object.entries(running.kvChanges).flatMap(([region, cs]) =>
+    cs
+      .filter((c) => c.action !== "unchanged")
+      .map((c) => `${region}/${c.stream}: ${c.action}${c.from === undefined ? "" : ` ${c.from}→${c.replicas}`}`),
+  );
+  print(running.report, [
+    "",
+    `KV reconcile: ${changed.length === 0 ? "nothing to change" : changed.join(", ")}`,
+    `Resources are scaled to this machine; servers, leaf sites, region links, domains and replicas are the ${running.report.tier} tier's.`,
+    `State: ${stateDir}`,
+  ]);
+  if (detach) {
+    process.stdout.write("Detached: `npm run -s local -- status` to look, `npm run -s local -- down` to stop.\n");
+    return;
+  }
+  const interrupted = new Promise<void>((resolve) => {
+    process.once("SIGINT", () => {
+      resolve();
+    });
+    process.once("SIGTERM", () => {
+      resolve();
+    });
+  });
+  const stops: (() => void)[] = [];
+  for (const cluster of running.topology.clusters) {
+    const urls = running.state.servers.filter((s) => s.cluster === cluster.name).map((s) => s.clientUrl);
+    const nc = await connectAdmin(urls, USERS.app, running.state.secrets.app);
+    const stop = startDriftCorrection(nc, running.topology.plan.kv, {
+      clusterSize: cluster.servers.length,
+      intervalMs: 60_000,
+      onChange: (cs) =>
+        process.stdout.write(
+          `${new Date().toISOString()} ${cluster.region}: corrected ${cs.map((c) => `${c.stream} ${String(c.from)}→${c.replicas}`).join(", ")}\n`,
+        ),
+      onError: (e) =>
+        process.stderr.write(`${new Date().toISOString()} ${cluster.region}: reconcile failed: ${String(e)}\n`),
+    });
+    stops.push(() => {
+      stop();
+      void nc.close();
+    });
+  }
+  process.stdout.write("Running in the foreground; Ctrl-C stops every server through lame duck.\n");
+  await interrupted;
+  for (const stop of stops) stop();
+  process.stdout.write("stopping through lame duck…\n");
+  const stopped = await down(stateDir);
+  process.stdout.write(`stopped ${stopped.length} servers; data kept in ${stateDir}\n`);
+}
+
+async function cmdStatus(values: Record<string, string | boolean | undefined>, stateDir: string): Promise<number> {
+  const state = readState(stateDir);
+  if (state === undefined) throw new UsageError(`nothing is up in ${stateDir}`);
+  const report = await status(topologyOf(state));
+  if (values.json === true) {
+    process.stdout.write(`${JSON.stringify({ ...report, natsServer: state.natsServer, stateDir }, null, 2)}\n`);
+  } else {
+    const alive = state.servers.filter((s) => isAlive(s.pid, s.confPath)).length;
+    print(report, ["", `${alive} of ${state.servers.length} server processes running; state: ${stateDir}`]);
+  }
+  return report.healthy ? 0 : 1;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: rest,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        peels: { type: "string" },
+        detach: { type: "boolean" },
+        "nats-server": { type: "string" },
+        "state-dir": { type: "string" },
+        json: { type: "boolean" },
+        purge: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+    }));
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+  if (command === undefined || command === "--help" || command === "-h" || values.help === true) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const stateDir = path.resolve(
+    typeof values["state-dir"] === "string" ? values["state-dir"] : path.join(repoRoot(), ".state", "local"),
+  );
+  switch (command) {
+    case "up":
+      await cmdUp(values, stateDir);
+      return 0;
+    case "status":
+      return cmdStatus(values, stateDir);
+    case "down": {
+      const stopped = await down(stateDir, { purge: values.purge === true });
+      process.stdout.write(
+        `stopped ${stopped.length} servers${values.purge === true ? `; removed ${stateDir}` : ""}\n`,
+      );
+      return 0;
+    }
+    default:
+      throw new UsageError(`unknown command "${command}"; expected up, status or down`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof UsageError) {
+      process.stderr.write(`local: ${error.message}\n\nRun with --help for usage.\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`local: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(error instanceof RefusedError ? 2 : 1);
+  },
+);

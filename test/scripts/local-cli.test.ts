@@ -1,0 +1,107 @@
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { ROOT, runScript } from "../helpers/run";
+import { tempStateDir } from "../helpers/local";
+
+const SID = path.join(ROOT, ".cache", "nats-server", "sid", "nats-server");
+
+interface StatusJson {
+  tier: string;
+  metaLeader: string | null;
+  servers: { name: string; cluster: string | null; role: string; healthy: boolean; clientUrl: string }[];
+  kv: { name: string; replicas: number | null }[];
+}
+
+describe("npm run local", () => {
+  test("up --detach, status --json, a refused single → cluster change, down --purge", () => {
+    const dir = tempStateDir("cli");
+    try {
+      const upRun = runScript("local", ["up", "--detach", "--peels", "50", "--state-dir", dir, "--nats-server", SID]);
+      expect(upRun.stderr).toBe("");
+      expect(upRun.status).toBe(0);
+      expect(upRun.stdout).toMatch(/nats-server 2\.15\.1 from --nats-server/);
+      expect(upRun.stdout).toMatch(/Resources are scaled to this machine/);
+
+      const st = runScript("local", ["status", "--json", "--state-dir", dir]);
+      expect(st.status).toBe(0);
+      const report = JSON.parse(st.stdout) as StatusJson;
+      expect(report.tier).toBe("single-small");
+      expect(report.metaLeader).toBe("core-0");
+      expect(report.servers).toEqual([
+        expect.objectContaining({ name: "core-0", cluster: "zester", role: "core", healthy: true }),
+      ]);
+      expect(report.servers[0]?.clientUrl).toMatch(/^nats:\/\/127\.0\.0\.1:\d+$/);
+      expect(report.kv).toHaveLength(14);
+      expect(report.kv.every((k) => k.replicas === 1)).toBe(true);
+
+      const again = runScript("local", ["up", "--detach", "--peels", "50", "--state-dir", dir, "--nats-server", SID]);
+      expect(again.status).toBe(2);
+      expect(again.stderr).toMatch(/already up/);
+
+      runScript("local", ["down", "--state-dir", dir]);
+      const grow = runScript("local", ["up", "--detach", "--peels", "2000", "--state-dir", dir, "--nats-server", SID]);
+      expect(grow.status).toBe(2);
+      expect(grow.stderr).toMatch(/cannot move into a cluster in place.*migration/);
+    } finally {
+      const d = runScript("local", ["down", "--purge", "--state-dir", dir]);
+      expect(d.status).toBe(0);
+      expect(existsSync(dir)).toBe(false);
+    }
+  }, 120_000);
+
+  test("in the foreground, Ctrl-C stops every server through lame duck and keeps the data", async () => {
+    const dir = tempStateDir("fg");
+    const child = spawn(
+      process.execPath,
+      [
+        path.join(ROOT, "scripts", "bin", "run.cjs"),
+        "local",
+        "up",
+        "--peels",
+        "2000",
+        "--state-dir",
+        dir,
+        "--nats-server",
+        SID,
+      ],
+      { cwd: ROOT },
+    );
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (out += d.toString()));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          reject(new Error(`not up in time:\n${out}`));
+        }, 60_000);
+        child.stdout.on("data", () => {
+          if (out.includes("Ctrl-C stops")) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+      });
+      expect(out).toMatch(/tier cluster-3: healthy/);
+      child.kill("SIGINT");
+      const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+      expect(code).toBe(0);
+      expect(out).toMatch(/stopped 3 servers; data kept/);
+      expect(existsSync(path.join(dir, "servers", "core-0", "jetstream"))).toBe(true);
+      const st = runScript("local", ["status", "--json", "--state-dir", dir]);
+      expect(st.status).toBe(1);
+    } finally {
+      if (child.exitCode === null) child.kill("SIGKILL");
+      runScript("local", ["down", "--purge", "--state-dir", dir]);
+    }
+  }, 120_000);
+
+  test("bad input exits 2 and names the flag", () => {
+    const r = runScript("local", ["up", "--peels", "-4"]);
+    expect(r.status).toBe(2);
+    expect(runScript("local", ["up", "--peels=lots"]).stderr).toMatch(
+      /--peels: must be a whole number from 0 to 1,000,000; got "lots"/,
+    );
+    expect(runScript("local", ["frobnicate"]).stderr).toMatch(/unknown command "frobnicate"/);
+  });
+});
