@@ -141,6 +141,27 @@ export function bootTiers(suite: DebianSuite): void {
       }
     }, 120_000);
 
+    test("a region keeps serving its peels when its link to the hub region drops", async () => {
+      const run = await boot(150_000, suite);
+      try {
+        // The hub region goes away (crashes): region-1 loses its only inter-region link.
+        for (const s of run.state.servers.filter((x) => x.region === "region-0"))
+          if (s.pid !== undefined) process.kill(s.pid, "SIGKILL");
+        const core = run.state.servers.find((s) => s.region === "region-1" && s.role === "core");
+        await new Promise((r) => setTimeout(r, 2_000));
+        const jsz = await monitor<Jsz>(core?.monitorUrl ?? "", "/jsz");
+        expect(jsz.meta_cluster?.cluster_size).toBe(5);
+        expect(jsz.meta_cluster?.leader).toMatch(/^region-1-core-/);
+        const nc = await connectAdmin([core?.clientUrl ?? ""], USERS.app, run.state.secrets.app);
+        const kv = await new Kvm(nc).open("facts");
+        await kv.put("peel-42", "os=debian");
+        expect((await kv.get("peel-42"))?.string()).toBe("os=debian");
+        await nc.close();
+      } finally {
+        await run.stop();
+      }
+    }, 120_000);
+
     test("a client connected to a leaf node writes into the core's KV", async () => {
       const run = await boot(60_000, suite);
       try {
