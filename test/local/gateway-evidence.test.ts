@@ -51,7 +51,7 @@ test.each(SUITES)(
         }
       }
       let size: number | undefined;
-      for (let tries = 0; tries < 80 && size !== 6; tries++) {
+      for (let tries = 0; tries < 160 && size !== 6; tries++) {
         await new Promise((r) => setTimeout(r, 250));
         size = await monitor<Jsz>(`http://127.0.0.1:${at(0, 0, 1)}`, "/jsz").then(
           (j) => j.meta_cluster?.cluster_size,
@@ -66,5 +66,5 @@ test.each(SUITES)(
       rmSync(dir, { recursive: true, force: true });
     }
   },
-  60_000,
+  90_000,
 );
