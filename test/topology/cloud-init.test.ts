@@ -1,0 +1,98 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { parse } from "yaml";
+import { plan } from "../../sizing";
+import { build, standardAddressing } from "../../topology";
+import { renderCloudInit, STORE_DIR, type CloudInitInput } from "../../topology/render/cloud-init";
+import { renderNatsServerConf } from "../../topology/render/nats-server-conf";
+
+const SECRETS = { system: "s", app: "a", leaf: "l", route: "r" };
+const PIN = { url: "https://downloads.example/nats-server-v2.10.27-linux-amd64.tar.gz", sha256: "0".repeat(64) };
+const MASTER = { url: "https://downloads.example/zester-master", sha256: "1".repeat(64) };
+
+function input(peels: number, server: string): CloudInitInput {
+  return {
+    topology: build(plan({ peels }), standardAddressing("zester.internal")),
+    server,
+    natsVersion: "2.10.27",
+    natsServer: PIN,
+    zesterMaster: MASTER,
+    secrets: SECRETS,
+  };
+}
+
+/** `cloud-init schema` from Debian's cloud-init package (`.ci/run` installs it). */
+function schemaCheck(text: string): { status: number | null; out: string } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "zester-ci-"));
+  try {
+    const file = path.join(dir, "user-data.yaml");
+    writeFileSync(file, text);
+    const r = spawnSync("cloud-init", ["schema", "--config-file", file], { encoding: "utf8" });
+    if (r.error !== undefined)
+      throw new Error(`cloud-init is not installed (apt-get install cloud-init): ${r.error.message}`);
+    return { status: r.status, out: `${r.stdout}${r.stderr}` };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe("cloud-init", () => {
+  test.each([
+    [50, "core-0"],
+    [2_000, "core-1"],
+    [25_000, "core-4"],
+    [60_000, "leaf-edge-0"],
+    [150_000, "region-1-core-0"],
+  ])("%i peels, %s: valid by `cloud-init schema`", (peels, server) => {
+    const text = renderCloudInit(input(peels, server));
+    const r = schemaCheck(text);
+    expect(r.out).toMatch(/Valid cloud-config/);
+    expect(r.status).toBe(0);
+  });
+
+  test("the nats-server.conf inside is byte for byte the renderer's (the one the local target boots)", () => {
+    const i = input(25_000, "core-0");
+    const doc = parse(renderCloudInit(i)) as {
+      write_files: { path: string; content: string }[];
+      runcmd: (string | string[])[];
+    };
+    const conf = doc.write_files.find((f) => f.path === "/etc/nats/nats-server.conf")?.content;
+    expect(conf).toBe(
+      renderNatsServerConf({
+        topology: i.topology,
+        server: "core-0",
+        version: "2.10.27",
+        storeDir: STORE_DIR,
+        secrets: SECRETS,
+      }),
+    );
+    expect(doc.write_files.map((f) => f.path)).toEqual([
+      "/etc/nats/nats-server.conf",
+      "/etc/systemd/system/nats-server.service",
+      "/etc/sysctl.d/99-zester.conf",
+      "/etc/zester/master.yaml",
+      "/etc/systemd/system/zester-master.service",
+    ]);
+    const install = JSON.stringify(doc.runcmd[0]);
+    expect(install.indexOf("sha256sum -c")).toBeLessThan(install.indexOf("install -m 0755"));
+  });
+
+  test("a leaf server gets no Zester master and no JetStream store", () => {
+    const doc = parse(renderCloudInit(input(60_000, "leaf-edge-0"))) as {
+      write_files: { path: string; content: string }[];
+    };
+    expect(doc.write_files.map((f) => f.path)).not.toContain("/etc/zester/master.yaml");
+    expect(doc.write_files.find((f) => f.path.endsWith("nats-server.conf"))?.content).not.toMatch(/jetstream:/);
+  });
+
+  test("a pin that is not https or not a SHA-256 is refused, naming the field", () => {
+    expect(() => renderCloudInit({ ...input(50, "core-0"), natsServer: { ...PIN, url: "http://insecure/x" } })).toThrow(
+      /natsServer\.url must be an https:\/\/ URL/,
+    );
+    expect(() => renderCloudInit({ ...input(50, "core-0"), zesterMaster: { ...MASTER, sha256: "abc" } })).toThrow(
+      /zesterMaster\.sha256 must be 64 lowercase hex/,
+    );
+  });
+});

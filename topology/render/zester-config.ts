@@ -1,0 +1,100 @@
+/**
+ * Zester master and peel config YAML. Zester's schema is only partly documented (the guide shows
+ * `nats.listen` and `nats.leaf_node.remotes`); every key assumed beyond that is in ZESTER_KEYS,
+ * so adapting to the real schema is a change in one place.
+ */
+import { stringify } from "yaml";
+import type { ClientSettings } from "../../sizing/types";
+import type { Topology, TopologyServer } from "../types";
+
+/** Every Zester config key this renderer writes, and whether the guide documents it. */
+export const ZESTER_KEYS = {
+  servers: { key: "servers", documented: false },
+  user: { key: "user", documented: false },
+  password: { key: "password", documented: false },
+  jetstreamDomain: { key: "jetstream_domain", documented: false },
+  client: { key: "client", documented: false },
+  listen: { key: "listen", documented: true },
+  leafNode: { key: "leaf_node", documented: true },
+  remotes: { key: "remotes", documented: true },
+  url: { key: "url", documented: true },
+  credentials: { key: "credentials", documented: true },
+} as const;
+
+/** Zester's `ClientConfig` fields as YAML keys (guide §6 names them in Go). */
+function clientBlock(c: ClientSettings): Record<string, number | string> {
+  return {
+    max_reconnects: c.maxReconnects,
+    reconnect_wait: `${c.reconnectWaitSeconds}s`,
+    reconnect_buf_size: c.reconnectBufSizeBytes,
+    ping_interval: `${c.pingIntervalSeconds}s`,
+    max_pings_out: c.maxPingsOut,
+    drain_timeout: `${c.drainTimeoutSeconds}s`,
+  };
+}
+
+const url = (s: TopologyServer): string => `nats://${s.host}:${String(s.ports.client)}`;
+const K = ZESTER_KEYS;
+
+export interface ZesterCredentials {
+  user: string;
+  password: string;
+}
+
+/** A master runs next to every core server and talks to its own cluster, its own server first. */
+export function masterConfig(t: Topology, server: string, creds: ZesterCredentials): string {
+  const s = t.servers.find((x) => x.name === server && x.role === "core");
+  if (s === undefined) throw new Error(`no core server "${server}"`);
+  const cluster = t.servers.filter((x) => x.cluster === s.cluster && x.name !== s.name);
+  return stringify({
+    nats: {
+      [K.servers.key]: [url(s), ...cluster.map(url)],
+      [K.user.key]: creds.user,
+      [K.password.key]: creds.password,
+      [K.jetstreamDomain.key]: s.domain,
+      [K.client.key]: clientBlock(t.plan.client.master),
+    },
+  });
+}
+
+/**
+ * A peel of a leaf site connects to the site's leaf servers; one of the core connects to the
+ * core. Either way the core's servers come last, as a fallback (the plan sizes the core for it).
+ */
+export function peelConfig(t: Topology, where: { region: string; site?: string }, creds: ZesterCredentials): string {
+  const core = t.servers.filter((x) => x.role === "core" && x.region === where.region);
+  const site =
+    where.site === undefined
+      ? []
+      : t.servers.filter((x) => x.role === "leaf" && x.region === where.region && x.site === where.site);
+  if (where.site !== undefined && site.length === 0)
+    throw new Error(`no leaf site "${where.site}" in region "${where.region}"`);
+  return stringify({
+    nats: {
+      [K.servers.key]: [...site, ...core].map(url),
+      [K.user.key]: creds.user,
+      [K.password.key]: creds.password,
+      [K.jetstreamDomain.key]: core[0]?.domain,
+      [K.client.key]: clientBlock(t.plan.client.peel),
+    },
+  });
+}
+
+/** The guide's leaf-node example: Zester's own config on a leaf server, with its remotes. */
+export function leafNodeConfig(t: Topology, server: string, credentialsFile: string): string {
+  const s = t.servers.find((x) => x.name === server && x.role === "leaf");
+  if (s === undefined) throw new Error(`no leaf server "${server}"`);
+  const hub = t.leafSites.find((x) => x.name === s.site && x.region === s.region)?.hub;
+  const hubs = t.servers.filter((x) => x.cluster === hub);
+  return stringify({
+    nats: {
+      [K.listen.key]: `${s.host}:${String(s.ports.client)}`,
+      [K.leafNode.key]: {
+        [K.remotes.key]: hubs.map((h) => ({
+          [K.url.key]: `nats-leaf://${h.host}:${String(h.ports.leafnode)}`,
+          [K.credentials.key]: credentialsFile,
+        })),
+      },
+    },
+  });
+}
