@@ -96,3 +96,14 @@ describe("cloud-init", () => {
     );
   });
 });
+
+test.each([
+  [50, "core-0"],
+  [500, "core-0"],
+  [2_000, "core-0"],
+  [20_000, "core-0"],
+  [60_000, "leaf-edge-0"],
+  [150_000, "region-0-core-0"],
+])("%i peels, %s: the user data matches its snapshot", (peels, server) => {
+  expect(renderCloudInit(input(peels, server))).toMatchSnapshot();
+});

@@ -112,3 +112,26 @@ describe("Zester config", () => {
     });
   });
 });
+
+describe.each([
+  ["single-small", 50],
+  ["single", 500],
+  ["cluster-3", 2_000],
+  ["cluster-5", 20_000],
+  ["leaf", 60_000],
+  ["supercluster", 150_000],
+])("every rendered file of the %s tier", (_tier, peels) => {
+  test("matches its snapshot", () => {
+    const t = build(plan({ peels }), standardAddressing("zester.internal"));
+    const core = t.servers.find((s) => s.role === "core");
+    const leaf = t.servers.find((s) => s.role === "leaf");
+    expect(masterConfig(t, core?.name ?? "", CREDS)).toMatchSnapshot("master.yaml");
+    expect(peelConfig(t, { region: core?.region ?? "" }, CREDS)).toMatchSnapshot("peel.yaml");
+    if (leaf !== undefined)
+      expect(leafNodeConfig(t, leaf.name, "/etc/zester/leaf.creds")).toMatchSnapshot("leaf-node zester.yaml");
+    expect(natsServerUnit(t.plan, t.plan.os.limitNofile)).toMatchSnapshot("nats-server.service");
+    expect(zesterUnit("master", t.plan)).toMatchSnapshot("zester-master.service");
+    expect(zesterUnit("peel", t.plan)).toMatchSnapshot("zester-peel.service");
+    expect(sysctlFile(t.plan) ?? "(none)").toMatchSnapshot("99-zester.conf");
+  });
+});

@@ -1,0 +1,48 @@
+import { jetstreamManager } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
+import { connectAdmin } from "../../jetstream/connect";
+import { reconcileKv, startDriftCorrection, type BucketChange } from "../../jetstream/reconcile";
+import { USERS } from "../../topology/render/nats-server-conf";
+import { boot } from "../helpers/local";
+
+describe("KV reconcile on a 3-node cluster (nats-server from Debian sid)", () => {
+  test("idempotent; a replica drop (a master recreating buckets at R1) is raised back in place, data kept", async () => {
+    const run = await boot(2_000, "sid");
+    const nc = await connectAdmin(
+      run.state.servers.map((s) => s.clientUrl),
+      USERS.app,
+      run.state.secrets.app,
+    );
+    try {
+      const kv = run.topology.plan.kv;
+      expect((await reconcileKv(nc, kv, { clusterSize: 3 })).every((c) => c.action === "unchanged")).toBe(true);
+
+      const facts = await new Kvm(nc).open("facts");
+      await facts.put("peel-7", "cpus=4");
+      const jsm = await jetstreamManager(nc);
+      const info = await jsm.streams.info("KV_facts");
+      await jsm.streams.update("KV_facts", { ...info.config, num_replicas: 1 });
+      expect((await jsm.streams.info("KV_facts")).config.num_replicas).toBe(1);
+
+      const seen: BucketChange[] = [];
+      const stop = startDriftCorrection(nc, kv, {
+        clusterSize: 3,
+        intervalMs: 200,
+        onChange: (cs) => seen.push(...cs),
+      });
+      try {
+        for (let i = 0; i < 100 && seen.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+      } finally {
+        stop();
+      }
+      expect(seen).toEqual([{ stream: "KV_facts", action: "replicas-raised", replicas: 3, from: 1 }]);
+      const after = await jsm.streams.info("KV_facts");
+      expect(after.config.num_replicas).toBe(3);
+      expect(after.created).toBe(info.created);
+      expect((await facts.get("peel-7"))?.string()).toBe("cpus=4");
+    } finally {
+      await nc.close();
+      await run.stop();
+    }
+  }, 120_000);
+});
