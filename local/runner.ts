@@ -16,12 +16,20 @@ import { reconcileLocal } from "./kv";
 import type { BucketChange } from "../jetstream/reconcile";
 import type { NatsServerBinary } from "./nats-binary";
 import { freePorts } from "./ports";
-import { newSecrets, readState, writeState, type LocalState } from "./state";
+import { newSecrets, readState, writeState, type LocalState, type ZesterProcess } from "./state";
+import { USERS } from "../topology/render/nats-server-conf";
+import { masterConfig, peelConfig, ZESTER_CONFIG_FLAG } from "../topology/render/zester-config";
 
 export interface UpOptions {
   peels: number;
   stateDir: string;
   natsServer: NatsServerBinary;
+  /** A Zester master binary, run next to every core server with its rendered config. */
+  masterBin?: string;
+  /** A Zester peel binary, run `peelProcs` times, spread over the leaf sites and regions. */
+  peelBin?: string;
+  /** @default 1 when peelBin is given */
+  peelProcs?: number;
   /** Leave the servers running when this process exits. */
   detach?: boolean;
   healthTimeoutMs?: number;
@@ -129,11 +137,15 @@ export async function up(options: UpOptions): Promise<Running> {
     secrets,
     servers,
     ports,
+    zester: [],
   };
   writeState(stateDir, state);
   try {
     await waitHealthy(topology, options.healthTimeoutMs ?? 60_000);
     const kvChanges = await reconcileLocal(topology, secrets);
+    // Zester starts once its buckets exist at the planned replicas.
+    state.zester = startZester(topology, stateDir, secrets, options);
+    writeState(stateDir, state);
     return { state, topology, report: await status(topology), kvChanges };
   } catch (error) {
     const logs = servers
@@ -144,6 +156,57 @@ export async function up(options: UpOptions): Promise<Running> {
       `${error instanceof Error ? error.message : String(error)}${logs.length > 0 ? `\n${logs.join("\n")}` : ""}`,
     );
   }
+}
+
+/** Where the peels of a topology connect: each leaf site, else each region's core. */
+function peelHomes(t: Topology): { region: string; site?: string }[] {
+  const homes: { region: string; site?: string }[] = t.leafSites.map((s) => ({ region: s.region, site: s.name }));
+  for (const c of t.clusters) if (!t.leafSites.some((s) => s.region === c.region)) homes.push({ region: c.region });
+  return homes;
+}
+
+function startZester(
+  t: Topology,
+  stateDir: string,
+  secrets: LocalState["secrets"],
+  options: UpOptions,
+): ZesterProcess[] {
+  const creds = { user: USERS.app, password: secrets.app };
+  const jobs: { name: string; kind: "master" | "peel"; bin: string; config: string }[] = [];
+  if (options.masterBin !== undefined) {
+    for (const s of t.servers.filter((x) => x.role === "core"))
+      jobs.push({
+        name: `master-${s.name}`,
+        kind: "master",
+        bin: options.masterBin,
+        config: masterConfig(t, s.name, creds),
+      });
+  }
+  if (options.peelBin !== undefined) {
+    const homes = peelHomes(t);
+    for (let i = 0; i < (options.peelProcs ?? 1); i++) {
+      const home = homes[i % homes.length] ?? { region: t.clusters[0]?.region ?? "" };
+      jobs.push({ name: `peel-${i}`, kind: "peel", bin: options.peelBin, config: peelConfig(t, home, creds) });
+    }
+  }
+  return jobs.map((job) => {
+    const dir = path.join(stateDir, "zester", job.name);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const configPath = path.join(dir, `${job.kind}.yaml`);
+    const logPath = path.join(dir, `${job.kind}.log`);
+    writeFileSync(configPath, job.config, { mode: 0o600 });
+    const log = openSync(logPath, "a");
+    const child = spawn(job.bin, [ZESTER_CONFIG_FLAG, configPath], { detached: true, stdio: ["ignore", log, log] });
+    closeSync(log);
+    if (options.detach === true) child.unref();
+    return {
+      name: job.name,
+      kind: job.kind,
+      ...(child.pid === undefined ? {} : { pid: child.pid }),
+      configPath,
+      logPath,
+    };
+  });
 }
 
 function tail(file: string, lines = 8): string {
@@ -161,6 +224,12 @@ export async function down(stateDir: string, options: { purge?: boolean } = {}):
   const stopped: string[] = [];
   if (state !== undefined) {
     const sizing = planSizing({ peels: state.peels });
+    // Zester first (SIGTERM: clients drain), then the servers they talk to.
+    const zester = state.zester.filter((z) => isAlive(z.pid, z.configPath));
+    for (const z of zester) if (z.pid !== undefined) process.kill(z.pid, "SIGTERM");
+    const drainBy = Date.now() + (sizing.client.master.drainTimeoutSeconds + 5) * 1000;
+    while (zester.some((z) => isAlive(z.pid, z.configPath)) && Date.now() < drainBy) await sleep(50);
+    for (const z of zester) if (isAlive(z.pid, z.configPath)) process.kill(z.pid, "SIGKILL");
     const budget =
       (sizing.natsServer.lameDuckDurationSeconds + sizing.natsServer.lameDuckGracePeriodSeconds + 10) * 1000;
     const running = state.servers.filter((s) => isAlive(s.pid, s.confPath));
@@ -171,7 +240,7 @@ export async function down(stateDir: string, options: { purge?: boolean } = {}):
       if (isAlive(s.pid, s.confPath)) process.kill(s.pid, "SIGKILL");
       stopped.push(s.name);
     }
-    writeState(stateDir, { ...state, servers: state.servers.map((s) => ({ ...s, pid: undefined })) });
+    writeState(stateDir, { ...state, servers: state.servers.map((s) => ({ ...s, pid: undefined })), zester: [] });
   }
   if (options.purge === true) rmSync(stateDir, { recursive: true, force: true });
   return stopped;

@@ -19,6 +19,14 @@ const ServerStateSchema = z.object({
   logPath: z.string(),
 });
 
+const ZesterProcessSchema = z.object({
+  name: z.string(),
+  kind: z.enum(["master", "peel"]),
+  pid: z.number().int().optional(),
+  configPath: z.string(),
+  logPath: z.string(),
+});
+
 export const LocalStateSchema = z.object({
   peels: z.number().int().min(0),
   tier: z.string(),
@@ -28,9 +36,12 @@ export const LocalStateSchema = z.object({
   servers: z.array(ServerStateSchema),
   /** Free ports as taken at first `up`; reused so a restart keeps every URL. */
   ports: z.array(z.number().int()),
+  /** Zester masters and peels started with --master-bin / --peel-bin. */
+  zester: z.array(ZesterProcessSchema).default([]),
 });
 export type LocalState = z.infer<typeof LocalStateSchema>;
 export type ServerState = z.infer<typeof ServerStateSchema>;
+export type ZesterProcess = z.infer<typeof ZesterProcessSchema>;
 
 export function newSecrets(): LocalState["secrets"] {
   const secret = (): string => randomBytes(18).toString("base64url");

@@ -2,6 +2,7 @@
  * The embedded local target: `npm run -s local -- <up|status|down> [flags]`; `npm start` is
  * `local up` in the foreground.
  */
+import { accessSync, constants } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { z } from "zod";
@@ -33,6 +34,11 @@ Flags:
   --detach             (up) start, print the status and leave the servers running
   --nats-server PATH   (up) the nats-server binary; default: one on PATH, else Debian sid's
                        current build, fetched once into .cache/nats-server/
+  --master-bin PATH    (up) a Zester master binary: one runs next to every core server, with
+                       its rendered config (\`PATH --config master.yaml\`)
+  --peel-bin PATH      (up) a Zester peel binary, run with its rendered peel config
+  --peel-procs N       (up) how many peel processes, spread over leaf sites and regions
+                       (default 1; needs --peel-bin)
   --state-dir DIR      where data, configs and logs live; default .state/local
   --json               (status) print JSON instead of a table
   --purge              (down) also remove the state directory and its data
@@ -83,6 +89,16 @@ function print(report: StatusReport, extra: string[] = []): void {
   process.stdout.write(`${lines.join("\n")}\n`);
 }
 
+function executable(value: string | boolean | undefined, flag: string): string | undefined {
+  if (typeof value !== "string") return undefined;
+  try {
+    accessSync(value, constants.X_OK);
+  } catch {
+    throw new UsageError(`${flag}: ${value} is not an executable file`);
+  }
+  return path.resolve(value);
+}
+
 async function cmdUp(values: Record<string, string | boolean | undefined>, stateDir: string): Promise<void> {
   const peelsFlag = values.peels;
   const parsed = PeelsFlag.safeParse(typeof peelsFlag === "string" ? peelsFlag : "2000");
@@ -91,7 +107,27 @@ async function cmdUp(values: Record<string, string | boolean | undefined>, state
   const natsServer = resolveNatsServer(typeof values["nats-server"] === "string" ? values["nats-server"] : undefined);
   process.stdout.write(`nats-server ${natsServer.version} from ${natsServer.origin}\n`);
   const detach = values.detach === true;
-  const running = await up({ peels: parsed.data, stateDir, natsServer, detach });
+  const masterBin = executable(values["master-bin"], "--master-bin");
+  const peelBin = executable(values["peel-bin"], "--peel-bin");
+  const procs = values["peel-procs"];
+  if (procs !== undefined && peelBin === undefined) throw new UsageError("--peel-procs needs --peel-bin");
+  const peelProcs = z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1_000)
+    .safeParse(procs ?? "1");
+  if (!peelProcs.success || (typeof procs === "string" && !/^\d+$/.test(procs))) {
+    throw new UsageError(`--peel-procs: must be a whole number from 1 to 1,000; got ${JSON.stringify(procs)}`);
+  }
+  const running = await up({
+    peels: parsed.data,
+    stateDir,
+    natsServer,
+    detach,
+    ...(masterBin === undefined ? {} : { masterBin }),
+    ...(peelBin === undefined ? {} : { peelBin, peelProcs: peelProcs.data }),
+  });
   const changed = Object.entries(running.kvChanges).flatMap(([region, cs]) =>
     cs
       .filter((c) => c.action !== "unchanged")
@@ -101,6 +137,7 @@ async function cmdUp(values: Record<string, string | boolean | undefined>, state
     "",
     `KV reconcile: ${changed.length === 0 ? "nothing to change" : changed.join(", ")}`,
     `Resources are scaled to this machine; servers, leaf sites, region links, domains and replicas are the ${running.report.tier} tier's.`,
+    ...running.state.zester.map((z) => `zester ${z.kind} ${z.name}: pid ${String(z.pid)}, log ${z.logPath}`),
     `State: ${stateDir}`,
   ]);
   if (detach) {
@@ -167,6 +204,9 @@ async function main(argv: string[]): Promise<number> {
         peels: { type: "string" },
         detach: { type: "boolean" },
         "nats-server": { type: "string" },
+        "master-bin": { type: "string" },
+        "peel-bin": { type: "string" },
+        "peel-procs": { type: "string" },
         "state-dir": { type: "string" },
         json: { type: "boolean" },
         purge: { type: "boolean" },

@@ -1,5 +1,7 @@
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { Kvm } from "@nats-io/kv";
+import { connectAdmin } from "../../jetstream/connect";
 import path from "node:path";
 import { ROOT, runScript } from "../helpers/run";
 import { tempStateDir } from "../helpers/local";
@@ -105,3 +107,60 @@ describe("npm run local", () => {
     expect(runScript("local", ["frobnicate"]).stderr).toMatch(/unknown command "frobnicate"/);
   });
 });
+
+test("--master-bin and --peel-bin run Zester next to the servers with the rendered configs", async () => {
+  const dir = tempStateDir("zester");
+  const fake = path.join(ROOT, "test", "helpers", "fake-zester.cjs");
+  try {
+    const r = runScript("local", [
+      "up",
+      "--detach",
+      "--peels",
+      "60000",
+      "--state-dir",
+      dir,
+      "--nats-server",
+      SID,
+      "--master-bin",
+      fake,
+      "--peel-bin",
+      fake,
+      "--peel-procs",
+      "2",
+    ]);
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(r.stdout.match(/^zester master master-core-\d/gm)).toHaveLength(5);
+    expect(r.stdout.match(/^zester peel peel-\d/gm)).toHaveLength(2);
+    const state = JSON.parse(readFileSync(path.join(dir, "state.json"), "utf8")) as {
+      secrets: { app: string };
+      servers: { role: string; clientUrl: string }[];
+    };
+    const nc = await connectAdmin(
+      state.servers.filter((s) => s.role === "core").map((s) => s.clientUrl),
+      "zester",
+      state.secrets.app,
+    );
+    try {
+      const keysOf = async (bucket: string): Promise<string[]> => {
+        const out: string[] = [];
+        for await (const k of await (await new Kvm(nc).open(bucket)).keys()) out.push(k);
+        return out;
+      };
+      let masters: string[] = [];
+      let peels: string[] = [];
+      for (let i = 0; i < 100 && (masters.length < 5 || peels.length < 2); i++) {
+        await new Promise((res) => setTimeout(res, 100));
+        [masters, peels] = await Promise.all([keysOf("master-heartbeat"), keysOf("facts")]);
+      }
+      expect(masters).toHaveLength(5);
+      // Both peels sit behind the leaf site `edge` and reach the core's KV through its domain.
+      expect(peels).toHaveLength(2);
+    } finally {
+      await nc.close();
+    }
+  } finally {
+    const d = runScript("local", ["down", "--purge", "--state-dir", dir]);
+    expect(d.stdout).toMatch(/stopped 11 servers/);
+  }
+}, 120_000);

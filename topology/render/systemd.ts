@@ -3,6 +3,7 @@
  * one INI writer. nats-server stops through lame duck (KillSignal=SIGUSR2), never a plain kill.
  */
 import type { SizingPlan } from "../../sizing/types";
+import { ZESTER_CONFIG_FLAG } from "./zester-config";
 
 type Section = Record<string, string | number | string[]>;
 export type Unit = Record<"Unit" | "Service" | "Install", Section>;
@@ -76,7 +77,7 @@ export function zesterUnit(kind: "master" | "peel", plan: SizingPlan, paths: Uni
       },
       Service: {
         Type: "simple",
-        ExecStart: `${master ? paths.zesterMasterBin : paths.zesterPeelBin} --config ${paths.zesterConfigDir}/${kind}.yaml`,
+        ExecStart: `${master ? paths.zesterMasterBin : paths.zesterPeelBin} ${ZESTER_CONFIG_FLAG} ${paths.zesterConfigDir}/${kind}.yaml`,
         // The client's drain timeout, plus a margin, before systemd kills it.
         TimeoutStopSec: plan.client[kind].drainTimeoutSeconds + 15,
         Restart: "always",

@@ -21,6 +21,9 @@ export const ZESTER_KEYS = {
   credentials: { key: "credentials", documented: true },
 } as const;
 
+/** How a Zester binary is told where its config is (assumed; the guide does not say). */
+export const ZESTER_CONFIG_FLAG = "--config";
+
 /** Zester's `ClientConfig` fields as YAML keys (guide §6 names them in Go). */
 function clientBlock(c: ClientSettings): Record<string, number | string> {
   return {
