@@ -6,6 +6,7 @@
 import {
   JetStreamApiCodes,
   JetStreamApiError,
+  jetstream,
   jetstreamManager,
   StorageType,
   type JetStreamManager,
@@ -49,45 +50,72 @@ export async function reconcileKv(
   kv: BucketPlan[],
   options: ReconcileOptions,
 ): Promise<BucketChange[]> {
-  const jsm = await jetstreamManager(nc);
-  const kvm = new Kvm(nc);
-  const changes: BucketChange[] = [];
-  for (const bucket of kv) {
-    const replicas = targetReplicas(bucket, options.clusterSize);
-    const info = await infoOrUndefined(jsm, bucket.stream);
-    if (info === undefined) {
-      if (bucket.kind === "kv") {
-        await kvm.create(bucket.name, {
-          history: bucket.history,
-          ...(bucket.ttlSeconds > 0 ? { ttl: bucket.ttlSeconds * 1000 } : {}),
-          storage: storage(bucket.storage),
-          replicas,
-        });
-      } else {
-        await jsm.streams.add({
-          name: bucket.stream,
-          subjects: JOB_EVENTS_SUBJECTS,
-          storage: storage(bucket.storage),
-          num_replicas: replicas,
-        });
-      }
-      changes.push({ stream: bucket.stream, action: "created", replicas });
-      continue;
+  const jsm = await jetstreamManager(nc, { timeout: API_TIMEOUT_MS });
+  const kvm = new Kvm(jetstream(nc, { timeout: API_TIMEOUT_MS }));
+  // Buckets are independent: a few at a time, so fourteen round trips do not run in a row, but
+  // a meta leader elected a moment ago is not flooded either.
+  const changes: BucketChange[] = new Array<BucketChange>(kv.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (let i = next++; i < kv.length; i = next++) {
+      const bucket = kv[i];
+      if (bucket !== undefined) changes[i] = await withRetries(() => reconcileBucket(jsm, kvm, bucket, options));
     }
-    const from = info.config.num_replicas;
-    if (from === replicas) {
-      changes.push({ stream: bucket.stream, action: "unchanged", replicas });
-      continue;
-    }
-    await jsm.streams.update(bucket.stream, { ...info.config, num_replicas: replicas });
-    changes.push({
-      stream: bucket.stream,
-      action: from < replicas ? "replicas-raised" : "replicas-lowered",
-      replicas,
-      from,
-    });
-  }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   return changes;
+}
+
+const API_TIMEOUT_MS = 10_000;
+const CONCURRENCY = 4;
+const ATTEMPTS = 4;
+
+/**
+ * JetStream API calls can time out while a cluster settles (a meta leader just elected, stream
+ * placement under way). Each bucket's reconcile reads before it writes, so it is safe to repeat.
+ */
+async function withRetries<T>(run: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (error) {
+      const transient = /timeout|no responders|jetstream system temporarily unavailable/i.test(String(error));
+      if (!transient || attempt >= ATTEMPTS) throw error;
+      await new Promise((r) => setTimeout(r, 500 * attempt));
+    }
+  }
+}
+
+async function reconcileBucket(
+  jsm: JetStreamManager,
+  kvm: Kvm,
+  bucket: BucketPlan,
+  options: ReconcileOptions,
+): Promise<BucketChange> {
+  const replicas = targetReplicas(bucket, options.clusterSize);
+  const info = await infoOrUndefined(jsm, bucket.stream);
+  if (info === undefined) {
+    if (bucket.kind === "kv") {
+      await kvm.create(bucket.name, {
+        history: bucket.history,
+        ...(bucket.ttlSeconds > 0 ? { ttl: bucket.ttlSeconds * 1000 } : {}),
+        storage: storage(bucket.storage),
+        replicas,
+      });
+    } else {
+      await jsm.streams.add({
+        name: bucket.stream,
+        subjects: JOB_EVENTS_SUBJECTS,
+        storage: storage(bucket.storage),
+        num_replicas: replicas,
+      });
+    }
+    return { stream: bucket.stream, action: "created", replicas };
+  }
+  const from = info.config.num_replicas;
+  if (from === replicas) return { stream: bucket.stream, action: "unchanged", replicas };
+  await jsm.streams.update(bucket.stream, { ...info.config, num_replicas: replicas });
+  return { stream: bucket.stream, action: from < replicas ? "replicas-raised" : "replicas-lowered", replicas, from };
 }
 
 /**

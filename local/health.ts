@@ -185,6 +185,6 @@ export async function waitHealthy(t: Topology, timeoutMs: number): Promise<Statu
       const bad = report.servers.filter((s) => !s.healthy).map((s) => `${s.name}: ${String(s.problem)}`);
       throw new Error(`topology not healthy after ${timeoutMs / 1000} s:\n  ${bad.join("\n  ")}`);
     }
-    await new Promise((r) => setTimeout(r, 250));
+    await new Promise((r) => setTimeout(r, 50));
   }
 }

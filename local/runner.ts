@@ -6,6 +6,7 @@
 import { spawn } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { performance } from "node:perf_hooks";
 import { plan as planSizing } from "../sizing";
 import { build } from "../topology/build";
 import { renderNatsServerConf } from "../topology/render/nats-server-conf";
@@ -41,6 +42,8 @@ export interface Running {
   report: StatusReport;
   /** What the KV reconcile changed, per region. */
   kvChanges: Record<string, BucketChange[]>;
+  /** Milliseconds from the first spawn until every server was healthy, and for the KV reconcile. */
+  timings: { healthyMs: number; kvMs: number };
 }
 
 export class LocalTargetError extends Error {}
@@ -96,6 +99,7 @@ export async function up(options: UpOptions): Promise<Running> {
   const secrets = existing?.secrets ?? newSecrets();
 
   const servers: LocalState["servers"] = [];
+  const spawnedAt = performance.now();
   for (const s of topology.servers) {
     const dir = path.join(stateDir, "servers", s.name);
     mkdirSync(path.join(dir, "jetstream"), { recursive: true, mode: 0o700 });
@@ -142,11 +146,13 @@ export async function up(options: UpOptions): Promise<Running> {
   writeState(stateDir, state);
   try {
     await waitHealthy(topology, options.healthTimeoutMs ?? 60_000);
+    const healthyAt = performance.now();
     const kvChanges = await reconcileLocal(topology, secrets);
+    const timings = { healthyMs: healthyAt - spawnedAt, kvMs: performance.now() - healthyAt };
     // Zester starts once its buckets exist at the planned replicas.
     state.zester = startZester(topology, stateDir, secrets, options);
     writeState(stateDir, state);
-    return { state, topology, report: await status(topology), kvChanges };
+    return { state, topology, report: await status(topology), kvChanges, timings };
   } catch (error) {
     const logs = servers
       .filter((s) => !isAlive(s.pid, s.confPath))
