@@ -3,7 +3,7 @@ import { connectAdmin } from "../jetstream/connect";
 import { reconcileKv, type BucketChange } from "../jetstream/reconcile";
 import { USERS } from "../topology/render/nats-server-conf";
 import type { Topology } from "../topology/types";
-import { clientUrl } from "./health";
+import { clientUrl } from "../jetstream/health";
 import type { LocalState } from "./state";
 
 export async function reconcileLocal(

@@ -12,7 +12,7 @@ import { build } from "../topology/build";
 import { renderNatsServerConf } from "../topology/render/nats-server-conf";
 import type { Topology } from "../topology/types";
 import { loopbackAddressing, PORTS_PER_SERVER } from "./addressing";
-import { clientUrl, monitorUrl, status, waitHealthy, type StatusReport } from "./health";
+import { clientUrl, monitorUrl, status, waitHealthy, type StatusReport } from "../jetstream/health";
 import { reconcileLocal } from "./kv";
 import type { BucketChange } from "../jetstream/reconcile";
 import type { NatsServerBinary } from "./nats-binary";

@@ -4,15 +4,15 @@
  */
 import { accessSync, constants } from "node:fs";
 import path from "node:path";
-import { parseArgs } from "node:util";
 import { z } from "zod";
 import { PEELS_ACCEPTED } from "../sizing";
 import { connectAdmin } from "../jetstream/connect";
 import { startDriftCorrection } from "../jetstream/reconcile";
-import { status, type StatusReport } from "../local/health";
+import { status, type StatusReport } from "../jetstream/health";
 import { resolveNatsServer } from "../local/nats-binary";
 import { repoRoot } from "../local/repo-root";
 import { down, isAlive, RefusedError, topologyOf, up } from "../local/runner";
+import { parseFlags, runMain, UsageError } from "./cli";
 import { readState } from "../local/state";
 import { USERS } from "../topology/render/nats-server-conf";
 
@@ -46,8 +46,6 @@ Flags:
 
 Exit status: 0 on success, 1 when the topology fails (or status finds it unhealthy), 2 on bad
 input or a refused change (e.g. single server → cluster, which needs a data migration).`;
-
-class UsageError extends Error {}
 
 const PeelsFlag = z
   .string()
@@ -194,28 +192,18 @@ async function cmdStatus(values: Record<string, string | boolean | undefined>, s
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: rest,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        peels: { type: "string" },
-        detach: { type: "boolean" },
-        "nats-server": { type: "string" },
-        "master-bin": { type: "string" },
-        "peel-bin": { type: "string" },
-        "peel-procs": { type: "string" },
-        "state-dir": { type: "string" },
-        json: { type: "boolean" },
-        purge: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-    }));
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
-  }
+  const values = parseFlags(rest, {
+    peels: { type: "string" },
+    detach: { type: "boolean" },
+    "nats-server": { type: "string" },
+    "master-bin": { type: "string" },
+    "peel-bin": { type: "string" },
+    "peel-procs": { type: "string" },
+    "state-dir": { type: "string" },
+    json: { type: "boolean" },
+    purge: { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+  });
   if (command === undefined || command === "--help" || command === "-h" || values.help === true) {
     process.stdout.write(`${USAGE}\n`);
     return 0;
@@ -241,14 +229,8 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    if (error instanceof UsageError) {
-      process.stderr.write(`local: ${error.message}\n\nRun with --help for usage.\n`);
-      process.exit(2);
-    }
-    process.stderr.write(`local: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exit(error instanceof RefusedError ? 2 : 1);
-  },
+runMain(
+  "local",
+  () => main(process.argv.slice(2)),
+  (error) => error instanceof RefusedError,
 );

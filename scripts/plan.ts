@@ -3,9 +3,9 @@
  * Runs the Pulumi program under Pulumi's own mocks (no CLI, no credentials, no network) with a
  * stack's config plus overrides, and prints the stack outputs and every resource registered.
  */
-import { parseArgs } from "node:util";
 import { runProgramWithMocks, type PlannedResource } from "./plan-mocks";
-import { stackConfig, UsageError } from "./stack-file";
+import { parseFlags, runMain, UsageError } from "./cli";
+import { stackConfig } from "./stack-file";
 import { ConfigError, NAMESPACE } from "../stacks/config";
 import type { StackOutputs } from "../stacks/program";
 
@@ -37,26 +37,16 @@ function printReadable(outputs: StackOutputs, resources: PlannedResource[]): str
   return `${lines.join("\n")}\n`;
 }
 
-async function main(argv: string[]): Promise<void> {
-  let values: { stack?: string; set?: string[]; json?: boolean; help?: boolean };
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        stack: { type: "string" },
-        set: { type: "string", multiple: true },
-        json: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-    }));
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
-  }
+async function main(argv: string[]): Promise<number> {
+  const values = parseFlags(argv, {
+    stack: { type: "string" },
+    set: { type: "string", multiple: true },
+    json: { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+  });
   if (values.help === true) {
     process.stdout.write(`${USAGE}\n`);
-    return;
+    return 0;
   }
   if (values.stack === undefined) throw new UsageError("--stack is required: the NAME of a stacks/Pulumi.NAME.yaml");
   const { project, config } = stackConfig(values.stack, values.set ?? []);
@@ -64,20 +54,12 @@ async function main(argv: string[]): Promise<void> {
   process.stdout.write(
     values.json === true ? `${JSON.stringify({ outputs, resources }, null, 2)}\n` : printReadable(outputs, resources),
   );
+  return 0;
 }
 
-main(process.argv.slice(2)).then(
-  // Pulumi's runtime keeps handles open after a mocked run: leave explicitly.
-  () => process.exit(0),
-  (error: unknown) => {
-    if (error instanceof UsageError) {
-      process.stderr.write(`plan: ${error.message}\n\nRun with --help for usage.\n`);
-    } else if (error instanceof ConfigError) {
-      process.stderr.write(`plan: invalid stack config:\n${error.message}\n`);
-    } else {
-      process.stderr.write(`plan: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-      process.exit(1);
-    }
-    process.exit(2);
-  },
+// Invalid stack config is refused input (exit 2), its message naming the key.
+runMain(
+  "plan",
+  () => main(process.argv.slice(2)),
+  (error) => error instanceof ConfigError,
 );

@@ -2,9 +2,9 @@
  * The sizing calculator: `npm run -s sizing -- --peels N [--json] [--fact-interval SECONDS]`.
  * Loads only `sizing/` (never Pulumi), so it starts about as fast as Node itself.
  */
-import { parseArgs } from "node:util";
 import { z } from "zod";
 import { plan, SpecError, PEELS_ACCEPTED, type Problem } from "../sizing";
+import { parseFlags, runMain, UsageError } from "./cli";
 
 const USAGE = `Usage: npm run -s sizing -- --peels N [--json] [--fact-interval SECONDS]
 
@@ -34,13 +34,6 @@ const FlagsSchema = z.object({
   help: z.boolean().optional(),
 });
 
-class UsageError extends Error {}
-
-function fail(message: string): never {
-  process.stderr.write(`sizing: ${message}\n\nRun with --help for usage.\n`);
-  process.exit(2);
-}
-
 /** A problem in the flags' own names, with the value as typed. */
 function describe(problems: Problem[], argv: string[]): string {
   return problems
@@ -59,28 +52,22 @@ function flagValue(argv: string[], flag: string): string | undefined {
   return at === -1 ? undefined : argv[at + 1];
 }
 
-function main(argv: string[]): void {
+function main(argv: string[]): number {
   let values: Record<string, string | boolean | undefined>;
   try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        peels: { type: "string" },
-        "fact-interval": { type: "string" },
-        json: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-    }));
+    values = parseFlags(argv, {
+      peels: { type: "string" },
+      "fact-interval": { type: "string" },
+      json: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    });
   } catch (error) {
     // parseArgs refuses `--peels -5` as ambiguous: say what --peels accepts instead.
-    const text = error instanceof Error ? error.message : String(error);
-    const flag = /'--([a-z-]+)'/.exec(text)?.[1];
-    if (flag === "peels" && flagValue(argv, flag) !== undefined) {
-      throw new UsageError(`--peels: must be ${PEELS_ACCEPTED}; got ${JSON.stringify(flagValue(argv, flag))}`);
+    const given = flagValue(argv, "peels");
+    if (error instanceof UsageError && error.message.includes("'--peels'") && given !== undefined) {
+      throw new UsageError(`--peels: must be ${PEELS_ACCEPTED}; got ${JSON.stringify(given)}`);
     }
-    throw new UsageError(text);
+    throw error;
   }
   const flags = FlagsSchema.safeParse(values);
   if (!flags.success) {
@@ -93,7 +80,7 @@ function main(argv: string[]): void {
   }
   if (flags.data.help === true) {
     process.stdout.write(`${USAGE}\n`);
-    return;
+    return 0;
   }
   if (flags.data.peels === undefined) throw new UsageError(`--peels is required: ${PEELS_ACCEPTED}`);
   const sizing = plan({
@@ -106,13 +93,16 @@ function main(argv: string[]): void {
       ? `${JSON.stringify(sizing, null, 2)}\n`
       : (require("./sizing-tables") as typeof import("./sizing-tables")).renderPlanTables(sizing),
   );
+  return 0;
 }
 
 const argv = process.argv.slice(2);
-try {
-  main(argv);
-} catch (error) {
-  if (error instanceof UsageError) fail(error.message);
-  if (error instanceof SpecError) fail(describe(error.problems, argv));
-  throw error;
-}
+runMain("sizing", () => {
+  try {
+    return main(argv);
+  } catch (error) {
+    // Plan errors speak of spec fields: say them in the flags' own names.
+    if (error instanceof SpecError) throw new UsageError(describe(error.problems, argv));
+    throw error;
+  }
+});

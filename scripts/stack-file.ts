@@ -5,9 +5,7 @@ import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { NAMESPACE } from "../stacks/config";
 import { repoRoot } from "../local/repo-root";
-
-/** Bad flags or a missing stack: the caller prints it and exits 2. */
-export class UsageError extends Error {}
+import { UsageError } from "./cli";
 
 const StackFileSchema = z.object({ config: z.record(z.string(), z.unknown()).optional() }).passthrough();
 

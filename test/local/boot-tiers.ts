@@ -11,6 +11,7 @@ import { down, up } from "../../local/runner";
 import { fetchFromDebian } from "../../local/nats-binary";
 import { USERS } from "../../topology/render/nats-server-conf";
 import { boot, monitor, tempStateDir } from "../helpers/local";
+import { TIER_EXAMPLES } from "../helpers/tiers";
 
 interface Varz {
   server_name: string;
@@ -27,20 +28,11 @@ interface Leafz {
   leafnodes: number;
 }
 
-const TIERS: [string, number][] = [
-  ["single-small", 50],
-  ["single", 500],
-  ["cluster-3", 2_000],
-  ["cluster-5", 20_000],
-  ["leaf", 60_000],
-  ["supercluster", 150_000],
-];
-
 export function bootTiers(suite: DebianSuite): void {
   const version = fetchFromDebian(suite).version;
 
   describe(`nats-server ${version} (Debian ${suite})`, () => {
-    test.each(TIERS)(
+    test.each(TIER_EXAMPLES)(
       "the %s tier boots and forms its shape",
       async (tier, peels) => {
         const run = await boot(peels, suite);

@@ -2,17 +2,10 @@ import { plan } from "../../sizing";
 import { build, standardAddressing } from "../../topology";
 import { natsServerConfig, renderNatsServerConf, type Secrets } from "../../topology/render/nats-server-conf";
 import { serializeNatsConf } from "../../topology/render/nats-conf-format";
+import { TIER_EXAMPLES } from "../helpers/tiers";
 
 const SECRETS: Secrets = { system: "sys-secret", app: "app-secret", leaf: "leaf-secret", route: "route-secret" };
 const VERSIONS = ["2.9.10", "2.10.27", "2.15.1"];
-const TIERS: [string, number][] = [
-  ["single-small", 50],
-  ["single", 500],
-  ["cluster-3", 2_000],
-  ["cluster-5", 20_000],
-  ["leaf", 60_000],
-  ["supercluster", 150_000],
-];
 
 const render = (peels: number, server: string, version: string): string =>
   renderNatsServerConf({
@@ -24,16 +17,19 @@ const render = (peels: number, server: string, version: string): string =>
   });
 
 describe.each(VERSIONS)("nats-server.conf for %s", (version) => {
-  test.each(TIERS)("%s: the first core server and, where there is one, the first leaf server", (_tier, peels) => {
-    const t = build(plan({ peels }), standardAddressing("zester.internal"));
-    const names = [
-      t.servers.find((s) => s.role === "core")?.name,
-      t.servers.find((s) => s.role === "leaf")?.name,
-      t.servers.find((s) => s.region !== t.servers[0]?.region)?.name,
-    ];
-    for (const name of names.filter((n): n is string => n !== undefined))
-      expect(render(peels, name, version)).toMatchSnapshot(name);
-  });
+  test.each(TIER_EXAMPLES)(
+    "%s: the first core server and, where there is one, the first leaf server",
+    (_tier, peels) => {
+      const t = build(plan({ peels }), standardAddressing("zester.internal"));
+      const names = [
+        t.servers.find((s) => s.role === "core")?.name,
+        t.servers.find((s) => s.role === "leaf")?.name,
+        t.servers.find((s) => s.region !== t.servers[0]?.region)?.name,
+      ];
+      for (const name of names.filter((n): n is string => n !== undefined))
+        expect(render(peels, name, version)).toMatchSnapshot(name);
+    },
+  );
 });
 
 describe("version awareness and the guide's pitfalls", () => {

@@ -8,6 +8,7 @@ import { build, standardAddressing } from "../../topology";
 import { DEFAULT_UNIT_PATHS, natsServerUnit, sysctlFile, zesterUnit } from "../../topology/render/systemd";
 import { leafNodeConfig, masterConfig, peelConfig } from "../../topology/render/zester-config";
 import { ROOT } from "../helpers/run";
+import { TIER_EXAMPLES } from "../helpers/tiers";
 
 const CREDS = { user: "zester", password: "pw" };
 
@@ -113,14 +114,7 @@ describe("Zester config", () => {
   });
 });
 
-describe.each([
-  ["single-small", 50],
-  ["single", 500],
-  ["cluster-3", 2_000],
-  ["cluster-5", 20_000],
-  ["leaf", 60_000],
-  ["supercluster", 150_000],
-])("every rendered file of the %s tier", (_tier, peels) => {
+describe.each(TIER_EXAMPLES)("every rendered file of the %s tier", (_tier, peels) => {
   test("matches its snapshot", () => {
     const t = build(plan({ peels }), standardAddressing("zester.internal"));
     const core = t.servers.find((s) => s.role === "core");
