@@ -110,12 +110,33 @@ async function reconcileBucket(
         num_replicas: replicas,
       });
     }
+    await untilServing(jsm, bucket.stream, replicas);
     return { stream: bucket.stream, action: "created", replicas };
   }
   const from = info.config.num_replicas;
   if (from === replicas) return { stream: bucket.stream, action: "unchanged", replicas };
   await jsm.streams.update(bucket.stream, { ...info.config, num_replicas: replicas });
+  await untilServing(jsm, bucket.stream, replicas);
   return { stream: bucket.stream, action: from < replicas ? "replicas-raised" : "replicas-lowered", replicas, from };
+}
+
+/**
+ * A stream answers writes only once its Raft group has a leader: right after a create or a
+ * replica change a client can get "no responders" (seen on a fresh 3-node cluster). Waits until
+ * the stream has a leader and every planned replica is current.
+ */
+async function untilServing(jsm: JetStreamManager, stream: string, replicas: number): Promise<void> {
+  const deadline = Date.now() + API_TIMEOUT_MS;
+  for (;;) {
+    const { cluster } = await jsm.streams.info(stream);
+    const followers = (cluster?.replicas ?? []).filter((r) => r.current && !r.offline).length;
+    if (replicas === 1 || ((cluster?.leader ?? "") !== "" && followers >= replicas - 1)) return;
+    if (Date.now() > deadline)
+      throw new Error(
+        `stream ${stream} has no leader with ${replicas - 1} current followers after ${API_TIMEOUT_MS / 1000} s`,
+      );
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 /**
