@@ -79,7 +79,9 @@ async function withRetries<T>(run: () => Promise<T>): Promise<T> {
     try {
       return await run();
     } catch (error) {
-      const transient = /timeout|no responders|jetstream system temporarily unavailable/i.test(String(error));
+      const transient = /timeout|no responders|stream not found|jetstream system temporarily unavailable/i.test(
+        String(error),
+      );
       if (!transient || attempt >= ATTEMPTS) throw error;
       await new Promise((r) => setTimeout(r, 500 * attempt));
     }
@@ -128,9 +130,11 @@ async function reconcileBucket(
 async function untilServing(jsm: JetStreamManager, stream: string, replicas: number): Promise<void> {
   const deadline = Date.now() + API_TIMEOUT_MS;
   for (;;) {
-    const { cluster } = await jsm.streams.info(stream);
+    // Right after a create, 2.9 can still answer "stream not found" for a moment.
+    const info = await infoOrUndefined(jsm, stream);
+    const cluster = info?.cluster;
     const followers = (cluster?.replicas ?? []).filter((r) => r.current && !r.offline).length;
-    if (replicas === 1 || ((cluster?.leader ?? "") !== "" && followers >= replicas - 1)) return;
+    if (info !== undefined && (replicas === 1 || ((cluster?.leader ?? "") !== "" && followers >= replicas - 1))) return;
     if (Date.now() > deadline)
       throw new Error(
         `stream ${stream} has no leader with ${replicas - 1} current followers after ${API_TIMEOUT_MS / 1000} s`,
