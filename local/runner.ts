@@ -7,19 +7,18 @@ import { spawn } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
+import { clientUrl, monitorUrl, status, waitHealthy, type StatusReport } from "../jetstream/health";
+import type { BucketChange } from "../jetstream/reconcile";
 import { plan as planSizing } from "../sizing";
 import { build } from "../topology/build";
-import { renderNatsServerConf } from "../topology/render/nats-server-conf";
+import { renderNatsServerConf, USERS } from "../topology/render/nats-server-conf";
+import { masterConfig, peelConfig, ZESTER_CONFIG_FLAG } from "../topology/render/zester-config";
 import type { Topology } from "../topology/types";
 import { loopbackAddressing, PORTS_PER_SERVER } from "./addressing";
-import { clientUrl, monitorUrl, status, waitHealthy, type StatusReport } from "../jetstream/health";
 import { reconcileLocal } from "./kv";
-import type { BucketChange } from "../jetstream/reconcile";
 import type { NatsServerBinary } from "./nats-binary";
 import { freePorts } from "./ports";
 import { newSecrets, readState, writeState, type LocalState, type ZesterProcess } from "./state";
-import { USERS } from "../topology/render/nats-server-conf";
-import { masterConfig, peelConfig, ZESTER_CONFIG_FLAG } from "../topology/render/zester-config";
 
 export interface UpOptions {
   peels: number;
