@@ -1,4 +1,4 @@
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fetchFromDebian, type DebianSuite } from "../../local/nats-binary";
@@ -17,7 +17,13 @@ export async function boot(
   suite: DebianSuite,
   stateDir = tempStateDir(`${suite}-${peels}`),
 ): Promise<Running & { stateDir: string; stop: () => Promise<void> }> {
-  const running = await up({ peels, stateDir, natsServer: fetchFromDebian(suite), healthTimeoutMs: 60_000 });
+  // A failed up keeps its state directory (the logs are the diagnosis); a test removes it.
+  const running = await up({ peels, stateDir, natsServer: fetchFromDebian(suite), healthTimeoutMs: 60_000 }).catch(
+    (error: unknown) => {
+      rmSync(stateDir, { recursive: true, force: true });
+      throw error;
+    },
+  );
   return {
     ...running,
     stateDir,
