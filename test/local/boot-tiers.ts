@@ -95,8 +95,8 @@ export function bootTiers(suite: DebianSuite): void {
     test("on a single server a replica raise is clamped back to 1, and the bucket survives a restart", async () => {
       const stateDir = tempStateDir(`${suite}-clamp`);
       const natsServer = fetchFromDebian(suite);
-      const run = await up({ peels: 50, stateDir, natsServer });
       try {
+        const run = await up({ peels: 50, stateDir, natsServer });
         const url = run.state.servers[0]?.clientUrl ?? "";
         let nc = await connectAdmin([url], USERS.app, run.state.secrets.app);
         const kv = await new Kvm(nc).open("facts");
