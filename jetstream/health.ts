@@ -3,7 +3,7 @@
  * /routez, /jsz, /leafz), and whether it has the intended shape.
  */
 import { z } from "zod";
-import type { Topology, TopologyServer } from "../topology/types";
+import { clientUrl, monitorUrl, type Topology, type TopologyServer } from "../topology/types";
 
 const VarzSchema = z.object({ server_name: z.string(), version: z.string(), connections: z.number() }).passthrough();
 const RoutezSchema = z
@@ -53,9 +53,6 @@ async function get<T>(url: string, schema: z.ZodType<T>): Promise<T | undefined>
     return undefined;
   }
 }
-
-export const monitorUrl = (s: TopologyServer): string => `http://${s.host}:${String(s.ports.monitor)}`;
-export const clientUrl = (s: TopologyServer): string => `nats://${s.host}:${String(s.ports.client)}`;
 
 export interface ServerStatus {
   name: string;

@@ -70,3 +70,9 @@ export interface Addressing {
   host(server: Pick<TopologyServer, "name" | "role" | "region">): string;
   port(server: Pick<TopologyServer, "name" | "role" | "region">, kind: keyof Ports): number;
 }
+
+/** A server's client URL (what masters, peels and tools connect to) and monitoring base URL. */
+export const clientUrl = (s: Pick<TopologyServer, "host" | "ports">): string =>
+  `nats://${s.host}:${String(s.ports.client)}`;
+export const monitorUrl = (s: Pick<TopologyServer, "host" | "ports">): string =>
+  `http://${s.host}:${String(s.ports.monitor)}`;

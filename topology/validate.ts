@@ -2,6 +2,7 @@
  * Semantic checks that nats-server makes only at start-up, or never (a duplicate server name
  * silently shrinks the meta group). Each is an error here, before anything is rendered.
  */
+import { MIN_LAME_DUCK_SECONDS } from "../sizing/policy";
 import type { Topology } from "./types";
 
 export class TopologyError extends Error {
@@ -10,8 +11,6 @@ export class TopologyError extends Error {
     this.name = "TopologyError";
   }
 }
-
-const MIN_LAME_DUCK_SECONDS = 30;
 
 export function validate(t: Topology): void {
   const problems: string[] = [];

@@ -5,7 +5,7 @@
  */
 import { stringify } from "yaml";
 import type { ClientSettings } from "../../sizing/types";
-import type { Topology, TopologyServer } from "../types";
+import { clientUrl, type Topology } from "../types";
 
 /** Every Zester config key this renderer writes, and whether the guide documents it. */
 export const ZESTER_KEYS = {
@@ -36,7 +36,6 @@ function clientBlock(c: ClientSettings): Record<string, number | string> {
   };
 }
 
-const url = (s: TopologyServer): string => `nats://${s.host}:${String(s.ports.client)}`;
 const K = ZESTER_KEYS;
 
 export interface ZesterCredentials {
@@ -51,7 +50,7 @@ export function masterConfig(t: Topology, server: string, creds: ZesterCredentia
   const cluster = t.servers.filter((x) => x.cluster === s.cluster && x.name !== s.name);
   return stringify({
     nats: {
-      [K.servers.key]: [url(s), ...cluster.map(url)],
+      [K.servers.key]: [clientUrl(s), ...cluster.map(clientUrl)],
       [K.user.key]: creds.user,
       [K.password.key]: creds.password,
       [K.jetstreamDomain.key]: s.domain,
@@ -74,7 +73,7 @@ export function peelConfig(t: Topology, where: { region: string; site?: string }
     throw new Error(`no leaf site "${where.site}" in region "${where.region}"`);
   return stringify({
     nats: {
-      [K.servers.key]: [...site, ...core].map(url),
+      [K.servers.key]: [...site, ...core].map(clientUrl),
       [K.user.key]: creds.user,
       [K.password.key]: creds.password,
       [K.jetstreamDomain.key]: core[0]?.domain,
