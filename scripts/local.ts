@@ -4,17 +4,16 @@
  */
 import { accessSync, constants } from "node:fs";
 import path from "node:path";
-import { z } from "zod";
 import { PEELS_ACCEPTED } from "../sizing";
-import { connectAdmin } from "../jetstream/connect";
+import { MAX_PEELS } from "../sizing/policy";
 import { startDriftCorrection } from "../jetstream/reconcile";
 import { status, type StatusReport } from "../jetstream/health";
 import { resolveNatsServer } from "../local/nats-binary";
+import { connectCluster } from "../local/kv";
 import { repoRoot } from "../local/repo-root";
 import { down, isAlive, RefusedError, topologyOf, up } from "../local/runner";
-import { parseFlags, runMain, UsageError } from "./cli";
+import { parseFlags, runMain, UsageError, wholeNumberFlag } from "./cli";
 import { readState } from "../local/state";
-import { USERS } from "../topology/render/nats-server-conf";
 
 const USAGE = `Usage: npm run -s local -- <command> [flags]     (npm start = local up)
 
@@ -46,12 +45,6 @@ Flags:
 
 Exit status: 0 on success, 1 when the topology fails (or status finds it unhealthy), 2 on bad
 input or a refused change (e.g. single server → cluster, which needs a data migration).`;
-
-const PeelsFlag = z
-  .string()
-  .regex(/^\d+$/, { message: `must be ${PEELS_ACCEPTED}` })
-  .transform(Number)
-  .pipe(z.number().max(1_000_000, { message: `must be ${PEELS_ACCEPTED}` }));
 
 function print(report: StatusReport, extra: string[] = []): void {
   const rows = report.servers.map((s) =>
@@ -98,33 +91,23 @@ function executable(value: string | boolean | undefined, flag: string): string |
 }
 
 async function cmdUp(values: Record<string, string | boolean | undefined>, stateDir: string): Promise<void> {
-  const peelsFlag = values.peels;
-  const parsed = PeelsFlag.safeParse(typeof peelsFlag === "string" ? peelsFlag : "2000");
-  if (!parsed.success)
-    throw new UsageError(`--peels: ${parsed.error.issues[0]?.message ?? "invalid"}; got ${JSON.stringify(peelsFlag)}`);
-  const natsServer = resolveNatsServer(typeof values["nats-server"] === "string" ? values["nats-server"] : undefined);
-  process.stdout.write(`nats-server ${natsServer.version} from ${natsServer.origin}\n`);
+  const peels = wholeNumberFlag("peels", typeof values.peels === "string" ? values.peels : "2000", 0, MAX_PEELS);
   const detach = values.detach === true;
   const masterBin = executable(values["master-bin"], "--master-bin");
   const peelBin = executable(values["peel-bin"], "--peel-bin");
   const procs = values["peel-procs"];
   if (procs !== undefined && peelBin === undefined) throw new UsageError("--peel-procs needs --peel-bin");
-  const peelProcs = z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(1_000)
-    .safeParse(procs ?? "1");
-  if (!peelProcs.success || (typeof procs === "string" && !/^\d+$/.test(procs))) {
-    throw new UsageError(`--peel-procs: must be a whole number from 1 to 1,000; got ${JSON.stringify(procs)}`);
-  }
+  const peelProcs = wholeNumberFlag("peel-procs", typeof procs === "string" ? procs : "1", 1, 1_000);
+  // Every flag is checked before anything is fetched or started.
+  const natsServer = resolveNatsServer(typeof values["nats-server"] === "string" ? values["nats-server"] : undefined);
+  process.stdout.write(`nats-server ${natsServer.version} from ${natsServer.origin}\n`);
   const running = await up({
-    peels: parsed.data,
+    peels,
     stateDir,
     natsServer,
     detach,
     ...(masterBin === undefined ? {} : { masterBin }),
-    ...(peelBin === undefined ? {} : { peelBin, peelProcs: peelProcs.data }),
+    ...(peelBin === undefined ? {} : { peelBin, peelProcs }),
   });
   const changed = Object.entries(running.kvChanges).flatMap(([region, cs]) =>
     cs
@@ -152,8 +135,7 @@ async function cmdUp(values: Record<string, string | boolean | undefined>, state
   });
   const stops: (() => void)[] = [];
   for (const cluster of running.topology.clusters) {
-    const urls = running.state.servers.filter((s) => s.cluster === cluster.name).map((s) => s.clientUrl);
-    const nc = await connectAdmin(urls, USERS.app, running.state.secrets.app);
+    const nc = await connectCluster(running.topology, cluster, running.state.secrets);
     const stop = startDriftCorrection(nc, running.topology.plan.kv, {
       clusterSize: cluster.servers.length,
       intervalMs: 60_000,

@@ -53,22 +53,12 @@ function flagValue(argv: string[], flag: string): string | undefined {
 }
 
 function main(argv: string[]): number {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    values = parseFlags(argv, {
-      peels: { type: "string" },
-      "fact-interval": { type: "string" },
-      json: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-    });
-  } catch (error) {
-    // parseArgs refuses `--peels -5` as ambiguous: say what --peels accepts instead.
-    const given = flagValue(argv, "peels");
-    if (error instanceof UsageError && error.message.includes("'--peels'") && given !== undefined) {
-      throw new UsageError(`--peels: must be ${PEELS_ACCEPTED}; got ${JSON.stringify(given)}`);
-    }
-    throw error;
-  }
+  const values = parseFlags(argv, {
+    peels: { type: "string" },
+    "fact-interval": { type: "string" },
+    json: { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+  });
   const flags = FlagsSchema.safeParse(values);
   if (!flags.success) {
     throw new UsageError(

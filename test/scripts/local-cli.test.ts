@@ -101,6 +101,8 @@ describe("npm run local", () => {
   test("bad input exits 2 and names the flag", () => {
     const r = runScript("local", ["up", "--peels", "-4"]);
     expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--peels: must be a whole number from 0 to 1,000,000; got "-4"/);
+    expect(runScript("local", ["up", "--peel-procs", "0"]).stderr).toMatch(/--peel-procs needs --peel-bin/);
     expect(runScript("local", ["up", "--peels=lots"]).stderr).toMatch(
       /--peels: must be a whole number from 0 to 1,000,000; got "lots"/,
     );
