@@ -7,6 +7,7 @@ import type { Topology } from "../types";
 import { renderNatsServerConf, USERS, type Secrets } from "./nats-server-conf";
 import { DEFAULT_UNIT_PATHS, natsServerUnit, sysctlFile, zesterUnit } from "./systemd";
 import { masterConfig } from "./zester-config";
+import { DATA_DISK_SCRIPT, DATA_DISK_UNIT, dataDiskScript, dataDiskUnit, type DataDiskKind } from "./data-disk";
 
 export interface PinnedDownload {
   url: string;
@@ -24,11 +25,16 @@ export interface CloudInitInput {
   /** The Zester master binary, installed and started on core servers when given. */
   zesterMaster?: PinnedDownload;
   secrets: Secrets;
+  /** A separate JetStream disk, prepared and mounted at STORE_DIR on every boot. @default none (root disk) */
+  dataDisk?: { kind: DataDiskKind; disks: number };
+  /** nats-server placement tags and the prefix replicas must differ in (see NatsConfInput). */
+  serverTags?: string[];
+  uniqueTagPrefix?: string;
 }
 
 export const STORE_DIR = "/var/lib/nats/jetstream";
 
-function checkPin(what: string, pin: PinnedDownload): void {
+export function checkPin(what: string, pin: PinnedDownload): void {
   if (!/^https:\/\/\S+$/.test(pin.url))
     throw new Error(`${what}.url must be an https:// URL; got ${JSON.stringify(pin.url)}`);
   if (!/^[0-9a-f]{64}$/.test(pin.sha256))
@@ -36,7 +42,7 @@ function checkPin(what: string, pin: PinnedDownload): void {
 }
 
 /** A shell line that downloads, checks the checksum, and only then installs. */
-function install(pin: PinnedDownload, file: string, extract: string): string {
+export function installCommand(pin: PinnedDownload, file: string, extract: string): string {
   return `set -eu; curl -fsSL --retry 5 -o ${file} '${pin.url}'; echo '${pin.sha256}  ${file}' | sha256sum -c -; ${extract}`;
 }
 
@@ -51,6 +57,7 @@ export function renderCloudInit(input: CloudInitInput): string {
     s.role === "core" ? t.plan.os.limitNofile : (t.plan.leafNode?.limitNofile ?? t.plan.os.limitNofile);
   const withMaster = s.role === "core" && input.zesterMaster !== undefined;
   const sysctl = sysctlFile(t.plan);
+  const disk = input.dataDisk;
   const owned = (path: string, content: string, permissions = "0644", owner = "root:root") => ({
     path,
     content,
@@ -62,12 +69,26 @@ export function renderCloudInit(input: CloudInitInput): string {
   const files = [
     owned(
       p.natsConf,
-      renderNatsServerConf({ topology: t, server: s.name, version: input.natsVersion, storeDir: STORE_DIR, secrets }),
+      renderNatsServerConf({
+        topology: t,
+        server: s.name,
+        version: input.natsVersion,
+        storeDir: STORE_DIR,
+        secrets,
+        ...(input.serverTags === undefined ? {} : { serverTags: input.serverTags }),
+        ...(input.uniqueTagPrefix === undefined ? {} : { uniqueTagPrefix: input.uniqueTagPrefix }),
+      }),
       "0640",
       `root:${p.user}`,
     ),
     owned("/etc/systemd/system/nats-server.service", natsServerUnit(t.plan, limitNofile)),
     ...(sysctl === undefined ? [] : [owned("/etc/sysctl.d/99-zester.conf", sysctl)]),
+    ...(disk === undefined
+      ? []
+      : [
+          owned(DATA_DISK_SCRIPT, dataDiskScript(disk.kind, disk.disks, STORE_DIR, p.user), "0755"),
+          owned(`/etc/systemd/system/${DATA_DISK_UNIT}`, dataDiskUnit(STORE_DIR)),
+        ]),
     ...(withMaster
       ? [
           owned(
@@ -83,7 +104,7 @@ export function renderCloudInit(input: CloudInitInput): string {
     [
       "sh",
       "-c",
-      install(
+      installCommand(
         input.natsServer,
         "/tmp/nats-server.tar.gz",
         `tar -xzf /tmp/nats-server.tar.gz -C /tmp && install -m 0755 /tmp/nats-server-*/nats-server ${p.natsServerBin}`,
@@ -94,7 +115,7 @@ export function renderCloudInit(input: CloudInitInput): string {
           [
             "sh",
             "-c",
-            install(
+            installCommand(
               input.zesterMaster,
               "/tmp/zester-master",
               `install -m 0755 /tmp/zester-master ${p.zesterMasterBin}`,
@@ -102,15 +123,20 @@ export function renderCloudInit(input: CloudInitInput): string {
           ],
         ]
       : []),
+    ["systemctl", "daemon-reload"],
+    ...(disk === undefined ? [] : [["systemctl", "enable", "--now", DATA_DISK_UNIT]]),
     ["install", "-d", "-o", p.user, "-g", p.user, "-m", "0750", STORE_DIR],
     ...(sysctl === undefined ? [] : [["sysctl", "--system"]]),
-    ["systemctl", "daemon-reload"],
     ["systemctl", "enable", "--now", "nats-server.service"],
     ...(withMaster ? [["systemctl", "enable", "--now", "zester-master.service"]] : []),
   ];
   const config = {
     users: ["default", { name: p.user, system: true, shell: "/usr/sbin/nologin", homedir: "/var/lib/nats" }],
-    packages: ["curl"],
+    packages: [
+      "curl",
+      ...(disk === undefined ? [] : ["xfsprogs"]),
+      ...(disk !== undefined && disk.disks > 1 ? ["mdadm"] : []),
+    ],
     write_files: files,
     runcmd,
   };

@@ -24,7 +24,21 @@ export interface NatsConfInput {
   /** JetStream's store directory on that server. */
   storeDir: string;
   secrets: Secrets;
+  /**
+   * Placement tags (e.g. `az:us-east-1a`): with `uniqueTagPrefix`, JetStream puts a stream's
+   * replicas on servers whose tags with that prefix differ, so R3 spans three zones.
+   */
+  serverTags?: string[];
+  /** @default none: replicas go to any servers */
+  uniqueTagPrefix?: string;
 }
+
+/**
+ * Servers every member lists as routes (and leaf remotes as hub URLs): the cluster's first
+ * three. Gossip completes the mesh, so growing a cluster (3 → 5) adds servers without changing
+ * the routes, and so the config, of the ones that stay.
+ */
+export const ROUTE_SEEDS = 3;
 
 /**
  * Durability (`sync_interval`, 2.10+): NATS fsyncs every 2 min and acknowledges before fsync.
@@ -68,6 +82,7 @@ export function natsServerConfig(input: NatsConfInput): ConfBlock {
     write_deadline: seconds(plan.natsServer.writeDeadlineSeconds),
     lame_duck_duration: seconds(plan.natsServer.lameDuckDurationSeconds),
     lame_duck_grace_period: seconds(plan.natsServer.lameDuckGracePeriodSeconds),
+    ...(input.serverTags === undefined || input.serverTags.length === 0 ? {} : { server_tags: input.serverTags }),
     system_account: t.accounts.system,
     accounts: {
       [t.accounts.system]: { users: [{ user: USERS.system, password: secrets.system }] },
@@ -86,6 +101,7 @@ export function natsServerConfig(input: NatsConfInput): ConfBlock {
       max_memory_store: js.maxMemStoreBytes,
       max_file_store: js.maxFileStoreBytes,
       ...(s.domain === undefined ? {} : { domain: s.domain }),
+      ...(input.uniqueTagPrefix === undefined ? {} : { unique_tag: input.uniqueTagPrefix }),
       ...(sync !== undefined && atLeast(version, KEY_SINCE["jetstream.sync_interval"] ?? "")
         ? { sync_interval: sync }
         : {}),
@@ -108,6 +124,7 @@ export function natsServerConfig(input: NatsConfInput): ConfBlock {
       listen: `${s.host}:${String(s.ports.cluster)}`,
       authorization: { user: USERS.route, password: secrets.route },
       routes: cluster.servers
+        .slice(0, ROUTE_SEEDS)
         .filter((n) => n !== s.name)
         .map((n) => {
           const peer = find(t, n);
@@ -137,7 +154,7 @@ function leafRemotes(t: Topology, s: TopologyServer, secrets: Secrets): ConfBloc
   if (hub === undefined) return [];
   return [
     {
-      urls: hub.servers.map((n) => {
+      urls: hub.servers.slice(0, ROUTE_SEEDS).map((n) => {
         const peer = find(t, n);
         return url("nats-leaf", USERS.leaf, secrets.leaf, peer.host, peer.ports.leafnode);
       }),

@@ -1,0 +1,53 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { dataDiskScript, dataDiskUnit, DATA_DISK_SCRIPT } from "../../topology/render/data-disk";
+import { STORE_DIR } from "../../topology/render/cloud-init";
+
+describe("the JetStream data disk script and unit", () => {
+  test.each([
+    ["ebs", 1],
+    ["instance-store", 1],
+    ["instance-store", 2],
+  ] as const)("%s × %i: passes shellcheck (POSIX sh)", (kind, disks) => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "zester-disk-"));
+    try {
+      const file = path.join(dir, "zester-data-disk");
+      writeFileSync(file, dataDiskScript(kind, disks, STORE_DIR, "nats"));
+      const r = spawnSync("shellcheck", ["--shell=sh", file], { encoding: "utf8" });
+      if (r.error !== undefined)
+        throw new Error(`shellcheck is not installed (apt-get install shellcheck): ${r.error.message}`);
+      expect(`${r.stdout}${r.stderr}`).toBe("");
+      expect(r.status).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("formats only a blank device, stripes several, and mounts noatime at the store", () => {
+    const one = dataDiskScript("instance-store", 1, STORE_DIR, "nats");
+    expect(one).toMatch(/if \[ -z "\$\(blkid -o value -s TYPE "\$device" \|\| true\)" \]; then\n {2}mkfs\.xfs/);
+    expect(one).toMatch(/mount -o noatime "\$device" "\$mnt"/);
+    expect(one).toContain(`mnt='${STORE_DIR}'`);
+    expect(dataDiskScript("instance-store", 2, STORE_DIR, "nats")).toMatch(/want=2\n/);
+  });
+
+  test("the unit passes `systemd-analyze verify` and runs before nats-server, which requires it", () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "zester-disk-unit-"));
+    try {
+      const unit = dataDiskUnit(STORE_DIR);
+      expect(unit).toMatch(/^Before=nats-server\.service$/m);
+      expect(unit).toMatch(/^RequiredBy=nats-server\.service$/m);
+      // systemd-analyze checks that ExecStart exists: point it at a real file for the check.
+      const script = path.join(dir, "zester-data-disk");
+      writeFileSync(script, "#!/bin/sh\n", { mode: 0o755 });
+      const file = path.join(dir, "zester-data-disk.service");
+      writeFileSync(file, unit.replace(`ExecStart=${DATA_DISK_SCRIPT}`, `ExecStart=${script}`));
+      const r = spawnSync("systemd-analyze", ["verify", file], { encoding: "utf8" });
+      expect(r.stderr.split("\n").filter((l) => l.includes("zester-data-disk"))).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
