@@ -4,6 +4,7 @@
  * `registerResource` is wrapped to read it from the request itself.
  */
 import * as pulumi from "@pulumi/pulumi";
+import * as rpc from "@pulumi/pulumi/runtime/rpc";
 import type { StackOutputs } from "../stacks/program";
 
 export interface PlannedResource {
@@ -29,6 +30,27 @@ function isWrappable(monitor: unknown): monitor is WrappableMonitor {
   return (
     typeof monitor === "object" && monitor !== null && typeof Reflect.get(monitor, "registerResource") === "function"
   );
+}
+
+/**
+ * Outputs only the provider knows at deploy time, given a recognisable placeholder so what is
+ * rendered from them (user data, URLs) stays readable in the plan.
+ */
+function deployTimeState(args: { type: string; name: string }): Record<string, unknown> {
+  if (args.type === "random:index/randomPassword:RandomPassword") return { result: `${args.name}-generated-at-deploy` };
+  if (args.type === "aws:ec2/instance:Instance") return { privateIp: `${args.name}-private-ip` };
+  if (args.type === "aws:lb/loadBalancer:LoadBalancer") return { dnsName: `${args.name}-nlb-dns-name` };
+  if (args.type === "aws:route53/zone:Zone") return { zoneId: `${args.name}-zone-id` };
+  return {};
+}
+
+/** Secret values reach the mocks wrapped in Pulumi's signature object; the plan shows the value. */
+function unwrapSecrets(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(unwrapSecrets);
+  if (typeof value !== "object" || value === null) return value;
+  const record = value as Record<string, unknown>;
+  if (record[rpc.specialSigKey] === rpc.specialSecretSig) return unwrapSecrets(record.value);
+  return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, unwrapSecrets(v)]));
 }
 
 /** A URN's last segment is the resource's logical name. */
@@ -61,11 +83,12 @@ export async function runProgramWithMocks<T = StackOutputs>(
           type: args.type,
           name: args.name,
           ...(parent === undefined ? {} : { parent }),
-          inputs: args.inputs as Record<string, unknown>,
+          inputs: unwrapSecrets(args.inputs) as Record<string, unknown>,
         });
-        return { id: `${args.name}-id`, state: args.inputs as Record<string, unknown> };
+        return { id: `${args.name}-id`, state: { ...(args.inputs as Record<string, unknown>), ...deployTimeState(args) } };
       },
-      call: (args) => args.inputs as Record<string, unknown>,
+      // A lookup (e.g. the newest AMI) is answered at deploy time; the plan says so instead of guessing.
+      call: (args) => ({ ...(args.inputs as Record<string, unknown>), id: `(${args.token}, looked up at deploy)` }),
     },
     project,
     stack,

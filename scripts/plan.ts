@@ -8,6 +8,7 @@ import { parseFlags, runMain, UsageError } from "./cli";
 import { stackConfig } from "./stack-file";
 import { ConfigError, NAMESPACE } from "../stacks/config";
 import type { StackOutputs } from "../stacks/program";
+import type { Unwrap } from "@pulumi/pulumi";
 
 const USAGE = `Usage: npm run -s plan -- --stack NAME [--set key=value ...] [--json]
 
@@ -23,10 +24,21 @@ the stack outputs and every resource the program registers. Nothing is created.
 
 Exit status: 0 on success, 2 on bad input or invalid stack config.`;
 
-function printReadable(outputs: StackOutputs, resources: PlannedResource[]): string {
+function printReadable(outputs: Unwrap<StackOutputs>, resources: PlannedResource[]): string {
   const lines = ["Outputs:"];
   for (const [key, value] of Object.entries(outputs)) {
-    if (key !== "sizing") lines.push(`  ${key}: ${JSON.stringify(value)}`);
+    if (key !== "sizing" && key !== "aws") lines.push(`  ${key}: ${JSON.stringify(value)}`);
+  }
+  if (outputs.aws !== undefined) {
+    const aws = outputs.aws;
+    lines.push(`  aws.clientUrl: ${aws.clientUrl}`);
+    if (aws.leafUrls.length > 0) lines.push(`  aws.leafUrls: ${aws.leafUrls.join(", ")}`);
+    lines.push("  aws.servers:");
+    for (const x of aws.servers)
+      lines.push(`    ${x.name}  ${x.awsRegion}/${x.az}  ${x.instanceType}  ${x.dnsName}  ${x.volume}`);
+    lines.push("  aws.checklist:");
+    for (const c of aws.checklist) lines.push(`    [${c.status}] ${c.item}: ${c.how}`);
+    lines.push("  aws.peelBootstrap: (secret; --json prints it)");
   }
   lines.push("  sizing: (the plan below; --json prints it whole)", "");
   const tables = (require("./sizing-tables") as typeof import("./sizing-tables")).renderPlanTables(outputs.sizing);

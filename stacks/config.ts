@@ -14,6 +14,7 @@ import {
   type Problem,
   type SizingSpecInput,
 } from "../sizing/spec";
+import { AwsSettingsSchema, type AwsTarget } from "../components/aws/settings";
 
 export const NAMESPACE = "zester";
 
@@ -60,6 +61,13 @@ export const STACK_KEYS = {
     description:
       "Typed overrides of planned values (`server`, `natsServer`, `client`, `os`, `kv`); each is checked against the tier.",
   },
+  aws: {
+    schema: AwsSettingsSchema.optional(),
+    required: false,
+    type: "object",
+    description:
+      "The AWS target's settings (`region`, `arch`, `network`, `peelCidrs`, …; see docs/aws.md). Read only when `target` is `aws`.",
+  },
 } as const;
 
 export type StackKey = keyof typeof STACK_KEYS;
@@ -67,7 +75,12 @@ export type StackKey = keyof typeof STACK_KEYS;
 export interface StackConfig {
   target: Target;
   sizing: SizingSpecInput;
+  /** Present exactly when `target` is `aws`. */
+  aws?: AwsTarget;
 }
+
+/** Pulumi's own AWS provider setting, the default for `zester:aws.region`. */
+export const AWS_REGION_KEY = "aws:region";
 
 export class ConfigError extends Error {
   constructor(readonly problems: Problem[]) {
@@ -123,8 +136,26 @@ export function readStackConfig(all: Record<string, string>): StackConfig {
       ),
     );
   }
-  const { target, ...sizing } = result.data;
-  return { target, sizing: dropUndefined(sizing) };
+  const { target, aws, ...sizing } = result.data;
+  if (target !== "aws") {
+    if (aws !== undefined)
+      throw new ConfigError([
+        { path: ["aws"], message: `is read only when ${prefix}target is aws (it is ${target}): remove it` },
+      ]);
+    return { target, sizing: dropUndefined(sizing) };
+  }
+  const region = aws?.region ?? all[AWS_REGION_KEY];
+  if (region === undefined)
+    throw new ConfigError([
+      {
+        path: ["aws", "region"],
+        message: `is required (or ${AWS_REGION_KEY}): the AWS region to build in, e.g. us-east-1`,
+      },
+    ]);
+  const settings = AwsSettingsSchema.safeParse({ ...(aws ?? {}), region });
+  if (!settings.success)
+    throw new ConfigError(problemsOf(settings.error).map((p) => ({ ...p, path: ["aws", ...p.path] })));
+  return { target, sizing: dropUndefined(sizing), aws: { ...settings.data, region } };
 }
 
 function dropUndefined<T extends object>(value: T): T {

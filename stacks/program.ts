@@ -1,9 +1,27 @@
 /**
- * The Pulumi program: config in, stack outputs out. Until a target's components exist it
- * registers no resource; `pulumi preview` shows the tier through the outputs.
+ * The Pulumi program: config in, resources and stack outputs out. `zester:target: aws` builds
+ * the tier on EC2 (components/aws); the Kubernetes target registers no resource yet, and
+ * `pulumi preview` shows its tier through the outputs.
  */
+import * as pulumi from "@pulumi/pulumi";
+import { awsLayout } from "../components/aws/layout";
+import { ZesterAws, type ServerOutput } from "../components/aws/topology";
+import type { ChecklistStatus } from "../components/aws/checklist";
 import { plan, SpecError, type SizingPlan } from "../sizing";
+import { build, standardAddressing } from "../topology";
 import { ConfigError, readStackConfig, type Target } from "./config";
+import { reconcileBundle } from "./reconcile-bundle";
+
+export interface AwsOutputs {
+  /** Where peels and tools connect: the internal load balancer's name in the private zone. */
+  clientUrl: pulumi.Output<string>;
+  /** Where leaf connections come in (leaf sites, other regions), by server. */
+  leafUrls: string[];
+  servers: ServerOutput[];
+  /** `#cloud-config` for a peel host (secret: it holds the peels' password). */
+  peelBootstrap: pulumi.Output<string>;
+  checklist: ChecklistStatus[];
+}
 
 export interface StackOutputs {
   target: Target;
@@ -14,20 +32,23 @@ export interface StackOutputs {
   totalServers: number;
   /** The whole sizing plan, as the calculator's `--json` prints it. */
   sizing: SizingPlan;
+  aws?: AwsOutputs;
 }
 
 /** Throws ConfigError (naming the `zester:*` key) before anything is created. */
 export function program(config: Record<string, string>): StackOutputs {
-  const { target, sizing: spec } = readStackConfig(config);
-  let sizing: SizingPlan;
-  try {
-    sizing = plan(spec);
-  } catch (error) {
-    if (error instanceof SpecError) throw new ConfigError(error.problems);
-    throw error;
-  }
-  return {
-    target,
+  const stack = readStackConfig(config);
+  const checked = <T>(run: () => T): T => {
+    try {
+      return run();
+    } catch (error) {
+      if (error instanceof SpecError) throw new ConfigError(error.problems);
+      throw error;
+    }
+  };
+  const sizing = checked(() => plan(stack.sizing));
+  const outputs: StackOutputs = {
+    target: stack.target,
     tier: sizing.tier,
     peels: sizing.peels,
     topology: sizing.topology,
@@ -35,4 +56,24 @@ export function program(config: Record<string, string>): StackOutputs {
     totalServers: sizing.totalServers,
     sizing,
   };
+  const settings = stack.aws;
+  if (stack.target === "aws" && settings !== undefined) {
+    const topology = build(sizing, standardAddressing(settings.dnsZone));
+    const layout = checked(() => awsLayout(topology, settings));
+    const aws = new ZesterAws("zester", {
+      topology,
+      layout,
+      settings,
+      reconcileCode: reconcileBundle(),
+      stackId: `${pulumi.getProject()}-${pulumi.getStack()}`,
+    });
+    outputs.aws = {
+      clientUrl: aws.clientUrl,
+      leafUrls: aws.leafUrls,
+      servers: aws.servers,
+      peelBootstrap: aws.peelBootstrap,
+      checklist: aws.checklist,
+    };
+  }
+  return outputs;
 }

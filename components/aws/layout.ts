@@ -1,0 +1,452 @@
+/**
+ * Where every piece of a topology goes on AWS, as plain data: regions and their networks, each
+ * server's AZ, subnet, instance type and volume, the security rules, the load balancer and the
+ * DNS names. Pure, so a preview, a test and `pulumi up` see the same placement, and every
+ * problem is found before anything is created.
+ */
+import { SpecError, type Problem } from "../../sizing/spec";
+import type { Topology, TopologyServer } from "../../topology/types";
+import { defaultFamily, type Arch } from "./catalog";
+import { pickHardware, type Hardware } from "./hardware";
+import { parseCidr, type AwsTarget, type Network, type Subnet } from "./settings";
+
+/** A subnet this project creates (by logical name) or the operator's (by id), with its AZ. */
+export type SubnetRef = { key: string; az: string } | { id: string; az: string };
+
+export interface NewSubnet {
+  key: string;
+  cidr: string;
+  az: string;
+  /** Leaf site the subnet is for; core subnets have none. */
+  site?: string;
+}
+
+export type VpcLayout =
+  | {
+      kind: "new";
+      cidr: string;
+      azs: string[];
+      subnets: NewSubnet[];
+      /** The NAT gateway's public subnet, when servers need one to download their binaries. */
+      natSubnet?: NewSubnet;
+    }
+  | { kind: "existing"; vpcId: string; cidr?: undefined };
+
+export interface ServerLayout {
+  name: string;
+  role: TopologyServer["role"];
+  site?: string;
+  host: string;
+  az: string;
+  subnet: SubnetRef;
+  hardware: Hardware;
+}
+
+export type Source = { cidr: string } | { group: SecurityGroupName };
+export type SecurityGroupName = "core" | "leaf" | "nlb" | "reconcile" | "canary";
+
+export interface IngressRule {
+  group: SecurityGroupName;
+  port: number;
+  from: Source;
+  description: string;
+}
+
+export interface RegionLayout {
+  /** The Zester region (`main`, `region-1`, …) and the AWS region it is built in. */
+  name: string;
+  awsRegion: string;
+  /** Prefix of every resource name of the region; empty below the supercluster tier. */
+  prefix: string;
+  vpc: VpcLayout;
+  coreSubnets: SubnetRef[];
+  ami?: string;
+  servers: ServerLayout[];
+  /** Security groups the region needs, and their ingress rules (no rule opens anything else). */
+  groups: SecurityGroupName[];
+  ingress: IngressRule[];
+  /** Supercluster regions other than the hub: peer the new VPC with the hub's. */
+  peerWithHub: boolean;
+}
+
+export interface AwsLayout {
+  arch: Arch;
+  dnsZone: string;
+  regions: RegionLayout[];
+  /** EBS-backed JetStream volumes exist, so Data Lifecycle Manager snapshots them. */
+  ebsBackups: boolean;
+}
+
+const PORT = { client: 4222, cluster: 6222, leafnode: 7422, monitor: 8222 } as const;
+const FIRST_DEFAULT_OCTET = 42;
+
+const ipv4 = (n: number): string => [24, 16, 8, 0].map((s) => String(Math.floor(n / 2 ** s) % 256)).join(".");
+
+/** The `index`-th subnet of `bits` more prefix bits inside `cidr`. */
+export function carve(cidr: string, bits: number, index: number): string {
+  const parsed = parseCidr(cidr);
+  if (parsed === undefined) throw new Error(`not a CIDR: ${cidr}`);
+  const prefix = parsed.prefix + bits;
+  return `${ipv4(parsed.base + index * 2 ** (32 - prefix))}/${String(prefix)}`;
+}
+
+function overlaps(a: string, b: string): boolean {
+  const [x, y] = [parseCidr(a), parseCidr(b)];
+  if (x === undefined || y === undefined) return false;
+  const prefix = Math.min(x.prefix, y.prefix);
+  const size = 2 ** (32 - prefix);
+  return Math.floor(x.base / size) === Math.floor(y.base / size);
+}
+
+/** The AZs servers go to in order: the first `count` servers land in different zones. */
+function spread(subnets: SubnetRef[], count: number): SubnetRef[] {
+  const byAz = new Map<string, SubnetRef>();
+  for (const s of subnets) if (!byAz.has(s.az)) byAz.set(s.az, s);
+  const zones = [...byAz.values()];
+  return Array.from({ length: count }, (_, i) => zones[i % zones.length] as SubnetRef);
+}
+
+const distinctAzs = (subnets: SubnetRef[]): string[] => [...new Set(subnets.map((s) => s.az))];
+
+/** 1-1-1 for three servers, 2-2-1 for five: a cluster of n needs min(n, 3) zones. */
+export const zonesNeeded = (servers: number): number => Math.min(servers, 3);
+
+const isWorld = (c: string): boolean => parseCidr(c)?.prefix === 0;
+
+export function awsLayout(t: Topology, s: AwsTarget): AwsLayout {
+  const problems: Problem[] = [];
+  const plan = t.plan;
+  const hub = plan.regions[0]?.name ?? "";
+  const knownRegions = new Set(plan.regions.map((r) => r.name));
+
+  for (const name of Object.keys(s.regions ?? {})) {
+    if (name === hub)
+      problems.push({
+        path: ["aws", "regions", name],
+        message: `is the first region: it is built in zester:aws.region with zester:aws.network`,
+      });
+    else if (!knownRegions.has(name))
+      problems.push({
+        path: ["aws", "regions", name],
+        message: `is not a region of this plan; its regions are: ${[...knownRegions].join(", ")}`,
+      });
+  }
+  const sites = new Set(plan.leafSites.map((x) => x.name));
+  for (const name of Object.keys(s.leafSites ?? {}))
+    if (!sites.has(name))
+      problems.push({
+        path: ["aws", "leafSites", name],
+        message: `is not a leaf site of this plan; its sites are: ${sites.size === 0 ? "(none)" : [...sites].join(", ")}`,
+      });
+  for (const [key, list] of [
+    ["peelCidrs", s.peelCidrs ?? []],
+    ["monitoringCidrs", s.monitoringCidrs],
+  ] as const)
+    list.forEach((c, i) => {
+      if (isWorld(c) && !s.openToTheWorld)
+        problems.push({
+          path: ["aws", key, i],
+          message: `${c} opens the port to the whole internet; if that is what you mean, also set zester:aws.openToTheWorld to true`,
+        });
+    });
+  const anyWorld = [...(s.peelCidrs ?? []), ...s.monitoringCidrs].some(isWorld);
+  if (s.openToTheWorld && !anyWorld)
+    problems.push({
+      path: ["aws", "openToTheWorld"],
+      message: "is true, but no CIDR in peelCidrs or monitoringCidrs is 0.0.0.0/0: remove it",
+    });
+
+  const canaries = s.peelCanaries > 0;
+  if (canaries && s.zesterPeel === undefined)
+    problems.push({
+      path: ["aws", "zesterPeel"],
+      message: `is required with peelCanaries (${String(s.peelCanaries)}): { url, sha256 } of the zester-peel binary the canary hosts run`,
+    });
+  const arch = s.arch;
+  const coreFamily = s.instanceFamily ?? defaultFamily(arch, plan.tier, plan.server);
+  const leafFamily = s.leafInstanceFamily ?? defaultFamily(arch, "leaf-node", plan.leafNode?.server ?? plan.server);
+  const hardware = (what: "core" | "leaf"): Hardware | undefined => {
+    try {
+      return what === "core"
+        ? pickHardware(plan.server, coreFamily, arch, {
+            familyKey: ["aws", "instanceFamily"],
+            singleServer: plan.serversPerCluster === 1,
+          })
+        : pickHardware(plan.leafNode?.server ?? plan.server, leafFamily, arch, {
+            familyKey: ["aws", "leafInstanceFamily"],
+            singleServer: false,
+          });
+    } catch (error) {
+      if (error instanceof SpecError) problems.push(...error.problems);
+      else throw error;
+      return undefined;
+    }
+  };
+  const coreHw = hardware("core");
+  const leafHw = plan.leafSites.length > 0 ? hardware("leaf") : undefined;
+
+  const regions: RegionLayout[] = [];
+  const cidrs: { cidr: string; path: (string | number)[] }[] = [];
+  plan.regions.forEach((region, index) => {
+    const isHub = region.name === hub;
+    const entry = isHub ? { region: s.region, network: s.network } : s.regions?.[region.name];
+    const base: (string | number)[] = isHub ? ["aws"] : ["aws", "regions", region.name];
+    if (entry === undefined) {
+      problems.push({
+        path: ["aws", "regions", region.name, "region"],
+        message: `is required: the AWS region that Zester region "${region.name}" is built in`,
+      });
+      return;
+    }
+    const network: Network = entry.network ?? {};
+    const netPath = [...base, "network"];
+    const prefix = plan.topology === "supercluster" ? `${region.name}-` : "";
+    const siteNames = plan.leafSites.filter((x) => x.region === region.name).map((x) => x.name);
+
+    let vpc: VpcLayout;
+    let coreSubnets: SubnetRef[];
+    const siteSubnets = new Map<string, SubnetRef[]>();
+    if (network.vpcId !== undefined) {
+      vpc = { kind: "existing", vpcId: network.vpcId };
+      coreSubnets = (network.subnets ?? []).map((x: Subnet) => ({ id: x.id, az: x.az }));
+      for (const site of siteNames) {
+        const given = s.leafSites?.[site]?.subnets;
+        if (given === undefined)
+          problems.push({
+            path: ["aws", "leafSites", site, "subnets"],
+            message: `is required with the operator's VPC (${network.vpcId}): the subnets leaf site "${site}" runs in`,
+          });
+        else
+          siteSubnets.set(
+            site,
+            given.map((x) => ({ id: x.id, az: x.az })),
+          );
+      }
+      if (s.peelCidrs === undefined)
+        problems.push({
+          path: ["aws", "peelCidrs"],
+          message: `is required with the operator's VPC (${network.vpcId}): the CIDRs peels connect from (nothing is opened by default)`,
+        });
+    } else {
+      const cidr = network.vpcCidr ?? `10.${String(FIRST_DEFAULT_OCTET + index)}.0.0/16`;
+      const azs = network.availabilityZones ?? ["a", "b", "c"].map((z) => `${entry.region}${z}`);
+      const subnets: NewSubnet[] = azs.map((az, i) => ({
+        key: `${prefix}private-${String(i)}`,
+        cidr: carve(cidr, 4, i),
+        az,
+      }));
+      if (siteNames.length > 15)
+        problems.push({
+          path: ["leafSites"],
+          message: "at most 15 leaf sites fit the subnets of a VPC this project creates",
+        });
+      siteNames.forEach((site, j) => {
+        const own = s.leafSites?.[site]?.subnets;
+        if (own !== undefined) {
+          siteSubnets.set(
+            site,
+            own.map((x) => ({ id: x.id, az: x.az })),
+          );
+          return;
+        }
+        const made = azs.map((az, i) => ({
+          key: `${prefix}site-${site}-${String(i)}`,
+          cidr: carve(cidr, 6, 16 + 3 * j + i),
+          az,
+          site,
+        }));
+        subnets.push(...made);
+        siteSubnets.set(
+          site,
+          made.map((m) => ({ key: m.key, az: m.az })),
+        );
+      });
+      const natGateway = network.natGateway ?? true;
+      vpc = {
+        kind: "new",
+        cidr,
+        azs,
+        subnets,
+        ...(natGateway
+          ? { natSubnet: { key: `${prefix}public-nat`, cidr: carve(cidr, 6, 63), az: azs[0] ?? "" } }
+          : {}),
+      };
+      coreSubnets = subnets.filter((x) => x.site === undefined).map((x) => ({ key: x.key, az: x.az }));
+      cidrs.push({ cidr, path: [...netPath, "vpcCidr"] });
+    }
+
+    const cluster = t.clusters.find((c) => c.region === region.name);
+    const coreNames = cluster?.servers ?? [];
+    const zones = distinctAzs(coreSubnets);
+    if (zones.length < zonesNeeded(coreNames.length))
+      problems.push({
+        path: [...netPath, "subnets"],
+        message: `a ${String(coreNames.length)}-server cluster spreads over ${String(zonesNeeded(coreNames.length))} availability zones (${coreNames.length >= 5 ? "2-2-1" : "1-1-1"}), but these subnets cover ${String(zones.length)} (${zones.join(", ")}): add subnets in other zones`,
+      });
+
+    const servers: ServerLayout[] = [];
+    const place = (names: string[], subnets: SubnetRef[], hw: Hardware | undefined) => {
+      if (hw === undefined || subnets.length === 0) return;
+      const spots = spread(subnets, names.length);
+      names.forEach((name, i) => {
+        const server = t.servers.find((x) => x.name === name);
+        const spot = spots[i];
+        if (server === undefined || spot === undefined) return;
+        servers.push({
+          name,
+          role: server.role,
+          ...(server.site === undefined ? {} : { site: server.site }),
+          host: server.host,
+          az: spot.az,
+          subnet: spot,
+          hardware: hw,
+        });
+      });
+    };
+    place(coreNames, coreSubnets, coreHw);
+    for (const site of t.leafSites.filter((x) => x.region === region.name))
+      place(site.servers, siteSubnets.get(site.name) ?? [], leafHw);
+
+    const peelSources: Source[] =
+      s.peelCidrs !== undefined
+        ? s.peelCidrs.map((cidr) => ({ cidr }))
+        : vpc.kind === "new"
+          ? [{ cidr: vpc.cidr }]
+          : [];
+    const monitorSources: Source[] = s.monitoringCidrs.map((cidr) => ({ cidr }));
+    const hasLeafs = siteNames.length > 0;
+    const clustered = coreNames.length > 1;
+    const ingress: IngressRule[] = [
+      ...peelSources.map((from) => ({
+        group: "nlb" as const,
+        port: PORT.client,
+        from,
+        description: "peels to the load balancer",
+      })),
+      ...peelSources.map((from) => ({
+        group: "core" as const,
+        port: PORT.client,
+        from,
+        description: "peels straight to a server",
+      })),
+      { group: "core", port: PORT.client, from: { group: "nlb" }, description: "the load balancer to servers" },
+      { group: "core", port: PORT.client, from: { group: "reconcile" }, description: "the KV reconcile" },
+      ...(canaries
+        ? [
+            {
+              group: "core" as const,
+              port: PORT.client,
+              from: { group: "canary" as const },
+              description: "canary peels",
+            },
+          ]
+        : []),
+      ...(clustered
+        ? [
+            {
+              group: "core" as const,
+              port: PORT.cluster,
+              from: { group: "core" as const },
+              description: "cluster routes between servers",
+            },
+          ]
+        : []),
+      ...(hasLeafs
+        ? [
+            {
+              group: "core" as const,
+              port: PORT.leafnode,
+              from: { group: "leaf" as const },
+              description: "leaf servers to their hub",
+            },
+          ]
+        : []),
+      ...monitorSources.map((from) => ({
+        group: "core" as const,
+        port: PORT.monitor,
+        from,
+        description: "monitoring",
+      })),
+      ...(hasLeafs
+        ? [
+            ...peelSources.map((from) => ({
+              group: "leaf" as const,
+              port: PORT.client,
+              from,
+              description: "peels to a leaf server",
+            })),
+            ...(canaries
+              ? [
+                  {
+                    group: "leaf" as const,
+                    port: PORT.client,
+                    from: { group: "canary" as const },
+                    description: "canary peels",
+                  },
+                ]
+              : []),
+            ...monitorSources.map((from) => ({
+              group: "leaf" as const,
+              port: PORT.monitor,
+              from,
+              description: "monitoring",
+            })),
+          ]
+        : []),
+    ];
+    regions.push({
+      name: region.name,
+      awsRegion: entry.region,
+      prefix,
+      vpc,
+      coreSubnets,
+      ...(network.ami === undefined ? {} : { ami: network.ami }),
+      servers,
+      groups: [
+        "core",
+        "nlb",
+        "reconcile",
+        ...(canaries ? (["canary"] as const) : []),
+        ...(hasLeafs ? (["leaf"] as const) : []),
+      ],
+      ingress,
+      peerWithHub: !isHub && t.regionLinks.length > 0,
+    });
+  });
+
+  // Regions link over VPC peering: their address ranges must not overlap.
+  cidrs.forEach((a, i) => {
+    for (const b of cidrs.slice(0, i))
+      if (overlaps(a.cidr, b.cidr))
+        problems.push({
+          path: a.path,
+          message: `${a.cidr} overlaps ${b.cidr} of another region; peered VPCs need distinct ranges`,
+        });
+  });
+  // The hub takes leaf connections from the other regions' address ranges.
+  const hubLayout = regions.find((r) => r.name === hub);
+  for (const r of regions)
+    if (r !== hubLayout && r.peerWithHub) {
+      if (r.vpc.kind === "new" && hubLayout !== undefined)
+        hubLayout.ingress.push({
+          group: "core",
+          port: PORT.leafnode,
+          from: { cidr: r.vpc.cidr },
+          description: `region ${r.name} to the hub`,
+        });
+      if (r.vpc.kind === "existing" || hubLayout?.vpc.kind === "existing")
+        problems.push({
+          path: ["aws", "regions", r.name, "network"],
+          message:
+            "a supercluster links regions over VPC peering between VPCs this project creates; with the operator's VPCs, leave network out or connect them yourself and ask for this to be supported",
+        });
+    }
+
+  if (problems.length > 0) throw new SpecError(problems);
+  return {
+    arch,
+    dnsZone: s.dnsZone,
+    regions,
+    ebsBackups: regions.some((r) => r.servers.some((x) => x.hardware.storage.kind === "ebs")),
+  };
+}

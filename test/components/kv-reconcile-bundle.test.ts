@@ -1,0 +1,65 @@
+/**
+ * The bundle the AWS target deploys as its scheduled KV reconcile, loaded as the function
+ * runtime would load it and run against a real 3-node cluster (nats-server from Debian sid).
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { connectAdmin } from "../../jetstream/connect";
+import { JOB_ENV, type ReconcileJob } from "../../jetstream/reconcile-job";
+import { reconcileBundle } from "../../stacks/reconcile-bundle";
+import { USERS } from "../../topology/render/nats-server-conf";
+import { boot } from "../helpers/local";
+
+interface Bundle {
+  handler: () => Promise<{
+    changed: { stream: string; action: string; replicas: number; from?: number }[];
+    unchanged: number;
+  }>;
+}
+
+test("the deployed bundle raises a dropped replica count back to the plan, and is a no-op after", async () => {
+  const code = reconcileBundle();
+  expect(reconcileBundle()).toBe(code); // deterministic: an unchanged source is no diff on `pulumi up`
+  const dir = mkdtempSync(path.join(os.tmpdir(), "zester-bundle-"));
+  const run = await boot(2_000, "sid");
+  const nc = await connectAdmin(
+    run.state.servers.map((s) => s.clientUrl),
+    USERS.app,
+    run.state.secrets.app,
+  );
+  try {
+    const jsm = await jetstreamManager(nc);
+    const info = await jsm.streams.info("KV_facts");
+    await jsm.streams.update("KV_facts", { ...info.config, num_replicas: 1 });
+
+    writeFileSync(path.join(dir, "index.js"), code);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded as the runtime loads it
+    const bundle = require(path.join(dir, "index.js")) as Bundle;
+    const job: ReconcileJob = {
+      servers: run.state.servers.map((s) => s.clientUrl),
+      user: USERS.app,
+      password: run.state.secrets.app,
+      clusterSize: 3,
+      buckets: run.topology.plan.kv,
+    };
+    process.env[JOB_ENV] = JSON.stringify(job);
+    const log = jest.spyOn(console, "log").mockImplementation(() => undefined);
+    try {
+      const first = await bundle.handler();
+      expect(first.changed).toEqual([{ stream: "KV_facts", action: "replicas-raised", replicas: 3, from: 1 }]);
+      expect((await jsm.streams.info("KV_facts")).config.num_replicas).toBe(3);
+      const second = await bundle.handler();
+      expect(second).toEqual({ changed: [], unchanged: run.topology.plan.kv.length });
+      expect(log).toHaveBeenCalledTimes(2);
+    } finally {
+      log.mockRestore();
+      Reflect.deleteProperty(process.env, JOB_ENV);
+    }
+  } finally {
+    await nc.close();
+    await run.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
