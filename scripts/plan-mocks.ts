@@ -85,7 +85,10 @@ export async function runProgramWithMocks<T = StackOutputs>(
           ...(parent === undefined ? {} : { parent }),
           inputs: unwrapSecrets(args.inputs) as Record<string, unknown>,
         });
-        return { id: `${args.name}-id`, state: { ...(args.inputs as Record<string, unknown>), ...deployTimeState(args) } };
+        return {
+          id: `${args.name}-id`,
+          state: { ...(args.inputs as Record<string, unknown>), ...deployTimeState(args) },
+        };
       },
       // A lookup (e.g. the newest AMI) is answered at deploy time; the plan says so instead of guessing.
       call: (args) => ({ ...(args.inputs as Record<string, unknown>), id: `(${args.token}, looked up at deploy)` }),
