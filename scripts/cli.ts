@@ -47,15 +47,18 @@ export function runMain(
   Promise.resolve()
     .then(main)
     .then(
-      (code) => process.exit(code),
+      (code) => {
+        exitAfterFlush(code);
+      },
       (error: unknown) => {
         if (error instanceof UsageError) {
           process.stderr.write(`${name}: ${error.message}\n\nRun with --help for usage.\n`);
-          process.exit(2);
+          exitAfterFlush(2);
+          return;
         }
         const message = error instanceof Error ? error.message : String(error);
         process.stderr.write(`${name}: ${message}\n`);
-        process.exit(refused(error) ? 2 : 1);
+        exitAfterFlush(refused(error) ? 2 : 1);
       },
     );
 }
@@ -69,4 +72,12 @@ export function wholeNumberFlag(flag: string, value: string, min: number, max: n
     );
   }
   return n;
+}
+
+/**
+ * Writes to a pipe are asynchronous: exiting at once cuts stdout off at the pipe's buffer (64 KiB,
+ * seen with `plan --json` of a leaf tier). Exits once both streams have flushed what came before.
+ */
+function exitAfterFlush(code: number): void {
+  process.stdout.write("", () => process.stderr.write("", () => process.exit(code)));
 }

@@ -360,3 +360,10 @@ describe("bad AWS config fails before any resource, naming the key", () => {
     expect(world.map((r) => r.inputs.fromPort)).toEqual([4222, 4222]);
   });
 });
+
+test("`plan --json` of the prod stack (over 64 KiB) reaches a pipe whole", () => {
+  const r = runScript("plan", ["--stack", "prod", "--json"]);
+  expect(r.status).toBe(0);
+  expect(r.stdout.length).toBeGreaterThan(65_536);
+  expect(() => JSON.parse(r.stdout) as unknown).not.toThrow();
+});

@@ -18,8 +18,11 @@ pulumi.runtime
   )
   .then(() => {
     const outputs = require(path.join(root, "stacks") + path.sep);
-    process.stdout.write(JSON.stringify({ tier: outputs.tier, target: outputs.target }));
-    process.exit(0);
+    // As the engine does: wait for every registration before the program is done.
+    return pulumi.runtime.disconnect().then(() => {
+      process.stdout.write(JSON.stringify({ tier: outputs.tier, target: outputs.target }));
+      process.exit(0);
+    });
   })
   .catch((error) => {
     process.stderr.write(String(error && error.message));

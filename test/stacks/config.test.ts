@@ -48,6 +48,7 @@ describe("stack config", () => {
       messages({
         "zester:peels": "2000",
         "zester:target": "aws",
+        "aws:region": "eu-west-1",
         "zester:overrides": '{"kv":{"facts":{"replicas":5}}}',
       }),
     ).toEqual([

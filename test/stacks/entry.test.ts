@@ -23,15 +23,19 @@ async function loadEntry(config: Record<string, string>): Promise<unknown> {
 
 describe("the Pulumi entry point (stacks/index.ts)", () => {
   test("exports the plan as stack outputs, so `pulumi config set zester:peels 25000` then preview shows the tier", async () => {
-    const outputs = (await loadEntry({ "zester:peels": "25000", "zester:target": "aws" })) as Record<string, unknown>;
+    // In process, a target that registers no resource (the AWS one runs through ts-node below).
+    const outputs = (await loadEntry({
+      "zester:peels": "25000",
+      "zester:target": "kubernetes",
+    })) as Record<string, unknown>;
     expect(outputs.tier).toBe("cluster-5");
     expect(outputs.serversPerCluster).toBe(5);
-    expect(outputs.target).toBe("aws");
+    expect(outputs.target).toBe("kubernetes");
     expect((outputs.sizing as { kv: unknown[] }).kv).toHaveLength(14);
   });
 
   test("bad config fails with a RunError that names the key, before anything is created", async () => {
-    const error = await loadEntry({ "zester:peels": "-3", "zester:target": "aws" }).then(
+    const error = await loadEntry({ "zester:peels": "-3", "zester:target": "aws", "aws:region": "eu-west-1" }).then(
       () => undefined,
       (e: unknown) => e,
     );
@@ -44,7 +48,10 @@ describe("the Pulumi entry point (stacks/index.ts)", () => {
 test("the entry point compiles and runs through ts-node with type-checking, as the Pulumi CLI loads it", () => {
   const r = spawnSync(process.execPath, [path.join(__dirname, "..", "helpers", "pulumi-like-run.cjs")], {
     encoding: "utf8",
-    env: { ...process.env, ZESTER_TEST_CONFIG: JSON.stringify({ "zester:peels": "2000", "zester:target": "aws" }) },
+    env: {
+      ...process.env,
+      ZESTER_TEST_CONFIG: JSON.stringify({ "zester:peels": "2000", "zester:target": "aws", "aws:region": "eu-west-1" }),
+    },
   });
   expect(r.stderr).toBe("");
   expect(JSON.parse(r.stdout)).toEqual({ tier: "cluster-3", target: "aws" });
