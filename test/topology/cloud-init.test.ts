@@ -74,9 +74,23 @@ describe("cloud-init", () => {
       "/etc/sysctl.d/99-zester.conf",
       "/etc/zester/master.yaml",
       "/etc/systemd/system/zester-master.service",
+      "/etc/zester/pins.json",
+      "/usr/local/sbin/zester-apply",
+      "/etc/systemd/system/zester-apply.service",
     ]);
-    const install = JSON.stringify(doc.runcmd[0]);
-    expect(install.indexOf("sha256sum -c")).toBeLessThan(install.indexOf("install -m 0755"));
+    // The pinned binaries are installed by zester-apply (checksum first), before nats-server starts.
+    const pins = JSON.parse(doc.write_files.find((f) => f.path === "/etc/zester/pins.json")?.content ?? "{}") as Record<
+      string,
+      { sha256: string }
+    >;
+    expect(pins["nats-server"]?.sha256).toBe(PIN.sha256);
+    expect(pins["zester-master"]?.sha256).toBe(MASTER.sha256);
+    const commands = doc.runcmd.map((c) => JSON.stringify(c));
+    const apply = commands.indexOf(JSON.stringify(["systemctl", "enable", "--now", "zester-apply.service"]));
+    expect(apply).toBeGreaterThanOrEqual(0);
+    expect(apply).toBeLessThan(
+      commands.indexOf(JSON.stringify(["systemctl", "enable", "--now", "nats-server.service"])),
+    );
   });
 
   test("a leaf server gets no Zester master and no JetStream store", () => {

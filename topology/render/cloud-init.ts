@@ -1,12 +1,14 @@
 /**
- * `#cloud-config` for one server: writes the rendered files, installs the pinned binaries
- * (checksum checked before anything runs), applies sysctl, enables the units.
+ * `#cloud-config` for one server: writes the rendered files, applies sysctl, enables the units.
+ * The pinned binaries are installed (checksum checked before anything runs) by `zester-apply`,
+ * which also re-applies changed user data on every later boot (see apply-config.ts).
  */
 import { stringify } from "yaml";
 import type { Topology } from "../types";
 import { renderNatsServerConf, USERS, type Secrets } from "./nats-server-conf";
 import { DEFAULT_UNIT_PATHS, natsServerUnit, sysctlFile, zesterUnit } from "./systemd";
 import { masterConfig } from "./zester-config";
+import { APPLY_SCRIPT, APPLY_UNIT, applyScript, applyUnit, PINS_FILE, pinsFile, type BinaryPin } from "./apply-config";
 import { DATA_DISK_SCRIPT, DATA_DISK_UNIT, dataDiskScript, dataDiskUnit, type DataDiskKind } from "./data-disk";
 
 export interface PinnedDownload {
@@ -100,30 +102,21 @@ export function renderCloudInit(input: CloudInitInput): string {
         ]
       : []),
   ];
-  const runcmd: (string | string[])[] = [
-    [
-      "sh",
-      "-c",
-      installCommand(
-        input.natsServer,
-        "/tmp/nats-server.tar.gz",
-        `tar -xzf /tmp/nats-server.tar.gz -C /tmp && install -m 0755 /tmp/nats-server-*/nats-server ${p.natsServerBin}`,
-      ),
-    ],
+  const pins: Record<string, BinaryPin> = {
+    "nats-server": { ...input.natsServer, dest: p.natsServerBin, member: "nats-server" },
     ...(withMaster && input.zesterMaster !== undefined
-      ? [
-          [
-            "sh",
-            "-c",
-            installCommand(
-              input.zesterMaster,
-              "/tmp/zester-master",
-              `install -m 0755 /tmp/zester-master ${p.zesterMasterBin}`,
-            ),
-          ],
-        ]
-      : []),
+      ? { "zester-master": { ...input.zesterMaster, dest: p.zesterMasterBin } }
+      : {}),
+  };
+  files.push(
+    owned(PINS_FILE, pinsFile(pins)),
+    owned(APPLY_SCRIPT, applyScript(), "0755"),
+    owned(`/etc/systemd/system/${APPLY_UNIT}`, applyUnit()),
+  );
+  const runcmd: (string | string[])[] = [
     ["systemctl", "daemon-reload"],
+    // Installs the pinned binaries now, and brings the server to its user data on every boot.
+    ["systemctl", "enable", "--now", APPLY_UNIT],
     ...(disk === undefined ? [] : [["systemctl", "enable", "--now", DATA_DISK_UNIT]]),
     ["install", "-d", "-o", p.user, "-g", p.user, "-m", "0750", STORE_DIR],
     ...(sysctl === undefined ? [] : [["sysctl", "--system"]]),
@@ -133,7 +126,7 @@ export function renderCloudInit(input: CloudInitInput): string {
   const config = {
     users: ["default", { name: p.user, system: true, shell: "/usr/sbin/nologin", homedir: "/var/lib/nats" }],
     packages: [
-      "curl",
+      "python3-yaml",
       ...(disk === undefined ? [] : ["xfsprogs"]),
       ...(disk !== undefined && disk.disks > 1 ? ["mdadm"] : []),
     ],
