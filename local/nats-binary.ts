@@ -51,34 +51,42 @@ function apt(root: string, args: string[], cwd: string): void {
   execFileSync("apt-get", [...options, "-qq", ...args], { cwd, stdio: ["ignore", "ignore", "pipe"], timeout: 300_000 });
 }
 
+/**
+ * Downloads Debian `suite`'s package `pkg` and keeps its binary `binary` (from usr/bin or
+ * usr/sbin) at `dir/binary`, unless it is there already. Returns the binary's path.
+ */
+export function fetchDebianBinary(pkg: string, binary: string, suite: DebianSuite, dir: string): string {
+  const target = path.join(dir, binary);
+  if (existsSync(target)) return target;
+  const root = path.join(path.dirname(dir), ".apt", `${suite}-${pkg}`);
+  for (const sub of ["lists/partial", "cache/archives/partial", "download"])
+    mkdirSync(path.join(root, sub), { recursive: true });
+  writeFileSync(
+    path.join(root, "sources.list"),
+    `deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian ${suite} main\n`,
+  );
+  const download = path.join(root, "download");
+  apt(root, ["update"], download);
+  apt(root, ["download", pkg], download);
+  const deb = readdirSync(download).find((f) => f.startsWith(`${pkg}_`) && f.endsWith(".deb"));
+  if (deb === undefined) throw new Error(`apt-get download found no ${pkg} .deb for Debian ${suite}`);
+  const unpacked = path.join(root, "unpacked");
+  rmSync(unpacked, { recursive: true, force: true });
+  execFileSync("dpkg", ["-x", path.join(download, deb), unpacked]);
+  mkdirSync(dir, { recursive: true });
+  // bookworm ships nats-server in /usr/sbin, later suites in /usr/bin.
+  const inside = ["bin", "sbin"].map((d) => path.join(unpacked, "usr", d, binary)).find((p) => existsSync(p));
+  if (inside === undefined)
+    throw new Error(`the ${pkg} package of Debian ${suite} holds no usr/bin or usr/sbin/${binary}`);
+  renameSync(inside, target);
+  rmSync(root, { recursive: true, force: true });
+  return target;
+}
+
 /** Downloads Debian `suite`'s nats-server into `cache/<suite>/nats-server` unless it is there. */
 export function fetchFromDebian(suite: DebianSuite, cache = defaultCache()): NatsServerBinary {
   const dir = path.join(cache, suite);
-  const binary = path.join(dir, "nats-server");
-  if (!existsSync(binary)) {
-    const root = path.join(cache, ".apt", suite);
-    for (const sub of ["lists/partial", "cache/archives/partial", "download"])
-      mkdirSync(path.join(root, sub), { recursive: true });
-    writeFileSync(
-      path.join(root, "sources.list"),
-      `deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian ${suite} main\n`,
-    );
-    const download = path.join(root, "download");
-    apt(root, ["update"], download);
-    apt(root, ["download", "nats-server"], download);
-    const deb = readdirSync(download).find((f) => f.startsWith("nats-server_") && f.endsWith(".deb"));
-    if (deb === undefined) throw new Error(`apt-get download found no nats-server .deb for Debian ${suite}`);
-    const unpacked = path.join(root, "unpacked");
-    rmSync(unpacked, { recursive: true, force: true });
-    execFileSync("dpkg", ["-x", path.join(download, deb), unpacked]);
-    mkdirSync(dir, { recursive: true });
-    // bookworm ships it in /usr/sbin, later suites in /usr/bin.
-    const inside = ["bin", "sbin"].map((d) => path.join(unpacked, "usr", d, "nats-server")).find((p) => existsSync(p));
-    if (inside === undefined)
-      throw new Error(`the nats-server package of Debian ${suite} holds no usr/bin or usr/sbin/nats-server`);
-    renameSync(inside, binary);
-    rmSync(root, { recursive: true, force: true });
-  }
+  const binary = fetchDebianBinary("nats-server", "nats-server", suite, dir);
   return { path: binary, version: versionOf(binary), origin: `Debian ${suite} (cached in ${dir})` };
 }
 

@@ -13,6 +13,8 @@ export interface PlannedResource {
   name: string;
   /** The parent's logical name; absent for a resource at the top of the stack. */
   parent?: string;
+  /** Properties Pulumi is told to leave alone on updates (`ignoreChanges`), when any. */
+  ignoreChanges?: string[];
   inputs: Record<string, unknown>;
 }
 
@@ -20,6 +22,7 @@ interface RegisterRequest {
   getType(): string;
   getName(): string;
   getParent(): string;
+  getIgnorechangesList(): string[];
 }
 
 interface WrappableMonitor {
@@ -74,15 +77,18 @@ export async function runProgramWithMocks<T = StackOutputs>(
 ): Promise<{ outputs: pulumi.Unwrap<T>; resources: PlannedResource[] }> {
   const resources: PlannedResource[] = [];
   const parents = new Map<string, string>();
+  const ignored = new Map<string, string[]>();
   pulumi.runtime.setAllConfig(config);
   await pulumi.runtime.setMocks(
     {
       newResource: (args) => {
         const parent = parents.get(`${args.type}::${args.name}`);
+        const ignoreChanges = ignored.get(`${args.type}::${args.name}`);
         resources.push({
           type: args.type,
           name: args.name,
           ...(parent === undefined ? {} : { parent }),
+          ...(ignoreChanges === undefined ? {} : { ignoreChanges }),
           inputs: unwrapSecrets(args.inputs) as Record<string, unknown>,
         });
         return {
@@ -103,6 +109,8 @@ export async function runProgramWithMocks<T = StackOutputs>(
   monitor.registerResource = (req, ...rest) => {
     const parent = req.getParent();
     if (parent !== "") parents.set(`${req.getType()}::${req.getName()}`, nameOfUrn(parent));
+    const ignore = req.getIgnorechangesList();
+    if (ignore.length > 0) ignored.set(`${req.getType()}::${req.getName()}`, ignore);
     return register(req, ...rest);
   };
 

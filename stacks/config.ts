@@ -15,6 +15,7 @@ import {
   type SizingSpecInput,
 } from "../sizing/spec";
 import { AwsSettingsSchema, type AwsTarget } from "../components/aws/settings";
+import { KubernetesSettingsSchema, type KubernetesSettings } from "../components/kubernetes/settings";
 
 export const NAMESPACE = "zester";
 
@@ -68,6 +69,13 @@ export const STACK_KEYS = {
     description:
       "The AWS target's settings (`region`, `arch`, `network`, `peelCidrs`, …; see docs/aws.md). Read only when `target` is `aws`.",
   },
+  kubernetes: {
+    schema: KubernetesSettingsSchema.optional(),
+    required: false,
+    type: "object",
+    description:
+      "The Kubernetes target's settings (`namespace`, `storageClass`, `nvmeStorageClass`, images, …; see docs/kubernetes.md). Read only when `target` is `kubernetes`.",
+  },
 } as const;
 
 export type StackKey = keyof typeof STACK_KEYS;
@@ -77,6 +85,8 @@ export interface StackConfig {
   sizing: SizingSpecInput;
   /** Present exactly when `target` is `aws`. */
   aws?: AwsTarget;
+  /** Present exactly when `target` is `kubernetes` (defaults applied). */
+  kubernetes?: KubernetesSettings;
 }
 
 /** Pulumi's own AWS provider setting, the default for `zester:aws.region`. */
@@ -136,14 +146,17 @@ export function readStackConfig(all: Record<string, string>): StackConfig {
       ),
     );
   }
-  const { target, aws, ...sizing } = result.data;
-  if (target !== "aws") {
-    if (aws !== undefined)
+  const { target, aws, kubernetes, ...sizing } = result.data;
+  for (const [key, value] of [
+    ["aws", aws],
+    ["kubernetes", kubernetes],
+  ] as const)
+    if (value !== undefined && target !== key)
       throw new ConfigError([
-        { path: ["aws"], message: `is read only when ${prefix}target is aws (it is ${target}): remove it` },
+        { path: [key], message: `is read only when ${prefix}target is ${key} (it is ${target}): remove it` },
       ]);
-    return { target, sizing: dropUndefined(sizing) };
-  }
+  if (target === "kubernetes")
+    return { target, sizing: dropUndefined(sizing), kubernetes: kubernetes ?? KubernetesSettingsSchema.parse({}) };
   const region = aws?.region ?? all[AWS_REGION_KEY];
   if (region === undefined)
     throw new ConfigError([

@@ -1,12 +1,13 @@
 /**
  * The Pulumi program: config in, resources and stack outputs out. `zester:target: aws` builds
- * the tier on EC2 (components/aws); the Kubernetes target registers no resource yet, and
- * `pulumi preview` shows its tier through the outputs.
+ * the tier on EC2 (components/aws), `kubernetes` on a Kubernetes cluster (components/kubernetes).
  */
 import * as pulumi from "@pulumi/pulumi";
 import { awsLayout } from "../components/aws/layout";
 import { ZesterAws, type ServerOutput } from "../components/aws/topology";
 import type { ChecklistStatus } from "../components/aws/checklist";
+import { kubernetesAddressing, kubernetesLayout } from "../components/kubernetes/manifests";
+import { ZesterKubernetes } from "../components/kubernetes/topology";
 import { plan, SpecError, type SizingPlan } from "../sizing";
 import { build, standardAddressing } from "../topology";
 import { ConfigError, readStackConfig, type Target } from "./config";
@@ -23,6 +24,14 @@ export interface AwsOutputs {
   checklist: ChecklistStatus[];
 }
 
+export interface KubernetesOutputs {
+  /** The client Service of the (first region's) core cluster. */
+  clientUrl: string;
+  namespace: string;
+  servers: ZesterKubernetes["servers"];
+  checklist: ZesterKubernetes["checklist"];
+}
+
 export interface StackOutputs {
   target: Target;
   tier: SizingPlan["tier"];
@@ -33,6 +42,7 @@ export interface StackOutputs {
   /** The whole sizing plan, as the calculator's `--json` prints it. */
   sizing: SizingPlan;
   aws?: AwsOutputs;
+  kubernetes?: KubernetesOutputs;
 }
 
 /** Throws ConfigError (naming the `zester:*` key) before anything is created. */
@@ -73,6 +83,26 @@ export function program(config: Record<string, string>): StackOutputs {
       servers: aws.servers,
       peelBootstrap: aws.peelBootstrap,
       checklist: aws.checklist,
+    };
+  }
+  const k8sSettings = stack.kubernetes;
+  if (stack.target === "kubernetes" && k8sSettings !== undefined) {
+    const topology = build(
+      sizing,
+      kubernetesAddressing({ core: k8sSettings.namespace, leaf: k8sSettings.leafNamespace }),
+    );
+    const layout = checked(() => kubernetesLayout(topology, k8sSettings));
+    const k8s = new ZesterKubernetes("zester", {
+      topology,
+      layout,
+      settings: k8sSettings,
+      reconcileCode: reconcileBundle(),
+    });
+    outputs.kubernetes = {
+      clientUrl: k8s.clientUrl,
+      namespace: k8s.namespace,
+      servers: k8s.servers,
+      checklist: k8s.checklist,
     };
   }
   return outputs;

@@ -1,9 +1,17 @@
 // Before the workers start: builds dist/ once (so tests that spawn entry points never race to
-// rebuild it) and fetches the nats-server builds the behaviour tests run against.
+// rebuild it) and fetches the nats-server builds the behaviour tests run against, and promtool.
 const { isStale } = require("../../scripts/bin/sources.cjs");
 
 module.exports = async function globalSetup() {
   if (isStale()) require("../../scripts/bin/build.cjs").build();
-  const { fetchFromDebian } = require("../../dist/local/nats-binary.js");
+  const { fetchFromDebian, fetchDebianBinary } = require("../../dist/local/nats-binary.js");
   for (const suite of ["bookworm", "sid"]) fetchFromDebian(suite);
+  // promtool checks the rendered alert rules (test/helpers/tools.ts).
+  const path = require("node:path");
+  fetchDebianBinary(
+    "prometheus",
+    "promtool",
+    "bookworm",
+    path.join(__dirname, "..", "..", ".cache", "debian-tools", "bookworm"),
+  );
 };

@@ -14,6 +14,8 @@ export function runScript(name: string, args: string[], nodeArgs: string[] = [])
   const r = spawnSync(process.execPath, [...nodeArgs, path.join(ROOT, "scripts", "bin", "run.cjs"), name, ...args], {
     cwd: ROOT,
     encoding: "utf8",
+    // A Kubernetes plan carries the bundled KV reconcile (~0.6 MB) in a ConfigMap.
+    maxBuffer: 64 * 1024 * 1024,
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }

@@ -15,18 +15,23 @@ async function loadEntry(config: Record<string, string>): Promise<unknown> {
     false,
   );
   let loaded: unknown;
-  jest.isolateModules(() => {
-    loaded = require("../../stacks/index");
-  });
+  try {
+    jest.isolateModules(() => {
+      loaded = require("../../stacks/index");
+    });
+  } finally {
+    // As the engine does: every registration reaches the mocks before the program is done.
+    await pulumi.runtime.disconnect();
+  }
   return loaded;
 }
 
 describe("the Pulumi entry point (stacks/index.ts)", () => {
   test("exports the plan as stack outputs, so `pulumi config set zester:peels 25000` then preview shows the tier", async () => {
-    // In process, a target that registers no resource (the AWS one runs through ts-node below).
     const outputs = (await loadEntry({
       "zester:peels": "25000",
       "zester:target": "kubernetes",
+      "zester:kubernetes": '{"nvmeStorageClass":"local-nvme"}',
     })) as Record<string, unknown>;
     expect(outputs.tier).toBe("cluster-5");
     expect(outputs.serversPerCluster).toBe(5);

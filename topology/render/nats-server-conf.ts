@@ -3,6 +3,7 @@
  * data, written by the one serializer; never a key the version rejects.
  */
 import type { Topology, TopologyServer } from "../types";
+import { STANDARD_PORTS } from "../build";
 import { serializeNatsConf, type ConfBlock } from "./nats-conf-format";
 import { atLeast, KEY_SINCE, OLDEST_SUPPORTED } from "./version";
 
@@ -31,6 +32,13 @@ export interface NatsConfInput {
   serverTags?: string[];
   /** @default none: replicas go to any servers */
   uniqueTagPrefix?: string;
+  /** The address listeners bind (e.g. 0.0.0.0 in a pod). @default the server's host */
+  bindHost?: string;
+  /**
+   * Where other regions reach the hub region's leafnode port when its servers' hosts are not
+   * routable from them (separate Kubernetes clusters). @default the hub servers' hosts
+   */
+  hubLeafHost?: string;
 }
 
 /**
@@ -69,11 +77,12 @@ export function natsServerConfig(input: NatsConfInput): ConfBlock {
   const plan = t.plan;
   const tuning = s.role === "core" ? plan.natsServer : undefined;
   const cluster = t.clusters.find((c) => c.name === s.cluster);
+  const bind = input.bindHost ?? s.host;
 
   const config: ConfBlock = {
     server_name: s.name,
-    listen: `${s.host}:${String(s.ports.client)}`,
-    http: `${s.host}:${String(s.ports.monitor)}`,
+    listen: `${bind}:${String(s.ports.client)}`,
+    http: `${bind}:${String(s.ports.monitor)}`,
     max_connections:
       s.role === "core"
         ? plan.natsServer.maxConnections
@@ -121,7 +130,7 @@ export function natsServerConfig(input: NatsConfInput): ConfBlock {
   if (cluster !== undefined && cluster.servers.length > 1) {
     config.cluster = {
       name: cluster.name,
-      listen: `${s.host}:${String(s.ports.cluster)}`,
+      listen: `${bind}:${String(s.ports.cluster)}`,
       authorization: { user: USERS.route, password: secrets.route },
       routes: cluster.servers
         .slice(0, ROUTE_SEEDS)
@@ -135,23 +144,30 @@ export function natsServerConfig(input: NatsConfInput): ConfBlock {
 
   const leafnodes: ConfBlock = {};
   if (s.ports.leafnode !== undefined) {
-    leafnodes.listen = `${s.host}:${String(s.ports.leafnode)}`;
+    leafnodes.listen = `${bind}:${String(s.ports.leafnode)}`;
     leafnodes.authorization = { user: USERS.leaf, password: secrets.leaf, account: t.accounts.app };
   }
-  const remotes = leafRemotes(t, s, secrets);
+  const remotes = leafRemotes(t, s, secrets, input.hubLeafHost);
   if (remotes.length > 0) leafnodes.remotes = remotes;
   if (Object.keys(leafnodes).length > 0) config.leafnodes = leafnodes;
   return config;
 }
 
 /** Leaf servers connect to their site's hub; a supercluster's other regions to the hub region. */
-function leafRemotes(t: Topology, s: TopologyServer, secrets: Secrets): ConfBlock[] {
+function leafRemotes(t: Topology, s: TopologyServer, secrets: Secrets, hubLeafHost?: string): ConfBlock[] {
   const hubCluster =
     s.role === "leaf"
       ? t.leafSites.find((site) => site.name === s.site && site.region === s.region)?.hub
       : t.clusters.find((c) => c.region === t.regionLinks.find((l) => l.region === s.region)?.hub)?.name;
   const hub = t.clusters.find((c) => c.name === hubCluster);
   if (hub === undefined) return [];
+  if (s.role === "core" && hubLeafHost !== undefined)
+    return [
+      {
+        urls: [url("nats-leaf", USERS.leaf, secrets.leaf, hubLeafHost, STANDARD_PORTS.leafnode)],
+        account: t.accounts.app,
+      },
+    ];
   return [
     {
       urls: hub.servers.slice(0, ROUTE_SEEDS).map((n) => {

@@ -1,0 +1,75 @@
+/**
+ * `zester:kubernetes`: the Kubernetes target's settings, validated with zod at the stack-config
+ * edge. Every field documents its default; unknown keys are refused.
+ */
+import { z } from "zod";
+import { dnsLabel } from "../../sizing/spec";
+
+const message = (m: string) => ({ message: m });
+
+const image = z
+  .string({ invalid_type_error: "must be a string" })
+  .regex(/^[a-z0-9][a-z0-9._/:@-]*$/, message("must be an image reference, e.g. nats:2.14.6-alpine"));
+
+const className = z
+  .string({ invalid_type_error: "must be a string" })
+  .regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/, message("must be a StorageClass name (a DNS subdomain)"));
+
+const host = z
+  .string({ invalid_type_error: "must be a string" })
+  .regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/, message("must be a host name, e.g. leaf.eu.example.com"));
+
+export const KubernetesSettingsSchema = z.strictObject({
+  /** The namespace of the core cluster. @default "zester" */
+  namespace: dnsLabel.default("zester"),
+  /** The namespace leaf servers run in (a DMZ). @default "zester-leaf" */
+  leafNamespace: dnsLabel.default("zester-leaf"),
+  /** kubeconfig context of the only (or the first) region. @default the current context */
+  context: z.string().min(1).optional(),
+  /** Supercluster: the kubeconfig context of every region but the first. */
+  regions: z.record(dnsLabel, z.strictObject({ context: z.string().min(1) })).optional(),
+  /**
+   * Supercluster: the host other regions reach the first region's leafnode port (7422) at, e.g.
+   * the DNS name of its `leafnodes` LoadBalancer Service.
+   */
+  hubLeafHost: host.optional(),
+  /** StorageClass of JetStream volumes on SSD tiers. @default the cluster's default class */
+  storageClass: className.optional(),
+  /** StorageClass of JetStream volumes on NVMe tiers (10,000+ peels). No default: required there. */
+  nvmeStorageClass: className.optional(),
+  /** @default nats-server 2.14.6 (the official `nats` image); the config is rendered for `version` */
+  natsServer: z
+    .strictObject({
+      image,
+      version: z.string().regex(/^\d+\.\d+\.\d+$/, message("must be a version like 2.14.6")),
+    })
+    .default({ image: "nats:2.14.6-alpine", version: "2.14.6" }),
+  /** The NATS Prometheus exporter sidecar. @default natsio/prometheus-nats-exporter:0.17.3 */
+  exporterImage: image.default("natsio/prometheus-nats-exporter:0.17.3"),
+  /** The Zester master image, run next to every core server. @default none: no master container */
+  zesterMasterImage: image.optional(),
+  /** The Zester peel image, run as a DaemonSet on every node. @default none: no peel DaemonSet */
+  zesterPeelImage: image.optional(),
+  /** The image the KV reconcile Job and CronJob run the bundled reconcile with. @default node:22-alpine */
+  reconcileImage: image.default("node:22-alpine"),
+  /** How often the KV reconcile CronJob corrects drift, in minutes. @default 5 */
+  reconcileEveryMinutes: z
+    .number()
+    .int(message("must be a whole number from 1 to 59"))
+    .min(1, message("must be a whole number from 1 to 59"))
+    .max(59, message("must be a whole number from 1 to 59"))
+    .default(5),
+  /**
+   * The plan's namespaced "unsafe" sysctls (somaxconn, tcp_max_syn_backlog, tcp_tw_reuse) through
+   * a privileged init container. @default false: only the safe ip_local_port_range is set
+   */
+  privilegedSysctlInit: z.boolean().default(false),
+  /** A privileged DaemonSet setting the node-wide sysctls (netdev_max_backlog, file-max). @default false */
+  nodeTuningDaemonSet: z.boolean().default(false),
+  /**
+   * Prometheus Operator objects (PodMonitor, PrometheusRule); without it, scrape annotations on the
+   * pods and the alert rules in a ConfigMap. @default false
+   */
+  prometheusOperator: z.boolean().default(false),
+});
+export type KubernetesSettings = z.output<typeof KubernetesSettingsSchema>;

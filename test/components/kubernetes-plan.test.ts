@@ -1,0 +1,316 @@
+/**
+ * The Kubernetes target through the offline plan: the objects of every tier, each validated
+ * against the Kubernetes OpenAPI schema (kubernetes-models), the alert rules checked by
+ * promtool, tier changes that keep identities, and bad config refused before anything exists.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import * as appsV1 from "kubernetes-models/apps/v1";
+import * as batchV1 from "kubernetes-models/batch/v1";
+import * as policyV1 from "kubernetes-models/policy/v1";
+import * as coreV1 from "kubernetes-models/v1";
+import { plan } from "../../sizing";
+import { runScript } from "../helpers/run";
+import { promtool } from "../helpers/tools";
+import { TIER_EXAMPLES } from "../helpers/tiers";
+
+interface Resource {
+  type: string;
+  name: string;
+  ignoreChanges?: string[];
+  inputs: Record<string, unknown> & { metadata?: { name?: string; namespace?: string } };
+}
+interface PlanJson {
+  outputs: {
+    tier: string;
+    serversPerCluster: number;
+    totalServers: number;
+    kubernetes?: { clientUrl: string; checklist: { id: string; status: string }[] };
+  };
+  resources: Resource[];
+}
+
+const NVME = { nvmeStorageClass: "local-nvme" };
+const SUPER = { ...NVME, regions: { "region-1": { context: "eu" } }, hubLeafHost: "leaf.hub.example.com" };
+
+function settingsFor(peels: number): Record<string, unknown> {
+  return peels >= 100_000 ? SUPER : peels >= 10_000 ? NVME : {};
+}
+
+function planJson(peels: number, k8s: Record<string, unknown> = settingsFor(peels), ...sets: string[]): PlanJson {
+  const r = runScript("plan", [
+    "--stack",
+    "dev",
+    "--set",
+    `peels=${String(peels)}`,
+    "--set",
+    `kubernetes=${JSON.stringify(k8s)}`,
+    ...sets.flatMap((s) => ["--set", s]),
+    "--json",
+  ]);
+  if (r.status !== 0) throw new Error(`plan failed (${String(r.status)}): ${r.stderr}`);
+  return JSON.parse(r.stdout) as PlanJson;
+}
+
+const ofKind = (p: PlanJson, kind: string): Resource[] => p.resources.filter((r) => r.type.endsWith(`:${kind}`));
+
+interface Container {
+  name: string;
+  args?: string[];
+  resources: { requests: Record<string, string>; limits: Record<string, string> };
+  startupProbe?: { httpGet: { path: string } };
+  readinessProbe?: { httpGet: { path: string } };
+  livenessProbe?: { httpGet: { path: string } };
+  lifecycle?: { preStop: { exec: { command: string[] } } };
+  env?: { name: string; value?: string }[];
+}
+interface StatefulSetSpec {
+  replicas: number;
+  podManagementPolicy: string;
+  template: {
+    metadata: { annotations: Record<string, string> };
+    spec: {
+      terminationGracePeriodSeconds: number;
+      containers: Container[];
+      securityContext: { sysctls?: { name: string; value: string }[] };
+      topologySpreadConstraints: { topologyKey: string }[];
+    };
+  };
+}
+
+const plans = new Map<number, PlanJson>();
+beforeAll(() => {
+  for (const [, peels] of TIER_EXAMPLES) plans.set(peels, planJson(peels));
+});
+const planned = (peels: number): PlanJson => {
+  const p = plans.get(peels);
+  if (p === undefined) throw new Error(`no plan for ${String(peels)}`);
+  return p;
+};
+
+/** The schema models of the groups the target uses. */
+const MODELS: Record<string, Record<string, unknown>> = {
+  v1: coreV1,
+  "apps/v1": appsV1,
+  "batch/v1": batchV1,
+  "policy/v1": policyV1,
+};
+
+function validate(r: Resource): void {
+  const [, group, kind] = /^kubernetes:(.+):(\w+)$/.exec(r.type) ?? [];
+  const apiVersion = group === "core/v1" ? "v1" : String(group);
+  const Model = MODELS[apiVersion]?.[String(kind)] as (new (o: unknown) => { validate(): void }) | undefined;
+  if (Model === undefined) throw new Error(`no schema model for ${apiVersion} ${String(kind)}`);
+  new Model({ ...r.inputs, apiVersion, kind }).validate();
+}
+
+describe("every tier on Kubernetes", () => {
+  test.each(TIER_EXAMPLES)("%s (%i peels): every object validates against the Kubernetes schema", (_tier, peels) => {
+    const objects = planned(peels).resources.filter(
+      (r) => r.type.startsWith("kubernetes:") && !r.type.startsWith("kubernetes:monitoring.coreos.com"),
+    );
+    expect(objects.length).toBeGreaterThan(8);
+    for (const r of objects)
+      expect(() => {
+        validate(r);
+      }).not.toThrow();
+  });
+
+  test.each(TIER_EXAMPLES)(
+    "%s (%i peels): StatefulSets, PVCs, resources, probes, PDB and spread from the plan",
+    (tier, peels) => {
+      const p = planned(peels);
+      const sizing = plan({ peels, ...(peels >= 100_000 ? {} : {}) });
+      const sets = ofKind(p, "StatefulSet");
+      const core = sets.filter((s) => /(^|-)core$/.test(s.inputs.metadata?.name ?? ""));
+      expect(core).toHaveLength(sizing.regions.length);
+      for (const set of sets) {
+        const spec = set.inputs.spec as StatefulSetSpec;
+        expect(spec.podManagementPolicy).toBe("Parallel");
+        const pod = spec.template.spec;
+        expect(pod.topologySpreadConstraints.map((c) => c.topologyKey)).toEqual([
+          "topology.kubernetes.io/zone",
+          "kubernetes.io/hostname",
+        ]);
+        expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(sizing.natsServer.lameDuckDurationSeconds);
+        expect(spec.template.metadata.annotations["zester.io/config-hash"]).toMatch(/^[0-9a-f]{16}$/);
+        const nats = pod.containers.find((c) => c.name === "nats");
+        expect(nats?.resources.requests).toEqual(nats?.resources.limits);
+        expect(nats?.startupProbe?.httpGet.path).toBe("/healthz?js-enabled-only=true");
+        expect(nats?.readinessProbe?.httpGet.path).toBe("/healthz?js-server-only=true");
+        expect(nats?.livenessProbe?.httpGet.path).toBe("/healthz?js-enabled-only=true");
+        expect(nats?.lifecycle?.preStop.exec.command.join(" ")).toMatch(/kill -USR2 1/);
+      }
+      for (const set of core) {
+        const spec = set.inputs.spec as StatefulSetSpec;
+        expect(spec.replicas).toBe(sizing.serversPerCluster);
+        const nats = spec.template.spec.containers.find((c) => c.name === "nats");
+        expect(nats?.resources.limits).toEqual({
+          cpu: `${String(sizing.server.cpuBurstCores * 1000)}m`,
+          memory: `${String(sizing.server.memoryMiB)}Mi`,
+        });
+        expect(nats?.env?.find((e) => e.name === "GOMEMLIMIT")?.value).toBe(
+          `${String(Math.floor(sizing.server.memoryMiB * 0.8))}MiB`,
+        );
+        const sysctls = spec.template.spec.securityContext.sysctls ?? [];
+        expect(sysctls.map((x) => x.name)).toEqual(
+          tier === "cluster-5" || tier === "leaf" || tier === "supercluster" ? ["net.ipv4.ip_local_port_range"] : [],
+        );
+      }
+      const claims = ofKind(p, "PersistentVolumeClaim");
+      expect(claims).toHaveLength(sizing.regions.reduce((n, r) => n + r.servers, 0));
+      for (const c of claims) {
+        const spec = c.inputs.spec as { resources: { requests: { storage: string } }; storageClassName?: string };
+        expect(spec.resources.requests.storage).toBe(`${String(sizing.server.jetstreamDiskGiB)}Gi`);
+        expect(spec.storageClassName).toBe(sizing.server.storage === "nvme" ? "local-nvme" : undefined);
+      }
+      for (const pdb of ofKind(p, "PodDisruptionBudget"))
+        expect((pdb.inputs.spec as { maxUnavailable: number }).maxUnavailable).toBe(1);
+      const headless = ofKind(p, "Service").filter(
+        (s) => (s.inputs.spec as { clusterIP?: string }).clusterIP === "None",
+      );
+      expect(headless.length).toBe(sets.length);
+      for (const h of headless)
+        expect((h.inputs.spec as { publishNotReadyAddresses: boolean }).publishNotReadyAddresses).toBe(true);
+    },
+  );
+
+  test("the KV reconcile: a Job and a CronJob on a pullable image, with the bundled code and the cluster's job", () => {
+    const p = planned(2_000);
+    const [cron] = ofKind(p, "CronJob");
+    expect((cron?.inputs.spec as { schedule: string }).schedule).toBe("*/5 * * * *");
+    expect(ofKind(p, "Job")).toHaveLength(1);
+    const secret = ofKind(p, "Secret").find((s) => s.inputs.metadata?.name === "kv-reconcile-job");
+    const job = JSON.parse((secret?.inputs.stringData as { job?: string } | undefined)?.job ?? "{}") as {
+      servers: string[];
+      clusterSize: number;
+    };
+    expect(job.servers).toEqual([0, 1, 2].map((i) => `nats://core-${String(i)}.core.zester.svc.cluster.local:4222`));
+    expect(job.clusterSize).toBe(3);
+    const code = ofKind(p, "ConfigMap").find((c) => c.inputs.metadata?.name === "kv-reconcile-code");
+    expect(String((code?.inputs.data as Record<string, string>)["index.js"]).length).toBeLessThan(1_000_000);
+  });
+
+  test("leaf servers run in their own namespace; the configs live in Secrets per namespace", () => {
+    const p = planned(60_000);
+    const leafSet = ofKind(p, "StatefulSet").find((s) => s.inputs.metadata?.name === "leaf-edge");
+    expect(leafSet?.inputs.metadata?.namespace).toBe("zester-leaf");
+    const configs = ofKind(p, "Secret").filter((s) => s.inputs.metadata?.name === "nats-config");
+    expect(configs.map((c) => c.inputs.metadata?.namespace).sort()).toEqual(["zester", "zester-leaf"]);
+    const leafConf = (configs.find((c) => c.inputs.metadata?.namespace === "zester-leaf")?.inputs.stringData ??
+      {}) as Record<string, string>;
+    expect(leafConf["leaf-edge-0.conf"]).toMatch(
+      /nats-leaf:\/\/leaf:[^@]+@core-0\.core\.zester\.svc\.cluster\.local:7422/,
+    );
+  });
+
+  test("the supercluster has one provider per Kubernetes cluster, and other regions reach the hub at hubLeafHost", () => {
+    const p = planned(150_000);
+    expect(p.resources.filter((r) => r.type === "pulumi:providers:kubernetes").map((r) => r.inputs.context)).toEqual([
+      undefined,
+      "eu",
+    ]);
+    const secret = p.resources.find((r) => r.name === "region-1-nats-config-zester");
+    expect(String((secret?.inputs.stringData as Record<string, string>)["region-1-core-0.conf"])).toMatch(
+      /@leaf\.hub\.example\.com:7422/,
+    );
+    expect(ofKind(p, "Service").some((s) => (s.inputs.spec as { type?: string }).type === "LoadBalancer")).toBe(true);
+  });
+
+  test.each([60_000, 150_000])("%i peels: the alert rules pass `promtool check rules`", (peels) => {
+    const rules = ofKind(planned(peels), "ConfigMap").filter((c) => c.inputs.metadata?.name === "zester-alert-rules");
+    expect(rules.length).toBeGreaterThan(0);
+    const dir = mkdtempSync(path.join(os.tmpdir(), "zester-rules-"));
+    try {
+      for (const [i, r] of rules.entries()) {
+        const file = path.join(dir, `rules-${String(i)}.yaml`);
+        writeFileSync(file, (r.inputs.data as Record<string, string>)["zester.rules.yaml"] ?? "");
+        const out = spawnSync(promtool(), ["check", "rules", file], { encoding: "utf8" });
+        expect(`${out.stdout}${out.stderr}`).toMatch(/SUCCESS: \d+ rules found/);
+        expect(out.status).toBe(0);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("with the Prometheus Operator: a PodMonitor and a PrometheusRule instead of annotations", () => {
+    const p = planJson(2_000, { prometheusOperator: true });
+    expect(p.resources.some((r) => r.type === "kubernetes:monitoring.coreos.com/v1:PodMonitor")).toBe(true);
+    expect(p.resources.some((r) => r.type === "kubernetes:monitoring.coreos.com/v1:PrometheusRule")).toBe(true);
+    const set = ofKind(p, "StatefulSet")[0]?.inputs.spec as StatefulSetSpec;
+    expect(set.template.metadata.annotations["prometheus.io/scrape"]).toBeUndefined();
+  });
+});
+
+describe("a tier change on Kubernetes", () => {
+  test("2,000 → 12,000 peels keeps the StatefulSet and the surviving claims; class and template changes are ignored on them", () => {
+    const before = planned(2_000);
+    const after = planJson(12_000);
+    const names = (p: PlanJson, kind: string) =>
+      ofKind(p, kind).map((r) => `${String(r.inputs.metadata?.namespace)}/${String(r.inputs.metadata?.name)}`);
+    expect(names(after, "StatefulSet")).toEqual(names(before, "StatefulSet"));
+    expect(names(after, "PersistentVolumeClaim")).toEqual(
+      expect.arrayContaining(names(before, "PersistentVolumeClaim")),
+    );
+    expect(names(after, "PersistentVolumeClaim")).toHaveLength(5);
+    const key = (r: Resource) => `${r.type}::${r.name}`;
+    const next = new Set(after.resources.map(key));
+    // Jobs are named by Pulumi, so a new template is a new run; everything else stays.
+    expect(before.resources.filter((r) => !next.has(key(r))).map(key)).toEqual([]);
+    for (const r of [...ofKind(after, "StatefulSet"), ...ofKind(after, "PersistentVolumeClaim")])
+      expect(r.ignoreChanges).toEqual([
+        r.type.endsWith("StatefulSet") ? "spec.volumeClaimTemplates" : "spec.storageClassName",
+      ]);
+  });
+});
+
+describe("bad Kubernetes config fails before any resource, naming the key", () => {
+  test.each([
+    [
+      "an NVMe tier with no NVMe StorageClass",
+      20_000,
+      {},
+      /zester:kubernetes\.nvmeStorageClass: is required: the cluster-5 tier keeps JetStream on NVMe/,
+    ],
+    [
+      "a namespace that is not a DNS label",
+      2_000,
+      { namespace: "Zester_NS" },
+      /zester:kubernetes\.namespace: must be a lowercase DNS label/,
+    ],
+    [
+      "a supercluster without the other regions' contexts",
+      150_000,
+      { ...NVME, hubLeafHost: "leaf.hub.example.com" },
+      /zester:kubernetes\.regions\.region-1\.context: is required/,
+    ],
+    [
+      "a supercluster without the hub's leaf host",
+      150_000,
+      { ...NVME, regions: { "region-1": { context: "eu" } } },
+      /zester:kubernetes\.hubLeafHost: is required for a supercluster/,
+    ],
+    [
+      "an unknown key",
+      2_000,
+      { storageclass: "x" },
+      /zester:kubernetes\.storageclass: is not a setting this project reads/,
+    ],
+  ])("%s", (_what, peels, k8s, message) => {
+    const r = runScript("plan", [
+      "--stack",
+      "dev",
+      "--set",
+      `peels=${String(peels)}`,
+      "--set",
+      `kubernetes=${JSON.stringify(k8s)}`,
+      "--json",
+    ]);
+    expect(r.stderr).toMatch(message);
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe("");
+  });
+});
