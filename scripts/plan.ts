@@ -27,7 +27,7 @@ Exit status: 0 on success, 2 on bad input or invalid stack config.`;
 function printReadable(outputs: Unwrap<StackOutputs>, resources: PlannedResource[]): string {
   const lines = ["Outputs:"];
   for (const [key, value] of Object.entries(outputs)) {
-    if (key !== "sizing" && key !== "aws") lines.push(`  ${key}: ${JSON.stringify(value)}`);
+    if (key !== "sizing" && key !== "aws" && key !== "kubernetes") lines.push(`  ${key}: ${JSON.stringify(value)}`);
   }
   if (outputs.aws !== undefined) {
     const aws = outputs.aws;
@@ -36,16 +36,26 @@ function printReadable(outputs: Unwrap<StackOutputs>, resources: PlannedResource
     lines.push("  aws.servers:");
     for (const x of aws.servers)
       lines.push(`    ${x.name}  ${x.awsRegion}/${x.az}  ${x.instanceType}  ${x.dnsName}  ${x.volume}`);
-    lines.push("  aws.checklist:");
+    lines.push(`  aws.checklist:${aws.checklist.length === 0 ? " (nothing at this tier)" : ""}`);
     for (const c of aws.checklist) lines.push(`    [${c.status}] ${c.item}: ${c.how}`);
     lines.push("  aws.peelBootstrap: (secret; --json prints it)");
+  }
+  if (outputs.kubernetes !== undefined) {
+    const k = outputs.kubernetes;
+    lines.push(
+      `  kubernetes.clientUrl: ${k.clientUrl}`,
+      `  kubernetes.namespace: ${k.namespace}`,
+      "  kubernetes.servers:",
+    );
+    for (const x of k.servers) lines.push(`    ${x.name}  ${x.region}  ${x.namespace}  ${x.dnsName}`);
+    lines.push(`  kubernetes.checklist:${k.checklist.length === 0 ? " (nothing at this tier)" : ""}`);
+    for (const c of k.checklist) lines.push(`    [${c.status}] ${c.item}: ${c.how}`);
   }
   lines.push("  sizing: (the plan below; --json prints it whole)", "");
   const tables = (require("./sizing-tables") as typeof import("./sizing-tables")).renderPlanTables(outputs.sizing);
   lines.push(tables, `Resources: ${resources.length}`);
   for (const r of resources)
     lines.push(`  ${r.type}  ${r.name}${r.parent === undefined ? "" : `  (parent ${r.parent})`}`);
-  if (resources.length === 0) lines.push("  (none: no target's components register resources yet)");
   return `${lines.join("\n")}\n`;
 }
 

@@ -313,8 +313,20 @@ function serverSet(t: Topology, s: KubernetesSettings, spec: SetSpec): K8sObject
           },
         ]
       : [];
-  const initContainers =
-    s.privilegedSysctlInit && unsafe.length > 0
+  const nofile = core ? plan.os.limitNofile : (plan.leafNode?.limitNofile ?? plan.os.limitNofile);
+  const initContainers = [
+    {
+      // nats-server raises its soft limit to the hard one: the runtime's hard limit must hold the plan.
+      name: "nofile-check",
+      image: s.natsServer.image,
+      command: [
+        "/bin/sh",
+        "-c",
+        `h=$(ulimit -Hn); [ "$h" = unlimited ] || [ "$h" -ge ${String(nofile)} ] || { echo "open files hard limit $h is below the plan's ${String(nofile)}: raise the container runtime's nofile limit" >&2; exit 1; }`,
+      ],
+      resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { memory: "32Mi" } },
+    },
+    ...(s.privilegedSysctlInit && unsafe.length > 0
       ? [
           {
             name: "sysctl",
@@ -323,7 +335,8 @@ function serverSet(t: Topology, s: KubernetesSettings, spec: SetSpec): K8sObject
             securityContext: { privileged: true },
           },
         ]
-      : [];
+      : []),
+  ];
   const statefulSet: K8sObject = {
     apiVersion: "apps/v1",
     kind: "StatefulSet",
@@ -353,7 +366,7 @@ function serverSet(t: Topology, s: KubernetesSettings, spec: SetSpec): K8sObject
               labelSelector: { matchLabels: labels },
             },
           ],
-          ...(initContainers.length > 0 ? { initContainers } : {}),
+          initContainers,
           containers: [natsContainer, exporter, ...master],
           volumes: [
             { name: "config", secret: { secretName: "nats-config" } },

@@ -314,3 +314,26 @@ describe("bad Kubernetes config fails before any resource, naming the key", () =
     expect(r.stdout).toBe("");
   });
 });
+
+test("the open-files check passes a hard limit that holds the plan and refuses one that does not", () => {
+  const sizing = plan({ peels: 20_000 });
+  const set = ofKind(planned(20_000), "StatefulSet")[0]?.inputs.spec as {
+    template: { spec: { initContainers: { name: string; command: string[] }[] } };
+  };
+  const script = set.template.spec.initContainers.find((c) => c.name === "nofile-check")?.command[2] ?? "";
+  expect(script).toContain(`-ge ${String(sizing.os.limitNofile)} ]`);
+  // Limits can always be lowered: hold the script against 4,096 (soft and hard) in a subshell.
+  const hard = 4_096;
+  const withPlan = (n: number) =>
+    spawnSync(
+      "sh",
+      ["-c", `ulimit -n ${String(hard)} && ${script.replaceAll(String(sizing.os.limitNofile), String(n))}`],
+      {
+        encoding: "utf8",
+      },
+    );
+  expect(withPlan(hard).status).toBe(0);
+  const low = withPlan(hard + 1);
+  expect(low.status).toBe(1);
+  expect(low.stderr).toMatch(`open files hard limit ${String(hard)} is below the plan's ${String(hard + 1)}`);
+});
