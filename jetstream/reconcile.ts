@@ -68,7 +68,7 @@ export async function reconcileKv(
 
 const API_TIMEOUT_MS = 10_000;
 const CONCURRENCY = 4;
-const ATTEMPTS = 4;
+const ATTEMPTS = 8;
 
 /**
  * JetStream API calls can time out while a cluster settles (a meta leader just elected, stream
@@ -79,9 +79,12 @@ async function withRetries<T>(run: () => Promise<T>): Promise<T> {
     try {
       return await run();
     } catch (error) {
-      const transient = /timeout|no responders|stream not found|jetstream system temporarily unavailable/i.test(
-        String(error),
-      );
+      // "no suitable peers for placement, peer offline": a meta leader elected a moment ago has not
+      // heard from every peer yet (seen on a freshly started 3-node cluster under load).
+      const transient =
+        /timeout|no responders|stream not found|jetstream system temporarily unavailable|no suitable peers/i.test(
+          String(error),
+        );
       if (!transient || attempt >= ATTEMPTS) throw error;
       await new Promise((r) => setTimeout(r, 500 * attempt));
     }
