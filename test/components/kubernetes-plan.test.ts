@@ -337,3 +337,26 @@ test("the open-files check passes a hard limit that holds the plan and refuses o
   expect(low.status).toBe(1);
   expect(low.stderr).toMatch(`open files hard limit ${String(hard)} is below the plan's ${String(hard + 1)}`);
 });
+
+test("with Zester images: a master container next to each core server and a peel DaemonSet, both schema-valid", () => {
+  const p = planJson(2_000, {
+    zesterMasterImage: "registry.example/zester-master:1.0",
+    zesterPeelImage: "registry.example/zester-peel:1.0",
+  });
+  const core = ofKind(p, "StatefulSet").find((s) => s.inputs.metadata?.name === "core");
+  const containers = (core?.inputs.spec as StatefulSetSpec).template.spec.containers.map((c) => c.name);
+  expect(containers).toEqual(["nats", "exporter", "zester-master"]);
+  const masters = ofKind(p, "Secret").find((s) => s.inputs.metadata?.name === "zester-master");
+  expect(Object.keys(masters?.inputs.stringData as Record<string, string>)).toEqual([
+    "core-0.yaml",
+    "core-1.yaml",
+    "core-2.yaml",
+  ]);
+  const [peels] = ofKind(p, "DaemonSet");
+  expect(peels?.inputs.metadata?.name).toBe("zester-peel");
+  for (const r of [core, peels])
+    if (r !== undefined)
+      expect(() => {
+        validate(r);
+      }).not.toThrow();
+});
