@@ -10,7 +10,8 @@ import { fmt } from "./format";
 
 export const PEELS_ACCEPTED = `a whole number from 0 to ${fmt(MAX_PEELS)}`;
 
-const wholeNumber = (min: number, max: number, what = "a whole number") => {
+/** A whole number in [min, max]; every message says what is accepted. */
+export const wholeNumber = (min: number, max: number, what = "a whole number") => {
   const accepted = `${what} from ${fmt(min)} to ${fmt(max)}`;
   const message = `must be ${accepted}`;
   return z

@@ -5,7 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { awsLayout } from "../components/aws/layout";
 import { ZesterAws, type ServerOutput } from "../components/aws/topology";
-import type { ChecklistStatus } from "../components/aws/checklist";
+import type { ChecklistStatus } from "../components/checklist";
 import { kubernetesAddressing, kubernetesLayout } from "../components/kubernetes/manifests";
 import { ZesterKubernetes } from "../components/kubernetes/topology";
 import { plan, SpecError, type SizingPlan } from "../sizing";

@@ -2,14 +2,7 @@
 import type { SizingPlan } from "../../sizing/types";
 import type { AwsLayout } from "./layout";
 import type { AwsSettings } from "./settings";
-
-export interface ChecklistStatus {
-  id: string;
-  item: string;
-  /** done: this stack does it · operator: left to the operator, with how · zester: Zester's own job. */
-  status: "done" | "operator" | "zester";
-  how: string;
-}
+import type { ChecklistStatus } from "../checklist";
 
 const GIB = 1024 ** 3;
 

@@ -3,7 +3,7 @@
  * field documents its default; unknown keys are refused.
  */
 import { z } from "zod";
-import { dnsLabel } from "../../sizing/spec";
+import { dnsLabel, wholeNumber } from "../../sizing/spec";
 import { ARCHES } from "./catalog";
 
 const message = (m: string) => ({ message: m });
@@ -150,12 +150,7 @@ export const AwsSettingsSchema = z.strictObject({
   /** The Zester peel binary for the peel bootstrap and canaries. @default none */
   zesterPeel: PinSchema.optional(),
   /** Peel hosts launched in an Auto Scaling group, for canaries and load tests. @default 0 */
-  peelCanaries: z
-    .number({ invalid_type_error: "must be a whole number from 0 to 1,000" })
-    .int(message("must be a whole number from 0 to 1,000"))
-    .min(0, message("must be a whole number from 0 to 1,000"))
-    .max(1_000, message("must be a whole number from 0 to 1,000"))
-    .default(0),
+  peelCanaries: wholeNumber(0, 1_000).default(0),
   /** EBS snapshots of JetStream volumes by Data Lifecycle Manager. */
   backups: z
     .strictObject({
@@ -165,21 +160,11 @@ export const AwsSettingsSchema = z.strictObject({
         .refine((h) => EVERY_HOURS.includes(h), message(EVERY_HOURS_MESSAGE))
         .default(24),
       /** @default 7 */
-      keep: z
-        .number()
-        .int(message("must be a whole number from 1 to 1,000"))
-        .min(1, message("must be a whole number from 1 to 1,000"))
-        .max(1_000, message("must be a whole number from 1 to 1,000"))
-        .default(7),
+      keep: wholeNumber(1, 1_000).default(7),
     })
     .default({}),
   /** How often the KV reconcile corrects drift, in minutes. @default 5 */
-  reconcileEveryMinutes: z
-    .number()
-    .int(message("must be a whole number from 1 to 1,440"))
-    .min(1, message("must be a whole number from 1 to 1,440"))
-    .max(1_440, message("must be a whole number from 1 to 1,440"))
-    .default(5),
+  reconcileEveryMinutes: wholeNumber(1, 1_440).default(5),
 });
 export type AwsSettings = z.output<typeof AwsSettingsSchema>;
 export type AwsSettingsInput = z.input<typeof AwsSettingsSchema>;

@@ -3,7 +3,7 @@
  * edge. Every field documents its default; unknown keys are refused.
  */
 import { z } from "zod";
-import { dnsLabel } from "../../sizing/spec";
+import { dnsLabel, wholeNumber } from "../../sizing/spec";
 
 const message = (m: string) => ({ message: m });
 
@@ -53,12 +53,7 @@ export const KubernetesSettingsSchema = z.strictObject({
   /** The image the KV reconcile Job and CronJob run the bundled reconcile with. @default node:22-alpine */
   reconcileImage: image.default("node:22-alpine"),
   /** How often the KV reconcile CronJob corrects drift, in minutes. @default 5 */
-  reconcileEveryMinutes: z
-    .number()
-    .int(message("must be a whole number from 1 to 59"))
-    .min(1, message("must be a whole number from 1 to 59"))
-    .max(59, message("must be a whole number from 1 to 59"))
-    .default(5),
+  reconcileEveryMinutes: wholeNumber(1, 59).default(5),
   /**
    * The plan's namespaced "unsafe" sysctls (somaxconn, tcp_max_syn_backlog, tcp_tw_reuse) through
    * a privileged init container. @default false: only the safe ip_local_port_range is set

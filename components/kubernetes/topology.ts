@@ -12,6 +12,7 @@ import { masterConfig, peelConfig } from "../../topology/render/zester-config";
 import { clientUrl, type Topology } from "../../topology/types";
 import { renderConf, type K8sObject, type KubernetesLayout, type RegionManifests } from "./manifests";
 import type { KubernetesSettings } from "./settings";
+import type { ChecklistStatus } from "../checklist";
 
 export interface ZesterKubernetesArgs {
   topology: Topology;
@@ -19,13 +20,6 @@ export interface ZesterKubernetesArgs {
   settings: KubernetesSettings;
   /** The bundled KV reconcile (`jetstream/reconcile-job.ts`), mounted into the reconcile Job. */
   reconcileCode: string;
-}
-
-export interface ChecklistStatus {
-  id: string;
-  item: string;
-  status: "done" | "operator" | "zester";
-  how: string;
 }
 
 const RECONCILE_DIR = "/opt/zester-kv-reconcile";
