@@ -4,12 +4,13 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import * as random from "@pulumi/random";
-import { JOB_ENV, type ReconcileJob } from "../../jetstream/reconcile-job";
+import { generatedSecrets } from "../secrets";
+import { clusterJob } from "../../jetstream/cluster-job";
+import { JOB_ENV } from "../../jetstream/reconcile-job";
 import { renderCloudInit } from "../../topology/render/cloud-init";
-import { USERS, type Secrets } from "../../topology/render/nats-server-conf";
+import type { Secrets } from "../../topology/render/nats-server-conf";
 import { renderPeelBootstrap } from "../../topology/render/peel-bootstrap";
-import { clientUrl, type Topology } from "../../topology/types";
+import type { Topology } from "../../topology/types";
 import type { ChecklistStatus } from "../checklist";
 import { awsChecklist } from "./checklist";
 import type { AwsLayout, IngressRule, RegionLayout, SecurityGroupName, ServerLayout } from "./layout";
@@ -57,11 +58,7 @@ export class ZesterAws extends pulumi.ComponentResource {
     const parent = { parent: this };
     const nats = s.natsServer ?? DEFAULT_NATS_SERVER[layout.arch];
 
-    const password = (user: keyof Secrets) =>
-      new random.RandomPassword(`${user}-password`, { length: 32, special: false }, parent).result;
-    const secrets: pulumi.Output<Secrets> = pulumi
-      .all([password("system"), password("app"), password("leaf"), password("route")])
-      .apply(([system, app, leaf, route]) => ({ system, app, leaf, route }));
+    const secrets = generatedSecrets(this);
 
     const providers = new Map<string, aws.Provider>();
     for (const r of layout.regions)
@@ -379,13 +376,7 @@ export class ZesterAws extends pulumi.ComponentResource {
   ): void {
     const cluster = t.clusters.find((c) => c.region === r.name);
     if (cluster === undefined) return;
-    const job = secrets.apply((sec): ReconcileJob => ({
-      servers: t.servers.filter((x) => x.cluster === cluster.name).map(clientUrl),
-      user: USERS.app,
-      password: sec.app,
-      clusterSize: cluster.servers.length,
-      buckets: t.plan.kv,
-    }));
+    const job = secrets.apply((sec) => clusterJob(t, cluster, sec.app));
     const fn = new aws.lambda.Function(
       `${r.prefix}kv-reconcile`,
       {

@@ -5,11 +5,12 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import * as random from "@pulumi/random";
-import { JOB_ENV, type ReconcileJob } from "../../jetstream/reconcile-job";
+import { generatedSecrets } from "../secrets";
+import { clusterJob } from "../../jetstream/cluster-job";
+import { JOB_ENV } from "../../jetstream/reconcile-job";
 import { USERS, type Secrets } from "../../topology/render/nats-server-conf";
 import { masterConfig, peelConfig } from "../../topology/render/zester-config";
-import { clientUrl, type Topology } from "../../topology/types";
+import type { Topology, TopologyCluster } from "../../topology/types";
 import { renderConf, type K8sObject, type KubernetesLayout, type RegionManifests } from "./manifests";
 import type { KubernetesSettings } from "./settings";
 import type { ChecklistStatus } from "../checklist";
@@ -33,11 +34,7 @@ export class ZesterKubernetes extends pulumi.ComponentResource {
   constructor(name: string, args: ZesterKubernetesArgs, opts?: pulumi.ComponentResourceOptions) {
     super("zester:kubernetes:Topology", name, {}, opts);
     const { topology: t, layout, settings: s } = args;
-    const password = (user: keyof Secrets) =>
-      new random.RandomPassword(`${user}-password`, { length: 32, special: false }, { parent: this }).result;
-    const secrets: pulumi.Output<Secrets> = pulumi
-      .all([password("system"), password("app"), password("leaf"), password("route")])
-      .apply(([system, app, leaf, route]) => ({ system, app, leaf, route }));
+    const secrets = generatedSecrets(this);
 
     for (const region of layout.regions) this.region(region, t, s, layout, secrets, args.reconcileCode);
 
@@ -141,8 +138,7 @@ export class ZesterKubernetes extends pulumi.ComponentResource {
         }),
       );
     }
-    if (cluster !== undefined)
-      this.reconcile(prefix, t, s, cluster.name, secrets, code, { ...o, dependsOn: workloads });
+    if (cluster !== undefined) this.reconcile(prefix, t, s, cluster, secrets, code, { ...o, dependsOn: workloads });
     if (s.zesterPeelImage !== undefined) this.peels(prefix, r, t, s, secrets, after);
   }
 
@@ -151,14 +147,12 @@ export class ZesterKubernetes extends pulumi.ComponentResource {
     prefix: string,
     t: Topology,
     s: KubernetesSettings,
-    clusterName: string,
+    cluster: TopologyCluster,
     secrets: pulumi.Output<Secrets>,
     code: string,
     o: pulumi.CustomResourceOptions,
   ): void {
     const ns = s.namespace;
-    const cluster = t.clusters.find((c) => c.name === clusterName);
-    if (cluster === undefined) return;
     new k8s.core.v1.ConfigMap(
       `${prefix}kv-reconcile-code`,
       { metadata: { name: "kv-reconcile-code", namespace: ns }, data: { "index.js": code } },
@@ -168,15 +162,7 @@ export class ZesterKubernetes extends pulumi.ComponentResource {
       `${prefix}kv-reconcile-job`,
       {
         metadata: { name: "kv-reconcile-job", namespace: ns },
-        stringData: secrets.apply((sec) => ({
-          job: JSON.stringify({
-            servers: t.servers.filter((x) => x.cluster === clusterName).map(clientUrl),
-            user: USERS.app,
-            password: sec.app,
-            clusterSize: cluster.servers.length,
-            buckets: t.plan.kv,
-          } satisfies ReconcileJob),
-        })),
+        stringData: secrets.apply((sec) => ({ job: JSON.stringify(clusterJob(t, cluster, sec.app)) })),
       },
       o,
     );
