@@ -63,7 +63,7 @@ export interface RegionManifests {
   /** The servers whose configs go in each namespace's `nats-config` Secret. */
   configs: { namespace: string; servers: string[] }[];
   /** PersistentVolumeClaims created ahead of the StatefulSets (so their size can grow in place). */
-  volumes: { name: string; namespace: string; sizeGiB: number; storageClass?: string }[];
+  volumes: { name: string; namespace: string; sizeGiB: number }[];
 }
 
 export interface KubernetesLayout {
@@ -163,6 +163,7 @@ export function kubernetesLayout(t: Topology, s: KubernetesSettings): Kubernetes
       ...serverSet(t, s, {
         set: coreSet,
         namespace: ns.core,
+        storageClass,
         servers: core,
         hash: configHash(t, core, s, remoteHub),
         exposeLeafnodes: isHub && hubLeafHost !== undefined,
@@ -173,6 +174,7 @@ export function kubernetesLayout(t: Topology, s: KubernetesSettings): Kubernetes
         ...serverSet(t, s, {
           set: setOf(site.servers[0] ?? `leaf-${site.name}`),
           namespace: ns.leaf,
+          storageClass,
           servers: site.servers,
           hash: configHash(t, site.servers, s),
           exposeLeafnodes: false,
@@ -197,7 +199,6 @@ export function kubernetesLayout(t: Topology, s: KubernetesSettings): Kubernetes
         name: `jetstream-${name}`,
         namespace: ns.core,
         sizeGiB: plan.server.jetstreamDiskGiB,
-        ...(storageClass === undefined ? {} : { storageClass }),
       })),
     };
   });
@@ -215,6 +216,8 @@ function namespace(name: string): K8sObject {
 interface SetSpec {
   set: string;
   namespace: string;
+  /** JetStream volumes' class; undefined for the cluster's default. */
+  storageClass: string | undefined;
   servers: string[];
   hash: string;
   exposeLeafnodes: boolean;
@@ -382,7 +385,7 @@ function serverSet(t: Topology, s: KubernetesSettings, spec: SetSpec): K8sObject
                 spec: {
                   accessModes: ["ReadWriteOnce"],
                   resources: { requests: { storage: `${String(size.jetstreamDiskGiB)}Gi` } },
-                  ...(storageClassOf(plan, s) === undefined ? {} : { storageClassName: storageClassOf(plan, s) }),
+                  ...(spec.storageClass === undefined ? {} : { storageClassName: spec.storageClass }),
                 },
               },
             ],
@@ -435,10 +438,6 @@ function serverSet(t: Topology, s: KubernetesSettings, spec: SetSpec): K8sObject
     },
     statefulSet,
   ];
-}
-
-function storageClassOf(plan: SizingPlan, s: KubernetesSettings): string | undefined {
-  return plan.server.storage === "nvme" ? s.nvmeStorageClass : s.storageClass;
 }
 
 function portList(server: TopologyServer): [string, number][] {

@@ -11,7 +11,7 @@ import { JOB_ENV } from "../../jetstream/reconcile-job";
 import { USERS, type Secrets } from "../../topology/render/nats-server-conf";
 import { masterConfig, peelConfig } from "../../topology/render/zester-config";
 import type { Topology, TopologyCluster } from "../../topology/types";
-import { renderConf, type K8sObject, type KubernetesLayout, type RegionManifests } from "./manifests";
+import { renderConf, setOf, type K8sObject, type KubernetesLayout, type RegionManifests } from "./manifests";
 import type { KubernetesSettings } from "./settings";
 import type { ChecklistStatus } from "../checklist";
 
@@ -38,8 +38,7 @@ export class ZesterKubernetes extends pulumi.ComponentResource {
 
     for (const region of layout.regions) this.region(region, t, s, layout, secrets, args.reconcileCode);
 
-    const hub = layout.regions[0];
-    const coreSet = t.clusters[0]?.servers[0]?.replace(/-\d+$/, "") ?? "core";
+    const coreSet = setOf(t.clusters[0]?.servers[0] ?? "core");
     this.namespace = s.namespace;
     this.clientUrl = `nats://${coreSet}-clients.${s.namespace}.svc.cluster.local:4222`;
     this.servers = t.servers.map((x) => ({
@@ -48,7 +47,7 @@ export class ZesterKubernetes extends pulumi.ComponentResource {
       namespace: x.role === "leaf" ? s.leafNamespace : s.namespace,
       dnsName: x.host,
     }));
-    this.checklist = kubernetesChecklist(t, s, hub?.volumes[0]?.storageClass);
+    this.checklist = kubernetesChecklist(t, s, layout.storageClass);
     this.registerOutputs({
       clientUrl: this.clientUrl,
       namespace: this.namespace,
@@ -119,7 +118,7 @@ export class ZesterKubernetes extends pulumi.ComponentResource {
             spec: {
               accessModes: ["ReadWriteOnce"],
               resources: { requests: { storage: `${String(v.sizeGiB)}Gi` } },
-              ...(v.storageClass === undefined ? {} : { storageClassName: v.storageClass }),
+              ...(layout.storageClass === undefined ? {} : { storageClassName: layout.storageClass }),
             },
           },
           // A class is fixed for a claim's life: survivors keep theirs when the tier moves to NVMe.
