@@ -111,6 +111,10 @@ const distinctAzs = (subnets: SubnetRef[]): string[] => [...new Set(subnets.map(
 /** 1-1-1 for three servers, 2-2-1 for five: a cluster of n needs min(n, 3) zones. */
 export const zonesNeeded = (servers: number): number => Math.min(servers, 3);
 
+/** One rule per source: `group` accepts `port` from each. */
+const allow = (group: SecurityGroupName, port: number, sources: Source[], description: string): IngressRule[] =>
+  sources.map((from) => ({ group, port, from, description }));
+
 const isWorld = (c: string): boolean => parseCidr(c)?.prefix === 0;
 
 export function awsLayout(t: Topology, s: AwsTarget): AwsLayout {
@@ -317,82 +321,17 @@ export function awsLayout(t: Topology, s: AwsTarget): AwsLayout {
     const hasLeafs = siteNames.length > 0;
     const clustered = coreNames.length > 1;
     const ingress: IngressRule[] = [
-      ...peelSources.map((from) => ({
-        group: "nlb" as const,
-        port: PORT.client,
-        from,
-        description: "peels to the load balancer",
-      })),
-      ...peelSources.map((from) => ({
-        group: "core" as const,
-        port: PORT.client,
-        from,
-        description: "peels straight to a server",
-      })),
-      { group: "core", port: PORT.client, from: { group: "nlb" }, description: "the load balancer to servers" },
-      { group: "core", port: PORT.client, from: { group: "reconcile" }, description: "the KV reconcile" },
-      ...(canaries
-        ? [
-            {
-              group: "core" as const,
-              port: PORT.client,
-              from: { group: "canary" as const },
-              description: "canary peels",
-            },
-          ]
-        : []),
-      ...(clustered
-        ? [
-            {
-              group: "core" as const,
-              port: PORT.cluster,
-              from: { group: "core" as const },
-              description: "cluster routes between servers",
-            },
-          ]
-        : []),
-      ...(hasLeafs
-        ? [
-            {
-              group: "core" as const,
-              port: PORT.leafnode,
-              from: { group: "leaf" as const },
-              description: "leaf servers to their hub",
-            },
-          ]
-        : []),
-      ...monitorSources.map((from) => ({
-        group: "core" as const,
-        port: PORT.monitor,
-        from,
-        description: "monitoring",
-      })),
-      ...(hasLeafs
-        ? [
-            ...peelSources.map((from) => ({
-              group: "leaf" as const,
-              port: PORT.client,
-              from,
-              description: "peels to a leaf server",
-            })),
-            ...(canaries
-              ? [
-                  {
-                    group: "leaf" as const,
-                    port: PORT.client,
-                    from: { group: "canary" as const },
-                    description: "canary peels",
-                  },
-                ]
-              : []),
-            ...monitorSources.map((from) => ({
-              group: "leaf" as const,
-              port: PORT.monitor,
-              from,
-              description: "monitoring",
-            })),
-          ]
-        : []),
+      ...allow("nlb", PORT.client, peelSources, "peels to the load balancer"),
+      ...allow("core", PORT.client, peelSources, "peels straight to a server"),
+      ...allow("core", PORT.client, [{ group: "nlb" }], "the load balancer to servers"),
+      ...allow("core", PORT.client, [{ group: "reconcile" }], "the KV reconcile"),
+      ...allow("core", PORT.client, canaries ? [{ group: "canary" }] : [], "canary peels"),
+      ...allow("core", PORT.cluster, clustered ? [{ group: "core" }] : [], "cluster routes between servers"),
+      ...allow("core", PORT.leafnode, hasLeafs ? [{ group: "leaf" }] : [], "leaf servers to their hub"),
+      ...allow("core", PORT.monitor, monitorSources, "monitoring"),
+      ...allow("leaf", PORT.client, hasLeafs ? peelSources : [], "peels to a leaf server"),
+      ...allow("leaf", PORT.client, hasLeafs && canaries ? [{ group: "canary" }] : [], "canary peels"),
+      ...allow("leaf", PORT.monitor, hasLeafs ? monitorSources : [], "monitoring"),
     ];
     regions.push({
       name: region.name,
@@ -428,12 +367,7 @@ export function awsLayout(t: Topology, s: AwsTarget): AwsLayout {
   for (const r of regions)
     if (r !== hubLayout && r.peerWithHub) {
       if (r.vpc.kind === "new" && hubLayout !== undefined)
-        hubLayout.ingress.push({
-          group: "core",
-          port: PORT.leafnode,
-          from: { cidr: r.vpc.cidr },
-          description: `region ${r.name} to the hub`,
-        });
+        hubLayout.ingress.push(...allow("core", PORT.leafnode, [{ cidr: r.vpc.cidr }], `region ${r.name} to the hub`));
       if (r.vpc.kind === "existing" || hubLayout?.vpc.kind === "existing")
         problems.push({
           path: ["aws", "regions", r.name, "network"],

@@ -484,26 +484,17 @@ export class ZesterAws extends pulumi.ComponentResource {
         { vpcPeeringConnectionId: peering.id, autoAccept: true },
         inRegion(hub),
       );
-      if (net.privateRouteTable !== undefined)
-        new aws.ec2.Route(
-          `${r.prefix}to-hub`,
-          {
-            routeTableId: net.privateRouteTable.id,
-            destinationCidrBlock: hub.vpc.cidr,
-            vpcPeeringConnectionId: peering.id,
-          },
-          inRegion(r),
-        );
-      if (hubNet.privateRouteTable !== undefined)
-        new aws.ec2.Route(
-          `${r.prefix}from-hub`,
-          {
-            routeTableId: hubNet.privateRouteTable.id,
-            destinationCidrBlock: r.vpc.cidr,
-            vpcPeeringConnectionId: peering.id,
-          },
-          inRegion(hub),
-        );
+      // A route each way, each in its own region's private table.
+      for (const [name, side, cidr, at] of [
+        [`${r.prefix}to-hub`, net, hub.vpc.cidr, r],
+        [`${r.prefix}from-hub`, hubNet, r.vpc.cidr, hub],
+      ] as const)
+        if (side.privateRouteTable !== undefined)
+          new aws.ec2.Route(
+            name,
+            { routeTableId: side.privateRouteTable.id, destinationCidrBlock: cidr, vpcPeeringConnectionId: peering.id },
+            inRegion(at),
+          );
     }
   }
 }
