@@ -83,6 +83,11 @@ export function fetchDebianBinary(pkg: string, binary: string, suite: DebianSuit
   return target;
 }
 
+/** A tool (e.g. promtool) from Debian `suite`'s package `pkg`, kept in `.cache/debian-tools/<suite>/`. */
+export function fetchDebianTool(pkg: string, binary: string, suite: DebianSuite): string {
+  return fetchDebianBinary(pkg, binary, suite, path.join(repoRoot(), ".cache", "debian-tools", suite));
+}
+
 /** Downloads Debian `suite`'s nats-server into `cache/<suite>/nats-server` unless it is there. */
 export function fetchFromDebian(suite: DebianSuite, cache = defaultCache()): NatsServerBinary {
   const dir = path.join(cache, suite);

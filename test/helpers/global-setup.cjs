@@ -4,14 +4,8 @@ const { isStale } = require("../../scripts/bin/sources.cjs");
 
 module.exports = async function globalSetup() {
   if (isStale()) require("../../scripts/bin/build.cjs").build();
-  const { fetchFromDebian, fetchDebianBinary } = require("../../dist/local/nats-binary.js");
+  const { fetchFromDebian, fetchDebianTool } = require("../../dist/local/nats-binary.js");
   for (const suite of ["bookworm", "sid"]) fetchFromDebian(suite);
-  // promtool checks the rendered alert rules (test/helpers/tools.ts).
-  const path = require("node:path");
-  fetchDebianBinary(
-    "prometheus",
-    "promtool",
-    "bookworm",
-    path.join(__dirname, "..", "..", ".cache", "debian-tools", "bookworm"),
-  );
+  // promtool checks the rendered alert rules (test/helpers/tools.ts names the same package).
+  fetchDebianTool("prometheus", "promtool", "bookworm");
 };

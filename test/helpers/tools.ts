@@ -1,8 +1,6 @@
-import path from "node:path";
-import { fetchDebianBinary } from "../../local/nats-binary";
-import { ROOT } from "./run";
+import { fetchDebianTool } from "../../local/nats-binary";
 
-/** Debian bookworm's promtool (package prometheus), fetched once into .cache/debian-tools/. */
+/** Debian bookworm's promtool (package prometheus); global-setup.cjs fetches it before the tests. */
 export function promtool(): string {
-  return fetchDebianBinary("prometheus", "promtool", "bookworm", path.join(ROOT, ".cache", "debian-tools", "bookworm"));
+  return fetchDebianTool("prometheus", "promtool", "bookworm");
 }
