@@ -12,7 +12,7 @@ import { plan } from "../../sizing";
 import { build, standardAddressing } from "../../topology";
 import { renderNatsServerConf } from "../../topology/render/nats-server-conf";
 import { STORE_DIR } from "../../topology/render/cloud-init";
-import { runScript } from "../helpers/run";
+import { once, planOf, runPlan } from "../helpers/plans";
 import { TIER_EXAMPLES } from "../helpers/tiers";
 
 interface Resource {
@@ -42,45 +42,21 @@ const SUPERCLUSTER_AWS = JSON.stringify({
 });
 
 function planJson(peels: number, ...sets: string[]): PlanJson {
-  const extra = peels >= 100_000 ? ["--set", `aws=${SUPERCLUSTER_AWS}`] : [];
-  const r = runScript("plan", [
-    "--stack",
-    "staging",
-    "--set",
-    `peels=${String(peels)}`,
-    ...extra,
-    ...sets.flatMap((s) => ["--set", s]),
-    "--json",
-  ]);
-  if (r.status !== 0) throw new Error(`plan failed (${String(r.status)}): ${r.stderr}`);
-  return JSON.parse(r.stdout) as PlanJson;
+  const regions = peels >= 100_000 ? [`aws=${SUPERCLUSTER_AWS}`] : [];
+  return planOf("staging", [`peels=${String(peels)}`, ...regions, ...sets]) as PlanJson;
 }
 
-function refused(peels: number, ...sets: string[]): { status: number | null; stderr: string; stdout: string } {
-  return runScript("plan", [
-    "--stack",
-    "staging",
-    "--set",
-    `peels=${String(peels)}`,
-    ...sets.flatMap((s) => ["--set", s]),
-    "--json",
-  ]);
-}
+const refused = (peels: number, ...sets: string[]) => runPlan("staging", [`peels=${String(peels)}`, ...sets]);
 
 const ofType = (p: PlanJson, type: string): Resource[] => p.resources.filter((r) => r.type === type);
 const INSTANCE = "aws:ec2/instance:Instance";
 const VOLUME = "aws:ebs/volume:Volume";
 const INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
 
-const plans = new Map<number, PlanJson>();
+const planned = once((peels: number) => planJson(peels));
 beforeAll(() => {
-  for (const [, peels] of TIER_EXAMPLES) plans.set(peels, planJson(peels));
+  for (const [, peels] of TIER_EXAMPLES) planned(peels);
 });
-const planned = (peels: number): PlanJson => {
-  const p = plans.get(peels);
-  if (p === undefined) throw new Error(`no plan for ${String(peels)}`);
-  return p;
-};
 
 describe("every tier on AWS", () => {
   const expected: Record<string, { core: string; volume: string }> = {
@@ -362,7 +338,7 @@ describe("bad AWS config fails before any resource, naming the key", () => {
 });
 
 test("`plan --json` of the prod stack (over 64 KiB) reaches a pipe whole", () => {
-  const r = runScript("plan", ["--stack", "prod", "--json"]);
+  const r = runPlan("prod", []);
   expect(r.status).toBe(0);
   expect(r.stdout.length).toBeGreaterThan(65_536);
   expect(() => JSON.parse(r.stdout) as unknown).not.toThrow();

@@ -12,7 +12,7 @@ import * as batchV1 from "kubernetes-models/batch/v1";
 import * as policyV1 from "kubernetes-models/policy/v1";
 import * as coreV1 from "kubernetes-models/v1";
 import { plan } from "../../sizing";
-import { runScript } from "../helpers/run";
+import { once, planOf, runPlan } from "../helpers/plans";
 import { promtool } from "../helpers/tools";
 import { TIER_EXAMPLES } from "../helpers/tiers";
 
@@ -39,19 +39,13 @@ function settingsFor(peels: number): Record<string, unknown> {
   return peels >= 100_000 ? SUPER : peels >= 10_000 ? NVME : {};
 }
 
+const k8sSets = (peels: number, k8s: Record<string, unknown>): string[] => [
+  `peels=${String(peels)}`,
+  `kubernetes=${JSON.stringify(k8s)}`,
+];
+
 function planJson(peels: number, k8s: Record<string, unknown> = settingsFor(peels), ...sets: string[]): PlanJson {
-  const r = runScript("plan", [
-    "--stack",
-    "dev",
-    "--set",
-    `peels=${String(peels)}`,
-    "--set",
-    `kubernetes=${JSON.stringify(k8s)}`,
-    ...sets.flatMap((s) => ["--set", s]),
-    "--json",
-  ]);
-  if (r.status !== 0) throw new Error(`plan failed (${String(r.status)}): ${r.stderr}`);
-  return JSON.parse(r.stdout) as PlanJson;
+  return planOf("dev", [...k8sSets(peels, k8s), ...sets]) as PlanJson;
 }
 
 const ofKind = (p: PlanJson, kind: string): Resource[] => p.resources.filter((r) => r.type.endsWith(`:${kind}`));
@@ -80,15 +74,10 @@ interface StatefulSetSpec {
   };
 }
 
-const plans = new Map<number, PlanJson>();
+const planned = once((peels: number) => planJson(peels));
 beforeAll(() => {
-  for (const [, peels] of TIER_EXAMPLES) plans.set(peels, planJson(peels));
+  for (const [, peels] of TIER_EXAMPLES) planned(peels);
 });
-const planned = (peels: number): PlanJson => {
-  const p = plans.get(peels);
-  if (p === undefined) throw new Error(`no plan for ${String(peels)}`);
-  return p;
-};
 
 /** The schema models of the groups the target uses. */
 const MODELS: Record<string, Record<string, unknown>> = {
@@ -300,15 +289,7 @@ describe("bad Kubernetes config fails before any resource, naming the key", () =
       /zester:kubernetes\.storageclass: is not a setting this project reads/,
     ],
   ])("%s", (_what, peels, k8s, message) => {
-    const r = runScript("plan", [
-      "--stack",
-      "dev",
-      "--set",
-      `peels=${String(peels)}`,
-      "--set",
-      `kubernetes=${JSON.stringify(k8s)}`,
-      "--json",
-    ]);
+    const r = runPlan("dev", k8sSets(peels, k8s));
     expect(r.stderr).toMatch(message);
     expect(r.status).toBe(2);
     expect(r.stdout).toBe("");

@@ -6,10 +6,10 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { jetstreamManager } from "@nats-io/jetstream";
-import { connectAdmin } from "../../jetstream/connect";
-import { JOB_ENV, type ReconcileJob } from "../../jetstream/reconcile-job";
+import { clusterJob } from "../../jetstream/cluster-job";
+import { JOB_ENV } from "../../jetstream/reconcile-job";
+import { connectCluster } from "../../local/kv";
 import { reconcileBundle } from "../../stacks/reconcile-bundle";
-import { USERS } from "../../topology/render/nats-server-conf";
 import { boot } from "../helpers/local";
 
 interface Bundle {
@@ -22,13 +22,14 @@ interface Bundle {
 test("the deployed bundle raises a dropped replica count back to the plan, and is a no-op after", async () => {
   const code = reconcileBundle();
   expect(reconcileBundle()).toBe(code); // deterministic: an unchanged source is no diff on `pulumi up`
-  const dir = mkdtempSync(path.join(os.tmpdir(), "zester-bundle-"));
   const run = await boot(2_000, "sid");
-  const nc = await connectAdmin(
-    run.state.servers.map((s) => s.clientUrl),
-    USERS.app,
-    run.state.secrets.app,
-  );
+  const [cluster] = run.topology.clusters;
+  if (cluster === undefined) {
+    await run.stop();
+    throw new Error("a 2,000-peel topology has a cluster");
+  }
+  const nc = await connectCluster(run.topology, cluster, run.state.secrets);
+  const dir = mkdtempSync(path.join(os.tmpdir(), "zester-bundle-"));
   try {
     const jsm = await jetstreamManager(nc);
     const info = await jsm.streams.info("KV_facts");
@@ -37,13 +38,9 @@ test("the deployed bundle raises a dropped replica count back to the plan, and i
     writeFileSync(path.join(dir, "index.js"), code);
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded as the runtime loads it
     const bundle = require(path.join(dir, "index.js")) as Bundle;
-    const job: ReconcileJob = {
-      servers: run.state.servers.map((s) => s.clientUrl),
-      user: USERS.app,
-      password: run.state.secrets.app,
-      clusterSize: 3,
-      buckets: run.topology.plan.kv,
-    };
+    // The job exactly as the AWS and Kubernetes targets hand it over.
+    const job = clusterJob(run.topology, cluster, run.state.secrets.app);
+    expect(job.clusterSize).toBe(3);
     process.env[JOB_ENV] = JSON.stringify(job);
     const log = jest.spyOn(console, "log").mockImplementation(() => undefined);
     try {

@@ -1,18 +1,18 @@
 import { jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
-import { connectAdmin } from "../../jetstream/connect";
 import { reconcileKv, startDriftCorrection, type BucketChange } from "../../jetstream/reconcile";
-import { USERS } from "../../topology/render/nats-server-conf";
+import { connectCluster } from "../../local/kv";
 import { boot } from "../helpers/local";
 
 describe("KV reconcile on a 3-node cluster (nats-server from Debian sid)", () => {
   test("idempotent; a replica drop (a master recreating buckets at R1) is raised back in place, data kept", async () => {
     const run = await boot(2_000, "sid");
-    const nc = await connectAdmin(
-      run.state.servers.map((s) => s.clientUrl),
-      USERS.app,
-      run.state.secrets.app,
-    );
+    const [cluster] = run.topology.clusters;
+    if (cluster === undefined) {
+      await run.stop();
+      throw new Error("a 2,000-peel topology has a cluster");
+    }
+    const nc = await connectCluster(run.topology, cluster, run.state.secrets);
     try {
       const kv = run.topology.plan.kv;
       expect((await reconcileKv(nc, kv, { clusterSize: 3 })).every((c) => c.action === "unchanged")).toBe(true);

@@ -1,0 +1,25 @@
+import { runScript, type Run } from "./run";
+
+/** `npm run -s plan -- --stack STACK --set … --json`, as its own process. */
+export function runPlan(stack: string, sets: string[]): Run {
+  return runScript("plan", ["--stack", stack, ...sets.flatMap((s) => ["--set", s]), "--json"]);
+}
+
+/** The same, parsed; a plan that fails throws with what it printed. */
+export function planOf(stack: string, sets: string[]): unknown {
+  const r = runPlan(stack, sets);
+  if (r.status !== 0) throw new Error(`plan failed (${String(r.status)}): ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+/** `make` run once per key and kept: a plan is a process start of about 2 s. */
+export function once<K, V>(make: (key: K) => V): (key: K) => V {
+  const made = new Map<K, V>();
+  return (key) => {
+    const kept = made.get(key);
+    if (kept !== undefined) return kept;
+    const value = make(key);
+    made.set(key, value);
+    return value;
+  };
+}
