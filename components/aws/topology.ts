@@ -59,6 +59,7 @@ export class ZesterAws extends pulumi.ComponentResource {
     const nats = s.natsServer ?? DEFAULT_NATS_SERVER[layout.arch];
 
     const secrets = generatedSecrets(this);
+    const shared: Shared = { t, s, secrets };
 
     const providers = new Map<string, aws.Provider>();
     for (const r of layout.regions)
@@ -213,9 +214,10 @@ export class ZesterAws extends pulumi.ComponentResource {
         servers.push(serverOutput(server, r));
       }
 
-      const url = this.loadBalancer(r, net, groups, instances, zone, inRegion(hub), o, layout.dnsZone);
+      const scope: RegionScope = { r, net, groups, o };
+      const url = this.loadBalancer(scope, instances, zone, inRegion(hub), layout.dnsZone);
       if (r === hub) clientUrl = url;
-      this.reconcile(r, t, s, secrets, groups, net, lambdaRole, args.reconcileCode, o);
+      this.reconcile(scope, shared, lambdaRole, args.reconcileCode);
       if (dlmRole !== undefined && r.servers.some((x) => x.hardware.storage.kind === "ebs"))
         new aws.dlm.LifecyclePolicy(
           `${r.prefix}backups`,
@@ -238,7 +240,7 @@ export class ZesterAws extends pulumi.ComponentResource {
           },
           o,
         );
-      if (s.peelCanaries > 0) this.canaries(r, t, s, secrets, groups, net, ami, layout.arch, o);
+      if (s.peelCanaries > 0) this.canaries(scope, shared, ami, layout.arch);
     }
 
     this.clientUrl = clientUrl ?? pulumi.output("");
@@ -309,15 +311,13 @@ export class ZesterAws extends pulumi.ComponentResource {
 
   /** An internal NLB for client connections (4222) to the region's core; never for routes. */
   private loadBalancer(
-    r: RegionLayout,
-    net: RegionNetwork,
-    groups: Map<SecurityGroupName, aws.ec2.SecurityGroup>,
+    scope: RegionScope,
     instances: Map<string, aws.ec2.Instance>,
     zone: aws.route53.Zone,
     dnsOpts: pulumi.CustomResourceOptions,
-    o: pulumi.CustomResourceOptions,
     dnsZone: string,
   ): pulumi.Output<string> {
+    const { r, net, groups, o } = scope;
     const nlb = new aws.lb.LoadBalancer(
       `${r.prefix}clients`,
       {
@@ -363,17 +363,9 @@ export class ZesterAws extends pulumi.ComponentResource {
   }
 
   /** The KV reconcile on a schedule, from inside the VPC, with the same code every target runs. */
-  private reconcile(
-    r: RegionLayout,
-    t: Topology,
-    s: AwsSettings,
-    secrets: pulumi.Output<Secrets>,
-    groups: Map<SecurityGroupName, aws.ec2.SecurityGroup>,
-    net: RegionNetwork,
-    role: aws.iam.Role,
-    code: string,
-    o: pulumi.CustomResourceOptions,
-  ): void {
+  private reconcile(scope: RegionScope, shared: Shared, role: aws.iam.Role, code: string): void {
+    const { r, net, groups, o } = scope;
+    const { t, s, secrets } = shared;
     const cluster = t.clusters.find((c) => c.region === r.name);
     if (cluster === undefined) return;
     const job = secrets.apply((sec) => clusterJob(t, cluster, sec.app));
@@ -411,17 +403,9 @@ export class ZesterAws extends pulumi.ComponentResource {
   }
 
   /** Peel hosts for canaries and load tests, bootstrapped with the exported peel user data. */
-  private canaries(
-    r: RegionLayout,
-    t: Topology,
-    s: AwsSettings,
-    secrets: pulumi.Output<Secrets>,
-    groups: Map<SecurityGroupName, aws.ec2.SecurityGroup>,
-    net: RegionNetwork,
-    ami: pulumi.Input<string>,
-    arch: AwsLayout["arch"],
-    o: pulumi.CustomResourceOptions,
-  ): void {
+  private canaries(scope: RegionScope, shared: Shared, ami: pulumi.Input<string>, arch: AwsLayout["arch"]): void {
+    const { r, net, groups, o } = scope;
+    const { t, s, secrets } = shared;
     const userData = secrets.apply((sec) =>
       Buffer.from(
         renderPeelBootstrap({
@@ -497,6 +481,21 @@ export class ZesterAws extends pulumi.ComponentResource {
           );
     }
   }
+}
+
+/** What every resource of one region is declared with. */
+interface RegionScope {
+  r: RegionLayout;
+  net: RegionNetwork;
+  groups: Map<SecurityGroupName, aws.ec2.SecurityGroup>;
+  o: pulumi.CustomResourceOptions;
+}
+
+/** What every region shares. */
+interface Shared {
+  t: Topology;
+  s: AwsSettings;
+  secrets: pulumi.Output<Secrets>;
 }
 
 function assumeRole(service: string): string {
