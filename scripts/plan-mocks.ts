@@ -7,22 +7,57 @@ import * as pulumi from "@pulumi/pulumi";
 import * as rpc from "@pulumi/pulumi/runtime/rpc";
 import type { StackOutputs } from "../stacks/program";
 
+/** The resource options that decide what an update may do to a resource. */
+export interface PlannedOptions {
+  protect: boolean;
+  retainOnDelete: boolean;
+  /** Properties Pulumi is told to leave alone on updates. */
+  ignoreChanges: string[];
+  /** Logical names of the resources named in `dependsOn` that no input already depends on. */
+  dependsOn: string[];
+}
+
 export interface PlannedResource {
   /** The Pulumi type token, e.g. `aws:ec2/instance:Instance`. */
   type: string;
   name: string;
+  /** The resource's URN in this stack (what `pulumi up` matches old and new resources by). */
+  urn: string;
   /** The parent's logical name; absent for a resource at the top of the stack. */
   parent?: string;
-  /** Properties Pulumi is told to leave alone on updates (`ignoreChanges`), when any. */
-  ignoreChanges?: string[];
+  /** URNs the resource was known by before (its `aliases`): an update, not a replacement. */
+  aliases: string[];
+  options: PlannedOptions;
   inputs: Record<string, unknown>;
+}
+
+interface AliasSpec {
+  getName(): string;
+  getType(): string;
+  getParenturn(): string;
+  getNoparent(): boolean;
 }
 
 interface RegisterRequest {
   getType(): string;
   getName(): string;
   getParent(): string;
+  hasProtect(): boolean;
+  getProtect(): boolean;
+  hasRetainondelete(): boolean;
+  getRetainondelete(): boolean;
   getIgnorechangesList(): string[];
+  getDependenciesList(): string[];
+  getPropertydependenciesMap(): { forEach(f: (deps: { getUrnsList(): string[] }) => void): void };
+  getAliasesList(): { getUrn(): string; getSpec(): AliasSpec | undefined }[];
+}
+
+/** What the mock monitor records of a registration, keyed by type and name. */
+interface Registration {
+  urn: string;
+  parent?: string;
+  aliases: string[];
+  options: PlannedOptions;
 }
 
 interface WrappableMonitor {
@@ -59,6 +94,41 @@ function unwrapSecrets(value: unknown): unknown {
 /** A URN's last segment is the resource's logical name. */
 const nameOfUrn = (urn: string): string => urn.slice(urn.lastIndexOf("::") + 2);
 
+/** The URN the engine gives a resource: the parent's type chain, then its own type and name. */
+function urnOf(parentUrn: string, type: string, name: string): string {
+  const chain = parentUrn === "" ? type : `${parentUrn.split("::")[2] ?? ""}$${type}`;
+  return `urn:pulumi:${pulumi.getStack()}::${pulumi.getProject()}::${chain}::${name}`;
+}
+
+function registration(req: RegisterRequest): Registration {
+  const parent = req.getParent();
+  const type = req.getType();
+  const implied = new Set<string>();
+  req.getPropertydependenciesMap().forEach((deps) => {
+    for (const urn of deps.getUrnsList()) implied.add(urn);
+  });
+  const aliases = req.getAliasesList().map((alias) => {
+    const spec = alias.getSpec();
+    if (alias.getUrn() !== "" || spec === undefined) return alias.getUrn();
+    const aliasParent = spec.getNoparent() ? "" : spec.getParenturn() || parent;
+    return urnOf(aliasParent, spec.getType() || type, spec.getName() || req.getName());
+  });
+  return {
+    urn: urnOf(parent, type, req.getName()),
+    ...(parent === "" ? {} : { parent: nameOfUrn(parent) }),
+    aliases,
+    options: {
+      protect: req.hasProtect() && req.getProtect(),
+      retainOnDelete: req.hasRetainondelete() && req.getRetainondelete(),
+      ignoreChanges: req.getIgnorechangesList(),
+      dependsOn: req
+        .getDependenciesList()
+        .filter((urn) => !implied.has(urn))
+        .map(nameOfUrn),
+    },
+  };
+}
+
 function resolved<T>(value: T): Promise<pulumi.Unwrap<T>> {
   return new Promise((resolve) => {
     pulumi.output(value).apply((v) => {
@@ -76,19 +146,24 @@ export async function runProgramWithMocks<T = StackOutputs>(
   run?: (config: Record<string, string>) => T,
 ): Promise<{ outputs: pulumi.Unwrap<T>; resources: PlannedResource[] }> {
   const resources: PlannedResource[] = [];
-  const parents = new Map<string, string>();
-  const ignored = new Map<string, string[]>();
+  const registrations = new Map<string, Registration>();
   pulumi.runtime.setAllConfig(config);
   await pulumi.runtime.setMocks(
     {
       newResource: (args) => {
-        const parent = parents.get(`${args.type}::${args.name}`);
-        const ignoreChanges = ignored.get(`${args.type}::${args.name}`);
+        // A read (`get`, a stack reference) is not registered: it has no options of its own.
+        const registered = registrations.get(`${args.type}::${args.name}`) ?? {
+          urn: urnOf("", args.type, args.name),
+          aliases: [],
+          options: { protect: false, retainOnDelete: false, ignoreChanges: [], dependsOn: [] },
+        };
         resources.push({
           type: args.type,
           name: args.name,
-          ...(parent === undefined ? {} : { parent }),
-          ...(ignoreChanges === undefined ? {} : { ignoreChanges }),
+          urn: registered.urn,
+          ...(registered.parent === undefined ? {} : { parent: registered.parent }),
+          aliases: registered.aliases,
+          options: registered.options,
           inputs: unwrapSecrets(args.inputs) as Record<string, unknown>,
         });
         return {
@@ -107,10 +182,7 @@ export async function runProgramWithMocks<T = StackOutputs>(
   if (!isWrappable(monitor)) throw new Error("Pulumi's mock monitor has no registerResource to wrap");
   const register = monitor.registerResource.bind(monitor);
   monitor.registerResource = (req, ...rest) => {
-    const parent = req.getParent();
-    if (parent !== "") parents.set(`${req.getType()}::${req.getName()}`, nameOfUrn(parent));
-    const ignore = req.getIgnorechangesList();
-    if (ignore.length > 0) ignored.set(`${req.getType()}::${req.getName()}`, ignore);
+    registrations.set(`${req.getType()}::${req.getName()}`, registration(req));
     return register(req, ...rest);
   };
 

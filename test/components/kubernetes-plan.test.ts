@@ -19,7 +19,7 @@ import { TIER_EXAMPLES } from "../helpers/tiers";
 interface Resource {
   type: string;
   name: string;
-  ignoreChanges?: string[];
+  options: { ignoreChanges: string[] };
   inputs: Record<string, unknown> & { metadata?: { name?: string; namespace?: string } };
 }
 interface PlanJson {
@@ -250,7 +250,7 @@ describe("a tier change on Kubernetes", () => {
     // Jobs are named by Pulumi, so a new template is a new run; everything else stays.
     expect(before.resources.filter((r) => !next.has(key(r))).map(key)).toEqual([]);
     for (const r of [...ofKind(after, "StatefulSet"), ...ofKind(after, "PersistentVolumeClaim")])
-      expect(r.ignoreChanges).toEqual([
+      expect(r.options.ignoreChanges).toEqual([
         r.type.endsWith("StatefulSet") ? "spec.volumeClaimTemplates" : "spec.storageClassName",
       ]);
   });

@@ -59,7 +59,7 @@ describe("the offline plan", () => {
     expect(r.stdout).toMatch(/kubernetes:apps\/v1:StatefulSet {2}statefulset-zester-core/);
   });
 
-  test("every registered resource is recorded with its type token, name, parent and inputs", async () => {
+  test("every registered resource is recorded with its type token, name, URN, parent, aliases, options and inputs", async () => {
     class Instance extends pulumi.CustomResource {
       constructor(name: string, props: pulumi.Inputs, opts: pulumi.CustomResourceOptions) {
         super("aws:ec2/instance:Instance", name, props, opts);
@@ -68,7 +68,21 @@ describe("the offline plan", () => {
     class Box extends pulumi.ComponentResource {
       constructor(name: string) {
         super("zester:test:Box", name);
-        new Instance(`${name}-server`, { instanceType: "c6i.2xlarge" }, { parent: this });
+        const first = new Instance(`${name}-server`, { instanceType: "c6i.2xlarge" }, { parent: this });
+        new Instance(
+          `${name}-second`,
+          { instanceType: "c6i.xlarge" },
+          {
+            parent: this,
+            aliases: [{ name: "second" }],
+            protect: true,
+            retainOnDelete: true,
+            ignoreChanges: ["ami"],
+            dependsOn: [first],
+          },
+        );
+        // An input that refers to `first` is an implied dependency, not a `dependsOn`.
+        new Instance(`${name}-third`, { instanceType: "t3.micro", tags: { after: first.id } }, { parent: this });
         this.registerOutputs({});
       }
     }
@@ -77,14 +91,44 @@ describe("the offline plan", () => {
       return { ok: pulumi.output(true) };
     });
     expect(outputs).toEqual({ ok: true });
-    expect(resources).toEqual([
-      { type: "zester:test:Box", name: "core-0", inputs: {} },
-      {
-        type: "aws:ec2/instance:Instance",
-        name: "core-0-server",
-        parent: "core-0",
-        inputs: { instanceType: "c6i.2xlarge" },
-      },
-    ]);
+    const none = { protect: false, retainOnDelete: false, ignoreChanges: [], dependsOn: [] };
+    const urn = (chain: string, name: string) => `urn:pulumi:test::zester-infra::${chain}::${name}`;
+    const box = "zester:test:Box";
+    const instance = `${box}$aws:ec2/instance:Instance`;
+    // Registrations complete in any order; the record is compared by name.
+    const byName = <T extends { name: string }>(list: T[]): T[] =>
+      [...list].sort((a, b) => a.name.localeCompare(b.name));
+    expect(byName(resources)).toEqual(
+      byName([
+        { type: box, name: "core-0", urn: urn(box, "core-0"), aliases: [], options: none, inputs: {} },
+        {
+          type: "aws:ec2/instance:Instance",
+          name: "core-0-server",
+          urn: urn(instance, "core-0-server"),
+          parent: "core-0",
+          aliases: [],
+          options: none,
+          inputs: { instanceType: "c6i.2xlarge" },
+        },
+        {
+          type: "aws:ec2/instance:Instance",
+          name: "core-0-second",
+          urn: urn(instance, "core-0-second"),
+          parent: "core-0",
+          aliases: [urn(instance, "second")],
+          options: { protect: true, retainOnDelete: true, ignoreChanges: ["ami"], dependsOn: ["core-0-server"] },
+          inputs: { instanceType: "c6i.xlarge" },
+        },
+        {
+          type: "aws:ec2/instance:Instance",
+          name: "core-0-third",
+          urn: urn(instance, "core-0-third"),
+          parent: "core-0",
+          aliases: [],
+          options: none,
+          inputs: { instanceType: "t3.micro", tags: { after: "core-0-server-id" } },
+        },
+      ]),
+    );
   });
 });
