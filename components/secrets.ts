@@ -1,7 +1,7 @@
 /** The four passwords of a topology, generated once and kept in the stack's state. */
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import type { Secrets } from "../topology/render/nats-server-conf";
+import type { Secrets } from "../topology/auth";
 
 export function generatedSecrets(parent: pulumi.Resource): pulumi.Output<Secrets> {
   const password = (user: keyof Secrets) =>

@@ -2,7 +2,7 @@
  * The reconcile job of one core cluster, as every target hands it to the bundled reconcile.
  * Apart from reconcile-job.ts so the deployed bundle does not carry the renderers.
  */
-import { USERS } from "../topology/render/nats-server-conf";
+import { USERS } from "../topology/auth";
 import { clientUrl, type Topology, type TopologyCluster } from "../topology/types";
 import type { ReconcileJob } from "./reconcile-job";
 

@@ -8,7 +8,7 @@ import { generatedSecrets } from "../secrets";
 import { clusterJob } from "../../jetstream/cluster-job";
 import { JOB_ENV } from "../../jetstream/reconcile-job";
 import { renderCloudInit } from "../../topology/render/cloud-init";
-import type { Secrets } from "../../topology/render/nats-server-conf";
+import type { Secrets } from "../../topology/auth";
 import { renderPeelBootstrap } from "../../topology/render/peel-bootstrap";
 import type { Topology } from "../../topology/types";
 import type { ChecklistStatus } from "../checklist";

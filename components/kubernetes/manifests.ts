@@ -7,7 +7,8 @@ import { createHash } from "node:crypto";
 import { SpecError, type Problem } from "../../sizing/spec";
 import type { SizingPlan } from "../../sizing/types";
 import { STANDARD_PORTS } from "../../topology/build";
-import { renderNatsServerConf, type Secrets } from "../../topology/render/nats-server-conf";
+import type { Secrets } from "../../topology/auth";
+import { renderNatsServerConf } from "../../topology/render/nats-server-conf";
 import type { Addressing, Topology, TopologyServer } from "../../topology/types";
 import type { KubernetesSettings } from "./settings";
 

@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { generatedSecrets } from "../secrets";
 import { clusterJob } from "../../jetstream/cluster-job";
 import { JOB_ENV } from "../../jetstream/reconcile-job";
-import { USERS, type Secrets } from "../../topology/render/nats-server-conf";
+import { USERS, type Secrets } from "../../topology/auth";
 import { masterConfig, peelConfig } from "../../topology/render/zester-config";
 import type { Topology, TopologyCluster } from "../../topology/types";
 import { renderConf, setOf, type K8sObject, type KubernetesLayout, type RegionManifests } from "./manifests";

@@ -15,7 +15,8 @@ import { fetchFromDebian } from "../../local/nats-binary";
 import { freePorts } from "../../local/ports";
 import { plan } from "../../sizing";
 import { build } from "../../topology";
-import { renderNatsServerConf, USERS } from "../../topology/render/nats-server-conf";
+import { USERS } from "../../topology/auth";
+import { renderNatsServerConf } from "../../topology/render/nats-server-conf";
 import { clientUrl } from "../../topology/types";
 import { SUITES, tempStateDir } from "../helpers/local";
 

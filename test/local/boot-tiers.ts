@@ -9,7 +9,7 @@ import { reconcileKv } from "../../jetstream/reconcile";
 import type { DebianSuite } from "../../local/nats-binary";
 import { down, up } from "../../local/runner";
 import { fetchFromDebian } from "../../local/nats-binary";
-import { USERS } from "../../topology/render/nats-server-conf";
+import { USERS } from "../../topology/auth";
 import { boot, monitor, tempStateDir } from "../helpers/local";
 import { TIER_EXAMPLES } from "../helpers/tiers";
 

@@ -1,6 +1,7 @@
 import { plan } from "../../sizing";
 import { build, standardAddressing } from "../../topology";
-import { natsServerConfig, renderNatsServerConf, type Secrets } from "../../topology/render/nats-server-conf";
+import type { Secrets } from "../../topology/auth";
+import { natsServerConfig, renderNatsServerConf } from "../../topology/render/nats-server-conf";
 import { serializeNatsConf } from "../../topology/render/nats-conf-format";
 import { TIER_EXAMPLES } from "../helpers/tiers";
 

@@ -5,7 +5,8 @@
  */
 import { stringify } from "yaml";
 import type { Topology } from "../types";
-import { renderNatsServerConf, USERS, type Secrets } from "./nats-server-conf";
+import { USERS, type Secrets } from "../auth";
+import { renderNatsServerConf } from "./nats-server-conf";
 import { DEFAULT_UNIT_PATHS, natsServerUnit, sysctlFile, zesterUnit } from "./systemd";
 import { masterConfig } from "./zester-config";
 import { APPLY_SCRIPT, APPLY_UNIT, applyScript, applyUnit, PINS_FILE, pinsFile, type BinaryPin } from "./apply-config";

@@ -2,20 +2,11 @@
  * `nats-server.conf` for one server of a topology, for a given nats-server version. Built as
  * data, written by the one serializer; never a key the version rejects.
  */
+import { USERS, type Secrets } from "../auth";
 import type { Topology, TopologyServer } from "../types";
 import { STANDARD_PORTS } from "../build";
 import { serializeNatsConf, type ConfBlock } from "./nats-conf-format";
 import { atLeast, KEY_SINCE, OLDEST_SUPPORTED } from "./version";
-
-/** Passwords of the four users a topology has; a target generates and stores them. */
-export interface Secrets {
-  system: string;
-  app: string;
-  leaf: string;
-  route: string;
-}
-
-export const USERS = { system: "sys", app: "zester", leaf: "leaf", route: "route" } as const;
 
 export interface NatsConfInput {
   topology: Topology;

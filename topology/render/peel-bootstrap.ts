@@ -6,7 +6,7 @@
 import { stringify } from "yaml";
 import type { Topology } from "../types";
 import { checkPin, installCommand, type PinnedDownload } from "./cloud-init";
-import { USERS } from "./nats-server-conf";
+import { USERS } from "../auth";
 import { DEFAULT_UNIT_PATHS, zesterUnit } from "./systemd";
 import { peelConfig } from "./zester-config";
 
