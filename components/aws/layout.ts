@@ -5,6 +5,7 @@
  * problem is found before anything is created.
  */
 import { SpecError, type Problem } from "../../sizing/spec";
+import type { RegionPlan, ServerSize } from "../../sizing/types";
 import type { Topology, TopologyServer } from "../../topology/types";
 import { defaultFamily, type Arch } from "./catalog";
 import { pickHardware, type Hardware } from "./hardware";
@@ -117,12 +118,54 @@ const allow = (group: SecurityGroupName, port: number, sources: Source[], descri
 
 const isWorld = (c: string): boolean => parseCidr(c)?.prefix === 0;
 
+type Path = Problem["path"];
+
+/** What the tier's servers run on; undefined where a problem was found instead. */
+interface TierHardware {
+  core: Hardware | undefined;
+  leaf: Hardware | undefined;
+}
+
+/** A VPC range a region claims: regions are peered, so no two may overlap. */
+interface CidrClaim {
+  cidr: string;
+  path: Path;
+}
+
+/**
+ * Places a topology on AWS, or throws a SpecError listing every problem found. Reads as its
+ * steps: settings that only the plan can check, the hardware, each region, then what spans regions.
+ */
 export function awsLayout(t: Topology, s: AwsTarget): AwsLayout {
   const problems: Problem[] = [];
+  checkNamedThings(t, s, problems);
+  checkExposure(s, problems);
+  if (s.peelCanaries > 0 && s.zesterPeel === undefined)
+    problems.push({
+      path: ["aws", "zesterPeel"],
+      message: `is required with peelCanaries (${String(s.peelCanaries)}): { url, sha256 } of the zester-peel binary the canary hosts run`,
+    });
+  const hardware = tierHardware(t, s, problems);
+  const cidrs: CidrClaim[] = [];
+  const regions = t.plan.regions.flatMap((region, index) => {
+    const placed = regionLayout(t, s, { region, index, hardware }, problems, cidrs);
+    return placed === undefined ? [] : [placed];
+  });
+  checkPeering(regions, t.plan.regions[0]?.name ?? "", cidrs, problems);
+  if (problems.length > 0) throw new SpecError(problems);
+  return {
+    arch: s.arch,
+    dnsZone: s.dnsZone,
+    regions,
+    ebsBackups: regions.some((r) => r.servers.some((x) => x.hardware.storage.kind === "ebs")),
+  };
+}
+
+/** Regions and leaf sites named in the settings must be the plan's. */
+function checkNamedThings(t: Topology, s: AwsTarget, problems: Problem[]): void {
   const plan = t.plan;
   const hub = plan.regions[0]?.name ?? "";
   const knownRegions = new Set(plan.regions.map((r) => r.name));
-
   for (const name of Object.keys(s.regions ?? {})) {
     if (name === hub)
       problems.push({
@@ -142,6 +185,10 @@ export function awsLayout(t: Topology, s: AwsTarget): AwsLayout {
         path: ["aws", "leafSites", name],
         message: `is not a leaf site of this plan; its sites are: ${sites.size === 0 ? "(none)" : [...sites].join(", ")}`,
       });
+}
+
+/** A CIDR open to the whole internet needs a second "yes"; a "yes" with no such CIDR is a mistake. */
+function checkExposure(s: AwsTarget, problems: Problem[]): void {
   for (const [key, list] of [
     ["peelCidrs", s.peelCidrs ?? []],
     ["monitoringCidrs", s.monitoringCidrs],
@@ -159,201 +206,258 @@ export function awsLayout(t: Topology, s: AwsTarget): AwsLayout {
       path: ["aws", "openToTheWorld"],
       message: "is true, but no CIDR in peelCidrs or monitoringCidrs is 0.0.0.0/0: remove it",
     });
+}
 
-  const canaries = s.peelCanaries > 0;
-  if (canaries && s.zesterPeel === undefined)
-    problems.push({
-      path: ["aws", "zesterPeel"],
-      message: `is required with peelCanaries (${String(s.peelCanaries)}): { url, sha256 } of the zester-peel binary the canary hosts run`,
-    });
-  const arch = s.arch;
-  const coreFamily = s.instanceFamily ?? defaultFamily(arch, plan.tier, plan.server);
-  const leafFamily = s.leafInstanceFamily ?? defaultFamily(arch, "leaf-node", plan.leafNode?.server ?? plan.server);
-  const hardware = (what: "core" | "leaf"): Hardware | undefined => {
+function tierHardware(t: Topology, s: AwsTarget, problems: Problem[]): TierHardware {
+  const plan = t.plan;
+  const leafSize = plan.leafNode?.server ?? plan.server;
+  const pick = (size: ServerSize, family: string, familyKey: Path, singleServer: boolean): Hardware | undefined => {
     try {
-      return what === "core"
-        ? pickHardware(plan.server, coreFamily, arch, {
-            familyKey: ["aws", "instanceFamily"],
-            singleServer: plan.serversPerCluster === 1,
-          })
-        : pickHardware(plan.leafNode?.server ?? plan.server, leafFamily, arch, {
-            familyKey: ["aws", "leafInstanceFamily"],
-            singleServer: false,
-          });
+      return pickHardware(size, family, s.arch, { familyKey, singleServer });
     } catch (error) {
-      if (error instanceof SpecError) problems.push(...error.problems);
-      else throw error;
+      if (!(error instanceof SpecError)) throw error;
+      problems.push(...error.problems);
       return undefined;
     }
   };
-  const coreHw = hardware("core");
-  const leafHw = plan.leafSites.length > 0 ? hardware("leaf") : undefined;
+  return {
+    core: pick(
+      plan.server,
+      s.instanceFamily ?? defaultFamily(s.arch, plan.tier, plan.server),
+      ["aws", "instanceFamily"],
+      plan.serversPerCluster === 1,
+    ),
+    leaf:
+      plan.leafSites.length > 0
+        ? pick(
+            leafSize,
+            s.leafInstanceFamily ?? defaultFamily(s.arch, "leaf-node", leafSize),
+            ["aws", "leafInstanceFamily"],
+            false,
+          )
+        : undefined,
+  };
+}
 
-  const regions: RegionLayout[] = [];
-  const cidrs: { cidr: string; path: (string | number)[] }[] = [];
-  plan.regions.forEach((region, index) => {
-    const isHub = region.name === hub;
-    const entry = isHub ? { region: s.region, network: s.network } : s.regions?.[region.name];
-    const base: (string | number)[] = isHub ? ["aws"] : ["aws", "regions", region.name];
-    if (entry === undefined) {
+interface RegionInput {
+  region: RegionPlan;
+  index: number;
+  hardware: TierHardware;
+}
+
+/** One region: its network, where each of its servers goes, and who may reach which port. */
+function regionLayout(
+  t: Topology,
+  s: AwsTarget,
+  { region, index, hardware }: RegionInput,
+  problems: Problem[],
+  cidrs: CidrClaim[],
+): RegionLayout | undefined {
+  const isHub = index === 0;
+  const entry = isHub ? { region: s.region, network: s.network } : s.regions?.[region.name];
+  if (entry === undefined) {
+    problems.push({
+      path: ["aws", "regions", region.name, "region"],
+      message: `is required: the AWS region that Zester region "${region.name}" is built in`,
+    });
+    return undefined;
+  }
+  const network: Network = entry.network ?? {};
+  const netPath: Path = [...(isHub ? ["aws"] : ["aws", "regions", region.name]), "network"];
+  const prefix = t.plan.topology === "supercluster" ? `${region.name}-` : "";
+  const siteNames = t.plan.leafSites.filter((x) => x.region === region.name).map((x) => x.name);
+  const placed =
+    network.vpcId === undefined
+      ? newVpc(s, { network, awsRegion: entry.region, prefix, index, siteNames }, problems)
+      : existingVpc(s, network.vpcId, network.subnets ?? [], siteNames, problems);
+  if (placed.vpc.kind === "new") cidrs.push({ cidr: placed.vpc.cidr, path: [...netPath, "vpcCidr"] });
+
+  const coreNames = t.clusters.find((c) => c.region === region.name)?.servers ?? [];
+  const zones = distinctAzs(placed.coreSubnets);
+  if (zones.length < zonesNeeded(coreNames.length))
+    problems.push({
+      path: [...netPath, "subnets"],
+      message: `a ${String(coreNames.length)}-server cluster spreads over ${String(zonesNeeded(coreNames.length))} availability zones (${coreNames.length >= 5 ? "2-2-1" : "1-1-1"}), but these subnets cover ${String(zones.length)} (${zones.join(", ")}): add subnets in other zones`,
+    });
+  const servers = [
+    ...place(t, coreNames, placed.coreSubnets, hardware.core),
+    ...t.leafSites
+      .filter((x) => x.region === region.name)
+      .flatMap((site) => place(t, site.servers, placed.siteSubnets.get(site.name) ?? [], hardware.leaf)),
+  ];
+  const hasLeafs = siteNames.length > 0;
+  const canaries = s.peelCanaries > 0;
+  return {
+    name: region.name,
+    awsRegion: entry.region,
+    prefix,
+    vpc: placed.vpc,
+    coreSubnets: placed.coreSubnets,
+    ...(network.ami === undefined ? {} : { ami: network.ami }),
+    servers,
+    groups: [
+      "core",
+      "nlb",
+      "reconcile",
+      ...(canaries ? (["canary"] as const) : []),
+      ...(hasLeafs ? (["leaf"] as const) : []),
+    ],
+    ingress: ingressRules(s, placed.vpc, { hasLeafs, clustered: coreNames.length > 1, canaries }),
+    peerWithHub: !isHub && t.regionLinks.length > 0,
+  };
+}
+
+interface PlacedNetwork {
+  vpc: VpcLayout;
+  coreSubnets: SubnetRef[];
+  siteSubnets: Map<string, SubnetRef[]>;
+}
+
+/** The operator's VPC: its subnets as given; leaf sites and peel CIDRs must be given too. */
+function existingVpc(
+  s: AwsTarget,
+  vpcId: string,
+  subnets: Subnet[],
+  siteNames: string[],
+  problems: Problem[],
+): PlacedNetwork {
+  const siteSubnets = new Map<string, SubnetRef[]>();
+  for (const site of siteNames) {
+    const given = s.leafSites?.[site]?.subnets;
+    if (given === undefined)
       problems.push({
-        path: ["aws", "regions", region.name, "region"],
-        message: `is required: the AWS region that Zester region "${region.name}" is built in`,
+        path: ["aws", "leafSites", site, "subnets"],
+        message: `is required with the operator's VPC (${vpcId}): the subnets leaf site "${site}" runs in`,
       });
+    else
+      siteSubnets.set(
+        site,
+        given.map((x) => ({ id: x.id, az: x.az })),
+      );
+  }
+  if (s.peelCidrs === undefined)
+    problems.push({
+      path: ["aws", "peelCidrs"],
+      message: `is required with the operator's VPC (${vpcId}): the CIDRs peels connect from (nothing is opened by default)`,
+    });
+  return {
+    vpc: { kind: "existing", vpcId },
+    coreSubnets: subnets.map((x) => ({ id: x.id, az: x.az })),
+    siteSubnets,
+  };
+}
+
+interface NewVpcInput {
+  network: Network;
+  awsRegion: string;
+  prefix: string;
+  index: number;
+  siteNames: string[];
+}
+
+/** A VPC this project creates: a private subnet per zone, subnets per leaf site, a NAT subnet. */
+function newVpc(
+  s: AwsTarget,
+  { network, awsRegion, prefix, index, siteNames }: NewVpcInput,
+  problems: Problem[],
+): PlacedNetwork {
+  const cidr = network.vpcCidr ?? `10.${String(FIRST_DEFAULT_OCTET + index)}.0.0/16`;
+  const azs = network.availabilityZones ?? ["a", "b", "c"].map((z) => `${awsRegion}${z}`);
+  const subnets: NewSubnet[] = azs.map((az, i) => ({
+    key: `${prefix}private-${String(i)}`,
+    cidr: carve(cidr, 4, i),
+    az,
+  }));
+  if (siteNames.length > 15)
+    problems.push({
+      path: ["leafSites"],
+      message: "at most 15 leaf sites fit the subnets of a VPC this project creates",
+    });
+  const siteSubnets = new Map<string, SubnetRef[]>();
+  siteNames.forEach((site, j) => {
+    const own = s.leafSites?.[site]?.subnets;
+    if (own !== undefined) {
+      siteSubnets.set(
+        site,
+        own.map((x) => ({ id: x.id, az: x.az })),
+      );
       return;
     }
-    const network: Network = entry.network ?? {};
-    const netPath = [...base, "network"];
-    const prefix = plan.topology === "supercluster" ? `${region.name}-` : "";
-    const siteNames = plan.leafSites.filter((x) => x.region === region.name).map((x) => x.name);
-
-    let vpc: VpcLayout;
-    let coreSubnets: SubnetRef[];
-    const siteSubnets = new Map<string, SubnetRef[]>();
-    if (network.vpcId !== undefined) {
-      vpc = { kind: "existing", vpcId: network.vpcId };
-      coreSubnets = (network.subnets ?? []).map((x: Subnet) => ({ id: x.id, az: x.az }));
-      for (const site of siteNames) {
-        const given = s.leafSites?.[site]?.subnets;
-        if (given === undefined)
-          problems.push({
-            path: ["aws", "leafSites", site, "subnets"],
-            message: `is required with the operator's VPC (${network.vpcId}): the subnets leaf site "${site}" runs in`,
-          });
-        else
-          siteSubnets.set(
-            site,
-            given.map((x) => ({ id: x.id, az: x.az })),
-          );
-      }
-      if (s.peelCidrs === undefined)
-        problems.push({
-          path: ["aws", "peelCidrs"],
-          message: `is required with the operator's VPC (${network.vpcId}): the CIDRs peels connect from (nothing is opened by default)`,
-        });
-    } else {
-      const cidr = network.vpcCidr ?? `10.${String(FIRST_DEFAULT_OCTET + index)}.0.0/16`;
-      const azs = network.availabilityZones ?? ["a", "b", "c"].map((z) => `${entry.region}${z}`);
-      const subnets: NewSubnet[] = azs.map((az, i) => ({
-        key: `${prefix}private-${String(i)}`,
-        cidr: carve(cidr, 4, i),
-        az,
-      }));
-      if (siteNames.length > 15)
-        problems.push({
-          path: ["leafSites"],
-          message: "at most 15 leaf sites fit the subnets of a VPC this project creates",
-        });
-      siteNames.forEach((site, j) => {
-        const own = s.leafSites?.[site]?.subnets;
-        if (own !== undefined) {
-          siteSubnets.set(
-            site,
-            own.map((x) => ({ id: x.id, az: x.az })),
-          );
-          return;
-        }
-        const made = azs.map((az, i) => ({
-          key: `${prefix}site-${site}-${String(i)}`,
-          cidr: carve(cidr, 6, 16 + 3 * j + i),
-          az,
-          site,
-        }));
-        subnets.push(...made);
-        siteSubnets.set(
-          site,
-          made.map((m) => ({ key: m.key, az: m.az })),
-        );
-      });
-      const natGateway = network.natGateway ?? true;
-      vpc = {
-        kind: "new",
-        cidr,
-        azs,
-        subnets,
-        ...(natGateway
-          ? { natSubnet: { key: `${prefix}public-nat`, cidr: carve(cidr, 6, 63), az: azs[0] ?? "" } }
-          : {}),
-      };
-      coreSubnets = subnets.filter((x) => x.site === undefined).map((x) => ({ key: x.key, az: x.az }));
-      cidrs.push({ cidr, path: [...netPath, "vpcCidr"] });
-    }
-
-    const cluster = t.clusters.find((c) => c.region === region.name);
-    const coreNames = cluster?.servers ?? [];
-    const zones = distinctAzs(coreSubnets);
-    if (zones.length < zonesNeeded(coreNames.length))
-      problems.push({
-        path: [...netPath, "subnets"],
-        message: `a ${String(coreNames.length)}-server cluster spreads over ${String(zonesNeeded(coreNames.length))} availability zones (${coreNames.length >= 5 ? "2-2-1" : "1-1-1"}), but these subnets cover ${String(zones.length)} (${zones.join(", ")}): add subnets in other zones`,
-      });
-
-    const servers: ServerLayout[] = [];
-    const place = (names: string[], subnets: SubnetRef[], hw: Hardware | undefined) => {
-      if (hw === undefined || subnets.length === 0) return;
-      const spots = spread(subnets, names.length);
-      names.forEach((name, i) => {
-        const server = t.servers.find((x) => x.name === name);
-        const spot = spots[i];
-        if (server === undefined || spot === undefined) return;
-        servers.push({
-          name,
-          role: server.role,
-          ...(server.site === undefined ? {} : { site: server.site }),
-          host: server.host,
-          az: spot.az,
-          subnet: spot,
-          hardware: hw,
-        });
-      });
-    };
-    place(coreNames, coreSubnets, coreHw);
-    for (const site of t.leafSites.filter((x) => x.region === region.name))
-      place(site.servers, siteSubnets.get(site.name) ?? [], leafHw);
-
-    const peelSources: Source[] =
-      s.peelCidrs !== undefined
-        ? s.peelCidrs.map((cidr) => ({ cidr }))
-        : vpc.kind === "new"
-          ? [{ cidr: vpc.cidr }]
-          : [];
-    const monitorSources: Source[] = s.monitoringCidrs.map((cidr) => ({ cidr }));
-    const hasLeafs = siteNames.length > 0;
-    const clustered = coreNames.length > 1;
-    const ingress: IngressRule[] = [
-      ...allow("nlb", PORT.client, peelSources, "peels to the load balancer"),
-      ...allow("core", PORT.client, peelSources, "peels straight to a server"),
-      ...allow("core", PORT.client, [{ group: "nlb" }], "the load balancer to servers"),
-      ...allow("core", PORT.client, [{ group: "reconcile" }], "the KV reconcile"),
-      ...allow("core", PORT.client, canaries ? [{ group: "canary" }] : [], "canary peels"),
-      ...allow("core", PORT.cluster, clustered ? [{ group: "core" }] : [], "cluster routes between servers"),
-      ...allow("core", PORT.leafnode, hasLeafs ? [{ group: "leaf" }] : [], "leaf servers to their hub"),
-      ...allow("core", PORT.monitor, monitorSources, "monitoring"),
-      ...allow("leaf", PORT.client, hasLeafs ? peelSources : [], "peels to a leaf server"),
-      ...allow("leaf", PORT.client, hasLeafs && canaries ? [{ group: "canary" }] : [], "canary peels"),
-      ...allow("leaf", PORT.monitor, hasLeafs ? monitorSources : [], "monitoring"),
-    ];
-    regions.push({
-      name: region.name,
-      awsRegion: entry.region,
-      prefix,
-      vpc,
-      coreSubnets,
-      ...(network.ami === undefined ? {} : { ami: network.ami }),
-      servers,
-      groups: [
-        "core",
-        "nlb",
-        "reconcile",
-        ...(canaries ? (["canary"] as const) : []),
-        ...(hasLeafs ? (["leaf"] as const) : []),
-      ],
-      ingress,
-      peerWithHub: !isHub && t.regionLinks.length > 0,
-    });
+    const made = azs.map((az, i) => ({
+      key: `${prefix}site-${site}-${String(i)}`,
+      cidr: carve(cidr, 6, 16 + 3 * j + i),
+      az,
+      site,
+    }));
+    subnets.push(...made);
+    siteSubnets.set(
+      site,
+      made.map((m) => ({ key: m.key, az: m.az })),
+    );
   });
+  const natGateway = network.natGateway ?? true;
+  return {
+    vpc: {
+      kind: "new",
+      cidr,
+      azs,
+      subnets,
+      ...(natGateway ? { natSubnet: { key: `${prefix}public-nat`, cidr: carve(cidr, 6, 63), az: azs[0] ?? "" } } : {}),
+    },
+    coreSubnets: subnets.filter((x) => x.site === undefined).map((x) => ({ key: x.key, az: x.az })),
+    siteSubnets,
+  };
+}
 
-  // Regions link over VPC peering: their address ranges must not overlap.
+/** Servers in order over the subnets' zones: the first ones land in different zones. */
+function place(t: Topology, names: string[], subnets: SubnetRef[], hardware: Hardware | undefined): ServerLayout[] {
+  if (hardware === undefined || subnets.length === 0) return [];
+  const spots = spread(subnets, names.length);
+  return names.flatMap((name, i) => {
+    const server = t.servers.find((x) => x.name === name);
+    const spot = spots[i];
+    if (server === undefined || spot === undefined) return [];
+    return [
+      {
+        name,
+        role: server.role,
+        ...(server.site === undefined ? {} : { site: server.site }),
+        host: server.host,
+        az: spot.az,
+        subnet: spot,
+        hardware,
+      },
+    ];
+  });
+}
+
+/** Who may reach which port: nothing else is opened (egress aside). */
+function ingressRules(
+  s: AwsTarget,
+  vpc: VpcLayout,
+  has: { hasLeafs: boolean; clustered: boolean; canaries: boolean },
+): IngressRule[] {
+  const peelSources: Source[] =
+    s.peelCidrs !== undefined ? s.peelCidrs.map((cidr) => ({ cidr })) : vpc.kind === "new" ? [{ cidr: vpc.cidr }] : [];
+  const monitorSources: Source[] = s.monitoringCidrs.map((cidr) => ({ cidr }));
+  const { hasLeafs, clustered, canaries } = has;
+  return [
+    ...allow("nlb", PORT.client, peelSources, "peels to the load balancer"),
+    ...allow("core", PORT.client, peelSources, "peels straight to a server"),
+    ...allow("core", PORT.client, [{ group: "nlb" }], "the load balancer to servers"),
+    ...allow("core", PORT.client, [{ group: "reconcile" }], "the KV reconcile"),
+    ...allow("core", PORT.client, canaries ? [{ group: "canary" }] : [], "canary peels"),
+    ...allow("core", PORT.cluster, clustered ? [{ group: "core" }] : [], "cluster routes between servers"),
+    ...allow("core", PORT.leafnode, hasLeafs ? [{ group: "leaf" }] : [], "leaf servers to their hub"),
+    ...allow("core", PORT.monitor, monitorSources, "monitoring"),
+    ...allow("leaf", PORT.client, hasLeafs ? peelSources : [], "peels to a leaf server"),
+    ...allow("leaf", PORT.client, hasLeafs && canaries ? [{ group: "canary" }] : [], "canary peels"),
+    ...allow("leaf", PORT.monitor, hasLeafs ? monitorSources : [], "monitoring"),
+  ];
+}
+
+/** Regions link over VPC peering: distinct ranges, VPCs this project creates, the hub open to them on 7422. */
+function checkPeering(regions: RegionLayout[], hub: string, cidrs: CidrClaim[], problems: Problem[]): void {
   cidrs.forEach((a, i) => {
     for (const b of cidrs.slice(0, i))
       if (overlaps(a.cidr, b.cidr))
@@ -362,7 +466,6 @@ export function awsLayout(t: Topology, s: AwsTarget): AwsLayout {
           message: `${a.cidr} overlaps ${b.cidr} of another region; peered VPCs need distinct ranges`,
         });
   });
-  // The hub takes leaf connections from the other regions' address ranges.
   const hubLayout = regions.find((r) => r.name === hub);
   for (const r of regions)
     if (r !== hubLayout && r.peerWithHub) {
@@ -375,12 +478,4 @@ export function awsLayout(t: Topology, s: AwsTarget): AwsLayout {
             "a supercluster links regions over VPC peering between VPCs this project creates; with the operator's VPCs, leave network out or connect them yourself and ask for this to be supported",
         });
     }
-
-  if (problems.length > 0) throw new SpecError(problems);
-  return {
-    arch,
-    dnsZone: s.dnsZone,
-    regions,
-    ebsBackups: regions.some((r) => r.servers.some((x) => x.hardware.storage.kind === "ebs")),
-  };
 }
