@@ -3,31 +3,9 @@
  * cluster (on AWS, a Lambda function in the VPC). The job is JSON in the environment, read back
  * with zod; the same `reconcileKv` the local target runs does the work.
  */
-import { z } from "zod";
+import { JOB_ENV, ReconcileJobSchema, type ReconcileJob } from "./cluster-job";
 import { connectAdmin } from "./connect";
 import { reconcileKv, type BucketChange } from "./reconcile";
-
-export const JOB_ENV = "ZESTER_RECONCILE_JOB";
-
-const BucketSchema = z.strictObject({
-  name: z.string(),
-  kind: z.enum(["kv", "stream"]),
-  stream: z.string(),
-  history: z.number().int(),
-  ttlSeconds: z.number().int(),
-  replicas: z.number().int(),
-  storage: z.enum(["file", "memory"]),
-});
-
-export const ReconcileJobSchema = z.strictObject({
-  /** Client URLs of the cluster's servers. */
-  servers: z.array(z.string()).min(1),
-  user: z.string(),
-  password: z.string(),
-  clusterSize: z.number().int().min(1),
-  buckets: z.array(BucketSchema),
-});
-export type ReconcileJob = z.infer<typeof ReconcileJobSchema>;
 
 export async function runReconcileJob(job: ReconcileJob): Promise<BucketChange[]> {
   const nc = await connectAdmin(job.servers, job.user, job.password);

@@ -92,6 +92,19 @@ export interface StackConfig {
 /** Pulumi's own AWS provider setting, the default for `zester:aws.region`. */
 export const AWS_REGION_KEY = "aws:region";
 
+/**
+ * The stack's `aws:*` config (profile, assumeRoles, allowedAccountIds, defaultTags …) for the
+ * providers the AWS component creates: an explicit provider reads none of it by itself, and would
+ * deploy with whatever credentials are around. The region is set per region; every other key is
+ * the AWS provider's to validate.
+ */
+export function awsProviderDefaults(all: Record<string, string>): Record<string, unknown> {
+  const defaults: Record<string, unknown> = {};
+  for (const [key, raw] of Object.entries(all))
+    if (key.startsWith("aws:") && key !== AWS_REGION_KEY) defaults[key.slice("aws:".length)] = decode(raw);
+  return defaults;
+}
+
 export class ConfigError extends Error {
   constructor(readonly problems: Problem[]) {
     super(problems.map((p) => `${configKey(p.path)}: ${p.message}`).join("\n"));

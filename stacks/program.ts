@@ -3,15 +3,12 @@
  * the tier on EC2 (components/aws), `kubernetes` on a Kubernetes cluster (components/kubernetes).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { awsLayout } from "../components/aws/layout";
-import { ZesterAws, type ServerOutput } from "../components/aws/topology";
+import { ZesterAws } from "../components/aws/component";
+import type { ServerOutput } from "../components/aws/servers";
 import type { ChecklistStatus } from "../components/checklist";
-import { kubernetesAddressing, kubernetesLayout } from "../components/kubernetes/manifests";
-import { ZesterKubernetes } from "../components/kubernetes/topology";
+import { ZesterKubernetes } from "../components/kubernetes/component";
 import { plan, SpecError, type SizingPlan } from "../sizing";
-import { build, standardAddressing } from "../topology";
-import { ConfigError, readStackConfig, type Target } from "./config";
-import { reconcileBundle } from "./reconcile-bundle";
+import { awsProviderDefaults, ConfigError, readStackConfig, type StackConfig, type Target } from "./config";
 
 export interface AwsOutputs {
   /** Where peels and tools connect: the internal load balancer's name in the private zone. */
@@ -45,17 +42,12 @@ export interface StackOutputs {
   kubernetes?: KubernetesOutputs;
 }
 
+/** The component's name: its children are `zester-…` (aliased to their names from before that prefix). */
+const COMPONENT = "zester";
+
 /** Throws ConfigError (naming the `zester:*` key) before anything is created. */
 export function program(config: Record<string, string>): StackOutputs {
   const stack = readStackConfig(config);
-  const checked = <T>(run: () => T): T => {
-    try {
-      return run();
-    } catch (error) {
-      if (error instanceof SpecError) throw new ConfigError(error.problems);
-      throw error;
-    }
-  };
   const sizing = checked(() => plan(stack.sizing));
   const outputs: StackOutputs = {
     target: stack.target,
@@ -66,44 +58,48 @@ export function program(config: Record<string, string>): StackOutputs {
     totalServers: sizing.totalServers,
     sizing,
   };
-  const settings = stack.aws;
-  if (stack.target === "aws" && settings !== undefined) {
-    const topology = build(sizing, standardAddressing(settings.dnsZone));
-    const layout = checked(() => awsLayout(topology, settings));
-    const aws = new ZesterAws("zester", {
-      topology,
-      layout,
-      settings,
-      reconcileCode: reconcileBundle(),
-      stackId: `${pulumi.getProject()}-${pulumi.getStack()}`,
-    });
-    outputs.aws = {
-      clientUrl: aws.clientUrl,
-      leafUrls: aws.leafUrls,
-      servers: aws.servers,
-      peelBootstrap: aws.peelBootstrap,
-      checklist: aws.checklist,
-    };
-  }
-  const k8sSettings = stack.kubernetes;
-  if (stack.target === "kubernetes" && k8sSettings !== undefined) {
-    const topology = build(
-      sizing,
-      kubernetesAddressing({ core: k8sSettings.namespace, leaf: k8sSettings.leafNamespace }),
-    );
-    const layout = checked(() => kubernetesLayout(topology, k8sSettings));
-    const k8s = new ZesterKubernetes("zester", {
-      topology,
-      layout,
-      settings: k8sSettings,
-      reconcileCode: reconcileBundle(),
-    });
-    outputs.kubernetes = {
-      clientUrl: k8s.clientUrl,
-      namespace: k8s.namespace,
-      servers: k8s.servers,
-      checklist: k8s.checklist,
-    };
-  }
+  if (stack.aws !== undefined) outputs.aws = awsTarget(stack, stack.aws, config);
+  if (stack.kubernetes !== undefined) outputs.kubernetes = kubernetesTarget(stack, stack.kubernetes);
   return outputs;
+}
+
+/** Input the components refuse is refused config: the same problems, named as `zester:*` keys. */
+function checked<T>(run: () => T): T {
+  try {
+    return run();
+  } catch (error) {
+    if (error instanceof SpecError) throw new ConfigError(error.problems);
+    throw error;
+  }
+}
+
+function awsTarget(
+  stack: StackConfig,
+  settings: NonNullable<StackConfig["aws"]>,
+  config: Record<string, string>,
+): AwsOutputs {
+  const aws = checked(
+    () =>
+      new ZesterAws(COMPONENT, {
+        spec: stack.sizing,
+        settings,
+        providerDefaults: awsProviderDefaults(config),
+        stackId: `${pulumi.getProject()}-${pulumi.getStack()}`,
+        aliasUnprefixedChildren: true,
+      }),
+  );
+  return {
+    clientUrl: aws.clientUrl,
+    leafUrls: aws.leafUrls,
+    servers: aws.servers,
+    peelBootstrap: aws.peelBootstrap,
+    checklist: aws.checklist,
+  };
+}
+
+function kubernetesTarget(stack: StackConfig, settings: NonNullable<StackConfig["kubernetes"]>): KubernetesOutputs {
+  const k8s = checked(
+    () => new ZesterKubernetes(COMPONENT, { spec: stack.sizing, settings, aliasUnprefixedChildren: true }),
+  );
+  return { clientUrl: k8s.clientUrl, namespace: k8s.namespace, servers: k8s.servers, checklist: k8s.checklist };
 }

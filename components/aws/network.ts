@@ -1,7 +1,9 @@
 /** One region's network: the VPC and subnets the layout asks for, or the operator's. */
 import * as aws from "@pulumi/aws";
-import * as pulumi from "@pulumi/pulumi";
-import type { RegionLayout, SubnetRef } from "./layout";
+import type * as pulumi from "@pulumi/pulumi";
+import type { Children } from "../children";
+import type { Deferred } from "../deferred";
+import type { NewSubnet, RegionLayout, SubnetRef } from "./layout";
 
 export interface RegionNetwork {
   vpcId: pulumi.Input<string>;
@@ -11,61 +13,96 @@ export interface RegionNetwork {
   privateRouteTable?: aws.ec2.RouteTable;
 }
 
-export function createNetwork(region: RegionLayout, opts: pulumi.CustomResourceOptions): RegionNetwork {
+interface NetworkScope {
+  children: Children;
+  deferred: Deferred;
+  region: RegionLayout;
+  opts: pulumi.CustomResourceOptions;
+  stackId: string;
+}
+
+export function createNetwork(scope: NetworkScope): RegionNetwork {
+  const { region, deferred } = scope;
   const vpcLayout = region.vpc;
   if (vpcLayout.kind === "existing")
-    return { vpcId: vpcLayout.vpcId, subnetId: (ref) => ("id" in ref ? ref.id : unknownSubnet(ref.key)) };
+    return {
+      vpcId: deferred.input(vpcLayout.vpcId),
+      subnetId: (ref) => ("id" in ref ? deferred.input(ref.id) : unknownSubnet(ref.key)),
+    };
 
   const p = region.prefix;
-  const tags = (name: string) => ({ Name: `zester-${p}${name}`, "zester:region": region.name });
-  const vpc = new aws.ec2.Vpc(
-    `${p}vpc`,
-    { cidrBlock: vpcLayout.cidr, enableDnsHostnames: true, enableDnsSupport: true, tags: tags("vpc") },
-    opts,
-  );
-  const routeTable = new aws.ec2.RouteTable(`${p}private`, { vpcId: vpc.id, tags: tags("private") }, opts);
+  const { children, opts } = scope;
+  const tags = (name: string) =>
+    children.tags({ Name: `zester-${p}${name}`, "zester:region": region.name, "zester:stack": scope.stackId });
+  const vpc = children.make(`${p}vpc`, opts, (n, o) => {
+    return new aws.ec2.Vpc(
+      n,
+      { cidrBlock: vpcLayout.cidr, enableDnsHostnames: true, enableDnsSupport: true, tags: tags("vpc") },
+      o,
+    );
+  });
+  const routeTable = children.make(`${p}private`, opts, (n, o) => {
+    return new aws.ec2.RouteTable(n, { vpcId: vpc.id, tags: tags("private") }, o);
+  });
   const ids = new Map<string, pulumi.Output<string>>();
   for (const s of vpcLayout.subnets) {
-    const subnet = new aws.ec2.Subnet(
-      s.key,
-      { vpcId: vpc.id, cidrBlock: s.cidr, availabilityZone: s.az, tags: tags(s.key.slice(p.length)) },
-      opts,
-    );
-    new aws.ec2.RouteTableAssociation(s.key, { subnetId: subnet.id, routeTableId: routeTable.id }, opts);
+    const subnet = subnetIn(scope, vpc, s, tags(s.key.slice(p.length)));
+    children.make(s.key, opts, (n, o) => {
+      return new aws.ec2.RouteTableAssociation(n, { subnetId: subnet.id, routeTableId: routeTable.id }, o);
+    });
     ids.set(s.key, subnet.id);
   }
-  const nat = vpcLayout.natSubnet;
-  if (nat !== undefined) {
-    // Egress for the pinned downloads; nothing in this subnet but the NAT gateway.
-    const igw = new aws.ec2.InternetGateway(`${p}igw`, { vpcId: vpc.id, tags: tags("igw") }, opts);
-    const publicSubnet = new aws.ec2.Subnet(
-      nat.key,
-      { vpcId: vpc.id, cidrBlock: nat.cidr, availabilityZone: nat.az, tags: tags(nat.key.slice(p.length)) },
-      opts,
-    );
-    const publicTable = new aws.ec2.RouteTable(
-      `${p}public`,
-      { vpcId: vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: igw.id }], tags: tags("public") },
-      opts,
-    );
-    new aws.ec2.RouteTableAssociation(nat.key, { subnetId: publicSubnet.id, routeTableId: publicTable.id }, opts);
-    const eip = new aws.ec2.Eip(`${p}nat`, { domain: "vpc", tags: tags("nat") }, opts);
-    const gateway = new aws.ec2.NatGateway(
-      `${p}nat`,
-      { subnetId: publicSubnet.id, allocationId: eip.id, tags: tags("nat") },
-      { ...opts, dependsOn: [igw] },
-    );
-    new aws.ec2.Route(
-      `${p}private-egress`,
-      { routeTableId: routeTable.id, destinationCidrBlock: "0.0.0.0/0", natGatewayId: gateway.id },
-      opts,
-    );
-  }
+  if (vpcLayout.natSubnet !== undefined) natGateway(scope, vpc, routeTable, vpcLayout.natSubnet, tags);
   return {
     vpcId: vpc.id,
-    subnetId: (ref) => ("id" in ref ? ref.id : (ids.get(ref.key) ?? unknownSubnet(ref.key))),
+    subnetId: (ref) => ("id" in ref ? deferred.input(ref.id) : (ids.get(ref.key) ?? unknownSubnet(ref.key))),
     privateRouteTable: routeTable,
   };
+}
+
+function subnetIn(scope: NetworkScope, vpc: aws.ec2.Vpc, s: NewSubnet, tags: Record<string, string>): aws.ec2.Subnet {
+  return scope.children.make(s.key, scope.opts, (n, o) => {
+    return new aws.ec2.Subnet(n, { vpcId: vpc.id, cidrBlock: s.cidr, availabilityZone: s.az, tags }, o);
+  });
+}
+
+/** Egress for the pinned downloads; nothing in the public subnet but the NAT gateway. */
+function natGateway(
+  scope: NetworkScope,
+  vpc: aws.ec2.Vpc,
+  privateTable: aws.ec2.RouteTable,
+  nat: NewSubnet,
+  tags: (name: string) => Record<string, string>,
+): void {
+  const { children, opts } = scope;
+  const p = scope.region.prefix;
+  const igw = children.make(`${p}igw`, opts, (n, o) => {
+    return new aws.ec2.InternetGateway(n, { vpcId: vpc.id, tags: tags("igw") }, o);
+  });
+  const publicSubnet = subnetIn(scope, vpc, nat, tags(nat.key.slice(p.length)));
+  const publicTable = children.make(`${p}public`, opts, (n, o) => {
+    return new aws.ec2.RouteTable(
+      n,
+      { vpcId: vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: igw.id }], tags: tags("public") },
+      o,
+    );
+  });
+  children.make(nat.key, opts, (n, o) => {
+    return new aws.ec2.RouteTableAssociation(n, { subnetId: publicSubnet.id, routeTableId: publicTable.id }, o);
+  });
+  const eip = children.make(`${p}nat`, opts, (n, o) => {
+    return new aws.ec2.Eip(n, { domain: "vpc", tags: tags("nat") }, o);
+  });
+  const gateway = children.make(`${p}nat`, { ...opts, dependsOn: [igw] }, (n, o) => {
+    return new aws.ec2.NatGateway(n, { subnetId: publicSubnet.id, allocationId: eip.id, tags: tags("nat") }, o);
+  });
+  children.make(`${p}private-egress`, opts, (n, o) => {
+    return new aws.ec2.Route(
+      n,
+      { routeTableId: privateTable.id, destinationCidrBlock: "0.0.0.0/0", natGatewayId: gateway.id },
+      o,
+    );
+  });
 }
 
 function unknownSubnet(key: string): never {

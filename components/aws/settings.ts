@@ -54,8 +54,16 @@ export type NatsServerPin = z.infer<typeof NatsServerPinSchema>;
 const EVERY_HOURS = [1, 2, 3, 4, 6, 8, 12, 24];
 const EVERY_HOURS_MESSAGE = "must be one of 1, 2, 3, 4, 6, 8, 12 or 24 (what Data Lifecycle Manager accepts)";
 
+/** AWS's id formats, with what a setting says when it is not one (also checked once an output's value is known). */
+export const IDS = {
+  vpc: { pattern: /^vpc-[0-9a-f]{8,17}$/, message: "must be a VPC id, e.g. vpc-0123456789abcdef0" },
+  subnet: { pattern: /^subnet-[0-9a-f]{8,17}$/, message: "must be a subnet id, e.g. subnet-0123456789abcdef0" },
+  ami: { pattern: /^ami-[0-9a-f]{8,17}$/, message: "must be an AMI id, e.g. ami-0123456789abcdef0" },
+} as const;
+const id = (kind: keyof typeof IDS) => z.string().regex(IDS[kind].pattern, message(IDS[kind].message));
+
 const SubnetSchema = z.strictObject({
-  id: z.string().regex(/^subnet-[0-9a-f]{8,17}$/, message("must be a subnet id, e.g. subnet-0123456789abcdef0")),
+  id: id("subnet"),
   /** Given, not looked up: placement is decided before anything is created. */
   az: availabilityZone,
 });
@@ -64,10 +72,7 @@ export type Subnet = z.infer<typeof SubnetSchema>;
 export const NetworkSchema = z
   .strictObject({
     /** The operator's VPC. @default a new VPC */
-    vpcId: z
-      .string()
-      .regex(/^vpc-[0-9a-f]{8,17}$/, message("must be a VPC id, e.g. vpc-0123456789abcdef0"))
-      .optional(),
+    vpcId: id("vpc").optional(),
     /** With `vpcId`: the private subnets servers go to, each with its AZ. */
     subnets: z.array(SubnetSchema).min(1, message("must list at least one subnet")).optional(),
     /** New VPC only. @default 10.42.0.0/16 for the first region, 10.43.0.0/16 for the next … */
@@ -89,10 +94,7 @@ export const NetworkSchema = z
      */
     natGateway: z.boolean().optional(),
     /** @default the newest official Debian 12 AMI for the architecture, looked up once (never replaces a running server) */
-    ami: z
-      .string()
-      .regex(/^ami-[0-9a-f]{8,17}$/, message("must be an AMI id, e.g. ami-0123456789abcdef0"))
-      .optional(),
+    ami: id("ami").optional(),
   })
   .superRefine((n, ctx) => {
     if ((n.vpcId === undefined) !== (n.subnets === undefined))
@@ -111,6 +113,7 @@ export const NetworkSchema = z
           });
   });
 export type Network = z.infer<typeof NetworkSchema>;
+export type NetworkInput = z.input<typeof NetworkSchema>;
 
 export const AwsSettingsSchema = z.strictObject({
   /** The AWS region of the only (or, in a supercluster, the first) Zester region. @default `aws:region` */

@@ -7,9 +7,12 @@ import { dnsLabel, wholeNumber } from "../../sizing/spec";
 
 const message = (m: string) => ({ message: m });
 
-const image = z
-  .string({ invalid_type_error: "must be a string" })
-  .regex(/^[a-z0-9][a-z0-9._/:@-]*$/, message("must be an image reference, e.g. nats:2.14.6-alpine"));
+/** An image reference, with what a setting says when it is not one (also checked once an output's value is known). */
+export const IMAGE = {
+  pattern: /^[a-z0-9][a-z0-9._/:@-]*$/,
+  message: "must be an image reference, e.g. nats:2.14.6-alpine",
+} as const;
+const image = z.string({ invalid_type_error: "must be a string" }).regex(IMAGE.pattern, message(IMAGE.message));
 
 const className = z
   .string({ invalid_type_error: "must be a string" })
@@ -68,3 +71,4 @@ export const KubernetesSettingsSchema = z.strictObject({
   prometheusOperator: z.boolean().default(false),
 });
 export type KubernetesSettings = z.output<typeof KubernetesSettingsSchema>;
+export type KubernetesSettingsInput = z.input<typeof KubernetesSettingsSchema>;

@@ -147,7 +147,7 @@ describe("every tier on AWS", () => {
     const providers = ofType(p, "pulumi:providers:aws").map((r) => r.inputs.region);
     expect(providers).toEqual(["eu-west-1", "us-east-1"]);
     expect(ofType(p, "aws:ec2/vpcPeeringConnection:VpcPeeringConnection")).toHaveLength(1);
-    const hubLeaf = ofType(p, INGRESS).filter((r) => r.name.startsWith("region-0-core-in-7422-from-10-43"));
+    const hubLeaf = ofType(p, INGRESS).filter((r) => r.name.startsWith("zester-region-0-core-in-7422-from-10-43"));
     expect(hubLeaf).toHaveLength(1);
   });
 
@@ -183,14 +183,14 @@ describe("every tier on AWS", () => {
 
   test("the user data carries, byte for byte, the nats-server.conf the local target boots, with AZ tags", () => {
     const p = planned(2_000);
-    const core1 = ofType(p, INSTANCE).find((i) => i.name === "core-1");
+    const core1 = ofType(p, INSTANCE).find((i) => i.name === "zester-core-1");
     const doc = parse(String(core1?.inputs.userData)) as { write_files: { path: string; content: string }[] };
     const conf = doc.write_files.find((f) => f.path === "/etc/nats/nats-server.conf")?.content;
     const secrets = {
-      system: "system-password-generated-at-deploy",
-      app: "app-password-generated-at-deploy",
-      leaf: "leaf-password-generated-at-deploy",
-      route: "route-password-generated-at-deploy",
+      system: "zester-system-password-generated-at-deploy",
+      app: "zester-app-password-generated-at-deploy",
+      leaf: "zester-leaf-password-generated-at-deploy",
+      route: "zester-route-password-generated-at-deploy",
     };
     expect(conf).toBe(
       renderNatsServerConf({
@@ -211,7 +211,7 @@ describe("every tier on AWS", () => {
     [150_000, "region-1-core-3"],
   ])("%i peels: %s's user data and the peel bootstrap pass `cloud-init schema`", (peels, server) => {
     const p = peels === 60_000 ? planJson(peels, 'leafSites=[{"name":"dmz"}]') : planned(peels);
-    const userData = String(ofType(p, INSTANCE).find((i) => i.name === server)?.inputs.userData);
+    const userData = String(ofType(p, INSTANCE).find((i) => i.name === `zester-${server}`)?.inputs.userData);
     for (const text of [userData, p.outputs.aws?.peelBootstrap ?? ""]) {
       const dir = mkdtempSync(path.join(os.tmpdir(), "zester-aws-ci-"));
       try {
@@ -256,15 +256,16 @@ describe("a tier change on AWS", () => {
     }
     const added = after.resources.filter((r) => !before.resources.some((b) => key(b) === key(r))).map(key);
     expect(added).toEqual(
-      expect.arrayContaining(["aws:ec2/instance:Instance::core-3", "aws:ec2/instance:Instance::core-4"]),
+      expect.arrayContaining(["aws:ec2/instance:Instance::zester-core-3", "aws:ec2/instance:Instance::zester-core-4"]),
     );
     // Grown in place: a bigger type, a bigger and faster volume (EBS changes both online).
-    const core0 = (p: PlanJson) => p.resources.find((r) => r.type === VOLUME && r.name === "core-0-data")?.inputs;
+    const core0 = (p: PlanJson) =>
+      p.resources.find((r) => r.type === VOLUME && r.name === "zester-core-0-data")?.inputs;
     expect([core0(before)?.type, core0(after)?.type]).toEqual(["gp3", "io2"]);
     // Routes list the first three servers only, so the survivors' cluster block is unchanged.
     const routes = (p: PlanJson) =>
       /routes: \[[^\]]*\]/.exec(
-        String(p.resources.find((r) => r.type === INSTANCE && r.name === "core-0")?.inputs.userData),
+        String(p.resources.find((r) => r.type === INSTANCE && r.name === "zester-core-0")?.inputs.userData),
       )?.[0];
     expect(routes(after)).toBe(routes(before));
   });

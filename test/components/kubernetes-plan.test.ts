@@ -201,7 +201,7 @@ describe("every tier on Kubernetes", () => {
       undefined,
       "eu",
     ]);
-    const secret = p.resources.find((r) => r.name === "region-1-nats-config-zester");
+    const secret = p.resources.find((r) => r.name === "zester-region-1-nats-config-zester");
     expect(String((secret?.inputs.stringData as Record<string, string>)["region-1-core-0.conf"])).toMatch(
       /@leaf\.hub\.example\.com:7422/,
     );

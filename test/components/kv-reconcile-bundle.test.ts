@@ -1,16 +1,20 @@
 /**
- * The bundle the AWS target deploys as its scheduled KV reconcile, loaded as the function
- * runtime would load it and run against a real 3-node cluster (nats-server from Debian sid).
+ * The bundle the targets deploy as their KV reconcile (shipped prebuilt in the package), loaded
+ * as the function runtime would load it and run against a real 3-node cluster (Debian sid's
+ * nats-server).
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { clusterJob } from "../../jetstream/cluster-job";
-import { JOB_ENV } from "../../jetstream/reconcile-job";
+import { JOB_ENV } from "../../jetstream/cluster-job";
 import { connectCluster } from "../../local/kv";
-import { reconcileBundle } from "../../stacks/reconcile-bundle";
+import { shippedReconcileCode } from "../../components/reconcile-code";
 import { boot } from "../helpers/local";
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- the build script is CommonJS
+const { BUNDLE, bundleText } = require("../../scripts/bin/bundle.cjs") as { BUNDLE: string; bundleText: () => string };
 
 interface Bundle {
   handler: () => Promise<{
@@ -20,8 +24,11 @@ interface Bundle {
 }
 
 test("the deployed bundle raises a dropped replica count back to the plan, and is a no-op after", async () => {
-  const code = reconcileBundle();
-  expect(reconcileBundle()).toBe(code); // deterministic: an unchanged source is no diff on `pulumi up`
+  // What the package ships is what the source builds, and building is deterministic: an unchanged
+  // source is no diff on `pulumi up`.
+  const code = readFileSync(BUNDLE, "utf8");
+  expect(bundleText()).toBe(code);
+  expect(shippedReconcileCode()).toBe(code);
   const run = await boot(2_000, "sid");
   const [cluster] = run.topology.clusters;
   if (cluster === undefined) {

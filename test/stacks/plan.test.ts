@@ -56,7 +56,7 @@ describe("the offline plan", () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^ {2}tier: "single-small"$/m);
     expect(r.stdout).toMatch(/^Resources: \d+$/m);
-    expect(r.stdout).toMatch(/kubernetes:apps\/v1:StatefulSet {2}statefulset-zester-core/);
+    expect(r.stdout).toMatch(/kubernetes:apps\/v1:StatefulSet {2}zester-statefulset-zester-core/);
   });
 
   test("every registered resource is recorded with its type token, name, URN, parent, aliases, options and inputs", async () => {

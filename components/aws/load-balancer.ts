@@ -1,0 +1,78 @@
+/** An internal NLB per region for client connections (4222) to its core; never for routes. */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { securityGroup, type AwsScope, type RegionScope } from "./scope";
+
+export function loadBalancer(
+  scope: AwsScope,
+  region: RegionScope,
+  instances: Map<string, aws.ec2.Instance>,
+  zone: aws.route53.Zone,
+): pulumi.Output<string> {
+  const { children } = scope;
+  const { r, net, o } = region;
+  const hub = scope.layout.regions[0];
+  if (hub === undefined) throw new Error("a layout has at least one region");
+  const local = `${r.prefix}clients`;
+  const stackTag = { "zester:stack": scope.stackId };
+  const nlb = children.make(local, o, (name, opts) => {
+    return new aws.lb.LoadBalancer(
+      name,
+      {
+        internal: true,
+        loadBalancerType: "network",
+        subnets: [...new Set(r.coreSubnets)].map((x) => net.subnetId(x)),
+        securityGroups: [securityGroup(region, "nlb").id],
+        tags: children.tags({ Name: `zester-${local}`, ...stackTag }),
+      },
+      opts,
+    );
+  });
+  const targets = children.make(local, o, (name, opts) => {
+    return new aws.lb.TargetGroup(
+      name,
+      {
+        port: 4222,
+        protocol: "TCP",
+        vpcId: net.vpcId,
+        targetType: "instance",
+        healthCheck: { protocol: "TCP" },
+        ...children.tagged(stackTag),
+      },
+      opts,
+    );
+  });
+  children.make(local, o, (name, opts) => {
+    return new aws.lb.Listener(
+      name,
+      {
+        loadBalancerArn: nlb.arn,
+        port: 4222,
+        protocol: "TCP",
+        defaultActions: [{ type: "forward", targetGroupArn: targets.arn }],
+        ...children.tagged(stackTag),
+      },
+      opts,
+    );
+  });
+  for (const server of r.servers.filter((x) => x.role === "core")) {
+    const instance = instances.get(server.name);
+    if (instance !== undefined)
+      children.make(server.name, o, (name, opts) => {
+        return new aws.lb.TargetGroupAttachment(
+          name,
+          { targetGroupArn: targets.arn, targetId: instance.id, port: 4222 },
+          opts,
+        );
+      });
+  }
+  const host = `${local}.${scope.layout.dnsZone}`;
+  children.make(local, scope.inRegion(hub), (name, opts) => {
+    return new aws.route53.Record(
+      name,
+      { zoneId: zone.zoneId, name: host, type: "CNAME", ttl: 60, records: [nlb.dnsName] },
+      opts,
+    );
+  });
+  return pulumi.output(`nats://${host}:4222`);
+}

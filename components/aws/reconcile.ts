@@ -1,0 +1,56 @@
+/** The KV reconcile on a schedule, from inside the VPC, with the same code every target runs. */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { clusterJob } from "../../jetstream/cluster-job";
+import { JOB_ENV } from "../../jetstream/cluster-job";
+import { securityGroup, type AwsScope, type RegionScope } from "./scope";
+
+export function scheduledReconcile(scope: AwsScope, region: RegionScope, role: aws.iam.Role, code: string): void {
+  const { children, topology: t, settings: s, secrets } = scope;
+  const { r, net, o } = region;
+  const cluster = t.clusters.find((c) => c.region === r.name);
+  if (cluster === undefined) return;
+  const job = secrets.apply((sec) => clusterJob(t, cluster, sec.app));
+  const local = `${r.prefix}kv-reconcile`;
+  const stackTag = { "zester:stack": scope.stackId };
+  const fn = children.make(local, o, (name, opts) => {
+    return new aws.lambda.Function(
+      name,
+      {
+        runtime: "nodejs22.x",
+        handler: "index.handler",
+        code: new pulumi.asset.AssetArchive({ "index.js": new pulumi.asset.StringAsset(code) }),
+        role: role.arn,
+        timeout: 120,
+        memorySize: 256,
+        vpcConfig: {
+          subnetIds: r.coreSubnets.map((x) => net.subnetId(x)),
+          securityGroupIds: [securityGroup(region, "reconcile").id],
+        },
+        environment: { variables: { [JOB_ENV]: pulumi.secret(job.apply((j) => JSON.stringify(j))) } },
+        description: `Zester KV replicas for cluster ${cluster.name}`,
+        ...children.tagged(stackTag),
+      },
+      opts,
+    );
+  });
+  const minutes = s.reconcileEveryMinutes;
+  const rule = children.make(local, o, (name, opts) => {
+    return new aws.cloudwatch.EventRule(
+      name,
+      {
+        scheduleExpression: `rate(${String(minutes)} ${minutes === 1 ? "minute" : "minutes"})`,
+        ...children.tagged(stackTag),
+      },
+      opts,
+    );
+  });
+  children.make(local, o, (name, opts) => new aws.cloudwatch.EventTarget(name, { rule: rule.name, arn: fn.arn }, opts));
+  children.make(local, o, (name, opts) => {
+    return new aws.lambda.Permission(
+      name,
+      { action: "lambda:InvokeFunction", function: fn.name, principal: "events.amazonaws.com", sourceArn: rule.arn },
+      opts,
+    );
+  });
+}

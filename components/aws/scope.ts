@@ -1,0 +1,36 @@
+/** What every AWS resource of a topology is declared with: the component's and one region's. */
+import type * as aws from "@pulumi/aws";
+import type * as pulumi from "@pulumi/pulumi";
+import type { Secrets } from "../../topology/auth";
+import type { Topology } from "../../topology/types";
+import type { Children } from "../children";
+import type { Deferred } from "../deferred";
+import type { AwsLayout, RegionLayout, SecurityGroupName } from "./layout";
+import type { RegionNetwork } from "./network";
+import type { AwsTarget } from "./settings";
+
+export interface AwsScope {
+  children: Children;
+  deferred: Deferred;
+  topology: Topology;
+  layout: AwsLayout;
+  settings: AwsTarget;
+  secrets: pulumi.Output<Secrets>;
+  /** `<project>-<stack>`: in every resource's tags, and selects this stack's volumes for snapshots. */
+  stackId: string;
+  /** Options of a resource in a region: its provider. */
+  inRegion(r: RegionLayout): pulumi.CustomResourceOptions;
+}
+
+export interface RegionScope {
+  r: RegionLayout;
+  net: RegionNetwork;
+  groups: Map<SecurityGroupName, aws.ec2.SecurityGroup>;
+  o: pulumi.CustomResourceOptions;
+}
+
+export function securityGroup(scope: RegionScope, name: SecurityGroupName): aws.ec2.SecurityGroup {
+  const group = scope.groups.get(name);
+  if (group === undefined) throw new Error(`no security group "${name}" in region ${scope.r.name}`);
+  return group;
+}

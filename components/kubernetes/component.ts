@@ -1,0 +1,103 @@
+/**
+ * `zester:kubernetes:Topology`: a planned Zester topology on Kubernetes, one Kubernetes cluster
+ * per region. Everything is decided first, in pure code (plan, topology, layout, objects), so bad
+ * input is refused before any resource exists; then the objects are declared, plus the ones that
+ * hold passwords and the KV reconcile.
+ */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { plan as planSizing, type SizingPlan, type SizingSpecInput } from "../../sizing";
+import { build } from "../../topology";
+import type { Topology } from "../../topology/types";
+import type { ChecklistStatus } from "../checklist";
+import { Children } from "../children";
+import { Deferred } from "../deferred";
+import { shippedReconcileCode } from "../reconcile-code";
+import { generatedSecrets } from "../secrets";
+import { resolveKubernetesSettings, type KubernetesSettingsArgs } from "./args";
+import { kubernetesChecklist } from "./checklist";
+import { kubernetesAddressing, kubernetesLayout } from "./layout";
+import { declareRegion, type K8sScope } from "./region";
+import { setOf } from "./objects";
+
+export interface ZesterKubernetesArgs {
+  /** How many peels, and the optional regions, leaf sites and overrides (what `plan()` takes). */
+  spec: SizingSpecInput;
+  /** The Kubernetes target's settings (`zester:kubernetes`; see docs/kubernetes.md). Images may be outputs. */
+  settings: KubernetesSettingsArgs;
+  /** Labels every object carries, under this project's own. @default none */
+  labels?: Record<string, string>;
+  /**
+   * Providers of the supercluster regions after the first, by Zester region name (the first
+   * region uses the component's `provider`/`providers` option). @default one per region from its `context`
+   */
+  regionProviders?: Record<string, pulumi.ProviderResource>;
+  /** The bundled KV reconcile. @default the bundle shipped with this package */
+  reconcileCode?: string;
+  /**
+   * Stacks created before children were named `${name}-…` (this repository's own program):
+   * alias every child to its old name, so nothing is replaced. @default false
+   */
+  aliasUnprefixedChildren?: boolean;
+}
+
+export class ZesterKubernetes extends pulumi.ComponentResource {
+  public readonly plan: SizingPlan;
+  public readonly topology: Topology;
+  /** The client Service of the (first region's) core cluster. */
+  public readonly clientUrl: string;
+  public readonly namespace: string;
+  public readonly servers: { name: string; region: string; namespace: string; dnsName: string }[];
+  public readonly checklist: ChecklistStatus[];
+
+  constructor(name: string, args: ZesterKubernetesArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("zester:kubernetes:Topology", name, {}, opts);
+    const deferred = new Deferred();
+    const settings = resolveKubernetesSettings(args.settings, deferred);
+    this.plan = planSizing(args.spec);
+    this.topology = build(this.plan, kubernetesAddressing({ core: settings.namespace, leaf: settings.leafNamespace }));
+    const layout = kubernetesLayout(this.topology, settings);
+    const children = new Children({
+      component: name,
+      parent: this,
+      ...(args.aliasUnprefixedChildren === undefined ? {} : { aliasUnprefixed: args.aliasUnprefixedChildren }),
+    });
+    const scope: K8sScope = {
+      children,
+      deferred,
+      topology: this.topology,
+      layout,
+      settings,
+      secrets: generatedSecrets(children),
+      labels: args.labels ?? {},
+      reconcileCode: args.reconcileCode ?? shippedReconcileCode(),
+    };
+    layout.regions.forEach((region, index) => {
+      const given = index === 0 ? this.getProvider("kubernetes::Provider") : args.regionProviders?.[region.region];
+      declareRegion(scope, region, given ?? regionProvider(scope, region.region, region.context));
+    });
+    const t = this.topology;
+    this.namespace = settings.namespace;
+    this.clientUrl = `nats://${setOf(t.clusters[0]?.servers[0] ?? "core")}-clients.${settings.namespace}.svc.cluster.local:4222`;
+    this.servers = t.servers.map((x) => ({
+      name: x.name,
+      region: x.region,
+      namespace: x.role === "leaf" ? settings.leafNamespace : settings.namespace,
+      dnsName: x.host,
+    }));
+    this.checklist = kubernetesChecklist(t, settings, layout.storageClass);
+    this.registerOutputs({
+      clientUrl: this.clientUrl,
+      namespace: this.namespace,
+      servers: this.servers,
+      checklist: this.checklist,
+    });
+  }
+}
+
+/** A provider for a region's Kubernetes cluster, from its kubeconfig context (the current one when absent). */
+function regionProvider(scope: K8sScope, region: string, context: string | undefined): pulumi.ProviderResource {
+  return scope.children.make(`k8s-${region}`, {}, (name, opts) => {
+    return new k8s.Provider(name, { ...(context === undefined ? {} : { context }), enableServerSideApply: true }, opts);
+  });
+}

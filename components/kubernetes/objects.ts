@@ -1,0 +1,369 @@
+/**
+ * Kubernetes objects of a topology's servers as plain data: the same objects go to Pulumi and to
+ * the schema validator in the tests. Pure: no Pulumi, no I/O.
+ */
+import type { SizingPlan } from "../../sizing/types";
+import { STANDARD_PORTS } from "../../topology/build";
+import type { Topology, TopologyServer } from "../../topology/types";
+import { JOB_ENV } from "../../jetstream/cluster-job";
+import type { KubernetesSettings } from "./settings";
+
+export interface K8sObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  [field: string]: unknown;
+}
+
+/** Where JetStream keeps its files inside the pod (the PVC's mount). */
+export const STORE_DIR = "/data/jetstream";
+export const CONFIG_DIR = "/etc/nats-config";
+export const EXPORTER_PORT = 7777;
+/** The share of the memory limit Go's collector aims under (the NATS chart's advice). */
+export const GOMEMLIMIT_SHARE = 0.8;
+/** Kubernetes lets pods set only this sysctl without node changes. */
+export const SAFE_SYSCTLS = ["net.ipv4.ip_local_port_range"];
+/** Namespaced but "unsafe": a privileged init container sets them. */
+export const NAMESPACED_UNSAFE_SYSCTLS = [
+  "net.core.somaxconn",
+  "net.ipv4.tcp_max_syn_backlog",
+  "net.ipv4.tcp_tw_reuse",
+];
+/** Node-wide: only the opt-in node DaemonSet (host network) can set them. */
+export const NODE_SYSCTLS = ["net.core.netdev_max_backlog", "fs.file-max"];
+const RECONCILE_DIR = "/opt/zester-kv-reconcile";
+
+/** The StatefulSet a server belongs to: its name without the ordinal (`core-3` → `core`). */
+export const setOf = (server: string): string => server.replace(/-\d+$/, "");
+
+export const labelsOf = (set: string): Record<string, string> => ({
+  "app.kubernetes.io/name": "nats",
+  "app.kubernetes.io/part-of": "zester",
+  "zester.io/set": set,
+});
+
+export function namespace(name: string): K8sObject {
+  return { apiVersion: "v1", kind: "Namespace", metadata: { name, labels: { "app.kubernetes.io/part-of": "zester" } } };
+}
+
+export interface SetSpec {
+  set: string;
+  namespace: string;
+  /** JetStream volumes' class; undefined for the cluster's default. */
+  storageClass: string | undefined;
+  servers: string[];
+  hash: string;
+  exposeLeafnodes: boolean;
+}
+
+const cpu = (cores: number): string => `${String(Math.round(cores * 1000))}m`;
+
+/** What one StatefulSet's pods run: a server of a core cluster or a leaf site. */
+interface PodFacts {
+  plan: SizingPlan;
+  core: boolean;
+  size: SizingPlan["server"];
+  ports: [string, number][];
+  /** Lame duck plus grace: how long a planned stop takes. */
+  lameDuck: number;
+}
+
+function podFacts(t: Topology, first: TopologyServer): PodFacts {
+  const plan = t.plan;
+  const core = first.role === "core";
+  return {
+    plan,
+    core,
+    size: core ? plan.server : (plan.leafNode?.server ?? plan.server),
+    ports: portList(first),
+    lameDuck: plan.natsServer.lameDuckDurationSeconds + plan.natsServer.lameDuckGracePeriodSeconds,
+  };
+}
+
+/** A StatefulSet with its Services and PodDisruptionBudget. */
+export function serverSet(t: Topology, s: KubernetesSettings, spec: SetSpec): K8sObject[] {
+  const first = t.servers.find((x) => x.name === spec.servers[0]);
+  if (first === undefined) return [];
+  const facts = podFacts(t, first);
+  const labels = labelsOf(spec.set);
+  const meta = (name: string) => ({ name, namespace: spec.namespace, labels });
+  return [
+    {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: meta(spec.set),
+      spec: {
+        clusterIP: "None",
+        // Peers must find each other before they are ready: readiness needs the cluster.
+        publishNotReadyAddresses: true,
+        selector: labels,
+        ports: facts.ports.map(([name, port]) => ({ name, port, targetPort: name })),
+      },
+    },
+    {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: meta(`${spec.set}-clients`),
+      spec: {
+        type: "ClusterIP",
+        selector: labels,
+        ports: [{ name: "client", port: STANDARD_PORTS.client, targetPort: "client" }],
+      },
+    },
+    ...(spec.exposeLeafnodes
+      ? [
+          {
+            apiVersion: "v1",
+            kind: "Service",
+            metadata: meta(`${spec.set}-leafnodes`),
+            spec: {
+              type: "LoadBalancer",
+              selector: labels,
+              ports: [{ name: "leafnode", port: STANDARD_PORTS.leafnode, targetPort: "leafnode" }],
+            },
+          },
+        ]
+      : []),
+    {
+      apiVersion: "policy/v1",
+      kind: "PodDisruptionBudget",
+      metadata: meta(spec.set),
+      spec: { maxUnavailable: 1, selector: { matchLabels: labels } },
+    },
+    statefulSet(s, spec, facts),
+  ];
+}
+
+function statefulSet(s: KubernetesSettings, spec: SetSpec, facts: PodFacts): K8sObject {
+  const labels = labelsOf(spec.set);
+  const safe = Object.entries(facts.plan.os.sysctl).filter(([k]) => SAFE_SYSCTLS.includes(k));
+  const master = masterContainer(s, facts);
+  return {
+    apiVersion: "apps/v1",
+    kind: "StatefulSet",
+    metadata: { name: spec.set, namespace: spec.namespace, labels },
+    spec: {
+      replicas: spec.servers.length,
+      serviceName: spec.set,
+      // JetStream needs a quorum up to start: pods start together, not one by one.
+      podManagementPolicy: "Parallel",
+      selector: { matchLabels: labels },
+      template: {
+        metadata: { labels, annotations: podAnnotations(s, spec.hash) },
+        spec: {
+          terminationGracePeriodSeconds: facts.lameDuck + 30,
+          securityContext: safe.length > 0 ? { sysctls: safe.map(([name, value]) => ({ name, value })) } : {},
+          topologySpreadConstraints: [
+            spread(labels, "topology.kubernetes.io/zone", "ScheduleAnyway"),
+            spread(labels, "kubernetes.io/hostname", "DoNotSchedule"),
+          ],
+          initContainers: initContainers(s, facts),
+          containers: [natsContainer(s, facts), exporterContainer(s), ...master],
+          volumes: [
+            { name: "config", secret: { secretName: "nats-config" } },
+            ...(master.length > 0 ? [{ name: "zester-master", secret: { secretName: "zester-master" } }] : []),
+          ],
+        },
+      },
+      ...(facts.core ? { volumeClaimTemplates: [claimTemplate(spec, facts)] } : {}),
+    },
+  };
+}
+
+function podAnnotations(s: KubernetesSettings, hash: string): Record<string, string> {
+  return {
+    "zester.io/config-hash": hash,
+    ...(s.prometheusOperator
+      ? {}
+      : {
+          "prometheus.io/scrape": "true",
+          "prometheus.io/port": String(EXPORTER_PORT),
+          "prometheus.io/path": "/metrics",
+        }),
+  };
+}
+
+function spread(labels: Record<string, string>, topologyKey: string, whenUnsatisfiable: string) {
+  return { maxSkew: 1, topologyKey, whenUnsatisfiable, labelSelector: { matchLabels: labels } };
+}
+
+function claimTemplate(spec: SetSpec, facts: PodFacts) {
+  return {
+    metadata: { name: "jetstream" },
+    spec: {
+      accessModes: ["ReadWriteOnce"],
+      resources: { requests: { storage: `${String(facts.size.jetstreamDiskGiB)}Gi` } },
+      ...(spec.storageClass === undefined ? {} : { storageClassName: spec.storageClass }),
+    },
+  };
+}
+
+function natsContainer(s: KubernetesSettings, facts: PodFacts) {
+  const memoryMiB = facts.size.memoryMiB;
+  return {
+    name: "nats",
+    image: s.natsServer.image,
+    args: ["--config", `${CONFIG_DIR}/$(POD_NAME).conf`],
+    env: [
+      { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+      { name: "GOMEMLIMIT", value: `${String(Math.floor(memoryMiB * GOMEMLIMIT_SHARE))}MiB` },
+    ],
+    ports: facts.ports.map(([name, containerPort]) => ({ name, containerPort })),
+    // Requests = limits (Guaranteed QoS, the NATS chart's advice), sized from the guide's burst
+    // column: a mass state.apply must not find the CPU it needs taken by a neighbour.
+    resources: {
+      requests: { cpu: cpu(facts.size.cpuBurstCores), memory: `${String(memoryMiB)}Mi` },
+      limits: { cpu: cpu(facts.size.cpuBurstCores), memory: `${String(memoryMiB)}Mi` },
+    },
+    volumeMounts: [
+      { name: "config", mountPath: CONFIG_DIR, readOnly: true },
+      ...(facts.core ? [{ name: "jetstream", mountPath: STORE_DIR }] : []),
+    ],
+    startupProbe: {
+      httpGet: { path: "/healthz?js-enabled-only=true", port: "monitor" },
+      periodSeconds: 10,
+      // Up to 15 minutes for JetStream to catch up after a restart.
+      failureThreshold: 90,
+    },
+    readinessProbe: {
+      httpGet: { path: "/healthz?js-server-only=true", port: "monitor" },
+      periodSeconds: 10,
+      failureThreshold: 3,
+    },
+    livenessProbe: {
+      httpGet: { path: "/healthz?js-enabled-only=true", port: "monitor" },
+      periodSeconds: 30,
+      failureThreshold: 3,
+    },
+    lifecycle: {
+      // Lame duck (SIGUSR2 to nats-server, PID 1), then wait it out before the kubelet's SIGTERM.
+      preStop: { exec: { command: ["/bin/sh", "-c", `kill -USR2 1 && sleep ${String(facts.lameDuck)}`] } },
+    },
+  };
+}
+
+function exporterContainer(s: KubernetesSettings) {
+  return {
+    name: "exporter",
+    image: s.exporterImage,
+    args: [
+      `-port=${String(EXPORTER_PORT)}`,
+      "-varz",
+      "-jsz=all",
+      "-leafz",
+      "-routez",
+      "-connz",
+      "http://localhost:8222",
+    ],
+    ports: [{ name: "metrics", containerPort: EXPORTER_PORT }],
+    resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "128Mi" } },
+  };
+}
+
+function masterContainer(s: KubernetesSettings, facts: PodFacts) {
+  if (!facts.core || s.zesterMasterImage === undefined) return [];
+  return [
+    {
+      name: "zester-master",
+      image: s.zesterMasterImage,
+      args: ["--config", "/etc/zester/$(POD_NAME).yaml"],
+      env: [{ name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } }],
+      volumeMounts: [{ name: "zester-master", mountPath: "/etc/zester", readOnly: true }],
+    },
+  ];
+}
+
+function initContainers(s: KubernetesSettings, facts: PodFacts) {
+  const plan = facts.plan;
+  const nofile = facts.core ? plan.os.limitNofile : (plan.leafNode?.limitNofile ?? plan.os.limitNofile);
+  const unsafe = Object.entries(plan.os.sysctl).filter(([k]) => NAMESPACED_UNSAFE_SYSCTLS.includes(k));
+  return [
+    {
+      // nats-server raises its soft limit to the hard one: the runtime's hard limit must hold the plan.
+      name: "nofile-check",
+      image: s.natsServer.image,
+      command: [
+        "/bin/sh",
+        "-c",
+        `h=$(ulimit -Hn); [ "$h" = unlimited ] || [ "$h" -ge ${String(nofile)} ] || { echo "open files hard limit $h is below the plan's ${String(nofile)}: raise the container runtime's nofile limit" >&2; exit 1; }`,
+      ],
+      resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { memory: "32Mi" } },
+    },
+    ...(s.privilegedSysctlInit && unsafe.length > 0
+      ? [
+          {
+            name: "sysctl",
+            image: s.natsServer.image,
+            command: ["sysctl", "-w", ...unsafe.map(([k, v]) => `${k}=${v}`)],
+            securityContext: { privileged: true },
+          },
+        ]
+      : []),
+  ];
+}
+
+function portList(server: TopologyServer): [string, number][] {
+  return [
+    ["client", server.ports.client],
+    ["monitor", server.ports.monitor],
+    ...(server.ports.cluster === undefined ? [] : [["cluster", server.ports.cluster] as [string, number]]),
+    ...(server.ports.leafnode === undefined ? [] : [["leafnode", server.ports.leafnode] as [string, number]]),
+  ];
+}
+
+/** Node-wide sysctls need the host's network namespace: an opt-in privileged DaemonSet. */
+export function nodeTuning(plan: SizingPlan, s: KubernetesSettings, ns: string): K8sObject {
+  const node = Object.entries(plan.os.sysctl).filter(([k]) => NODE_SYSCTLS.includes(k));
+  const labels = { "app.kubernetes.io/name": "zester-node-tuning", "app.kubernetes.io/part-of": "zester" };
+  return {
+    apiVersion: "apps/v1",
+    kind: "DaemonSet",
+    metadata: { name: "zester-node-tuning", namespace: ns, labels },
+    spec: {
+      selector: { matchLabels: labels },
+      template: {
+        metadata: { labels },
+        spec: {
+          hostNetwork: true,
+          containers: [
+            {
+              name: "sysctl",
+              image: s.natsServer.image,
+              command: [
+                "/bin/sh",
+                "-c",
+                `sysctl -w ${node.map(([k, v]) => `${k}=${v}`).join(" ")} && exec sleep 2147483647`,
+              ],
+              securityContext: { privileged: true },
+              resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { memory: "32Mi" } },
+            },
+          ],
+        },
+      },
+    },
+  };
+}
+
+/** The reconcile pod: the bundled code from a ConfigMap, the job from a Secret, on a plain Node image. */
+export function reconcilePod(s: KubernetesSettings): Record<string, unknown> {
+  return {
+    spec: {
+      restartPolicy: "OnFailure",
+      containers: [
+        {
+          name: "kv-reconcile",
+          image: s.reconcileImage,
+          command: [
+            "node",
+            "-e",
+            `require("${RECONCILE_DIR}/index.js").handler().then(() => process.exit(0), (e) => { console.error(e); process.exit(1); })`,
+          ],
+          env: [{ name: JOB_ENV, valueFrom: { secretKeyRef: { name: "kv-reconcile-job", key: "job" } } }],
+          volumeMounts: [{ name: "code", mountPath: RECONCILE_DIR, readOnly: true }],
+          resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "256Mi" } },
+        },
+      ],
+      volumes: [{ name: "code", configMap: { name: "kv-reconcile-code" } }],
+    },
+  };
+}

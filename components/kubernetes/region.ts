@@ -1,0 +1,268 @@
+/**
+ * Declares one region's objects on its Kubernetes cluster: the layout's plain objects, the
+ * Secrets that hold passwords (built here, inside an apply), the JetStream claims, the KV
+ * reconcile and the optional peel DaemonSet.
+ */
+import * as k8s from "@pulumi/kubernetes";
+import type * as pulumi from "@pulumi/pulumi";
+import { clusterJob } from "../../jetstream/cluster-job";
+import { USERS, type Secrets } from "../../topology/auth";
+import { masterConfig, peelConfig } from "../../topology/render/zester-config";
+import type { Topology } from "../../topology/types";
+import type { Children } from "../children";
+import type { Deferred } from "../deferred";
+import { renderConf, type KubernetesLayout, type RegionManifests } from "./layout";
+import { reconcilePod, type K8sObject } from "./objects";
+import type { KubernetesSettings } from "./settings";
+
+export interface K8sScope {
+  children: Children;
+  deferred: Deferred;
+  topology: Topology;
+  layout: KubernetesLayout;
+  settings: KubernetesSettings;
+  secrets: pulumi.Output<Secrets>;
+  /** The caller's labels, merged under ours. */
+  labels: Record<string, string>;
+  reconcileCode: string;
+}
+
+interface RegionScope extends K8sScope {
+  r: RegionManifests;
+  /** Prefix of every child's name in a supercluster (one set of objects per region). */
+  prefix: string;
+  o: pulumi.CustomResourceOptions;
+}
+
+export function declareRegion(scope: K8sScope, r: RegionManifests, provider: pulumi.ProviderResource): void {
+  const region: RegionScope = {
+    ...scope,
+    r,
+    prefix: scope.layout.regions.length > 1 ? `${r.region}-` : "",
+    o: { provider },
+  };
+  const namespaces = r.objects.filter((x) => x.kind === "Namespace").map((x) => declareObject(region, x, region.o));
+  const after = { ...region.o, dependsOn: namespaces };
+  const configs = [...configSecrets(region, after), ...masterSecret(region, after)];
+  const volumes = claims(region, after);
+  const workloads = r.objects
+    .filter((x) => x.kind !== "Namespace")
+    .map((obj) => {
+      const statefulSet = obj.kind === "StatefulSet";
+      return declareObject(region, obj, {
+        ...region.o,
+        dependsOn: [...namespaces, ...configs, ...(statefulSet ? volumes : [])],
+        // The claim template is immutable; the claims carry the size.
+        ...(statefulSet ? { ignoreChanges: ["spec.volumeClaimTemplates"] } : {}),
+      });
+    });
+  reconcile(region, { ...region.o, dependsOn: workloads });
+  if (scope.settings.zesterPeelImage !== undefined) peels(region, after);
+}
+
+/** Each namespace's `nats-config` Secret: one rendered config per pod (they hold passwords). */
+function configSecrets(region: RegionScope, opts: pulumi.CustomResourceOptions): pulumi.Resource[] {
+  const { children, topology: t, settings: s, secrets, r, prefix } = region;
+  const hubLeafHost = r === region.layout.regions[0] ? undefined : region.layout.hubLeafHost;
+  return r.configs.map((c) =>
+    children.make(`${prefix}nats-config-${c.namespace}`, opts, (name, o) => {
+      return new k8s.core.v1.Secret(
+        name,
+        {
+          metadata: withLabels(region, { name: "nats-config", namespace: c.namespace }),
+          stringData: secrets.apply((sec) =>
+            Object.fromEntries(c.servers.map((n) => [`${n}.conf`, renderConf(t, n, s, sec, hubLeafHost)])),
+          ),
+        },
+        o,
+      );
+    }),
+  );
+}
+
+function masterSecret(region: RegionScope, opts: pulumi.CustomResourceOptions): pulumi.Resource[] {
+  const { children, topology: t, settings: s, secrets, r, prefix } = region;
+  const cluster = t.clusters.find((c) => c.region === r.region);
+  if (s.zesterMasterImage === undefined || cluster === undefined) return [];
+  return [
+    children.make(`${prefix}zester-master`, opts, (name, o) => {
+      return new k8s.core.v1.Secret(
+        name,
+        {
+          metadata: withLabels(region, { name: "zester-master", namespace: s.namespace }),
+          stringData: secrets.apply((sec) =>
+            Object.fromEntries(
+              cluster.servers.map((n) => [`${n}.yaml`, masterConfig(t, n, { user: USERS.app, password: sec.app })]),
+            ),
+          ),
+        },
+        o,
+      );
+    }),
+  ];
+}
+
+/** Volumes first, with the planned size: a StatefulSet's claim template cannot change, a claim can grow. */
+function claims(region: RegionScope, opts: pulumi.CustomResourceOptions): pulumi.Resource[] {
+  const { children, layout, r, prefix } = region;
+  return r.volumes.map((v) =>
+    // A class is fixed for a claim's life: survivors keep theirs when the tier moves to NVMe.
+    children.make(`${prefix}${v.name}`, { ...opts, ignoreChanges: ["spec.storageClassName"] }, (name, o) => {
+      return new k8s.core.v1.PersistentVolumeClaim(
+        name,
+        {
+          metadata: withLabels(region, {
+            name: v.name,
+            namespace: v.namespace,
+            labels: { "app.kubernetes.io/part-of": "zester" },
+          }),
+          spec: {
+            accessModes: ["ReadWriteOnce"],
+            resources: { requests: { storage: `${String(v.sizeGiB)}Gi` } },
+            ...(layout.storageClass === undefined ? {} : { storageClassName: layout.storageClass }),
+          },
+        },
+        o,
+      );
+    }),
+  );
+}
+
+/** The KV reconcile: a Job once the servers exist, and a CronJob correcting drift. */
+function reconcile(region: RegionScope, opts: pulumi.CustomResourceOptions): void {
+  const { children, topology: t, settings: s, secrets, r, prefix } = region;
+  const cluster = t.clusters.find((c) => c.region === r.region);
+  if (cluster === undefined) return;
+  const ns = s.namespace;
+  children.make(`${prefix}kv-reconcile-code`, opts, (name, o) => {
+    return new k8s.core.v1.ConfigMap(
+      name,
+      {
+        metadata: withLabels(region, { name: "kv-reconcile-code", namespace: ns }),
+        data: { "index.js": region.reconcileCode },
+      },
+      o,
+    );
+  });
+  children.make(`${prefix}kv-reconcile-job`, opts, (name, o) => {
+    return new k8s.core.v1.Secret(
+      name,
+      {
+        metadata: withLabels(region, { name: "kv-reconcile-job", namespace: ns }),
+        stringData: secrets.apply((sec) => ({ job: JSON.stringify(clusterJob(t, cluster, sec.app)) })),
+      },
+      o,
+    );
+  });
+  const pod = region.deferred.resolve(reconcilePod(s));
+  children.make(`${prefix}kv-reconcile`, opts, (name, o) => {
+    // No name: Pulumi names it, and a changed template is a new Job, run once more.
+    return new k8s.batch.v1.Job(
+      name,
+      { metadata: withLabels(region, { namespace: ns }), spec: { backoffLimit: 10, template: pod } },
+      o,
+    );
+  });
+  children.make(`${prefix}kv-reconcile`, opts, (name, o) => {
+    return new k8s.batch.v1.CronJob(
+      name,
+      {
+        metadata: withLabels(region, { name: "kv-reconcile", namespace: ns }),
+        spec: {
+          schedule: `*/${String(s.reconcileEveryMinutes)} * * * *`,
+          concurrencyPolicy: "Forbid",
+          jobTemplate: { spec: { backoffLimit: 2, template: pod } },
+        },
+      },
+      o,
+    );
+  });
+}
+
+function peels(region: RegionScope, opts: pulumi.CustomResourceOptions): void {
+  const { children, topology: t, settings: s, secrets, r, prefix } = region;
+  const image = s.zesterPeelImage;
+  if (image === undefined) return;
+  const labels = { "app.kubernetes.io/name": "zester-peel", "app.kubernetes.io/part-of": "zester" };
+  children.make(`${prefix}zester-peel`, opts, (name, o) => {
+    return new k8s.core.v1.Secret(
+      name,
+      {
+        metadata: withLabels(region, { name: "zester-peel", namespace: s.namespace }),
+        stringData: secrets.apply((sec) => ({
+          "peel.yaml": peelConfig(t, { region: r.region }, { user: USERS.app, password: sec.app }),
+        })),
+      },
+      o,
+    );
+  });
+  children.make(`${prefix}zester-peel`, opts, (name, o) => {
+    return new k8s.apps.v1.DaemonSet(
+      name,
+      {
+        metadata: withLabels(region, { name: "zester-peel", namespace: s.namespace, labels }),
+        spec: {
+          selector: { matchLabels: labels },
+          template: {
+            metadata: { labels },
+            spec: {
+              containers: [
+                {
+                  name: "peel",
+                  image: region.deferred.input(image),
+                  args: ["--config", "/etc/zester/peel.yaml"],
+                  volumeMounts: [{ name: "config", mountPath: "/etc/zester", readOnly: true }],
+                },
+              ],
+              volumes: [{ name: "config", secret: { secretName: "zester-peel" } }],
+            },
+          },
+        },
+      },
+      o,
+    );
+  });
+}
+
+/** Metadata with the caller's labels under ours; none added when the caller gave none. */
+interface Metadata {
+  name?: string;
+  namespace?: string;
+  labels?: Record<string, string>;
+}
+
+function withLabels<M extends Metadata>(region: K8sScope, metadata: M): M {
+  if (Object.keys(region.labels).length === 0) return metadata;
+  return { ...metadata, labels: { ...region.labels, ...metadata.labels } };
+}
+
+/**
+ * Declares one plain object. A CustomResource carries any apiVersion/kind with the type token
+ * `kubernetes:<apiVersion>:<kind>`, which equals the typed class's for named groups
+ * (`kubernetes:apps/v1:StatefulSet`); the core group's classes are `core/v1`, so its kinds are
+ * declared with them. The objects are the layout's, checked against the Kubernetes schema in the
+ * tests, so the field types are asserted here, not converted.
+ */
+function declareObject(
+  region: RegionScope,
+  plain: K8sObject,
+  opts: pulumi.CustomResourceOptions,
+): pulumi.CustomResource {
+  const local = `${region.prefix}${plain.kind.toLowerCase()}-${plain.metadata.namespace ?? "cluster"}-${plain.metadata.name}`;
+  const obj: K8sObject = { ...plain, metadata: withLabels(region, plain.metadata) };
+  return region.children.make(local, opts, (name, o) => {
+    const resolved = region.deferred.resolve(obj) as K8sObject;
+    if (obj.apiVersion !== "v1") return new k8s.apiextensions.CustomResource(name, resolved, o);
+    const { metadata } = obj;
+    switch (obj.kind) {
+      case "Namespace":
+        return new k8s.core.v1.Namespace(name, { metadata }, o);
+      case "Service":
+        return new k8s.core.v1.Service(name, { metadata, spec: obj.spec as k8s.types.input.core.v1.ServiceSpec }, o);
+      case "ConfigMap":
+        return new k8s.core.v1.ConfigMap(name, { metadata, data: obj.data as Record<string, string> }, o);
+      default:
+        throw new Error(`no declaration for core kind ${obj.kind}`);
+    }
+  });
+}
