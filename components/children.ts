@@ -37,6 +37,11 @@ export class Children {
     return make(named.name, named.opts);
   }
 
+  /** A name for people (a `Name` tag): `${component}-${local}`, so two topologies tell apart. */
+  label(local: string): string {
+    return `${this.options.component}-${local}`;
+  }
+
   /** The caller's tags with ours on top. */
   tags(ours: Record<string, string>): Record<string, string> {
     return { ...this.options.tags, ...ours };

@@ -23,7 +23,7 @@ export function loadBalancer(
         loadBalancerType: "network",
         subnets: [...new Set(r.coreSubnets)].map((x) => net.subnetId(x)),
         securityGroups: [securityGroup(region, "nlb").id],
-        tags: children.tags({ Name: `zester-${local}`, ...stackTag }),
+        tags: children.tags({ Name: children.label(local), ...stackTag }),
       },
       opts,
     );

@@ -33,7 +33,7 @@ export function createNetwork(scope: NetworkScope): RegionNetwork {
   const p = region.prefix;
   const { children, opts } = scope;
   const tags = (name: string) =>
-    children.tags({ Name: `zester-${p}${name}`, "zester:region": region.name, "zester:stack": scope.stackId });
+    children.tags({ Name: children.label(`${p}${name}`), "zester:region": region.name, "zester:stack": scope.stackId });
   const vpc = children.make(`${p}vpc`, opts, (n, o) => {
     return new aws.ec2.Vpc(
       n,

@@ -20,7 +20,7 @@ export function peerRegions(scope: AwsScope, networkOf: (r: RegionLayout) => Reg
           vpcId: net.vpcId,
           peerVpcId: hubNet.vpcId,
           peerRegion: hub.awsRegion,
-          tags: children.tags({ Name: `zester-${r.name}-to-${hub.name}`, "zester:stack": scope.stackId }),
+          tags: children.tags({ Name: children.label(`${r.name}-to-${hub.name}`), "zester:stack": scope.stackId }),
         },
         opts,
       );

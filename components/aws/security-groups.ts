@@ -21,7 +21,7 @@ export function securityGroups(
         {
           vpcId: net.vpcId,
           description: `Zester ${g} (${r.name})`,
-          tags: children.tags({ Name: `zester-${r.prefix}${g}`, ...stackTag }),
+          tags: children.tags({ Name: children.label(`${r.prefix}${g}`), ...stackTag }),
         },
         opts,
       );

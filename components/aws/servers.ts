@@ -70,7 +70,7 @@ export function createServers(
 
 function serverTags(scope: AwsScope, server: ServerLayout): Record<string, string> {
   return scope.children.tags({
-    Name: `zester-${server.name}`,
+    Name: scope.children.label(server.name),
     "zester:server": server.name,
     "zester:role": server.role,
     "zester:az": server.az,
@@ -145,7 +145,7 @@ function attachVolume(scope: AwsScope, region: RegionScope, server: ServerLayout
         encrypted: true,
         tags: {
           ...serverTags(scope, server),
-          Name: `zester-${server.name}-jetstream`,
+          Name: scope.children.label(`${server.name}-jetstream`),
           "zester:backup": scope.stackId,
         },
       },

@@ -28,9 +28,12 @@ function bundleText() {
   return file.text;
 }
 
+/** Written whole or not at all: a plan that reads the bundle meanwhile never sees half of it. */
 function writeBundle() {
   fs.mkdirSync(path.dirname(BUNDLE), { recursive: true });
-  fs.writeFileSync(BUNDLE, bundleText());
+  const partial = `${BUNDLE}.${String(process.pid)}.tmp`;
+  fs.writeFileSync(partial, bundleText());
+  fs.renameSync(partial, BUNDLE);
 }
 
 module.exports = { BUNDLE, bundleText, writeBundle };
