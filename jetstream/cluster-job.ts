@@ -29,7 +29,6 @@ export const ReconcileJobSchema = z.strictObject({
 });
 export type ReconcileJob = z.infer<typeof ReconcileJobSchema>;
 
-
 export function clusterJob(t: Topology, cluster: TopologyCluster, appPassword: string): ReconcileJob {
   return {
     servers: t.servers.filter((x) => x.cluster === cluster.name).map(clientUrl),
