@@ -1,4 +1,4 @@
-import { fetchDebianTool } from "../../local/nats-binary";
+import { fetchDebianTool } from "../../local/debian-archive";
 
 /** Debian bookworm's promtool (package prometheus); global-setup.cjs fetches it before the tests. */
 export function promtool(): string {
