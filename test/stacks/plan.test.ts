@@ -51,6 +51,28 @@ describe("the offline plan", () => {
     expect(missing.stderr).toMatch(/no stacks\/Pulumi\.nowhere\.yaml/);
   });
 
+  test("a nats-server version older than the renderer supports exits 2 naming the key, on both targets", () => {
+    const k8s = runScript("plan", [
+      "--stack",
+      "dev",
+      "--set",
+      'kubernetes={"natsServer":{"image":"nats:2.1.0","version":"2.1.0"}}',
+    ]);
+    expect(k8s.status).toBe(2);
+    expect(k8s.stderr).toMatch(
+      /zester:kubernetes\.natsServer\.version: nats-server 2\.1\.0 is older than 2\.9\.0, the oldest line the config renderer supports: use 2\.9\.0 or newer/,
+    );
+    const pin = { version: "2.8.4", url: "https://downloads.example/nats-server.tar.gz", sha256: "0".repeat(64) };
+    const aws = runScript("plan", [
+      "--stack",
+      "staging",
+      "--set",
+      `aws=${JSON.stringify({ region: "eu-west-1", natsServer: pin })}`,
+    ]);
+    expect(aws.status).toBe(2);
+    expect(aws.stderr).toMatch(/zester:aws\.natsServer\.version: nats-server 2\.8\.4 is older than 2\.9\.0/);
+  });
+
   test("`npm run -s plan -- --stack dev` prints the outputs and the resource count readably", () => {
     const r = npmRun("plan", ["--stack", "dev"]);
     expect(r.status).toBe(0);
