@@ -1,17 +1,25 @@
 /** The KV bucket plan: guide §7 defaults with the replicas the tier can hold. */
 import { BUCKETS } from "./guide";
 import { CLUSTER_REPLICAS } from "./policy";
+import { replicasBelowPlan } from "./below-plan";
 import { SpecError, type Overrides, type Problem } from "./spec";
-import type { BucketPlan } from "./types";
+import type { BelowPlan, BucketPlan } from "./types";
 
-export function kvPlan(serversPerCluster: number, overrides: Overrides, applied: string[]): BucketPlan[] {
+export function kvPlan(
+  serversPerCluster: number,
+  overrides: Overrides,
+  applied: string[],
+  below: BelowPlan[],
+): BucketPlan[] {
   const single = serversPerCluster === 1;
   const problems: Problem[] = [];
   const plan = BUCKETS.map((bucket): BucketPlan => {
     const given = overrides.kv?.[bucket.name] ?? {};
     const at = (key: string): Problem["path"] => ["overrides", "kv", bucket.name, key];
     for (const key of Object.keys(given)) applied.push(["overrides", "kv", bucket.name, key].join("."));
-    const replicas = given.replicas ?? (single ? 1 : Math.min(CLUSTER_REPLICAS, serversPerCluster));
+    const planned = single ? 1 : Math.min(CLUSTER_REPLICAS, serversPerCluster);
+    const replicas = given.replicas ?? planned;
+    if (replicas < planned) below.push(replicasBelowPlan(bucket.name, replicas, planned, serversPerCluster));
     if (single && replicas > 1) {
       problems.push({
         path: at("replicas"),

@@ -1,5 +1,6 @@
 /** `plan(spec)`: for N peels, what must run. Pure: no Pulumi, no I/O. */
 import { bandwidth } from "./bandwidth";
+import { checkBelowPlan } from "./below-plan";
 import { fmt } from "./format";
 import { checklistFor } from "./checklist";
 import { clientTuning } from "./client";
@@ -9,7 +10,7 @@ import { checkLimitNofile, limitNofileFor, limitNofileWhy, sysctlFor } from "./o
 import { coreServer, leafExpectedPeels, leafNodeSize, maxConnectionsFor, serverTuning } from "./server";
 import { parseSizingSpec, type SizingSpecInput } from "./spec";
 import { planLeafSites, planRegions } from "./split";
-import type { LeafNodePlan, SizingPlan } from "./types";
+import type { BelowPlan, LeafNodePlan, SizingPlan } from "./types";
 
 /** The tier row for a peel count: the last row whose lower edge it reaches. */
 export function tierFor(peels: number): TierRow {
@@ -24,11 +25,12 @@ export function plan(input: SizingSpecInput): SizingPlan {
   const spec = parseSizingSpec(input);
   const { peels, overrides } = spec;
   const applied: string[] = [];
+  const below: BelowPlan[] = [];
   const tier = tierFor(peels);
 
   const { regions, sites } = planLeafSites(tier, planRegions(peels, tier, spec.regions), spec.leafSites);
   const core = coreServer(tier, overrides, applied);
-  const natsServer = serverTuning(tier, peels, regions, core, overrides, applied);
+  const natsServer = serverTuning(tier, peels, regions, core, overrides, applied, below);
 
   const limitNofile = overrides.os?.limitNofile ?? limitNofileFor(natsServer.maxConnections);
   if (overrides.os?.limitNofile !== undefined) applied.push("overrides.os.limitNofile");
@@ -58,6 +60,8 @@ export function plan(input: SizingSpecInput): SizingPlan {
   }
 
   const os = sysctlFor(peels, Math.max(limitNofile, leafNode?.limitNofile ?? 0));
+  const kv = kvPlan(tier.serversPerCluster, overrides, applied, below);
+  checkBelowPlan(below, overrides);
   return {
     tier: tier.id,
     peels,
@@ -79,12 +83,13 @@ export function plan(input: SizingSpecInput): SizingPlan {
             : limitNofileWhy(natsServer.maxConnections, peels),
       },
     },
-    kv: kvPlan(tier.serversPerCluster, overrides, applied),
+    kv,
     bandwidth: bandwidth(peels, spec.factIntervalSeconds),
     regions,
     leafSites: sites,
     ...(leafNode === undefined ? {} : { leafNode }),
     checklist: checklistFor(tier.id),
     overrides: applied,
+    ...(below.length === 0 ? {} : { belowPlan: below }),
   };
 }

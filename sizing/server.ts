@@ -9,8 +9,9 @@ import {
   MIN_MAX_CONNECTIONS,
   SINGLE_LAME_DUCK_SECONDS,
 } from "./policy";
+import { belowPlanProvenance, maxConnectionsBelowPlan } from "./below-plan";
 import { SpecError, type Overrides, type Problem } from "./spec";
-import type { LeafSitePlan, Provenance, RegionPlan, ServerSize, ServerTuning } from "./types";
+import type { BelowPlan, LeafSitePlan, Provenance, RegionPlan, ServerSize, ServerTuning } from "./types";
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -73,6 +74,7 @@ export function serverTuning(
   size: ServerSize,
   overrides: Overrides,
   applied: string[],
+  below: BelowPlan[],
 ): ServerTuning {
   const big = peels >= THRESHOLDS.serverTuning;
   const single = tier.serversPerCluster === 1;
@@ -130,6 +132,19 @@ export function serverTuning(
     lameDuckGracePeriodSeconds: NATS_SERVER.defaults.lameDuckGracePeriodSeconds,
   };
   const t = applyOverrides(planned, overrides.natsServer, ["overrides", "natsServer"], provenance, applied);
+  if (overrides.natsServer?.maxConnections !== undefined) {
+    // The need is the guide's 2 × peels; the floor above it is this project's choice, not a need.
+    const holder = single
+      ? "server"
+      : regions.some((r) => r.peels > r.directPeels)
+        ? "cluster with leaf sites"
+        : "cluster";
+    const found = maxConnectionsBelowPlan(t.maxConnections, expected, holder);
+    if (found.value < found.needed) {
+      below.push(found);
+      provenance.maxConnections = belowPlanProvenance(found);
+    }
+  }
   checkServerTuning(t, size, peels);
   return {
     maxConnections: t.maxConnections,

@@ -77,6 +77,25 @@ const ClientOverrideSchema = z.strictObject({
   drainTimeoutSeconds: positive("seconds").optional(),
 });
 
+/**
+ * Overrides that can go below a need the plan computes; those must be confirmed in
+ * `overrides.confirmBelowPlan` (see below-plan.ts).
+ */
+export const CONFIRMABLE_BELOW_PLAN = ["natsServer.maxConnections", ...bucketNames.map((b) => `kv.${b}.replicas`)];
+const CONFIRMABLE_MESSAGE = `must be one of the overrides that can go below what the plan needs: ${CONFIRMABLE_BELOW_PLAN.join(", ")}`;
+
+const ConfirmBelowPlanSchema = z
+  .array(
+    z.enum(CONFIRMABLE_BELOW_PLAN as [string, ...string[]], { errorMap: () => ({ message: CONFIRMABLE_MESSAGE }) }),
+    { invalid_type_error: 'must be a list of override paths, e.g. ["natsServer.maxConnections"]' },
+  )
+  .superRefine((paths, ctx) => {
+    paths.forEach((entry, index) => {
+      if (paths.indexOf(entry) !== index)
+        ctx.addIssue({ code: "custom", path: [index], message: `"${entry}" is listed twice` });
+    });
+  });
+
 /** Typed overrides of planned values; each is checked against the tier before it is used. */
 export const OverridesSchema = z.strictObject({
   server: z
@@ -113,6 +132,8 @@ export const OverridesSchema = z.strictObject({
       BucketOverrideSchema,
     )
     .optional(),
+  /** Overrides meant to go below what the plan needs, by path (e.g. "natsServer.maxConnections"). @default none */
+  confirmBelowPlan: ConfirmBelowPlanSchema.optional(),
 });
 export type Overrides = z.infer<typeof OverridesSchema>;
 

@@ -132,6 +132,17 @@ export interface LeafNodePlan {
   provenance: Record<string, Provenance>;
 }
 
+/** An override below what the plan computes the tier needs, which the operator confirmed. */
+export interface BelowPlan {
+  /** The override's path under `overrides`, e.g. "natsServer.maxConnections", "kv.facts.replicas". */
+  path: string;
+  value: number;
+  /** What the plan computes the tier needs. */
+  needed: number;
+  /** What the lower value breaks, with numbers. */
+  breaks: string;
+}
+
 export interface SizingPlan {
   tier: TierId;
   peels: number;
@@ -152,4 +163,6 @@ export interface SizingPlan {
   checklist: ChecklistItem[];
   /** Values the operator overrode, by dotted path, as given. */
   overrides: string[];
+  /** Present when overrides go below what the plan needs and `overrides.confirmBelowPlan` confirms them. */
+  belowPlan?: BelowPlan[];
 }

@@ -60,7 +60,7 @@ export const STACK_KEYS = {
     required: false,
     type: "object",
     description:
-      "Typed overrides of planned values (`server`, `natsServer`, `client`, `os`, `kv`); each is checked against the tier.",
+      "Typed overrides of planned values (`server`, `natsServer`, `client`, `os`, `kv`); one below what the plan needs must be named in `confirmBelowPlan`.",
   },
   aws: {
     schema: AwsSettingsSchema.optional(),

@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { dnsLabel, wholeNumber } from "../../sizing/spec";
+import { natsServerVersion } from "../../topology/render/version";
 import { ARCHES } from "./catalog";
 
 const message = (m: string) => ({ message: m });
@@ -43,7 +44,7 @@ export const PinSchema = z.strictObject({ url: https, sha256 });
 export type Pin = z.infer<typeof PinSchema>;
 
 export const NatsServerPinSchema = z.strictObject({
-  version: z.string().regex(/^\d+\.\d+\.\d+$/, message("must be a version like 2.14.6")),
+  version: natsServerVersion,
   /** A `nats-server-vX-linux-ARCH.tar.gz` release tarball for the instances' architecture. */
   url: https,
   sha256,

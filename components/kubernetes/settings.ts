@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { dnsLabel, wholeNumber } from "../../sizing/spec";
+import { natsServerVersion } from "../../topology/render/version";
 
 const message = (m: string) => ({ message: m });
 
@@ -44,7 +45,7 @@ export const KubernetesSettingsSchema = z.strictObject({
   natsServer: z
     .strictObject({
       image,
-      version: z.string().regex(/^\d+\.\d+\.\d+$/, message("must be a version like 2.14.6")),
+      version: natsServerVersion,
     })
     .default({ image: "nats:2.14.6-alpine", version: "2.14.6" }),
   /** The NATS Prometheus exporter sidecar. @default natsio/prometheus-nats-exporter:0.17.3 */

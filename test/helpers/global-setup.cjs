@@ -1,11 +1,9 @@
 // Before the workers start: builds dist/ once (so tests that spawn entry points never race to
-// rebuild it) and fetches the nats-server builds the behaviour tests run against, and promtool.
+// rebuild it) and fetches the outside tools the tests run into .cache/. Jest transforms what its
+// global setup requires, so the list is read from the TypeScript helper that runs the tools.
 const { isStale } = require("../../scripts/bin/sources.cjs");
 
 module.exports = async function globalSetup() {
   if (isStale()) require("../../scripts/bin/build.cjs").build();
-  const { fetchFromDebian, fetchDebianTool } = require("../../dist/local/nats-binary.js");
-  for (const suite of ["bookworm", "sid"]) fetchFromDebian(suite);
-  // promtool checks the rendered alert rules (test/helpers/tools.ts names the same package).
-  fetchDebianTool("prometheus", "promtool", "bookworm");
+  require("./tools.ts").fetchTestTools();
 };

@@ -3,9 +3,10 @@ import os from "node:os";
 import path from "node:path";
 import { fetchFromDebian, type DebianSuite } from "../../local/nats-binary";
 import { down, up, type Running } from "../../local/runner";
+import { NATS_SERVER_SUITES } from "./tools";
 
-/** The nats-server lines every behaviour test runs against: Debian bookworm's and the current release. */
-export const SUITES: DebianSuite[] = ["bookworm", "sid"];
+/** The nats-server lines every behaviour test runs against (tools.ts lists what is fetched). */
+export const SUITES = NATS_SERVER_SUITES;
 
 export function tempStateDir(label: string): string {
   return mkdtempSync(path.join(os.tmpdir(), `zester-${label}-`));

@@ -1,6 +1,118 @@
-import { fetchDebianTool } from "../../local/nats-binary";
+/**
+ * The outside tools the tests run, none of which a new machine has: Debian's builds, fetched into
+ * `.cache/` (never installed) and run from there. This is the one list: global-setup.cjs fetches
+ * all of it before the workers start, and every test runs a tool through the functions below.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { cacheDir, fetchDebianTool, fetchDebianTree, type DebianSuite } from "../../local/debian-archive";
+import { fetchFromDebian } from "../../local/nats-binary";
 
-/** Debian bookworm's promtool (package prometheus); global-setup.cjs fetches it before the tests. */
+/** The nats-server lines every behaviour test runs against: Debian bookworm's and the current release. */
+export const NATS_SERVER_SUITES: DebianSuite[] = ["bookworm", "sid"];
+
+/** The suite the other tools come from. */
+const TOOLS_SUITE: DebianSuite = "bookworm";
+
+/**
+ * cloud-init's own package and the Python modules `cloud-init schema` imports that Python's
+ * standard library lacks. Without jsonschema (and its attr and pyrsistent) `schema` skips the
+ * validation and calls anything valid; a test below proves it refuses a bad config.
+ */
+const CLOUD_INIT_PACKAGES = [
+  "cloud-init",
+  "python3-yaml",
+  "python3-jsonschema",
+  "python3-attr",
+  "python3-pyrsistent",
+  "python3-jsonpatch",
+  "python3-json-pointer",
+  "python3-configobj",
+  "python3-six",
+  "python3-requests",
+  "python3-urllib3",
+  "python3-idna",
+  "python3-certifi",
+  "python3-charset-normalizer",
+  "python3-chardet",
+];
+
+/** Debian's Python, which the cloud-init package's script names (`#!/usr/bin/python3`). */
+const DEBIAN_PYTHON = "/usr/bin/python3";
+
+/** Debian bookworm's promtool (package prometheus), which checks the rendered alert rules. */
 export function promtool(): string {
-  return fetchDebianTool("prometheus", "promtool", "bookworm");
+  return fetchDebianTool("prometheus", "promtool", TOOLS_SUITE);
+}
+
+/**
+ * Debian bookworm's shellcheck. It links libgmp and libffi, which every Debian with apt has
+ * (GnuTLS, which apt uses, needs both).
+ */
+export function shellcheckBinary(): string {
+  return fetchDebianTool("shellcheck", "shellcheck", TOOLS_SUITE);
+}
+
+/** Debian bookworm's cloud-init with its Python modules, as a tree (`usr/bin/cloud-init`, …). */
+export function cloudInitTree(): string {
+  return fetchDebianTree(
+    CLOUD_INIT_PACKAGES,
+    TOOLS_SUITE,
+    path.join(cacheDir(), "debian-tools", TOOLS_SUITE, "cloud-init"),
+  );
+}
+
+/** Everything above, fetched once before the tests (a no-op when `.cache/` has it). */
+export function fetchTestTools(): void {
+  for (const suite of NATS_SERVER_SUITES) fetchFromDebian(suite);
+  promtool();
+  shellcheckBinary();
+  cloudInitTree();
+}
+
+export interface ToolRun {
+  status: number | null;
+  /** stdout and stderr together. */
+  out: string;
+}
+
+function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): ToolRun {
+  const r = spawnSync(command, args, { encoding: "utf8", env });
+  if (r.error !== undefined) throw new Error(`${command} could not run: ${r.error.message}`);
+  return { status: r.status, out: `${r.stdout}${r.stderr}` };
+}
+
+/** Writes `text` to a temporary file, hands its path to `use`, and removes it. */
+function withFile<T>(name: string, text: string, use: (file: string) => T): T {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "zester-tool-"));
+  try {
+    const file = path.join(dir, name);
+    writeFileSync(file, text);
+    return use(file);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** `shellcheck --shell=SHELL` on a script's text. */
+export function shellcheck(script: string, shell = "sh"): ToolRun {
+  return withFile("script", script, (file) => run(shellcheckBinary(), [`--shell=${shell}`, file]));
+}
+
+/**
+ * `cloud-init schema --config-file` on user data. `-S` keeps the machine's own Python modules
+ * out, so the run depends on the fetched ones alone.
+ */
+export function cloudInitSchema(userData: string): ToolRun {
+  if (!existsSync(DEBIAN_PYTHON))
+    throw new Error(`cloud-init needs Debian's Python at ${DEBIAN_PYTHON} (the python3 package)`);
+  const tree = cloudInitTree();
+  return withFile("user-data", userData, (file) =>
+    run(DEBIAN_PYTHON, ["-S", path.join(tree, "usr/bin/cloud-init"), "schema", "--config-file", file], {
+      ...process.env,
+      PYTHONPATH: path.join(tree, "usr/lib/python3/dist-packages"),
+    }),
+  );
 }

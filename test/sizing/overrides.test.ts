@@ -11,8 +11,11 @@ function problems(input: SizingSpecInput): string[] {
 }
 
 describe("overrides", () => {
-  test("a bucket's replicas can be lowered on a cluster, and the plan lists what was overridden", () => {
-    const p = plan({ peels: 2_000, overrides: { kv: { basket: { replicas: 1 } } } });
+  test("a bucket's replicas can be lowered on a cluster once confirmed, and the plan lists what was overridden", () => {
+    const p = plan({
+      peels: 2_000,
+      overrides: { kv: { basket: { replicas: 1 } }, confirmBelowPlan: ["kv.basket.replicas"] },
+    });
     expect(p.kv.find((b) => b.name === "basket")?.replicas).toBe(1);
     expect(p.kv.find((b) => b.name === "facts")?.replicas).toBe(3);
     expect(p.overrides).toEqual(["overrides.kv.basket.replicas"]);
@@ -67,5 +70,141 @@ describe("overrides", () => {
     expect(problems({ peels: -1 })).toEqual(["peels: must be a whole number from 0 to 1,000,000"]);
     expect(problems({ peels: 2.5 })).toEqual(["peels: must be a whole number from 0 to 1,000,000"]);
     expect(problems({ peels: 1_000_001 })).toEqual(["peels: must be a whole number from 0 to 1,000,000"]);
+  });
+});
+
+describe("overrides below what the plan needs", () => {
+  test("max_connections 10 at 2,000 peels is refused, saying how many peels it would refuse and how to confirm", () => {
+    expect(problems({ peels: 2_000, overrides: { natsServer: { maxConnections: 10 } } })).toEqual([
+      "overrides.natsServer.maxConnections: 10 is below the 4,000 the plan needs: max_connections 10 holds 10 " +
+        "connections; the busiest cluster has 2,000 peels and any of its servers may get them all, so up to 1,990 " +
+        'would be refused. If that is what you mean, confirm it by adding "natsServer.maxConnections" to ' +
+        "overrides.confirmBelowPlan",
+    ]);
+  });
+
+  test("confirmed, it is planned, its provenance says so, and the plan records it", () => {
+    const p = plan({
+      peels: 2_000,
+      overrides: { natsServer: { maxConnections: 10 }, confirmBelowPlan: ["natsServer.maxConnections"] },
+    });
+    expect(p.natsServer.maxConnections).toBe(10);
+    expect(p.natsServer.provenance.maxConnections).toEqual({
+      source: "override",
+      why: expect.stringMatching(
+        /^set by overrides\.natsServer\.maxConnections below the 4,000 the plan needs, confirmed in overrides\.confirmBelowPlan: max_connections 10 holds 10 connections;.* up to 1,990 would be refused$/,
+      ) as unknown,
+    });
+    expect(p.belowPlan).toEqual([
+      {
+        path: "natsServer.maxConnections",
+        value: 10,
+        needed: 4_000,
+        breaks: expect.stringMatching(/1,990/) as unknown,
+      },
+    ]);
+    expect(p.overrides).toEqual(["overrides.natsServer.maxConnections"]);
+  });
+
+  test("enough for every peel but not the guide's 2 ×: refused too, saying what the headroom is for", () => {
+    expect(problems({ peels: 2_000, overrides: { natsServer: { maxConnections: 3_000 } } })[0]).toMatch(
+      /^overrides\.natsServer\.maxConnections: 3,000 is below the 4,000 the plan needs: max_connections 3,000 leaves 1,000 connections to spare: .*reconnect wave/,
+    );
+  });
+
+  test("with leaf sites, their peels count: they may fall back to the core", () => {
+    expect(problems({ peels: 60_000, overrides: { natsServer: { maxConnections: 50_000 } } })[0]).toMatch(
+      /max_connections 50,000 holds 50,000 connections; the busiest cluster has 60,000 peels \(leaf sites' included: they may fall back to it\) and any of its servers may get them all, so up to 10,000 would be refused/,
+    );
+  });
+
+  test("a single server names its own peels", () => {
+    expect(problems({ peels: 500, overrides: { natsServer: { maxConnections: 100 } } })[0]).toMatch(
+      /max_connections 100 holds 100 connections; the server has 500 peels, so up to 400 would be refused/,
+    );
+  });
+
+  test("at 2 × the peels or above, or only below this project's 1,024 floor, nothing needs confirming", () => {
+    for (const [peels, maxConnections] of [
+      [2_000, 4_000],
+      [2_000, 50_000],
+      [50, 100],
+    ] as const) {
+      const p = plan({ peels, overrides: { natsServer: { maxConnections } } });
+      expect(p.natsServer.maxConnections).toBe(maxConnections);
+      expect(p.belowPlan).toBeUndefined();
+    }
+    expect(plan({ peels: 2_000 }).belowPlan).toBeUndefined();
+  });
+
+  test("a bucket at R1 on a cluster is refused: it is lost with its server", () => {
+    expect(problems({ peels: 2_000, overrides: { kv: { facts: { replicas: 1 } } } })).toEqual([
+      "overrides.kv.facts.replicas: 1 is below the 3 the plan needs: replicas 1 keeps the facts bucket on one of " +
+        "the cluster's 3 servers: it is lost with that server's disk and unavailable while that server restarts; the " +
+        'planned 3 replicas survive 1 server down. If that is what you mean, confirm it by adding "kv.facts.replicas" ' +
+        "to overrides.confirmBelowPlan",
+    ]);
+  });
+
+  test("R2 on a 5-server cluster is refused: it needs both copies to take writes", () => {
+    expect(problems({ peels: 25_000, overrides: { kv: { jobs: { replicas: 2 } } } })[0]).toMatch(
+      /^overrides\.kv\.jobs\.replicas: 2 is below the 3 the plan needs: replicas 2 needs 2 of its 2 copies for a quorum, so writes to the jobs bucket stop as soon as one of its servers is down/,
+    );
+  });
+
+  test("every unconfirmed one is listed; confirmed ones are recorded in the plan", () => {
+    const overrides = { natsServer: { maxConnections: 10 }, kv: { facts: { replicas: 1 }, jobs: { replicas: 2 } } };
+    expect(problems({ peels: 2_000, overrides }).map((p) => p.split(":")[0])).toEqual([
+      "overrides.natsServer.maxConnections",
+      "overrides.kv.facts.replicas",
+      "overrides.kv.jobs.replicas",
+    ]);
+    const p = plan({
+      peels: 2_000,
+      overrides: {
+        ...overrides,
+        confirmBelowPlan: ["kv.jobs.replicas", "kv.facts.replicas", "natsServer.maxConnections"],
+      },
+    });
+    expect(p.belowPlan?.map((b) => [b.path, b.value, b.needed])).toEqual([
+      ["natsServer.maxConnections", 10, 4_000],
+      ["kv.facts.replicas", 1, 3],
+      ["kv.jobs.replicas", 2, 3],
+    ]);
+  });
+
+  test("confirming what is not overridden, or not below the plan, is refused: no silent no-ops", () => {
+    expect(problems({ peels: 2_000, overrides: { confirmBelowPlan: ["natsServer.maxConnections"] } })).toEqual([
+      'overrides.confirmBelowPlan.0: "natsServer.maxConnections" confirms nothing: overrides.natsServer.maxConnections is not set. Remove it from overrides.confirmBelowPlan',
+    ]);
+    expect(
+      problems({
+        peels: 2_000,
+        overrides: { natsServer: { maxConnections: 5_000 }, confirmBelowPlan: ["natsServer.maxConnections"] },
+      }),
+    ).toEqual([
+      'overrides.confirmBelowPlan.0: "natsServer.maxConnections" confirms nothing: overrides.natsServer.maxConnections (5,000) is not below what the plan needs. Remove it from overrides.confirmBelowPlan',
+    ]);
+    // A single server plans R1: 1 there is not below the plan.
+    expect(
+      problems({ peels: 500, overrides: { kv: { jobs: { replicas: 1 } }, confirmBelowPlan: ["kv.jobs.replicas"] } }),
+    ).toEqual([expect.stringMatching(/^overrides\.confirmBelowPlan\.0: "kv\.jobs\.replicas" confirms nothing/)]);
+  });
+
+  test("a path that cannot go below the plan, or one listed twice, is refused naming the entry", () => {
+    expect(problems({ peels: 2_000, overrides: { confirmBelowPlan: ["client.peel.maxReconnects"] } })).toEqual([
+      expect.stringMatching(
+        /^overrides\.confirmBelowPlan\.0: must be one of the overrides that can go below what the plan needs: natsServer\.maxConnections, kv\.[a-z-]+\.replicas/,
+      ) as unknown,
+    ]);
+    expect(
+      problems({
+        peels: 2_000,
+        overrides: {
+          kv: { facts: { replicas: 1 } },
+          confirmBelowPlan: ["kv.facts.replicas", "kv.facts.replicas"],
+        },
+      }),
+    ).toEqual(['overrides.confirmBelowPlan.1: "kv.facts.replicas" is listed twice']);
   });
 });

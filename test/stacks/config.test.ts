@@ -43,6 +43,29 @@ describe("stack config", () => {
     expect(message).toContain("zester:peels, zester:target");
   });
 
+  test("a nats-server version older than the renderer supports names the key on both targets; 2.9.0 is accepted", () => {
+    const pin = (version: string) =>
+      JSON.stringify({ natsServer: { version, url: "https://d.example/n.tar.gz", sha256: "0".repeat(64) } });
+    const aws = { "zester:peels": "2000", "zester:target": "aws", "aws:region": "eu-west-1" };
+    const k8s = { "zester:peels": "50", "zester:target": "kubernetes" };
+    const k8sPin = (version: string) => JSON.stringify({ natsServer: { image: `nats:${version}`, version } });
+    expect(messages({ ...aws, "zester:aws": pin("2.8.4") })).toEqual([
+      "zester:aws.natsServer.version: nats-server 2.8.4 is older than 2.9.0, the oldest line the config renderer supports: use 2.9.0 or newer, e.g. 2.14.6",
+    ]);
+    expect(messages({ ...k8s, "zester:kubernetes": k8sPin("2.1.0") })).toEqual([
+      expect.stringMatching(
+        /^zester:kubernetes\.natsServer\.version: nats-server 2\.1\.0 is older than 2\.9\.0/,
+      ) as unknown,
+    ]);
+    expect(messages({ ...k8s, "zester:kubernetes": k8sPin("2.9") })).toEqual([
+      "zester:kubernetes.natsServer.version: must be a version like 2.14.6 (2.9.0 or newer)",
+    ]);
+    expect(readStackConfig({ ...aws, "zester:aws": pin("2.9.0") }).aws?.natsServer?.version).toBe("2.9.0");
+    expect(readStackConfig({ ...k8s, "zester:kubernetes": k8sPin("2.9.0") }).kubernetes?.natsServer.version).toBe(
+      "2.9.0",
+    );
+  });
+
   test("errors found while planning name the key as `pulumi config set --path` spells it", () => {
     expect(
       messages({

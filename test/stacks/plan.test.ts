@@ -51,6 +51,75 @@ describe("the offline plan", () => {
     expect(missing.stderr).toMatch(/no stacks\/Pulumi\.nowhere\.yaml/);
   });
 
+  test("a nats-server version older than the renderer supports exits 2 naming the key, on both targets", () => {
+    const k8s = runScript("plan", [
+      "--stack",
+      "dev",
+      "--set",
+      'kubernetes={"natsServer":{"image":"nats:2.1.0","version":"2.1.0"}}',
+    ]);
+    expect(k8s.status).toBe(2);
+    expect(k8s.stderr).toMatch(
+      /zester:kubernetes\.natsServer\.version: nats-server 2\.1\.0 is older than 2\.9\.0, the oldest line the config renderer supports: use 2\.9\.0 or newer/,
+    );
+    const pin = { version: "2.8.4", url: "https://downloads.example/nats-server.tar.gz", sha256: "0".repeat(64) };
+    const aws = runScript("plan", [
+      "--stack",
+      "staging",
+      "--set",
+      `aws=${JSON.stringify({ region: "eu-west-1", natsServer: pin })}`,
+    ]);
+    expect(aws.status).toBe(2);
+    expect(aws.stderr).toMatch(/zester:aws\.natsServer\.version: nats-server 2\.8\.4 is older than 2\.9\.0/);
+  });
+
+  test("max_connections below the peels' needs exits 2 naming the key, what it breaks and the confirmation key", () => {
+    const r = runScript("plan", ["--stack", "staging", "--set", 'overrides={"natsServer":{"maxConnections":10}}']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(
+      /zester:overrides\.natsServer\.maxConnections: 10 is below the 4,000 the plan needs: .*the busiest cluster has 2,000 peels.*up to 1,990 would be refused\. .*adding "natsServer\.maxConnections" to overrides\.confirmBelowPlan/,
+    );
+  });
+
+  test("a bucket at R1 on a cluster exits 2 naming the key; confirmed, both are planned and recorded", () => {
+    const r = runScript("plan", ["--stack", "staging", "--set", 'overrides={"kv":{"facts":{"replicas":1}}}']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/zester:overrides\.kv\.facts\.replicas: 1 is below the 3 the plan needs: .*lost/);
+    const confirmed = planJson([
+      "--stack",
+      "staging",
+      "--set",
+      `overrides=${JSON.stringify({
+        natsServer: { maxConnections: 10 },
+        kv: { facts: { replicas: 1 } },
+        confirmBelowPlan: ["natsServer.maxConnections", "kv.facts.replicas"],
+      })}`,
+    ]);
+    const sizing = confirmed.outputs.sizing as unknown as {
+      natsServer: { maxConnections: number; provenance: { maxConnections: { why: string } } };
+      belowPlan: { path: string; value: number; needed: number }[];
+    };
+    expect(sizing.natsServer.maxConnections).toBe(10);
+    expect(sizing.natsServer.provenance.maxConnections.why).toMatch(/confirmed in overrides\.confirmBelowPlan/);
+    expect(sizing.belowPlan.map((b) => [b.path, b.value, b.needed])).toEqual([
+      ["natsServer.maxConnections", 10, 4_000],
+      ["kv.facts.replicas", 1, 3],
+    ]);
+  });
+
+  test("confirming an override that is not there exits 2 naming the confirmation's entry", () => {
+    const r = runScript("plan", [
+      "--stack",
+      "staging",
+      "--set",
+      'overrides={"confirmBelowPlan":["kv.facts.replicas"]}',
+    ]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(
+      /zester:overrides\.confirmBelowPlan\[0\]: "kv\.facts\.replicas" confirms nothing: overrides\.kv\.facts\.replicas is not set/,
+    );
+  });
+
   test("`npm run -s plan -- --stack dev` prints the outputs and the resource count readably", () => {
     const r = npmRun("plan", ["--stack", "dev"]);
     expect(r.status).toBe(0);

@@ -1,12 +1,9 @@
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { parse } from "yaml";
 import { plan } from "../../sizing";
 import { build, standardAddressing } from "../../topology";
 import { renderCloudInit, STORE_DIR, type CloudInitInput } from "../../topology/render/cloud-init";
 import { renderNatsServerConf } from "../../topology/render/nats-server-conf";
+import { cloudInitSchema } from "../helpers/tools";
 
 const SECRETS = { system: "s", app: "a", leaf: "l", route: "r" };
 const PIN = { url: "https://downloads.example/nats-server-v2.10.27-linux-amd64.tar.gz", sha256: "0".repeat(64) };
@@ -23,21 +20,6 @@ function input(peels: number, server: string): CloudInitInput {
   };
 }
 
-/** `cloud-init schema` from Debian's cloud-init package (`.ci/run` installs it). */
-function schemaCheck(text: string): { status: number | null; out: string } {
-  const dir = mkdtempSync(path.join(os.tmpdir(), "zester-ci-"));
-  try {
-    const file = path.join(dir, "user-data.yaml");
-    writeFileSync(file, text);
-    const r = spawnSync("cloud-init", ["schema", "--config-file", file], { encoding: "utf8" });
-    if (r.error !== undefined)
-      throw new Error(`cloud-init is not installed (apt-get install cloud-init): ${r.error.message}`);
-    return { status: r.status, out: `${r.stdout}${r.stderr}` };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
 describe("cloud-init", () => {
   test.each([
     [50, "core-0"],
@@ -46,10 +28,16 @@ describe("cloud-init", () => {
     [60_000, "leaf-edge-0"],
     [150_000, "region-1-core-0"],
   ])("%i peels, %s: valid by `cloud-init schema`", (peels, server) => {
-    const text = renderCloudInit(input(peels, server));
-    const r = schemaCheck(text);
+    const r = cloudInitSchema(renderCloudInit(input(peels, server)));
     expect(r.out).toMatch(/Valid cloud-config/);
     expect(r.status).toBe(0);
+  });
+
+  test("`cloud-init schema` really validates: a config with a wrong type is refused", () => {
+    const r = cloudInitSchema("#cloud-config\nruncmd: 5\nwrite_files: [{content: 3}]\n");
+    expect(r.out).toMatch(/runcmd: 5 is not of type 'array'/);
+    expect(r.out).toMatch(/'path' is a required property/);
+    expect(r.status).not.toBe(0);
   });
 
   test("the nats-server.conf inside is byte for byte the renderer's (the one the local target boots)", () => {

@@ -1,10 +1,7 @@
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { dataDiskScript, dataDiskUnit, DATA_DISK_SCRIPT } from "../../topology/render/data-disk";
 import { STORE_DIR } from "../../topology/render/cloud-init";
 import { verifyUnits } from "../helpers/systemd";
+import { shellcheck } from "../helpers/tools";
 
 describe("the JetStream data disk script and unit", () => {
   test.each([
@@ -12,18 +9,9 @@ describe("the JetStream data disk script and unit", () => {
     ["instance-store", 1],
     ["instance-store", 2],
   ] as const)("%s × %i: passes shellcheck (POSIX sh)", (kind, disks) => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), "zester-disk-"));
-    try {
-      const file = path.join(dir, "zester-data-disk");
-      writeFileSync(file, dataDiskScript(kind, disks, STORE_DIR, "nats"));
-      const r = spawnSync("shellcheck", ["--shell=sh", file], { encoding: "utf8" });
-      if (r.error !== undefined)
-        throw new Error(`shellcheck is not installed (apt-get install shellcheck): ${r.error.message}`);
-      expect(`${r.stdout}${r.stderr}`).toBe("");
-      expect(r.status).toBe(0);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const r = shellcheck(dataDiskScript(kind, disks, STORE_DIR, "nats"), "sh");
+    expect(r.out).toBe("");
+    expect(r.status).toBe(0);
   });
 
   test("formats only a blank device, stripes several, and mounts noatime at the store", () => {

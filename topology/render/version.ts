@@ -1,4 +1,6 @@
 /** nats-server versions as numbers to compare, and the keys each version line introduced. */
+import { z } from "zod";
+
 export type Version = [number, number, number];
 
 export function parseVersion(text: string): Version {
@@ -20,3 +22,20 @@ export const KEY_SINCE: Record<string, string> = {
 
 /** The oldest line the renderer supports (Debian bookworm's). */
 export const OLDEST_SUPPORTED = "2.9.0";
+
+/**
+ * A nats-server version a target's settings may name: the renderer writes its config, so the
+ * version must be one it supports (a stack naming an older one is refused at the config edge,
+ * naming the key, rather than when the config is rendered).
+ */
+const VERSION = /^\d+\.\d+\.\d+$/;
+export const natsServerVersion = z
+  .string({ invalid_type_error: `must be a string: a nats-server version, ${OLDEST_SUPPORTED} or newer` })
+  .regex(VERSION, { message: `must be a version like 2.14.6 (${OLDEST_SUPPORTED} or newer)` })
+  .refine(
+    // zod runs every check; a malformed version has its message from the regex already.
+    (version) => !VERSION.test(version) || atLeast(version, OLDEST_SUPPORTED),
+    (version) => ({
+      message: `nats-server ${version} is older than ${OLDEST_SUPPORTED}, the oldest line the config renderer supports: use ${OLDEST_SUPPORTED} or newer, e.g. 2.14.6`,
+    }),
+  );
