@@ -108,3 +108,26 @@ export function resolveNatsServer(explicit?: string, cache = defaultCache()): Na
   if (found !== undefined) return { path: found, version: versionOf(found), origin: "PATH" };
   return fetchFromDebian("sid", cache);
 }
+
+/**
+ * Downloads Debian `suite`'s package `pkg` and unpacks it whole under `work` (created, and left
+ * for the caller to remove once it has kept what it needs). For packages that are data rather than
+ * one binary, e.g. python3-botocore's AWS API models. Returns the unpacked tree's root.
+ */
+export function unpackDebianPackage(pkg: string, suite: DebianSuite, work: string): string {
+  for (const sub of ["lists/partial", "cache/archives/partial", "download"])
+    mkdirSync(path.join(work, sub), { recursive: true });
+  writeFileSync(
+    path.join(work, "sources.list"),
+    `deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian ${suite} main\n`,
+  );
+  const download = path.join(work, "download");
+  apt(work, ["update"], download);
+  apt(work, ["download", pkg], download);
+  const deb = readdirSync(download).find((f) => f.startsWith(`${pkg}_`) && f.endsWith(".deb"));
+  if (deb === undefined) throw new Error(`apt-get download found no ${pkg} .deb for Debian ${suite}`);
+  const unpacked = path.join(work, "unpacked");
+  rmSync(unpacked, { recursive: true, force: true });
+  execFileSync("dpkg", ["-x", path.join(download, deb), unpacked]);
+  return unpacked;
+}
