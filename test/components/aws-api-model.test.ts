@@ -202,6 +202,13 @@ describe("each check refuses what AWS refuses", () => {
     ]);
   });
 
+  test("a bound stated alone (a max without a min) still holds: a hosted zone comment over 256 characters", () => {
+    const zone = check("aws:route53/zone:Zone", { name: "zester.internal", comment: "c".repeat(257) });
+    expect(zone.violations.map((v) => [v.input, v.api, v.rule])).toEqual([
+      ["comment", "route53 CreateHostedZone.HostedZoneConfig.Comment", "length ≤ 256"],
+    ]);
+  });
+
   test("a converted value is checked as sent, and an input the table does not name is reported", () => {
     const lb = check("aws:lb/loadBalancer:LoadBalancer", { internal: true, loadBalancerType: "classic", ipv6: 1 });
     expect(lb.violations.map((v) => [v.input, v.api, v.rule])).toEqual([

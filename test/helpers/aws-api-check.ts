@@ -148,7 +148,7 @@ export function checkResource(models: AwsModels, r: PlannedResource, placeholder
   /** `n` (a length, a count or the value itself) against the shape's min and max. */
   const bounded = (input: string, t: ApiTarget, n: number, unit: string, value: unknown): void => {
     const { shape } = t;
-    if (!("min" in shape)) return;
+    if (shape.type === "structure") return;
     if (shape.min !== undefined && n < shape.min) report(input, t, `${unit} ≥ ${shape.min}`, value);
     if (shape.max !== undefined && n > shape.max) report(input, t, `${unit} ≤ ${shape.max}`, value);
   };
