@@ -10,7 +10,8 @@ export function snapshotPolicy(scope: AwsScope, region: RegionScope, role: aws.i
     return new aws.dlm.LifecyclePolicy(
       name,
       {
-        description: `Zester JetStream volumes (${scope.stackId})`,
+        // AWS takes only [0-9A-Za-z _-] here (its API model); a stack name may hold dots.
+        description: `Zester JetStream volumes of ${scope.stackId.replace(/[^0-9A-Za-z _-]/g, "-")}`,
         executionRoleArn: role.arn,
         state: "ENABLED",
         policyDetails: {
