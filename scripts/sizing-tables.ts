@@ -38,59 +38,65 @@ const CLIENT_ROWS: [keyof ClientSettings, string, (v: number) => string][] = [
   ["drainTimeoutSeconds", "DrainTimeout", seconds],
 ];
 
+/** Every part of the plan as a table, in the order an operator reads them. */
 export function renderPlanTables(plan: SizingPlan): string {
+  const parts = [
+    tierTable(plan),
+    topologyTable(plan),
+    resourcesTable(plan),
+    serverTuningTable(plan),
+    clientTable(plan),
+    osTable(plan),
+    kvTable(plan),
+    bandwidthTable(plan),
+    checklistTable(plan),
+  ];
+  if (plan.overrides.length > 0) parts.push(`Overridden: ${plan.overrides.join(", ")}\n`);
+  return parts.join("\n");
+}
+
+function tierTable(plan: SizingPlan): string {
+  return table(
+    "Tier",
+    ["tier", "peels", "topology", "servers per cluster", "servers in all", "guide row"],
+    [[plan.tier, fmt(plan.peels), plan.topology, plan.serversPerCluster, plan.totalServers, plan.guideRow]],
+  );
+}
+
+function topologyTable(plan: SizingPlan): string {
+  return table(
+    "Topology",
+    ["region", "peels", "direct to core", "core servers", "JetStream domain", "leaf sites"],
+    plan.regions.map((r) => [
+      r.name + (r.declared ? "" : " (implied)"),
+      fmt(r.peels),
+      fmt(r.directPeels),
+      r.servers,
+      r.jetstreamDomain ?? "-",
+      plan.leafSites
+        .filter((s) => s.region === r.name)
+        .map((s) => `${s.name}${s.declared ? "" : " (implied)"}: ${fmt(s.peels)} peels on ${s.servers} leaf servers`)
+        .join("\n") || "-",
+    ]),
+  );
+}
+
+function resourcesTable(plan: SizingPlan): string {
+  const leafServers = plan.leafSites.reduce((k, s) => k + s.servers, 0);
+  const servers = [serverRow("core (NATS + master)", plan.server, plan.totalServers - leafServers)];
+  if (plan.leafNode !== undefined) servers.push(serverRow("leaf node", plan.leafNode.server, leafServers));
+  return table(
+    "Per-server resources",
+    ["role", "count", "CPU steady / burst", "RAM", "JetStream disk", "IOPS", "network"],
+    servers,
+  );
+}
+
+function serverTuningTable(plan: SizingPlan): string {
   const n = plan.natsServer;
   const p = n.provenance;
   const js = n.jetstream;
-  const parts: string[] = [];
-  parts.push(
-    table(
-      "Tier",
-      ["tier", "peels", "topology", "servers per cluster", "servers in all", "guide row"],
-      [[plan.tier, fmt(plan.peels), plan.topology, plan.serversPerCluster, plan.totalServers, plan.guideRow]],
-    ),
-  );
-  parts.push(
-    table(
-      "Topology",
-      ["region", "peels", "direct to core", "core servers", "JetStream domain", "leaf sites"],
-      plan.regions.map((r) => [
-        r.name + (r.declared ? "" : " (implied)"),
-        fmt(r.peels),
-        fmt(r.directPeels),
-        r.servers,
-        r.jetstreamDomain ?? "-",
-        plan.leafSites
-          .filter((s) => s.region === r.name)
-          .map((s) => `${s.name}${s.declared ? "" : " (implied)"}: ${fmt(s.peels)} peels on ${s.servers} leaf servers`)
-          .join("\n") || "-",
-      ]),
-    ),
-  );
-  const servers = [
-    serverRow(
-      "core (NATS + master)",
-      plan.server,
-      plan.totalServers - plan.leafSites.reduce((k, s) => k + s.servers, 0),
-    ),
-  ];
-  if (plan.leafNode !== undefined)
-    servers.push(
-      serverRow(
-        "leaf node",
-        plan.leafNode.server,
-        plan.leafSites.reduce((k, s) => k + s.servers, 0),
-      ),
-    );
-  parts.push(
-    table(
-      "Per-server resources",
-      ["role", "count", "CPU steady / burst", "RAM", "JetStream disk", "IOPS", "network"],
-      servers,
-    ),
-  );
-
-  const serverRows: (string | number)[][] = [
+  const rows: (string | number)[][] = [
     ["max_connections", fmt(n.maxConnections), why(p.maxConnections)],
     ["max_payload", bytes(n.maxPayloadBytes), why(p.maxPayloadBytes)],
     ["write_deadline", seconds(n.writeDeadlineSeconds), why(p.writeDeadlineSeconds)],
@@ -109,101 +115,89 @@ export function renderPlanTables(plan: SizingPlan): string {
     ["lame_duck_duration", seconds(n.lameDuckDurationSeconds), why(p.lameDuckDurationSeconds)],
     ["lame_duck_grace_period", seconds(n.lameDuckGracePeriodSeconds), why(p.lameDuckGracePeriodSeconds)],
   ];
-  if (plan.leafNode !== undefined) {
-    serverRows.push([
+  if (plan.leafNode !== undefined)
+    rows.push([
       "leaf nodes: max_connections",
       fmt(plan.leafNode.maxConnections),
       why(plan.leafNode.provenance.maxConnections),
     ]);
-  }
-  parts.push(table("nats-server tuning (core servers)", ["setting", "value", "why"], serverRows));
+  return table("nats-server tuning (core servers)", ["setting", "value", "why"], rows);
+}
 
+function clientTable(plan: SizingPlan): string {
   const c = plan.client;
-  parts.push(
-    table(
-      "Client tuning (Zester ClientConfig)",
-      ["parameter", "masters", "peels", "why"],
-      CLIENT_ROWS.map(([key, label, show]) => [
-        label,
-        show(c.master[key]),
-        show(c.peel[key]),
-        [c.provenance[key], c.provenance[`master.${key}`], c.provenance[`peel.${key}`]]
-          .filter((x): x is Provenance => x !== undefined)
-          .map(why)
-          .join("\n"),
-      ]),
-    ),
+  return table(
+    "Client tuning (Zester ClientConfig)",
+    ["parameter", "masters", "peels", "why"],
+    CLIENT_ROWS.map(([key, label, show]) => [
+      label,
+      show(c.master[key]),
+      show(c.peel[key]),
+      [c.provenance[key], c.provenance[`master.${key}`], c.provenance[`peel.${key}`]]
+        .filter((x): x is Provenance => x !== undefined)
+        .map(why)
+        .join("\n"),
+    ]),
   );
+}
 
-  const osRows: (string | number)[][] = [
+function osTable(plan: SizingPlan): string {
+  const rows: (string | number)[][] = [
     ["LimitNOFILE (core)", fmt(plan.os.limitNofile), why(plan.os.provenance.limitNofile)],
   ];
   if (plan.leafNode !== undefined)
-    osRows.push([
-      "LimitNOFILE (leaf nodes)",
-      fmt(plan.leafNode.limitNofile),
-      why(plan.leafNode.provenance.limitNofile),
-    ]);
+    rows.push(["LimitNOFILE (leaf nodes)", fmt(plan.leafNode.limitNofile), why(plan.leafNode.provenance.limitNofile)]);
   const sysctl = Object.entries(plan.os.sysctl);
-  if (sysctl.length === 0) osRows.push(["sysctl", "none", "the guide tunes the kernel from 10,000 peels"]);
-  for (const [key, value] of sysctl) osRows.push([key, value, why(plan.os.provenance[key])]);
-  parts.push(table("OS tuning", ["setting", "value", "why"], osRows));
+  if (sysctl.length === 0) rows.push(["sysctl", "none", "the guide tunes the kernel from 10,000 peels"]);
+  for (const [key, value] of sysctl) rows.push([key, value, why(plan.os.provenance[key])]);
+  return table("OS tuning", ["setting", "value", "why"], rows);
+}
 
-  parts.push(
-    table(
-      "KV plan",
-      ["bucket", "kind", "stream", "history", "TTL", "replicas", "storage"],
-      plan.kv.map((b) => [
-        b.name,
-        b.kind,
-        b.stream,
-        b.history === 0 ? "-" : b.history,
-        seconds(b.ttlSeconds),
-        b.replicas,
-        b.storage,
-      ]),
-    ),
+function kvTable(plan: SizingPlan): string {
+  return table(
+    "KV plan",
+    ["bucket", "kind", "stream", "history", "TTL", "replicas", "storage"],
+    plan.kv.map((b) => [
+      b.name,
+      b.kind,
+      b.stream,
+      b.history === 0 ? "-" : b.history,
+      seconds(b.ttlSeconds),
+      b.replicas,
+      b.storage,
+    ]),
   );
+}
 
+function bandwidthTable(plan: SizingPlan): string {
   const bw = plan.bandwidth;
-  parts.push(
-    table(
-      `Bandwidth (fact sync every ${seconds(bw.factIntervalSeconds)}; the guide's table is reproduced at 60 s)`,
-      ["operation", "per peel", `${fmt(bw.peels)} peels`],
+  const per = bw.perPeel;
+  return table(
+    `Bandwidth (fact sync every ${seconds(bw.factIntervalSeconds)}; the guide's table is reproduced at 60 s)`,
+    ["operation", "per peel", `${fmt(bw.peels)} peels`],
+    [
       [
-        [
-          "heartbeat (idle)",
-          `${decimalBytes(bw.perPeel.heartbeatBytesPerSecond)}/s`,
-          `${decimalBytes(bw.heartbeatBytesPerSecond)}/s`,
-        ],
-        [
-          "fact sync",
-          `${decimalBytes(bw.perPeel.factSyncBytesPerEvent)}/event`,
-          `${decimalBytes(bw.factSyncBytesPerSecond)}/s`,
-        ],
-        [
-          "state apply (one job to all)",
-          `${decimalBytes(bw.perPeel.stateApplyBytesPerJob)}/job`,
-          `${decimalBytes(bw.stateApplyBytesPerJob)} burst`,
-        ],
-        [
-          "settings push",
-          decimalBytes(bw.perPeel.settingsPushBytes),
-          `${decimalBytes(bw.settingsPushBytesTotal)} total`,
-        ],
+        "heartbeat (idle)",
+        `${decimalBytes(per.heartbeatBytesPerSecond)}/s`,
+        `${decimalBytes(bw.heartbeatBytesPerSecond)}/s`,
       ],
-    ),
+      ["fact sync", `${decimalBytes(per.factSyncBytesPerEvent)}/event`, `${decimalBytes(bw.factSyncBytesPerSecond)}/s`],
+      [
+        "state apply (one job to all)",
+        `${decimalBytes(per.stateApplyBytesPerJob)}/job`,
+        `${decimalBytes(bw.stateApplyBytesPerJob)} burst`,
+      ],
+      ["settings push", decimalBytes(per.settingsPushBytes), `${decimalBytes(bw.settingsPushBytesTotal)} total`],
+    ],
   );
+}
 
-  parts.push(
-    plan.checklist.length === 0
-      ? "Checklist\n(nothing: the guide's checklist starts at 1,000 peels)\n"
-      : table(
-          "Checklist (cumulative)",
-          ["since", "item"],
-          plan.checklist.map((i) => [i.since, i.item]),
-        ),
-  );
-  if (plan.overrides.length > 0) parts.push(`Overridden: ${plan.overrides.join(", ")}\n`);
-  return parts.join("\n");
+function checklistTable(plan: SizingPlan): string {
+  return plan.checklist.length === 0
+    ? "Checklist\n(nothing: the guide's checklist starts at 1,000 peels)\n"
+    : table(
+        "Checklist (cumulative)",
+        ["since", "item"],
+        plan.checklist.map((i) => [i.since, i.item]),
+      );
 }

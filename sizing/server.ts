@@ -67,6 +67,16 @@ function maxConnectionsWhy(expected: number, peels: number, who: string): string
   return `${rule}${floor}${below}`;
 }
 
+/** What sets each tuned value's size: the tier's shape and the peels one server may get. */
+interface TuningBasis {
+  big: boolean;
+  single: boolean;
+  /** All of a region's peels, those behind its leaf sites too: they may fall back to the core. */
+  expected: number;
+  peels: number;
+  size: ServerSize;
+}
+
 export function serverTuning(
   tier: TierRow,
   peels: number,
@@ -76,10 +86,67 @@ export function serverTuning(
   applied: string[],
   below: BelowPlan[],
 ): ServerTuning {
-  const big = peels >= THRESHOLDS.serverTuning;
-  const single = tier.serversPerCluster === 1;
-  // All of a region's peels, those behind its leaf sites too: they may fall back to the core.
-  const expected = Math.max(...regions.map((r) => r.peels));
+  const basis: TuningBasis = {
+    big: peels >= THRESHOLDS.serverTuning,
+    single: tier.serversPerCluster === 1,
+    expected: Math.max(...regions.map((r) => r.peels)),
+    peels,
+    size,
+  };
+  const provenance = tuningProvenance(basis);
+  const t = applyOverrides(
+    plannedTuning(basis),
+    overrides.natsServer,
+    ["overrides", "natsServer"],
+    provenance,
+    applied,
+  );
+  if (overrides.natsServer?.maxConnections !== undefined) {
+    // The need is the guide's 2 × peels; the floor above it is this project's choice, not a need.
+    const holder = basis.single
+      ? "server"
+      : regions.some((r) => r.peels > r.directPeels)
+        ? "cluster with leaf sites"
+        : "cluster";
+    const found = maxConnectionsBelowPlan(t.maxConnections, basis.expected, holder);
+    if (found.value < found.needed) {
+      below.push(found);
+      provenance.maxConnections = belowPlanProvenance(found);
+    }
+  }
+  checkServerTuning(t, size, peels);
+  return {
+    maxConnections: t.maxConnections,
+    expectedPeelsPerServer: basis.expected,
+    maxPayloadBytes: t.maxPayloadBytes,
+    writeDeadlineSeconds: t.writeDeadlineSeconds,
+    jetstream: {
+      maxMemStoreBytes: t.maxMemStoreBytes,
+      maxFileStoreBytes: t.maxFileStoreBytes,
+      ...(t.maxAckPending === undefined ? {} : { maxAckPending: t.maxAckPending }),
+      ...(t.duplicateWindowSeconds === undefined ? {} : { duplicateWindowSeconds: t.duplicateWindowSeconds }),
+    },
+    lameDuckDurationSeconds: t.lameDuckDurationSeconds,
+    lameDuckGracePeriodSeconds: t.lameDuckGracePeriodSeconds,
+    provenance,
+  };
+}
+
+function plannedTuning({ big, single, expected, size }: TuningBasis): Tunable {
+  return {
+    maxConnections: maxConnectionsFor(expected),
+    maxPayloadBytes: big ? NATS_SERVER.above10k.maxPayloadBytes : NATS_SERVER.defaults.maxPayloadBytes,
+    writeDeadlineSeconds: big ? NATS_SERVER.above10k.writeDeadlineSeconds : NATS_SERVER.defaults.writeDeadlineSeconds,
+    maxMemStoreBytes: Math.floor(size.memoryMiB * MiB * JETSTREAM_MEMORY_SHARE),
+    maxFileStoreBytes: Math.floor(size.jetstreamDiskGiB * GiB * JETSTREAM_DISK_SHARE),
+    maxAckPending: big ? NATS_SERVER.above10k.maxAckPending : undefined,
+    duplicateWindowSeconds: big ? NATS_SERVER.above10k.duplicateWindowSeconds : undefined,
+    lameDuckDurationSeconds: single ? SINGLE_LAME_DUCK_SECONDS : NATS_SERVER.defaults.lameDuckDurationSeconds,
+    lameDuckGracePeriodSeconds: NATS_SERVER.defaults.lameDuckGracePeriodSeconds,
+  };
+}
+
+function tuningProvenance({ big, single, expected, peels, size }: TuningBasis): Record<string, Provenance> {
   const provenance: Record<string, Provenance> = {
     maxConnections: {
       source: big ? "guide" : "derived",
@@ -120,47 +187,7 @@ export function serverTuning(
       why: "§5 example above 10,000 peels (10 min; a ceiling on streams' duplicate window)",
     };
   }
-  const planned: Tunable = {
-    maxConnections: maxConnectionsFor(expected),
-    maxPayloadBytes: big ? NATS_SERVER.above10k.maxPayloadBytes : NATS_SERVER.defaults.maxPayloadBytes,
-    writeDeadlineSeconds: big ? NATS_SERVER.above10k.writeDeadlineSeconds : NATS_SERVER.defaults.writeDeadlineSeconds,
-    maxMemStoreBytes: Math.floor(size.memoryMiB * MiB * JETSTREAM_MEMORY_SHARE),
-    maxFileStoreBytes: Math.floor(size.jetstreamDiskGiB * GiB * JETSTREAM_DISK_SHARE),
-    maxAckPending: big ? NATS_SERVER.above10k.maxAckPending : undefined,
-    duplicateWindowSeconds: big ? NATS_SERVER.above10k.duplicateWindowSeconds : undefined,
-    lameDuckDurationSeconds: single ? SINGLE_LAME_DUCK_SECONDS : NATS_SERVER.defaults.lameDuckDurationSeconds,
-    lameDuckGracePeriodSeconds: NATS_SERVER.defaults.lameDuckGracePeriodSeconds,
-  };
-  const t = applyOverrides(planned, overrides.natsServer, ["overrides", "natsServer"], provenance, applied);
-  if (overrides.natsServer?.maxConnections !== undefined) {
-    // The need is the guide's 2 × peels; the floor above it is this project's choice, not a need.
-    const holder = single
-      ? "server"
-      : regions.some((r) => r.peels > r.directPeels)
-        ? "cluster with leaf sites"
-        : "cluster";
-    const found = maxConnectionsBelowPlan(t.maxConnections, expected, holder);
-    if (found.value < found.needed) {
-      below.push(found);
-      provenance.maxConnections = belowPlanProvenance(found);
-    }
-  }
-  checkServerTuning(t, size, peels);
-  return {
-    maxConnections: t.maxConnections,
-    expectedPeelsPerServer: expected,
-    maxPayloadBytes: t.maxPayloadBytes,
-    writeDeadlineSeconds: t.writeDeadlineSeconds,
-    jetstream: {
-      maxMemStoreBytes: t.maxMemStoreBytes,
-      maxFileStoreBytes: t.maxFileStoreBytes,
-      ...(t.maxAckPending === undefined ? {} : { maxAckPending: t.maxAckPending }),
-      ...(t.duplicateWindowSeconds === undefined ? {} : { duplicateWindowSeconds: t.duplicateWindowSeconds }),
-    },
-    lameDuckDurationSeconds: t.lameDuckDurationSeconds,
-    lameDuckGracePeriodSeconds: t.lameDuckGracePeriodSeconds,
-    provenance,
-  };
+  return provenance;
 }
 
 interface Tunable {
