@@ -1,7 +1,8 @@
 /** Open-file limits and kernel settings. */
 import { fmt } from "./format";
-import { LIMIT_NOFILE, SYSCTL, THRESHOLDS } from "./guide";
-import { NOFILE_CONNECTION_HEADROOM, NOFILE_FIXED_RESERVE } from "./policy";
+import { LIMIT_NOFILE, SYSCTL, THRESHOLDS, TIERS, type TierRow } from "./guide";
+import { MAX_PEELS_PER_REGION, NOFILE_CONNECTION_HEADROOM, NOFILE_FIXED_RESERVE } from "./policy";
+import { maxConnectionsFor } from "./server";
 import { SpecError } from "./spec";
 import type { Provenance } from "./types";
 
@@ -11,12 +12,36 @@ export function limitNofileFor(maxConnections: number): number {
   return Math.max(LIMIT_NOFILE, Math.ceil(wanted / 1024) * 1024);
 }
 
-export function limitNofileWhy(maxConnections: number, peels: number): Provenance {
-  const nofile = limitNofileFor(maxConnections);
+/**
+ * The most peels one server of the tier may have to hold: the tier's top edge, or a region's
+ * most (the leaf and supercluster tiers). LimitNOFILE is sized for it, not for today's count:
+ * it is read only when nats-server starts, so a peel-count change inside the tier (which reloads
+ * `max_connections`) never needs a restart.
+ */
+export function tierCeilingPeels(tier: TierRow): number {
+  const next = TIERS[TIERS.indexOf(tier) + 1];
+  return next === undefined || (tier.topology !== "single" && tier.topology !== "cluster")
+    ? MAX_PEELS_PER_REGION
+    : next.minPeels - 1;
+}
+
+/** LimitNOFILE for a server whose `max_connections` is `maxConnections` today, in `tier`. */
+export function tierLimitNofile(tier: TierRow, maxConnections: number): number {
+  return limitNofileFor(Math.max(maxConnections, maxConnectionsFor(tierCeilingPeels(tier))));
+}
+
+export function limitNofileWhy(tier: TierRow, maxConnections: number, peels: number): Provenance {
+  const ceiling = tierCeilingPeels(tier);
+  const sizedFor = Math.max(maxConnections, maxConnectionsFor(ceiling));
+  const nofile = limitNofileFor(sizedFor);
   if (nofile > LIMIT_NOFILE) {
+    const basis =
+      sizedFor > maxConnections
+        ? `max_connections at the tier's top (${fmt(ceiling)} peels: ${fmt(sizedFor)}), so a peel-count change inside the tier needs no restart`
+        : `max_connections ${fmt(maxConnections)}`;
     return {
       source: "derived",
-      why: `the guide's ${fmt(LIMIT_NOFILE)} is not enough for max_connections ${fmt(maxConnections)}: sized to it + ${NOFILE_CONNECTION_HEADROOM * 100}% + ${fmt(NOFILE_FIXED_RESERVE)}`,
+      why: `the guide's ${fmt(LIMIT_NOFILE)} is not enough for ${basis}: sized to it + ${NOFILE_CONNECTION_HEADROOM * 100}% + ${fmt(NOFILE_FIXED_RESERVE)}`,
     };
   }
   return peels >= THRESHOLDS.limitNofile

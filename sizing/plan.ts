@@ -6,7 +6,7 @@ import { checklistFor } from "./checklist";
 import { clientTuning } from "./client";
 import { TIERS, type TierRow } from "./guide";
 import { kvPlan } from "./kv";
-import { checkLimitNofile, limitNofileFor, limitNofileWhy, sysctlFor } from "./os";
+import { checkLimitNofile, limitNofileWhy, sysctlFor, tierLimitNofile } from "./os";
 import { coreServer, leafExpectedPeels, leafNodeSize, maxConnectionsFor, serverTuning } from "./server";
 import { parseSizingSpec, type SizingSpecInput } from "./spec";
 import { planLeafSites, planRegions } from "./split";
@@ -32,7 +32,7 @@ export function plan(input: SizingSpecInput): SizingPlan {
   const core = coreServer(tier, overrides, applied);
   const natsServer = serverTuning(tier, peels, regions, core, overrides, applied, below);
 
-  const limitNofile = overrides.os?.limitNofile ?? limitNofileFor(natsServer.maxConnections);
+  const limitNofile = overrides.os?.limitNofile ?? tierLimitNofile(tier, natsServer.maxConnections);
   if (overrides.os?.limitNofile !== undefined) applied.push("overrides.os.limitNofile");
   checkLimitNofile(limitNofile, natsServer.maxConnections, ["overrides", "os", "limitNofile"]);
 
@@ -44,7 +44,7 @@ export function plan(input: SizingSpecInput): SizingPlan {
       server: leafNodeSize(),
       maxConnections,
       expectedPeelsPerServer: expected,
-      limitNofile: limitNofileFor(maxConnections),
+      limitNofile: tierLimitNofile(tier, maxConnections),
       provenance: {
         server: {
           source: "derived",
@@ -54,7 +54,7 @@ export function plan(input: SizingSpecInput): SizingPlan {
           source: "guide",
           why: `2 × ${fmt(expected)} peels of the busiest site; any of its leaf servers may get them all`,
         },
-        limitNofile: limitNofileWhy(maxConnections, peels),
+        limitNofile: limitNofileWhy(tier, maxConnections, peels),
       },
     };
   }
@@ -80,7 +80,7 @@ export function plan(input: SizingSpecInput): SizingPlan {
         limitNofile:
           overrides.os?.limitNofile !== undefined
             ? { source: "override", why: "set by overrides.os.limitNofile" }
-            : limitNofileWhy(natsServer.maxConnections, peels),
+            : limitNofileWhy(tier, natsServer.maxConnections, peels),
       },
     },
     kv,

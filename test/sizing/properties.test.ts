@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { plan, type SizingPlan } from "../../sizing";
-import { BUCKETS } from "../../sizing/guide";
+import { BUCKETS, TIERS } from "../../sizing/guide";
 import { MAX_PEELS } from "../../sizing/policy";
 
 const peels = fc.integer({ min: 0, max: MAX_PEELS });
@@ -29,6 +29,25 @@ describe("plan() over random peel counts", () => {
         expect(hi.serversPerCluster).toBeGreaterThanOrEqual(lo.serversPerCluster);
         expect(hi.totalServers).toBeGreaterThanOrEqual(lo.totalServers);
         for (const r of RESOURCES) expect(hi.server[r]).toBeGreaterThanOrEqual(lo.server[r]);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  test("two peel counts of one tier need no restart between them: LimitNOFILE and sysctl are equal", () => {
+    // Two counts inside one tier, for every tier alike (uniform counts would mostly be superclusters).
+    const sameTier = fc.integer({ min: 0, max: TIERS.length - 1 }).chain((i) => {
+      const min = TIERS[i]?.minPeels ?? 0;
+      const max = (TIERS[i + 1]?.minPeels ?? MAX_PEELS + 1) - 1;
+      return fc.tuple(fc.integer({ min, max }), fc.integer({ min, max }));
+    });
+    fc.assert(
+      fc.property(sameTier, ([a, b]) => {
+        const [x, y] = [plan({ peels: a }), plan({ peels: b })];
+        expect(y.tier).toBe(x.tier);
+        expect(y.os.limitNofile).toBe(x.os.limitNofile);
+        expect(y.os.sysctl).toEqual(x.os.sysctl);
+        expect(y.leafNode?.limitNofile).toBe(x.leafNode?.limitNofile);
       }),
       { numRuns: 300 },
     );
