@@ -17,6 +17,8 @@ const BucketSchema = z.strictObject({
   ttlSeconds: z.number().int(),
   replicas: z.number().int(),
   storage: z.enum(["file", "memory"]),
+  maxBytes: z.number().int(),
+  discard: z.enum(["old", "new"]),
 });
 
 export const ReconcileJobSchema = z.strictObject({

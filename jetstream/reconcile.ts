@@ -4,12 +4,14 @@
  * update; never delete and recreate). Idempotent; reports what it changed.
  */
 import {
+  DiscardPolicy,
   JetStreamApiCodes,
   JetStreamApiError,
   jetstream,
   jetstreamManager,
   StorageType,
   type JetStreamManager,
+  type StreamConfig,
 } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/nats-core";
@@ -18,7 +20,7 @@ import { JOB_EVENTS_SUBJECTS } from "./zester-assumptions";
 
 export interface BucketChange {
   stream: string;
-  action: "created" | "replicas-raised" | "replicas-lowered" | "unchanged";
+  action: "created" | "replicas-raised" | "replicas-lowered" | "limits-changed" | "unchanged";
   replicas: number;
   /** Replicas before, where the stream existed. */
   from?: number;
@@ -91,6 +93,15 @@ async function withRetries<T>(run: () => Promise<T>): Promise<T> {
   }
 }
 
+/** The limits the plan gives a stream, in JetStream's own units (max_age in nanoseconds). */
+function planned(bucket: BucketPlan): Pick<StreamConfig, "max_bytes" | "max_age" | "discard"> {
+  return {
+    max_bytes: bucket.maxBytes,
+    max_age: bucket.ttlSeconds * 1_000_000_000,
+    discard: bucket.discard === "old" ? DiscardPolicy.Old : DiscardPolicy.New,
+  };
+}
+
 async function reconcileBucket(
   jsm: JetStreamManager,
   kvm: Kvm,
@@ -98,6 +109,7 @@ async function reconcileBucket(
   options: ReconcileOptions,
 ): Promise<BucketChange> {
   const replicas = targetReplicas(bucket, options.clusterSize);
+  const limits = planned(bucket);
   const info = await infoOrUndefined(jsm, bucket.stream);
   if (info === undefined) {
     if (bucket.kind === "kv") {
@@ -106,6 +118,7 @@ async function reconcileBucket(
         ...(bucket.ttlSeconds > 0 ? { ttl: bucket.ttlSeconds * 1000 } : {}),
         storage: storage(bucket.storage),
         replicas,
+        max_bytes: bucket.maxBytes,
       });
     } else {
       await jsm.streams.add({
@@ -113,16 +126,23 @@ async function reconcileBucket(
         subjects: JOB_EVENTS_SUBJECTS,
         storage: storage(bucket.storage),
         num_replicas: replicas,
+        ...limits,
       });
     }
     await untilServing(jsm, bucket.stream, replicas);
     return { stream: bucket.stream, action: "created", replicas };
   }
   const from = info.config.num_replicas;
-  if (from === replicas) return { stream: bucket.stream, action: "unchanged", replicas };
-  await jsm.streams.update(bucket.stream, { ...info.config, num_replicas: replicas });
+  const drifted =
+    info.config.max_bytes !== limits.max_bytes ||
+    info.config.max_age !== limits.max_age ||
+    info.config.discard !== limits.discard;
+  if (from === replicas && !drifted) return { stream: bucket.stream, action: "unchanged", replicas };
+  // One update for both: a stream's replicas and limits change in place, never by re-creating it.
+  await jsm.streams.update(bucket.stream, { ...info.config, num_replicas: replicas, ...limits });
   await untilServing(jsm, bucket.stream, replicas);
-  return { stream: bucket.stream, action: from < replicas ? "replicas-raised" : "replicas-lowered", replicas, from };
+  const action = from < replicas ? "replicas-raised" : from > replicas ? "replicas-lowered" : "limits-changed";
+  return { stream: bucket.stream, action, replicas, ...(from === replicas ? {} : { from }) };
 }
 
 /**

@@ -6,8 +6,9 @@ import type { ClientSettings, Provenance, ServerSize, SizingPlan } from "../sizi
 /** The last column ("why", "item") wraps at this width so tables fit a terminal. */
 const LAST_COLUMN_WIDTH = 72;
 
-function table(title: string, head: string[], rows: (string | number)[][]): string {
-  const widths = head.map((_, i) => (i === head.length - 1 && head.length > 2 ? LAST_COLUMN_WIDTH : null));
+/** `wrapLast`: the last column holds prose ("why", "item") and wraps; short values never do. */
+function table(title: string, head: string[], rows: (string | number)[][], wrapLast = true): string {
+  const widths = head.map((_, i) => (wrapLast && i === head.length - 1 && head.length > 2 ? LAST_COLUMN_WIDTH : null));
   const t = new Table({ head, style: { head: [], border: [] }, wordWrap: true, colWidths: widths });
   for (const row of rows) t.push(row.map(String));
   return `${title}\n${t.toString()}\n`;
@@ -154,9 +155,11 @@ function osTable(plan: SizingPlan): string {
 }
 
 function kvTable(plan: SizingPlan): string {
+  const budget = plan.storageBudget;
+  const of = (planned: number, total: number) => `${bytes(planned)} of ${bytes(total)}`;
   return table(
-    "KV plan",
-    ["bucket", "kind", "stream", "history", "TTL", "replicas", "storage"],
+    `KV plan (every stream bounded; planned: ${of(budget.filePlannedBytes, budget.fileStoreBytes)} file store, ${of(budget.memPlannedBytes, budget.memStoreBytes)} memory store per server)`,
+    ["bucket", "kind", "stream", "history", "TTL / max age", "replicas", "storage", "max bytes", "when full"],
     plan.kv.map((b) => [
       b.name,
       b.kind,
@@ -165,7 +168,10 @@ function kvTable(plan: SizingPlan): string {
       seconds(b.ttlSeconds),
       b.replicas,
       b.storage,
+      bytes(b.maxBytes),
+      b.discard === "old" ? "drops oldest" : "refuses writes",
     ]),
+    false,
   );
 }
 

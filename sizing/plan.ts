@@ -60,7 +60,7 @@ export function plan(input: SizingSpecInput): SizingPlan {
   }
 
   const os = sysctlFor(peels, Math.max(limitNofile, leafNode?.limitNofile ?? 0));
-  const kv = kvPlan(tier.serversPerCluster, overrides, applied, below);
+  const { kv, storageBudget } = kvPlan(tier.serversPerCluster, natsServer.jetstream, overrides, applied, below);
   checkBelowPlan(below, overrides);
   return {
     tier: tier.id,
@@ -84,6 +84,7 @@ export function plan(input: SizingSpecInput): SizingPlan {
       },
     },
     kv,
+    storageBudget,
     bandwidth: bandwidth(peels, spec.factIntervalSeconds),
     regions,
     leafSites: sites,

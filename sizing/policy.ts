@@ -75,3 +75,36 @@ export const MAX_PAYLOAD_CEILING_BYTES = 64 * 1024 * 1024;
 
 /** NATS KV keeps at most 64 revisions per key. */
 export const MAX_KV_HISTORY = 64;
+
+/**
+ * Each bucket's and stream's share of a server's JetStream store (`max_file_store`, or
+ * `max_mem_store` for the memory-backed one), so every stream is bounded and all of them together
+ * fit: a stream that fills the store makes every file-backed write in the account fail, KV
+ * buckets included. A server may hold a replica of every stream, so the shares add up over all
+ * of them. job-returns is the guide's "most storage-heavy bucket at scale" (§7); job-events is an
+ * event log that grows with every job; facts hold one entry per peel with five revisions; the
+ * rest are small. What is left (11% of the file store) is spare for an operator's own streams.
+ */
+export const STORE_SHARES: Readonly<Record<string, number>> = {
+  "job-returns": 0.25,
+  "job-events": 0.2,
+  facts: 0.12,
+  jobs: 0.1,
+  "state-files": 0.05,
+  "settings-files": 0.04,
+  basket: 0.03,
+  secrets: 0.02,
+  enrollments: 0.02,
+  "update-manifests": 0.02,
+  "update-rollouts": 0.02,
+  "master-heartbeat": 0.01,
+  "update-status": 0.01,
+  /** Of `max_mem_store`: the one memory-backed bucket, short-lived nonces. */
+  "enroll-challenges": 0.25,
+};
+
+/**
+ * job-events keeps what the guide gives jobs themselves (§7: 7 d), oldest events dropped first:
+ * the guide gives the stream no limit, and an unbounded log eventually fills the store.
+ */
+export const JOB_EVENTS_MAX_AGE_SECONDS = 7 * 86_400;

@@ -62,6 +62,8 @@ const BucketOverrideSchema = z.strictObject({
   replicas: wholeNumber(1, 5).optional(),
   history: wholeNumber(0, MAX_KV_HISTORY).optional(),
   ttlSeconds: wholeNumber(0, 365 * 86_400).optional(),
+  /** The stream's `max_bytes`; all of them together must fit the store. */
+  maxBytes: wholeNumber(1, 2 ** 53 - 1, "a whole number of bytes").optional(),
 });
 
 const ClientOverrideSchema = z.strictObject({

@@ -77,6 +77,18 @@ export interface BucketPlan {
   ttlSeconds: number;
   replicas: number;
   storage: "file" | "memory";
+  /** The stream's `max_bytes`: its share of the server's JetStream store for its storage. */
+  maxBytes: number;
+  /** What a full stream does: KV buckets refuse new writes (NATS KV's own choice); job-events drops its oldest. */
+  discard: "old" | "new";
+}
+
+/** Every stream's `max_bytes` against the store that holds them (a server may hold a replica of each). */
+export interface StorageBudget {
+  fileStoreBytes: number;
+  filePlannedBytes: number;
+  memStoreBytes: number;
+  memPlannedBytes: number;
 }
 
 export interface Bandwidth {
@@ -155,6 +167,7 @@ export interface SizingPlan {
   client: ClientTuning;
   os: OsTuning;
   kv: BucketPlan[];
+  storageBudget: StorageBudget;
   bandwidth: Bandwidth;
   regions: RegionPlan[];
   leafSites: LeafSitePlan[];

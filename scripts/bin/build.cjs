@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // Transpiles the sources to dist/ without type-checking (`tsc --noEmit` in `npm test` does
-// that once), so command-line entry points start as plain Node.
+// that once), so command-line entry points start as plain Node; and bundles the KV reconcile the
+// targets deploy (lib/reconcile-job.js). `npm ci` runs it (prepare); so does any entry point, or
+// the tests, once a source is newer than what was built.
 const fs = require("node:fs");
 const { ROOT, DIST, STAMP, sourceFiles } = require("./sources.cjs");
 
@@ -16,6 +18,7 @@ function build() {
     sourcemap: "inline",
     logLevel: "warning",
   });
+  require("./bundle.cjs").writeBundle();
   fs.writeFileSync(STAMP, `${new Date().toISOString()}\n`);
 }
 

@@ -5,9 +5,7 @@
 // The output is deterministic: an unchanged source is no diff on `pulumi up`.
 const fs = require("node:fs");
 const path = require("node:path");
-const { ROOT } = require("./sources.cjs");
-
-const BUNDLE = path.join(ROOT, "lib", "reconcile-job.js");
+const { ROOT, BUNDLE } = require("./sources.cjs");
 /** The Node.js line of the runtimes that load the bundle (Lambda nodejs22.x, node:22-alpine). */
 const BUNDLE_TARGET = "node22";
 

@@ -21,14 +21,18 @@ function sourceFiles() {
   return files;
 }
 
+/** The KV reconcile bundle the package ships (scripts/bin/bundle.cjs writes it). */
+const BUNDLE = path.join(ROOT, "lib", "reconcile-job.js");
+
+/** Whether dist/ or the bundle is missing or older than a source. */
 function isStale() {
   let built;
   try {
-    built = fs.statSync(STAMP).mtimeMs;
+    built = Math.min(fs.statSync(STAMP).mtimeMs, fs.statSync(BUNDLE).mtimeMs);
   } catch {
     return true;
   }
   return sourceFiles().some((file) => fs.statSync(file).mtimeMs > built);
 }
 
-module.exports = { ROOT, DIST, STAMP, sourceFiles, isStale };
+module.exports = { ROOT, DIST, STAMP, BUNDLE, sourceFiles, isStale };
