@@ -5,6 +5,7 @@
  */
 import { JOB_ENV, ReconcileJobSchema, type ReconcileJob } from "./cluster-job";
 import { connectAdmin } from "./connect";
+import { awaitHealthy, AwaitHealthySchema } from "./health-gate";
 import { reconcileKv, type BucketChange } from "./reconcile";
 
 export async function runReconcileJob(job: ReconcileJob): Promise<BucketChange[]> {
@@ -16,8 +17,22 @@ export async function runReconcileJob(job: ReconcileJob): Promise<BucketChange[]
   }
 }
 
-/** The scheduled entry point: reads the job from the environment, logs what changed as JSON. */
-export async function handler(): Promise<{ changed: BucketChange[]; unchanged: number }> {
+/**
+ * The function's entry point. Invoked by a rollout with `{ action: "await-healthy", … }`, it is
+ * the health gate between two servers; on its schedule (any other event), the KV reconcile.
+ */
+export async function handler(event?: unknown): Promise<unknown> {
+  if (typeof event === "object" && event !== null && "action" in event) {
+    // A request that names an action and gets it wrong fails, naming why; it never reconciles instead.
+    const result = await awaitHealthy(AwaitHealthySchema.parse(event));
+    console.log(JSON.stringify(result));
+    return result;
+  }
+  return reconcileFromEnvironment();
+}
+
+/** Reads the job from the environment, logs what changed as JSON. */
+export async function reconcileFromEnvironment(): Promise<{ changed: BucketChange[]; unchanged: number }> {
   const raw = process.env[JOB_ENV];
   if (raw === undefined) throw new Error(`${JOB_ENV} is not set`);
   const job = ReconcileJobSchema.parse(JSON.parse(raw));

@@ -138,12 +138,24 @@ function resolved<T>(value: T): Promise<pulumi.Unwrap<T>> {
   });
 }
 
-/** `run` defaults to the stack's program; tests hand in their own to check the recording. */
+export interface MockOptions<T> {
+  /** The program to run. @default the stack's (tests hand in their own to check the recording) */
+  run?: (config: Record<string, string>) => T;
+  /**
+   * The stack's outputs from its last update, which a StackReference to the stack itself reads
+   * (an earlier `plan --json`'s outputs). @default none: the stack has never been deployed
+   */
+  previousOutputs?: Record<string, unknown>;
+}
+
+/** Pulumi's organization as a self-managed backend names it (the only one it accepts). */
+const ORGANIZATION = "organization";
+
 export async function runProgramWithMocks<T = StackOutputs>(
   project: string,
   stack: string,
   config: Record<string, string>,
-  run?: (config: Record<string, string>) => T,
+  options: MockOptions<T> = {},
 ): Promise<{ outputs: pulumi.Unwrap<T>; resources: PlannedResource[] }> {
   const resources: PlannedResource[] = [];
   const registrations = new Map<string, Registration>();
@@ -166,9 +178,19 @@ export async function runProgramWithMocks<T = StackOutputs>(
           options: registered.options,
           inputs: unwrapSecrets(args.inputs) as Record<string, unknown>,
         });
+        if (args.type === "pulumi:pulumi:StackReference")
+          return {
+            id: args.id ?? args.name,
+            state: {
+              name: (args.inputs as Record<string, unknown>).name,
+              outputs: options.previousOutputs ?? {},
+              secretOutputNames: [],
+            },
+          };
         return {
           id: `${args.name}-id`,
-          state: { ...(args.inputs as Record<string, unknown>), ...deployTimeState(args) },
+          // A name left to Pulumi (autonaming adds a random suffix at deploy) reads as the logical name.
+          state: { name: args.name, ...(args.inputs as Record<string, unknown>), ...deployTimeState(args) },
         };
       },
       // A lookup (e.g. the newest AMI) is answered at deploy time; the plan says so instead of guessing.
@@ -177,6 +199,7 @@ export async function runProgramWithMocks<T = StackOutputs>(
     project,
     stack,
     false,
+    ORGANIZATION,
   );
   const monitor: unknown = pulumi.runtime.getMonitor();
   if (!isWrappable(monitor)) throw new Error("Pulumi's mock monitor has no registerResource to wrap");
@@ -187,8 +210,10 @@ export async function runProgramWithMocks<T = StackOutputs>(
   };
 
   // Loaded only now, so the program sees the mocks and this config.
-  const program = run ?? (require("../stacks/program") as typeof import("../stacks/program")).program;
-  const outputs = await resolved(program(pulumi.runtime.allConfig()) as T);
+  const program = options.run ?? (require("../stacks/program") as typeof import("../stacks/program")).program;
+  // The program may be async (it reads the last deployment first): its refusal must reach the caller.
+  const value = await Promise.resolve(program(pulumi.runtime.allConfig()) as T);
+  const outputs = await resolved(value);
   // Registrations are asynchronous: wait until every one has reached the mocks.
   await pulumi.runtime.disconnect();
   return { outputs, resources };

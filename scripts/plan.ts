@@ -3,6 +3,9 @@
  * Runs the Pulumi program under Pulumi's own mocks (no CLI, no credentials, no network) with a
  * stack's config plus overrides, and prints the stack outputs and every resource registered.
  */
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+import { ChangeRefused } from "../topology/change";
 import { runProgramWithMocks, type PlannedResource } from "./plan-mocks";
 import { parseFlags, runMain, UsageError } from "./cli";
 import { stackConfig } from "./stack-file";
@@ -10,7 +13,7 @@ import { ConfigError, NAMESPACE } from "../stacks/config";
 import type { StackOutputs } from "../stacks/program";
 import type { Unwrap } from "@pulumi/pulumi";
 
-const USAGE = `Usage: npm run -s plan -- --stack NAME [--set key=value ...] [--json]
+const USAGE = `Usage: npm run -s plan -- --stack NAME [--set key=value ...] [--previous PLAN.json] [--json]
 
 Runs the Pulumi program offline under Pulumi's mocks with stacks/Pulumi.NAME.yaml, and prints
 the stack outputs and every resource the program registers. Nothing is created.
@@ -19,10 +22,14 @@ the stack outputs and every resource the program registers. Nothing is created.
   --set key=value     override one config value, as \`pulumi config set\` would; the key may
                       omit the "${NAMESPACE}:" namespace; structured values are JSON
                       (e.g. --set 'leafSites=[{"name":"dmz"}]'); repeatable
-  --json              print { "outputs": {...}, "resources": [{ type, name, parent, inputs }] }
+  --previous FILE     what is deployed: an earlier \`plan --json\` (its outputs are what the
+                      program reads back from the stack); a change that would lose data or
+                      quorum is then refused, as \`pulumi up\` would refuse it
+  --json              print { "outputs": {...}, "resources": [{ type, name, urn, parent,
+                      aliases, options, inputs }] }
   -h, --help          show this help
 
-Exit status: 0 on success, 2 on bad input or invalid stack config.`;
+Exit status: 0 on success, 2 on bad input, invalid stack config or a refused change.`;
 
 function printReadable(outputs: Unwrap<StackOutputs>, resources: PlannedResource[]): string {
   const lines = ["Outputs:"];
@@ -38,7 +45,7 @@ function printReadable(outputs: Unwrap<StackOutputs>, resources: PlannedResource
       lines.push(`    ${x.name}  ${x.awsRegion}/${x.az}  ${x.instanceType}  ${x.dnsName}  ${x.volume}`);
     lines.push(`  aws.checklist:${aws.checklist.length === 0 ? " (nothing at this tier)" : ""}`);
     for (const c of aws.checklist) lines.push(`    [${c.status}] ${c.item}: ${c.how}`);
-    lines.push("  aws.peelBootstrap: (secret; --json prints it)");
+    lines.push(`  aws.peelBootstrap: ${Object.keys(aws.peelBootstrap).join(", ")} (secret; --json prints them)`);
   }
   if (outputs.kubernetes !== undefined) {
     const k = outputs.kubernetes;
@@ -63,6 +70,7 @@ async function main(argv: string[]): Promise<number> {
   const values = parseFlags(argv, {
     stack: { type: "string" },
     set: { type: "string", multiple: true },
+    previous: { type: "string" },
     json: { type: "boolean" },
     help: { type: "boolean", short: "h" },
   });
@@ -72,16 +80,41 @@ async function main(argv: string[]): Promise<number> {
   }
   if (values.stack === undefined) throw new UsageError("--stack is required: the NAME of a stacks/Pulumi.NAME.yaml");
   const { project, config } = stackConfig(values.stack, values.set ?? []);
-  const { outputs, resources } = await runProgramWithMocks(project, values.stack, config);
+  const previousOutputs = values.previous === undefined ? undefined : readPrevious(values.previous);
+  const { outputs, resources } = await runProgramWithMocks(project, values.stack, config, {
+    ...(previousOutputs === undefined ? {} : { previousOutputs }),
+  });
   process.stdout.write(
     values.json === true ? `${JSON.stringify({ outputs, resources }, null, 2)}\n` : printReadable(outputs, resources),
   );
   return 0;
 }
 
-// Invalid stack config is refused input (exit 2), its message naming the key.
+const PreviousSchema = z.object({ outputs: z.record(z.string(), z.unknown()) });
+
+/** An earlier `plan --json`: its outputs are what the stack reads back from its last update. */
+function readPrevious(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    throw new UsageError(`--previous: cannot read ${file}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new UsageError(`--previous: ${file} is not JSON; give the output of an earlier \`plan --json\``);
+  }
+  const parsed = PreviousSchema.safeParse(json);
+  if (!parsed.success)
+    throw new UsageError(`--previous: ${file} has no "outputs" object; give the output of an earlier \`plan --json\``);
+  return parsed.data.outputs;
+}
+
+// Invalid stack config and a refused change are refused input (exit 2), the message naming why.
 runMain(
   "plan",
   () => main(process.argv.slice(2)),
-  (error) => error instanceof ConfigError,
+  (error) => error instanceof ConfigError || error instanceof ChangeRefused,
 );

@@ -3,10 +3,12 @@
  * the tier on EC2 (components/aws), `kubernetes` on a Kubernetes cluster (components/kubernetes).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { ZesterAws } from "../components/aws/component";
+import { prepareAws, ZesterAws } from "../components/aws/component";
 import type { ServerOutput } from "../components/aws/servers";
 import type { ChecklistStatus } from "../components/checklist";
-import { ZesterKubernetes } from "../components/kubernetes/component";
+import { prepareKubernetes, ZesterKubernetes } from "../components/kubernetes/component";
+import type { Deployment } from "../topology/deployment";
+import { asLegacy, deployedBySelf, type Deployed } from "./deployed";
 import { plan, SpecError, type SizingPlan } from "../sizing";
 import { awsProviderDefaults, ConfigError, readStackConfig, type StackConfig, type Target } from "./config";
 
@@ -16,8 +18,8 @@ export interface AwsOutputs {
   /** Where leaf connections come in (leaf sites, other regions), by server. */
   leafUrls: string[];
   servers: ServerOutput[];
-  /** `#cloud-config` for a peel host (secret: it holds the peels' password). */
-  peelBootstrap: pulumi.Output<string>;
+  /** `#cloud-config` for a peel host, by where the peels are (`core`, each leaf site); secret: it holds the peels' password. */
+  peelBootstrap: pulumi.Output<Record<string, string>>;
   checklist: ChecklistStatus[];
 }
 
@@ -40,15 +42,24 @@ export interface StackOutputs {
   sizing: SizingPlan;
   aws?: AwsOutputs;
   kubernetes?: KubernetesOutputs;
+  /** What this update deploys, read back by the next one before it changes anything (no secrets). */
+  deployment?: Deployment;
 }
 
 /** The component's name: its children are `zester-…` (aliased to their names from before that prefix). */
 const COMPONENT = "zester";
 
-/** Throws ConfigError (naming the `zester:*` key) before anything is created. */
-export function program(config: Record<string, string>): StackOutputs {
+/**
+ * Throws ConfigError (naming the `zester:*` key), or ChangeRefused (naming what would be lost),
+ * before anything is created. `deployed` reads what the stack deployed last time.
+ */
+export async function program(
+  config: Record<string, string>,
+  deployed: () => Promise<Deployed> = deployedBySelf,
+): Promise<StackOutputs> {
   const stack = readStackConfig(config);
   const sizing = checked(() => plan(stack.sizing));
+  const last = await deployed();
   const outputs: StackOutputs = {
     target: stack.target,
     tier: sizing.tier,
@@ -58,9 +69,30 @@ export function program(config: Record<string, string>): StackOutputs {
     totalServers: sizing.totalServers,
     sizing,
   };
-  if (stack.aws !== undefined) outputs.aws = awsTarget(stack, stack.aws, config);
-  if (stack.kubernetes !== undefined) outputs.kubernetes = kubernetesTarget(stack, stack.kubernetes);
+  if (stack.aws !== undefined) {
+    const settings = stack.aws;
+    const previous = previousOf(last, (peels) => prepareAws({ spec: { ...stack.sizing, peels }, settings }).deployment);
+    const aws = awsTarget(stack, settings, config, previous);
+    outputs.aws = aws.outputs;
+    outputs.deployment = aws.deployment;
+  }
+  if (stack.kubernetes !== undefined) {
+    const settings = stack.kubernetes;
+    const previous = previousOf(
+      last,
+      (peels) => prepareKubernetes({ spec: { ...stack.sizing, peels }, settings }).deployment,
+    );
+    const k8s = kubernetesTarget(stack, settings, previous);
+    outputs.kubernetes = k8s.outputs;
+    outputs.deployment = k8s.deployment;
+  }
   return outputs;
+}
+
+/** What is deployed: the record, or for a stack from before it, the same settings at its last peel count. */
+function previousOf(last: Deployed, rebuild: (peels: number) => Deployment): Deployment | undefined {
+  if (last.deployment !== undefined) return last.deployment;
+  return last.legacyPeels === undefined ? undefined : asLegacy(checked(() => rebuild(last.legacyPeels ?? 0)));
 }
 
 /** Input the components refuse is refused config: the same problems, named as `zester:*` keys. */
@@ -77,7 +109,8 @@ function awsTarget(
   stack: StackConfig,
   settings: NonNullable<StackConfig["aws"]>,
   config: Record<string, string>,
-): AwsOutputs {
+  previousDeployment: Deployment | undefined,
+): { outputs: AwsOutputs; deployment: Deployment } {
   const aws = checked(
     () =>
       new ZesterAws(COMPONENT, {
@@ -86,20 +119,37 @@ function awsTarget(
         providerDefaults: awsProviderDefaults(config),
         stackId: `${pulumi.getProject()}-${pulumi.getStack()}`,
         aliasUnprefixedChildren: true,
+        ...(previousDeployment === undefined ? {} : { previousDeployment }),
       }),
   );
   return {
-    clientUrl: aws.clientUrl,
-    leafUrls: aws.leafUrls,
-    servers: aws.servers,
-    peelBootstrap: aws.peelBootstrap,
-    checklist: aws.checklist,
+    outputs: {
+      clientUrl: aws.clientUrl,
+      leafUrls: aws.leafUrls,
+      servers: aws.servers,
+      peelBootstrap: aws.peelBootstrap,
+      checklist: aws.checklist,
+    },
+    deployment: aws.deployment,
   };
 }
 
-function kubernetesTarget(stack: StackConfig, settings: NonNullable<StackConfig["kubernetes"]>): KubernetesOutputs {
+function kubernetesTarget(
+  stack: StackConfig,
+  settings: NonNullable<StackConfig["kubernetes"]>,
+  previousDeployment: Deployment | undefined,
+): { outputs: KubernetesOutputs; deployment: Deployment } {
   const k8s = checked(
-    () => new ZesterKubernetes(COMPONENT, { spec: stack.sizing, settings, aliasUnprefixedChildren: true }),
+    () =>
+      new ZesterKubernetes(COMPONENT, {
+        spec: stack.sizing,
+        settings,
+        aliasUnprefixedChildren: true,
+        ...(previousDeployment === undefined ? {} : { previousDeployment }),
+      }),
   );
-  return { clientUrl: k8s.clientUrl, namespace: k8s.namespace, servers: k8s.servers, checklist: k8s.checklist };
+  return {
+    outputs: { clientUrl: k8s.clientUrl, namespace: k8s.namespace, servers: k8s.servers, checklist: k8s.checklist },
+    deployment: k8s.deployment,
+  };
 }

@@ -8,6 +8,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { plan as planSizing, type SizingPlan, type SizingSpecInput } from "../../sizing";
 import { build, standardAddressing } from "../../topology";
 import { renderPeelBootstrap } from "../../topology/render/peel-bootstrap";
+import { checkChange, type ChangePlan } from "../../topology/change";
+import type { Deployment } from "../../topology/deployment";
 import type { Topology } from "../../topology/types";
 import type { ChecklistStatus } from "../checklist";
 import { Children } from "../children";
@@ -15,10 +17,12 @@ import { Deferred } from "../deferred";
 import { shippedReconcileCode } from "../reconcile-code";
 import { generatedSecrets } from "../secrets";
 import { resolveAwsSettings, type AwsSettingsArgs } from "./args";
+import type { AwsTarget } from "./settings";
 import { snapshotPolicy } from "./backups";
 import { canaries } from "./canaries";
 import { awsChecklist } from "./checklist";
 import { privateZone } from "./dns";
+import { agentScript } from "./agent";
 import { awsLayout, type AwsLayout, type RegionLayout } from "./layout";
 import { loadBalancer } from "./load-balancer";
 import { createNetwork, type RegionNetwork } from "./network";
@@ -28,6 +32,7 @@ import { scheduledReconcile } from "./reconcile";
 import { createRoles } from "./roles";
 import type { AwsScope } from "./scope";
 import { securityGroups } from "./security-groups";
+import { awsDeployment } from "./server-config";
 import { createServers, regionAmi, serverOutput, type ServerOutput } from "./servers";
 
 export interface ZesterAwsArgs {
@@ -57,6 +62,13 @@ export interface ZesterAwsArgs {
    * alias every child to its old name, so nothing is replaced. @default false
    */
   aliasUnprefixedChildren?: boolean;
+  /**
+   * What is deployed now (this component's `deployment` from the last update, e.g. read back
+   * through a StackReference to the stack itself). A change that would lose JetStream data or
+   * quorum is then refused (ChangeRefused) before anything is created, and servers that exist
+   * get their changes one at a time. @default none: nothing to compare, everything is new
+   */
+  previousDeployment?: Deployment;
 }
 
 export class ZesterAws extends pulumi.ComponentResource {
@@ -67,17 +79,26 @@ export class ZesterAws extends pulumi.ComponentResource {
   /** Where leaf connections come in (leaf sites, other regions), by server. */
   public readonly leafUrls: string[];
   public readonly servers: ServerOutput[];
-  /** `#cloud-config` for a peel host (secret: it holds the peels' password). */
-  public readonly peelBootstrap: pulumi.Output<string>;
+  /**
+   * `#cloud-config` for a peel host, by where the peels are: `core` (each region's name in a
+   * supercluster) and each leaf site. Secret: it holds the peels' password.
+   */
+  public readonly peelBootstrap: pulumi.Output<Record<string, string>>;
   public readonly checklist: ChecklistStatus[];
+  /** What this deploys, for the next update to compare against (no secrets). */
+  public readonly deployment: Deployment;
+  /** What happens to each server in this update. */
+  public readonly change: ChangePlan;
 
   constructor(name: string, args: ZesterAwsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("zester:aws:Topology", name, {}, opts);
     const deferred = new Deferred();
-    const settings = resolveAwsSettings(args.settings, deferred);
-    this.plan = planSizing(args.spec);
-    this.topology = build(this.plan, standardAddressing(settings.dnsZone));
-    const layout = awsLayout(this.topology, settings);
+    const stackId = args.stackId ?? `${pulumi.getProject()}-${pulumi.getStack()}`;
+    const { settings, plan, topology, layout, deployment } = prepareAws(args, deferred);
+    this.plan = plan;
+    this.topology = topology;
+    this.deployment = deployment;
+    this.change = checkChange(args.previousDeployment, this.deployment);
     const children = new Children({
       component: name,
       parent: this,
@@ -96,15 +117,20 @@ export class ZesterAws extends pulumi.ComponentResource {
       layout,
       settings,
       secrets: generatedSecrets(children),
-      stackId: args.stackId ?? `${pulumi.getProject()}-${pulumi.getStack()}`,
+      stackId,
       inRegion: (r) => ({ provider: providers.get(r.name) }),
+      previous: args.previousDeployment,
+      generations: new Map(this.deployment.servers.map((x) => [x.name, x.restart])),
+      agentScript: agentScript(),
+      parameterPath: (server) => `/zester/${stackId}/${name}/${server}/`,
     };
-    this.clientUrl = declareTopology(scope, args.reconcileCode ?? shippedReconcileCode());
+    const declared = declareTopology(scope, args.reconcileCode ?? shippedReconcileCode());
+    this.clientUrl = pulumi.output(declared.clientUrl);
     this.leafUrls = this.topology.servers
       .filter((x) => x.ports.leafnode !== undefined)
       .map((x) => `nats-leaf://${x.host}:${String(x.ports.leafnode)}`);
     this.servers = layout.regions.flatMap((r) => r.servers.map((x) => serverOutput(x, r)));
-    this.peelBootstrap = peelBootstrap(scope, layout);
+    this.peelBootstrap = peelBootstraps(scope, declared);
     this.checklist = awsChecklist(this.plan, layout, settings);
     this.registerOutputs({
       clientUrl: this.clientUrl,
@@ -112,12 +138,36 @@ export class ZesterAws extends pulumi.ComponentResource {
       servers: this.servers,
       peelBootstrap: this.peelBootstrap,
       checklist: this.checklist,
+      deployment: this.deployment,
     });
   }
 }
 
-/** Networks and what spans regions first, then each region's servers and services; the hub's client URL. */
-function declareTopology(scope: AwsScope, reconcileCode: string): pulumi.Output<string> {
+interface Declared {
+  clientUrl: string;
+  /** Per region: its load balancer's own DNS name, and its instances. */
+  regions: Map<string, { nlbDnsName: pulumi.Output<string>; instances: Map<string, aws.ec2.Instance> }>;
+}
+
+export interface PreparedAws {
+  settings: AwsTarget;
+  plan: SizingPlan;
+  topology: Topology;
+  layout: AwsLayout;
+  deployment: Deployment;
+}
+
+/** Everything the component decides before it declares a resource. Pure; throws SpecError naming the key. */
+export function prepareAws(args: Pick<ZesterAwsArgs, "spec" | "settings">, deferred = new Deferred()): PreparedAws {
+  const settings = resolveAwsSettings(args.settings, deferred);
+  const plan = planSizing(args.spec);
+  const topology = build(plan, standardAddressing(settings.dnsZone));
+  const layout = awsLayout(topology, settings);
+  return { settings, plan, topology, layout, deployment: awsDeployment(topology, layout, settings) };
+}
+
+/** Networks and what spans regions first, then each region's servers and services. */
+function declareTopology(scope: AwsScope, reconcileCode: string): Declared {
   const { layout } = scope;
   const networks = new Map<string, RegionNetwork>();
   for (const r of layout.regions) networks.set(r.name, createNetwork({ ...scope, region: r, opts: scope.inRegion(r) }));
@@ -129,35 +179,75 @@ function declareTopology(scope: AwsScope, reconcileCode: string): pulumi.Output<
   peerRegions(scope, networkOf);
   const zone = privateZone(scope, networkOf);
   const roles = createRoles(scope);
+  const regions: Declared["regions"] = new Map();
   const urls = layout.regions.map((r) => {
     const net = networkOf(r);
     const o = scope.inRegion(r);
     const region = { r, net, o, groups: securityGroups(scope, r, net, o) };
     const ami = regionAmi(scope, r, o);
-    const instances = createServers(scope, region, ami, zone);
-    const url = loadBalancer(scope, region, instances, zone);
-    scheduledReconcile(scope, region, roles.reconcile, reconcileCode);
+    const jobs = scheduledReconcile(scope, region, roles.reconcile, reconcileCode);
+    const { instances } = createServers(scope, region, ami, zone, jobs);
+    const nlb = loadBalancer(scope, region, instances, zone);
     if (roles.backups !== undefined) snapshotPolicy(scope, region, roles.backups);
     canaries(scope, region, ami);
-    return url;
+    regions.set(r.name, { nlbDnsName: nlb.dnsName, instances });
+    return nlb.url;
   });
   const hubUrl = urls[0];
   if (hubUrl === undefined) throw new Error("a layout has at least one region");
-  return hubUrl;
+  return { clientUrl: hubUrl, regions };
 }
 
-function peelBootstrap(scope: AwsScope, layout: AwsLayout): pulumi.Output<string> {
+/**
+ * A peel bootstrap per place peels live, with addresses that resolve there: the load balancer's
+ * own DNS name (public DNS, private addresses) for the core, the leaf servers' private addresses
+ * for a leaf site (its DMZ need not resolve the private zone), the core last as a fallback.
+ */
+function peelBootstraps(scope: AwsScope, declared: Declared): pulumi.Output<Record<string, string>> {
   const { topology: t, settings: s } = scope;
-  const hub = layout.regions[0];
-  if (hub === undefined) throw new Error("a layout has at least one region");
+  const supercluster = t.plan.regions.length > 1;
+  const entries = t.plan.regions.flatMap((region) => {
+    const own = declared.regions.get(region.name);
+    if (own === undefined) return [];
+    const core = own.nlbDnsName.apply((dns) => `nats://${dns}:4222`);
+    const sites = t.leafSites
+      .filter((x) => x.region === region.name)
+      .map((site) => ({
+        key: site.name,
+        site: site.name,
+        servers: pulumi
+          .all([...site.servers.map((n) => own.instances.get(n)?.privateIp ?? missingServer(n)), core])
+          .apply((urls) => urls.map((u, i) => (i < site.servers.length ? `nats://${u}:4222` : u))),
+      }));
+    return [
+      {
+        key: supercluster ? region.name : "core",
+        region: region.name,
+        site: undefined,
+        servers: core.apply((u) => [u]),
+      },
+      ...sites.map((x) => ({ ...x, region: region.name })),
+    ];
+  });
   return pulumi.secret(
-    scope.secrets.apply((sec) =>
-      renderPeelBootstrap({
-        topology: t,
-        region: hub.name,
-        appPassword: sec.app,
-        ...(s.zesterPeel === undefined ? {} : { zesterPeel: s.zesterPeel }),
-      }),
+    pulumi.all([scope.secrets, pulumi.all(entries.map((e) => e.servers))]).apply(([secrets, servers]) =>
+      Object.fromEntries(
+        entries.map((e, i) => [
+          e.key,
+          renderPeelBootstrap({
+            topology: t,
+            region: e.region,
+            ...(e.site === undefined ? {} : { site: e.site }),
+            appPassword: secrets.app,
+            servers: servers[i] ?? [],
+            ...(s.zesterPeel === undefined ? {} : { zesterPeel: s.zesterPeel }),
+          }),
+        ]),
+      ),
     ),
   );
+}
+
+function missingServer(name: string): never {
+  throw new Error(`no instance for server ${name}`);
 }

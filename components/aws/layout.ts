@@ -9,7 +9,8 @@ import type { RegionPlan, ServerSize } from "../../sizing/types";
 import type { Topology, TopologyServer } from "../../topology/types";
 import { defaultFamily, type Arch } from "./catalog";
 import { pickHardware, type Hardware } from "./hardware";
-import { parseCidr, type AwsTarget, type Network, type Subnet } from "./settings";
+import { parseCidr } from "../cidr";
+import type { AwsTarget, Network, Subnet } from "./settings";
 
 /** A subnet this project creates (by logical name) or the operator's (by id), with its AZ. */
 export type SubnetRef = { key: string; az: string } | { id: string; az: string };
@@ -450,9 +451,12 @@ function ingressRules(
     ...allow("core", PORT.cluster, clustered ? [{ group: "core" }] : [], "cluster routes between servers"),
     ...allow("core", PORT.leafnode, hasLeafs ? [{ group: "leaf" }] : [], "leaf servers to their hub"),
     ...allow("core", PORT.monitor, monitorSources, "monitoring"),
+    // /healthz: peers' agents take turns restarting, a rollout waits for it, the NLB checks it.
+    ...allow("core", PORT.monitor, [{ group: "core" }, { group: "reconcile" }, { group: "nlb" }], "health checks"),
     ...allow("leaf", PORT.client, hasLeafs ? peelSources : [], "peels to a leaf server"),
     ...allow("leaf", PORT.client, hasLeafs && canaries ? [{ group: "canary" }] : [], "canary peels"),
     ...allow("leaf", PORT.monitor, hasLeafs ? monitorSources : [], "monitoring"),
+    ...allow("leaf", PORT.monitor, hasLeafs ? [{ group: "leaf" }, { group: "reconcile" }] : [], "health checks"),
   ];
 }
 

@@ -3,12 +3,19 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { securityGroup, type AwsScope, type RegionScope } from "./scope";
 
+export interface LoadBalancer {
+  /** `nats://<region>clients.<zone>:4222`, its name in the private zone. */
+  url: string;
+  /** The load balancer's own DNS name: resolvable anywhere (to private addresses). */
+  dnsName: pulumi.Output<string>;
+}
+
 export function loadBalancer(
   scope: AwsScope,
   region: RegionScope,
   instances: Map<string, aws.ec2.Instance>,
   zone: aws.route53.Zone,
-): pulumi.Output<string> {
+): LoadBalancer {
   const { children } = scope;
   const { r, net, o } = region;
   const hub = scope.layout.regions[0];
@@ -21,6 +28,8 @@ export function loadBalancer(
       {
         internal: true,
         loadBalancerType: "network",
+        // Peels spread over every server, whichever zone's address they resolved.
+        enableCrossZoneLoadBalancing: true,
         subnets: [...new Set(r.coreSubnets)].map((x) => net.subnetId(x)),
         securityGroups: [securityGroup(region, "nlb").id],
         tags: children.tags({ Name: children.label(local), ...stackTag }),
@@ -36,7 +45,8 @@ export function loadBalancer(
         protocol: "TCP",
         vpcId: net.vpcId,
         targetType: "instance",
-        healthCheck: { protocol: "TCP" },
+        // A server takes peels once it runs and its JetStream is enabled (NATS's readiness check).
+        healthCheck: { protocol: "HTTP", port: "8222", path: "/healthz?js-server-only=true" },
         ...children.tagged(stackTag),
       },
       opts,
@@ -74,5 +84,5 @@ export function loadBalancer(
       opts,
     );
   });
-  return pulumi.output(`nats://${host}:4222`);
+  return { url: `nats://${host}:4222`, dnsName: nlb.dnsName };
 }

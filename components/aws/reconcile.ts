@@ -5,11 +5,20 @@ import { clusterJob } from "../../jetstream/cluster-job";
 import { JOB_ENV } from "../../jetstream/cluster-job";
 import { securityGroup, type AwsScope, type RegionScope } from "./scope";
 
-export function scheduledReconcile(scope: AwsScope, region: RegionScope, role: aws.iam.Role, code: string): void {
+/**
+ * The region's job function: the KV reconcile on a schedule, and the health gate a rollout
+ * invokes between servers (so it may run as long as Lambda allows).
+ */
+export function scheduledReconcile(
+  scope: AwsScope,
+  region: RegionScope,
+  role: aws.iam.Role,
+  code: string,
+): aws.lambda.Function {
   const { children, topology: t, settings: s, secrets } = scope;
   const { r, net, o } = region;
   const cluster = t.clusters.find((c) => c.region === r.name);
-  if (cluster === undefined) return;
+  if (cluster === undefined) throw new Error(`region ${r.name} has no core cluster`);
   const job = secrets.apply((sec) => clusterJob(t, cluster, sec.app));
   const local = `${r.prefix}kv-reconcile`;
   const stackTag = { "zester:stack": scope.stackId };
@@ -21,7 +30,8 @@ export function scheduledReconcile(scope: AwsScope, region: RegionScope, role: a
         handler: "index.handler",
         code: new pulumi.asset.AssetArchive({ "index.js": new pulumi.asset.StringAsset(code) }),
         role: role.arn,
-        timeout: 120,
+        // Lambda's longest: a health gate waits up to HEALTHY_WITHIN_SECONDS for a restarted server.
+        timeout: 900,
         memorySize: 256,
         vpcConfig: {
           subnetIds: r.coreSubnets.map((x) => net.subnetId(x)),
@@ -53,4 +63,5 @@ export function scheduledReconcile(scope: AwsScope, region: RegionScope, role: a
       opts,
     );
   });
+  return fn;
 }

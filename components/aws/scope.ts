@@ -2,6 +2,7 @@
 import type * as aws from "@pulumi/aws";
 import type * as pulumi from "@pulumi/pulumi";
 import type { Secrets } from "../../topology/auth";
+import type { Deployment } from "../../topology/deployment";
 import type { Topology } from "../../topology/types";
 import type { Children } from "../children";
 import type { Deferred } from "../deferred";
@@ -20,6 +21,14 @@ export interface AwsScope {
   stackId: string;
   /** Options of a resource in a region: its provider. */
   inRegion(r: RegionLayout): pulumi.CustomResourceOptions;
+  /** What is deployed now, when something is: servers that exist get their changes in turn. */
+  previous: Deployment | undefined;
+  /** Each server's restart generation (what its `zester-gen:` tag says once it runs it). */
+  generations: Map<string, string>;
+  /** The agent program the user data installs. */
+  agentScript: string;
+  /** Where a server's configuration is kept in the parameter store (ends with `/`). */
+  parameterPath(server: string): string;
 }
 
 export interface RegionScope {

@@ -89,7 +89,8 @@ export function alertRules(t: Topology, region: string, ns: Namespaces): AlertRu
         rules: [
           rule(
             "ZesterNatsServerMissing",
-            `count(gnatsd_varz_jetstream_meta_cluster_size{${sel}}) < ${String(size)}`,
+            // `count` of nothing is nothing, not 0: when every exporter is gone, `absent` fires instead.
+            `count(gnatsd_varz_jetstream_meta_cluster_size{${sel}}) < ${String(size)} or absent(gnatsd_varz_jetstream_meta_cluster_size{${sel}})`,
             "2m",
             "critical",
             `Fewer than the ${String(size)} planned NATS servers of region ${region} report metrics: the JetStream meta group is missing a member`,

@@ -8,6 +8,8 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { plan as planSizing, type SizingPlan, type SizingSpecInput } from "../../sizing";
 import { build } from "../../topology";
+import { checkChange, type ChangePlan } from "../../topology/change";
+import type { Deployment } from "../../topology/deployment";
 import type { Topology } from "../../topology/types";
 import type { ChecklistStatus } from "../checklist";
 import { Children } from "../children";
@@ -16,7 +18,8 @@ import { shippedReconcileCode } from "../reconcile-code";
 import { generatedSecrets } from "../secrets";
 import { resolveKubernetesSettings, type KubernetesSettingsArgs } from "./args";
 import { kubernetesChecklist } from "./checklist";
-import { kubernetesAddressing, kubernetesLayout } from "./layout";
+import { kubernetesAddressing, kubernetesDeployment, kubernetesLayout, type KubernetesLayout } from "./layout";
+import type { KubernetesSettings } from "./settings";
 import { declareRegion, type K8sScope } from "./region";
 import { setOf } from "./objects";
 
@@ -39,6 +42,32 @@ export interface ZesterKubernetesArgs {
    * alias every child to its old name, so nothing is replaced. @default false
    */
   aliasUnprefixedChildren?: boolean;
+  /**
+   * What is deployed now (this component's `deployment` from the last update). A change that
+   * would lose JetStream data or quorum is then refused (ChangeRefused) before anything is
+   * created. @default none: nothing to compare, everything is new
+   */
+  previousDeployment?: Deployment;
+}
+
+export interface PreparedKubernetes {
+  settings: KubernetesSettings;
+  plan: SizingPlan;
+  topology: Topology;
+  layout: KubernetesLayout;
+  deployment: Deployment;
+}
+
+/** Everything the component decides before it declares a resource. Pure; throws SpecError naming the key. */
+export function prepareKubernetes(
+  args: Pick<ZesterKubernetesArgs, "spec" | "settings">,
+  deferred = new Deferred(),
+): PreparedKubernetes {
+  const settings = resolveKubernetesSettings(args.settings, deferred);
+  const plan = planSizing(args.spec);
+  const topology = build(plan, kubernetesAddressing({ core: settings.namespace, leaf: settings.leafNamespace }));
+  const layout = kubernetesLayout(topology, settings);
+  return { settings, plan, topology, layout, deployment: kubernetesDeployment(topology, layout, settings) };
 }
 
 export class ZesterKubernetes extends pulumi.ComponentResource {
@@ -49,14 +78,19 @@ export class ZesterKubernetes extends pulumi.ComponentResource {
   public readonly namespace: string;
   public readonly servers: { name: string; region: string; namespace: string; dnsName: string }[];
   public readonly checklist: ChecklistStatus[];
+  /** What this deploys, for the next update to compare against (no secrets). */
+  public readonly deployment: Deployment;
+  /** What happens to each server in this update. */
+  public readonly change: ChangePlan;
 
   constructor(name: string, args: ZesterKubernetesArgs, opts?: pulumi.ComponentResourceOptions) {
     super("zester:kubernetes:Topology", name, {}, opts);
     const deferred = new Deferred();
-    const settings = resolveKubernetesSettings(args.settings, deferred);
-    this.plan = planSizing(args.spec);
-    this.topology = build(this.plan, kubernetesAddressing({ core: settings.namespace, leaf: settings.leafNamespace }));
-    const layout = kubernetesLayout(this.topology, settings);
+    const { settings, plan, topology, layout, deployment } = prepareKubernetes(args, deferred);
+    this.plan = plan;
+    this.topology = topology;
+    this.deployment = deployment;
+    this.change = checkChange(args.previousDeployment, deployment);
     const children = new Children({
       component: name,
       parent: this,
@@ -91,6 +125,7 @@ export class ZesterKubernetes extends pulumi.ComponentResource {
       namespace: this.namespace,
       servers: this.servers,
       checklist: this.checklist,
+      deployment: this.deployment,
     });
   }
 }

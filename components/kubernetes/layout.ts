@@ -3,14 +3,17 @@
  * cluster each) its namespaces, the objects of its servers, the configs each namespace's Secret
  * holds and the JetStream volumes. Pure, and every problem is found before anything is created.
  */
-import { createHash } from "node:crypto";
 import { SpecError, type Problem } from "../../sizing/spec";
 import type { Secrets } from "../../topology/auth";
 import { STANDARD_PORTS } from "../../topology/build";
-import { renderNatsServerConf } from "../../topology/render/nats-server-conf";
+import { natsServerConfig } from "../../topology/render/nats-server-conf";
+import { serializeNatsConf } from "../../topology/render/nats-conf-format";
+import { digest, restartPart } from "../../topology/render/reload";
+import type { DeployedServer, Deployment } from "../../topology/deployment";
 import type { Addressing, Topology } from "../../topology/types";
 import { monitoringObjects } from "./alert-rules";
-import { namespace, nodeTuning, serverSet, setOf, STORE_DIR, type K8sObject } from "./objects";
+import { networkPolicies } from "./network-policies";
+import { namespace, nodeTuning, PID_FILE, serverSet, setOf, STORE_DIR, type K8sObject } from "./objects";
 import type { KubernetesSettings } from "./settings";
 
 const PLACEHOLDER_SECRETS: Secrets = { system: "-", app: "-", leaf: "-", route: "-" };
@@ -48,11 +51,31 @@ export interface KubernetesLayout {
   storageClass?: string;
 }
 
-/** Passwords never reach a hash: configs are hashed with placeholders, so only real changes roll pods. */
-export function configHash(t: Topology, servers: string[], s: KubernetesSettings, hubLeafHost?: string): string {
-  const h = createHash("sha256");
-  for (const name of servers) h.update(renderConf(t, name, s, PLACEHOLDER_SECRETS, hubLeafHost));
-  return h.digest("hex").slice(0, 16);
+/**
+ * The part of a set's configs only a restart applies, as the pod template's annotation: a change
+ * to it rolls the pods (one at a time), while everything a reload applies reaches them through
+ * the reloader. Passwords never reach it (configs are keyed with placeholders).
+ */
+export function restartHash(t: Topology, servers: string[], s: KubernetesSettings, hubLeafHost?: string): string {
+  return digest(...servers.map((name) => restartPart(confOf(t, name, s, PLACEHOLDER_SECRETS, hubLeafHost))));
+}
+
+/** What a reload applies to one server (its whole config, keyed without passwords). */
+export function reloadKey(t: Topology, server: string, s: KubernetesSettings, hubLeafHost?: string): string {
+  return digest(confOf(t, server, s, PLACEHOLDER_SECRETS, hubLeafHost));
+}
+
+function confOf(t: Topology, server: string, s: KubernetesSettings, secrets: Secrets, hubLeafHost?: string) {
+  return natsServerConfig({
+    topology: t,
+    server,
+    version: s.natsServer.version,
+    storeDir: STORE_DIR,
+    secrets,
+    bindHost: "0.0.0.0",
+    pidFile: PID_FILE,
+    ...(hubLeafHost === undefined ? {} : { hubLeafHost }),
+  });
 }
 
 export function renderConf(
@@ -62,15 +85,9 @@ export function renderConf(
   secrets: Secrets,
   hubLeafHost?: string,
 ): string {
-  return renderNatsServerConf({
-    topology: t,
-    server,
-    version: s.natsServer.version,
-    storeDir: STORE_DIR,
-    secrets,
-    bindHost: "0.0.0.0",
-    ...(hubLeafHost === undefined ? {} : { hubLeafHost }),
-  });
+  return serializeNatsConf(confOf(t, server, s, secrets, hubLeafHost), [
+    `nats-server.conf for ${server} (${t.tier} tier), rendered by zester-infra for nats-server ${s.natsServer.version}.`,
+  ]);
 }
 
 /** Checks what only the tier and the settings together can tell, before anything is built. */
@@ -96,6 +113,11 @@ export function checkKubernetes(t: Topology, s: KubernetesSettings): Problem[] {
         path: ["kubernetes", "regions", name],
         message: `is not a region after the first of this plan; they are: ${others.join(", ") || "(none)"}`,
       });
+  if (plan.regions.length > 1 && s.leafnodeSourceRanges === undefined)
+    problems.push({
+      path: ["kubernetes", "leafnodeSourceRanges"],
+      message: `is required for a supercluster: the CIDRs the other regions' leaf connections come from; region "${String(hub)}"'s leafnode LoadBalancer is internal and admits only them`,
+    });
   if (plan.regions.length > 1 && s.hubLeafHost === undefined)
     problems.push({
       path: ["kubernetes", "hubLeafHost"],
@@ -146,7 +168,7 @@ function regionManifests(t: Topology, s: KubernetesSettings, input: RegionInput)
       namespace: ns.core,
       storageClass,
       servers: core,
-      hash: configHash(t, core, s, isHub ? undefined : hubLeafHost),
+      hash: restartHash(t, core, s, isHub ? undefined : hubLeafHost),
       exposeLeafnodes: isHub && hubLeafHost !== undefined,
     }),
     ...sites.flatMap((site) =>
@@ -155,10 +177,11 @@ function regionManifests(t: Topology, s: KubernetesSettings, input: RegionInput)
         namespace: ns.leaf,
         storageClass,
         servers: site.servers,
-        hash: configHash(t, site.servers, s),
+        hash: restartHash(t, site.servers, s),
         exposeLeafnodes: false,
       }),
     ),
+    ...networkPolicies(t, s, { region, isHub, namespaces: ns }),
     ...(s.nodeTuningDaemonSet ? [nodeTuning(t.plan, s, ns.core)] : []),
     ...monitoringObjects(t, s, region, ns, coreSet),
   ];
@@ -180,5 +203,44 @@ function regionManifests(t: Topology, s: KubernetesSettings, input: RegionInput)
       namespace: ns.core,
       sizeGiB: t.plan.server.jetstreamDiskGiB,
     })),
+  };
+}
+
+/** What is deployed on Kubernetes, per server: pod resources and images, its config's keys, its claim. */
+export function kubernetesDeployment(t: Topology, layout: KubernetesLayout, s: KubernetesSettings): Deployment {
+  const hubLeafHostOf = (region: string) => (region === t.plan.regions[0]?.name ? undefined : layout.hubLeafHost);
+  return {
+    version: 1,
+    target: "kubernetes",
+    tier: t.tier,
+    peels: t.plan.peels,
+    natsVersion: s.natsServer.version,
+    servers: t.servers.map((x): DeployedServer => {
+      const size = x.role === "core" ? t.plan.server : (t.plan.leafNode?.server ?? t.plan.server);
+      const set =
+        x.role === "core"
+          ? (t.clusters.find((c) => c.name === x.cluster)?.servers ?? [])
+          : (t.leafSites.find((site) => site.name === x.site && site.region === x.region)?.servers ?? []);
+      return {
+        name: x.name,
+        role: x.role,
+        region: x.region,
+        ...(x.cluster === undefined ? {} : { cluster: x.cluster }),
+        ...(x.site === undefined ? {} : { site: x.site }),
+        // A change to any of these is a new pod template: the pods roll, one at a time.
+        host: `${String(size.cpuBurstCores)} CPU ${String(size.memoryMiB)} MiB ${s.natsServer.image}`,
+        restart: restartHash(t, set, s, hubLeafHostOf(x.region)),
+        reload: reloadKey(t, x.name, s, hubLeafHostOf(x.region)),
+        ...(x.role === "core"
+          ? {
+              data: {
+                kind: "claim",
+                volume: `jetstream-${x.name}`,
+                detail: `${String(size.jetstreamDiskGiB)}Gi ${layout.storageClass ?? "(default class)"}`,
+              },
+            }
+          : {}),
+      };
+    }),
   };
 }

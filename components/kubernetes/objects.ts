@@ -18,6 +18,9 @@ export interface K8sObject {
 /** Where JetStream keeps its files inside the pod (the PVC's mount). */
 export const STORE_DIR = "/data/jetstream";
 export const CONFIG_DIR = "/etc/nats-config";
+/** Shared by nats-server and its reloader (the pod shares one process namespace). */
+export const PID_DIR = "/var/run/nats";
+export const PID_FILE = `${PID_DIR}/nats.pid`;
 export const EXPORTER_PORT = 7777;
 /** The share of the memory limit Go's collector aims under (the NATS chart's advice). */
 export const GOMEMLIMIT_SHARE = 0.8;
@@ -110,20 +113,7 @@ export function serverSet(t: Topology, s: KubernetesSettings, spec: SetSpec): K8
         ports: [{ name: "client", port: STANDARD_PORTS.client, targetPort: "client" }],
       },
     },
-    ...(spec.exposeLeafnodes
-      ? [
-          {
-            apiVersion: "v1",
-            kind: "Service",
-            metadata: meta(`${spec.set}-leafnodes`),
-            spec: {
-              type: "LoadBalancer",
-              selector: labels,
-              ports: [{ name: "leafnode", port: STANDARD_PORTS.leafnode, targetPort: "leafnode" }],
-            },
-          },
-        ]
-      : []),
+    ...(spec.exposeLeafnodes ? [leafnodeLoadBalancer(s, spec, labels)] : []),
     {
       apiVersion: "policy/v1",
       kind: "PodDisruptionBudget",
@@ -132,6 +122,38 @@ export function serverSet(t: Topology, s: KubernetesSettings, spec: SetSpec): K8
     },
     statefulSet(s, spec, facts),
   ];
+}
+
+/**
+ * Where the other regions' leaf connections come in. A LoadBalancer is internet-facing by default
+ * on EKS, GKE and AKS: each one's annotation makes it internal (a cloud ignores the others'), and
+ * it admits only the given ranges; source addresses are kept so the NetworkPolicy can check them.
+ */
+export const INTERNAL_LOAD_BALANCER: Readonly<Record<string, string>> = {
+  "service.beta.kubernetes.io/aws-load-balancer-scheme": "internal",
+  "service.beta.kubernetes.io/aws-load-balancer-internal": "true",
+  "networking.gke.io/load-balancer-type": "Internal",
+  "service.beta.kubernetes.io/azure-load-balancer-internal": "true",
+};
+
+function leafnodeLoadBalancer(s: KubernetesSettings, spec: SetSpec, labels: Record<string, string>): K8sObject {
+  return {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: {
+      name: `${spec.set}-leafnodes`,
+      namespace: spec.namespace,
+      labels,
+      annotations: { ...INTERNAL_LOAD_BALANCER },
+    },
+    spec: {
+      type: "LoadBalancer",
+      externalTrafficPolicy: "Local",
+      loadBalancerSourceRanges: s.leafnodeSourceRanges ?? [],
+      selector: labels,
+      ports: [{ name: "leafnode", port: STANDARD_PORTS.leafnode, targetPort: "leafnode" }],
+    },
+  };
 }
 
 function statefulSet(s: KubernetesSettings, spec: SetSpec, facts: PodFacts): K8sObject {
@@ -152,15 +174,18 @@ function statefulSet(s: KubernetesSettings, spec: SetSpec, facts: PodFacts): K8s
         metadata: { labels, annotations: podAnnotations(s, spec.hash) },
         spec: {
           terminationGracePeriodSeconds: facts.lameDuck + 30,
+          // The reloader signals nats-server by its pid file.
+          shareProcessNamespace: true,
           securityContext: safe.length > 0 ? { sysctls: safe.map(([name, value]) => ({ name, value })) } : {},
           topologySpreadConstraints: [
-            spread(labels, "topology.kubernetes.io/zone", "ScheduleAnyway"),
+            spread(labels, "topology.kubernetes.io/zone", s.zoneSpread),
             spread(labels, "kubernetes.io/hostname", "DoNotSchedule"),
           ],
           initContainers: initContainers(s, facts),
-          containers: [natsContainer(s, facts), exporterContainer(s), ...master],
+          containers: [natsContainer(s, facts), reloaderContainer(s), exporterContainer(s), ...master],
           volumes: [
             { name: "config", secret: { secretName: "nats-config" } },
+            { name: "pid", emptyDir: {} },
             ...(master.length > 0 ? [{ name: "zester-master", secret: { secretName: "zester-master" } }] : []),
           ],
         },
@@ -217,27 +242,22 @@ function natsContainer(s: KubernetesSettings, facts: PodFacts) {
     },
     volumeMounts: [
       { name: "config", mountPath: CONFIG_DIR, readOnly: true },
+      { name: "pid", mountPath: PID_DIR },
       ...(facts.core ? [{ name: "jetstream", mountPath: STORE_DIR }] : []),
     ],
-    startupProbe: {
-      httpGet: { path: "/healthz?js-enabled-only=true", port: "monitor" },
-      periodSeconds: 10,
-      // Up to 15 minutes for JetStream to catch up after a restart.
-      failureThreshold: 90,
-    },
-    readinessProbe: {
-      httpGet: { path: "/healthz?js-server-only=true", port: "monitor" },
-      periodSeconds: 10,
-      failureThreshold: 3,
-    },
-    livenessProbe: {
-      httpGet: { path: "/healthz?js-enabled-only=true", port: "monitor" },
-      periodSeconds: 30,
-      failureThreshold: 3,
-    },
+    // Plain /healthz passes only once JetStream has caught up: a rolling update (one pod at a
+    // time, the next only once this one is started) never takes down a second voter while one is
+    // still behind. Up to 15 minutes for that after a restart. (The NATS Helm chart's probes.)
+    startupProbe: probe("/healthz", 10, 90),
+    readinessProbe: probe("/healthz?js-server-only=true", 10, 3),
+    livenessProbe: probe("/healthz?js-enabled-only=true", 30, 3),
     lifecycle: {
-      // Lame duck (SIGUSR2 to nats-server, PID 1), then wait it out before the kubelet's SIGTERM.
-      preStop: { exec: { command: ["/bin/sh", "-c", `kill -USR2 1 && sleep ${String(facts.lameDuck)}`] } },
+      // Lame duck (SIGUSR2, by the pid file: PID 1 is the pod's), then wait it out before SIGTERM.
+      preStop: {
+        exec: {
+          command: ["/bin/sh", "-c", `nats-server --signal ldm=${PID_FILE} && sleep ${String(facts.lameDuck)}`],
+        },
+      },
     },
   };
 }
@@ -256,7 +276,31 @@ function exporterContainer(s: KubernetesSettings) {
       "http://localhost:8222",
     ],
     ports: [{ name: "metrics", containerPort: EXPORTER_PORT }],
-    resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "128Mi" } },
+    resources: guaranteed("50m", "128Mi"),
+  };
+}
+
+function probe(path: string, periodSeconds: number, failureThreshold: number) {
+  return { httpGet: { path, port: "monitor" }, periodSeconds, timeoutSeconds: 5, failureThreshold };
+}
+
+/** Requests equal to limits for every container: the pod's QoS class is Guaranteed. */
+function guaranteed(cpu: string, memory: string) {
+  return { requests: { cpu, memory }, limits: { cpu, memory } };
+}
+
+/** Watches the pod's config file and SIGHUPs nats-server when it changes (the NATS chart's reloader). */
+function reloaderContainer(s: KubernetesSettings) {
+  return {
+    name: "reloader",
+    image: s.reloaderImage,
+    args: ["-pid", PID_FILE, "-config", `${CONFIG_DIR}/$(POD_NAME).conf`],
+    env: [{ name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } }],
+    volumeMounts: [
+      { name: "config", mountPath: CONFIG_DIR, readOnly: true },
+      { name: "pid", mountPath: PID_DIR },
+    ],
+    resources: guaranteed("10m", "32Mi"),
   };
 }
 
@@ -269,6 +313,7 @@ function masterContainer(s: KubernetesSettings, facts: PodFacts) {
       args: ["--config", "/etc/zester/$(POD_NAME).yaml"],
       env: [{ name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } }],
       volumeMounts: [{ name: "zester-master", mountPath: "/etc/zester", readOnly: true }],
+      resources: guaranteed(s.zesterMasterResources.cpu, s.zesterMasterResources.memory),
     },
   ];
 }
@@ -287,7 +332,7 @@ function initContainers(s: KubernetesSettings, facts: PodFacts) {
         "-c",
         `h=$(ulimit -Hn); [ "$h" = unlimited ] || [ "$h" -ge ${String(nofile)} ] || { echo "open files hard limit $h is below the plan's ${String(nofile)}: raise the container runtime's nofile limit" >&2; exit 1; }`,
       ],
-      resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { memory: "32Mi" } },
+      resources: guaranteed("10m", "32Mi"),
     },
     ...(s.privilegedSysctlInit && unsafe.length > 0
       ? [
@@ -296,6 +341,7 @@ function initContainers(s: KubernetesSettings, facts: PodFacts) {
             image: s.natsServer.image,
             command: ["sysctl", "-w", ...unsafe.map(([k, v]) => `${k}=${v}`)],
             securityContext: { privileged: true },
+            resources: guaranteed("10m", "32Mi"),
           },
         ]
       : []),
@@ -335,7 +381,7 @@ export function nodeTuning(plan: SizingPlan, s: KubernetesSettings, ns: string):
                 `sysctl -w ${node.map(([k, v]) => `${k}=${v}`).join(" ")} && exec sleep 2147483647`,
               ],
               securityContext: { privileged: true },
-              resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { memory: "32Mi" } },
+              resources: guaranteed("10m", "32Mi"),
             },
           ],
         },
@@ -347,6 +393,7 @@ export function nodeTuning(plan: SizingPlan, s: KubernetesSettings, ns: string):
 /** The reconcile pod: the bundled code from a ConfigMap, the job from a Secret, on a plain Node image. */
 export function reconcilePod(s: KubernetesSettings): Record<string, unknown> {
   return {
+    metadata: { labels: { "app.kubernetes.io/name": "zester-kv-reconcile", "app.kubernetes.io/part-of": "zester" } },
     spec: {
       restartPolicy: "OnFailure",
       containers: [
@@ -360,7 +407,7 @@ export function reconcilePod(s: KubernetesSettings): Record<string, unknown> {
           ],
           env: [{ name: JOB_ENV, valueFrom: { secretKeyRef: { name: "kv-reconcile-job", key: "job" } } }],
           volumeMounts: [{ name: "code", mountPath: RECONCILE_DIR, readOnly: true }],
-          resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "256Mi" } },
+          resources: guaranteed("100m", "256Mi"),
         },
       ],
       volumes: [{ name: "code", configMap: { name: "kv-reconcile-code" } }],

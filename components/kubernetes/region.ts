@@ -106,25 +106,30 @@ function masterSecret(region: RegionScope, opts: pulumi.CustomResourceOptions): 
 function claims(region: RegionScope, opts: pulumi.CustomResourceOptions): pulumi.Resource[] {
   const { children, layout, r, prefix } = region;
   return r.volumes.map((v) =>
-    // A class is fixed for a claim's life: survivors keep theirs when the tier moves to NVMe.
-    children.make(`${prefix}${v.name}`, { ...opts, ignoreChanges: ["spec.storageClassName"] }, (name, o) => {
-      return new k8s.core.v1.PersistentVolumeClaim(
-        name,
-        {
-          metadata: withLabels(region, {
-            name: v.name,
-            namespace: v.namespace,
-            labels: { "app.kubernetes.io/part-of": "zester" },
-          }),
-          spec: {
-            accessModes: ["ReadWriteOnce"],
-            resources: { requests: { storage: `${String(v.sizeGiB)}Gi` } },
-            ...(layout.storageClass === undefined ? {} : { storageClassName: layout.storageClass }),
+    // A class is fixed for a claim's life: survivors keep theirs when the tier moves to NVMe. A
+    // claim dropped from the program stays in the cluster: `pulumi up` never deletes JetStream data.
+    children.make(
+      `${prefix}${v.name}`,
+      { ...opts, ignoreChanges: ["spec.storageClassName"], retainOnDelete: true },
+      (name, o) => {
+        return new k8s.core.v1.PersistentVolumeClaim(
+          name,
+          {
+            metadata: withLabels(region, {
+              name: v.name,
+              namespace: v.namespace,
+              labels: { "app.kubernetes.io/part-of": "zester" },
+            }),
+            spec: {
+              accessModes: ["ReadWriteOnce"],
+              resources: { requests: { storage: `${String(v.sizeGiB)}Gi` } },
+              ...(layout.storageClass === undefined ? {} : { storageClassName: layout.storageClass }),
+            },
           },
-        },
-        o,
-      );
-    }),
+          o,
+        );
+      },
+    ),
   );
 }
 

@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { dnsLabel, wholeNumber } from "../../sizing/spec";
+import { cidr } from "../cidr";
 import { natsServerVersion } from "../../topology/render/version";
 
 const message = (m: string) => ({ message: m });
@@ -50,6 +51,11 @@ export const KubernetesSettingsSchema = z.strictObject({
     .default({ image: "nats:2.14.6-alpine", version: "2.14.6" }),
   /** The NATS Prometheus exporter sidecar. @default natsio/prometheus-nats-exporter:0.17.3 */
   exporterImage: image.default("natsio/prometheus-nats-exporter:0.17.3"),
+  /**
+   * The sidecar that reloads nats-server (SIGHUP) when its config changes, as the NATS Helm chart
+   * runs it, so a change only a reload needs never rolls the pods. @default natsio/nats-server-config-reloader:0.23.0
+   */
+  reloaderImage: image.default("natsio/nats-server-config-reloader:0.23.0"),
   /** The Zester master image, run next to every core server. @default none: no master container */
   zesterMasterImage: image.optional(),
   /** The Zester peel image, run as a DaemonSet on every node. @default none: no peel DaemonSet */
@@ -70,6 +76,31 @@ export const KubernetesSettingsSchema = z.strictObject({
    * pods and the alert rules in a ConfigMap. @default false
    */
   prometheusOperator: z.boolean().default(false),
+  /**
+   * How hard servers spread over zones: `DoNotSchedule` keeps a pod pending rather than put two
+   * voters of a 3-server cluster in one zone. @default "DoNotSchedule"
+   */
+  zoneSpread: z
+    .enum(["DoNotSchedule", "ScheduleAnyway"], {
+      errorMap: () => message('must be "DoNotSchedule" or "ScheduleAnyway"'),
+    })
+    .default("DoNotSchedule"),
+  /**
+   * Supercluster: the CIDRs the other regions' leaf connections come from. The hub's leafnode
+   * LoadBalancer is internal (each cloud's annotation) and admits only these. Required there.
+   */
+  leafnodeSourceRanges: z.array(cidr).min(1, message("must list at least one CIDR")).optional(),
+  /** CIDRs peels connect from (4222); the NetworkPolicies admit them. @default anywhere */
+  peelSourceRanges: z.array(cidr).min(1, message("must list at least one CIDR")).optional(),
+  /** The namespace Prometheus scrapes from: only it reaches 8222 and the exporter. @default "monitoring" */
+  monitoringNamespace: dnsLabel.default("monitoring"),
+  /** Resources of the Zester master container (requests = limits: the pod stays Guaranteed). */
+  zesterMasterResources: z
+    .strictObject({
+      cpu: z.string().regex(/^\d+m?$/, message('must be a CPU quantity, e.g. "500m" or "1"')),
+      memory: z.string().regex(/^\d+(Mi|Gi)$/, message('must be a memory quantity, e.g. "512Mi"')),
+    })
+    .default({ cpu: "500m", memory: "512Mi" }),
 });
 export type KubernetesSettings = z.output<typeof KubernetesSettingsSchema>;
 export type KubernetesSettingsInput = z.input<typeof KubernetesSettingsSchema>;

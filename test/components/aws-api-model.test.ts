@@ -256,6 +256,24 @@ describe("each check refuses what AWS refuses", () => {
     ]);
   });
 
+  test("an SSM parameter value over 4 KB in the standard tier, or over 8 KB in any", () => {
+    const parameter = (name: string, tier: string, bytes: number) => ({
+      type: "aws:ssm/parameter:Parameter",
+      name,
+      inputs: { tier, value: "v".repeat(bytes) },
+    });
+    const found = sizeViolations([
+      parameter("small-standard", "Standard", 4_096),
+      parameter("big-standard", "Standard", 4_097),
+      parameter("big-tiering", "Intelligent-Tiering", 8_192),
+      parameter("too-big", "Intelligent-Tiering", 8_193),
+    ]);
+    expect(found.map(describeViolation)).toEqual([
+      'aws:ssm/parameter:Parameter big-standard: input value → ssm PutParameter.Value breaks ≤ 4096 bytes in the Standard tier: "4097 bytes"',
+      'aws:ssm/parameter:Parameter too-big: input value → ssm PutParameter.Value breaks ≤ 8192 bytes in the Intelligent-Tiering tier: "8193 bytes"',
+    ]);
+  });
+
   test("a generated password is measured at its real length, not the plan's placeholder", () => {
     const password = {
       type: "random:index/randomPassword:RandomPassword",

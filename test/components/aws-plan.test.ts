@@ -3,12 +3,15 @@
  * every tier creates, what a tier change does to the servers that stay, and what bad config
  * is refused with.
  */
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { gunzipSync } from "node:zlib";
 import { parse } from "yaml";
 import { plan } from "../../sizing";
 import { build, standardAddressing } from "../../topology";
-import { renderNatsServerConf } from "../../topology/render/nats-server-conf";
-import { STORE_DIR } from "../../topology/render/cloud-init";
-import { once, planOf, runPlan } from "../helpers/plans";
+import { DEFAULT_NATS_SERVER } from "../../components/aws/settings";
+import { serverFiles } from "../../topology/render/server-files";
+import { once, planOf, runPlan, runPlanOver } from "../helpers/plans";
 import { TIER_EXAMPLES } from "../helpers/tiers";
 import { cloudInitSchema } from "../helpers/tools";
 
@@ -16,6 +19,7 @@ interface Resource {
   type: string;
   name: string;
   parent?: string;
+  options: { dependsOn: string[]; ignoreChanges: string[]; retainOnDelete: boolean };
   inputs: Record<string, unknown>;
 }
 interface PlanJson {
@@ -25,7 +29,7 @@ interface PlanJson {
     aws?: {
       clientUrl: string;
       servers: { name: string; az: string; instanceType: string; volume: string; dnsName: string }[];
-      peelBootstrap: string;
+      peelBootstrap: Record<string, string>;
       checklist: { id: string; status: string; how: string }[];
     };
   };
@@ -49,6 +53,7 @@ const ofType = (p: PlanJson, type: string): Resource[] => p.resources.filter((r)
 const INSTANCE = "aws:ec2/instance:Instance";
 const VOLUME = "aws:ebs/volume:Volume";
 const INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
+const PARAMETER = "aws:ssm/parameter:Parameter";
 
 const planned = once((peels: number) => planJson(peels));
 beforeAll(() => {
@@ -117,7 +122,11 @@ describe("every tier on AWS", () => {
         expect([4222, 6222, 7422, 8222]).toContain(r.fromPort);
         // Cluster routes only from the servers' own group; 7222 (gateways) is never opened.
         if (r.fromPort === 6222) expect(r.referencedSecurityGroupId).toMatch(/core-id$/);
-        if (r.fromPort === 8222) expect(r.cidrIpv4).toBe("10.60.0.0/16");
+        // Monitoring from its CIDRs only; /healthz from peers, the rollout's gate and the NLB.
+        if (r.fromPort === 8222)
+          expect(r.cidrIpv4 ?? r.referencedSecurityGroupId).toMatch(
+            /^10\.60\.0\.0\/16$|-(core|leaf|reconcile|nlb)-id$/,
+          );
       }
     },
   );
@@ -178,40 +187,122 @@ describe("every tier on AWS", () => {
     expect(rule?.inputs.scheduleExpression).toBe("rate(5 minutes)");
   });
 
-  test("the user data carries, byte for byte, the nats-server.conf the local target boots, with AZ tags", () => {
+  test("core-1's nats-server.conf, a SecureString under its own path, is the renderer's: all addresses, advertised name, AZ tag", () => {
     const p = planned(2_000);
-    const core1 = ofType(p, INSTANCE).find((i) => i.name === "zester-core-1");
-    const doc = parse(String(core1?.inputs.userData)) as { write_files: { path: string; content: string }[] };
-    const conf = doc.write_files.find((f) => f.path === "/etc/nats/nats-server.conf")?.content;
+    const conf = ofType(p, PARAMETER).find((r) => r.name === "zester-core-1-file-nats-server.conf")?.inputs;
+    expect(conf).toMatchObject({
+      name: "/zester/zester-infra-staging/zester/core-1/files/nats-server.conf",
+      type: "SecureString",
+    });
     const secrets = {
       system: "zester-system-password-generated-at-deploy",
       app: "zester-app-password-generated-at-deploy",
       leaf: "zester-leaf-password-generated-at-deploy",
       route: "zester-route-password-generated-at-deploy",
     };
-    expect(conf).toBe(
-      renderNatsServerConf({
-        topology: build(plan({ peels: 2_000 }), standardAddressing("zester.internal")),
-        server: "core-1",
-        version: "2.14.6",
-        storeDir: STORE_DIR,
-        secrets,
-        serverTags: ["az:eu-west-1b"],
-        uniqueTagPrefix: "az:",
-      }),
-    );
+    const files = serverFiles({
+      topology: build(plan({ peels: 2_000 }), standardAddressing("zester.internal")),
+      server: "core-1",
+      natsVersion: "2.14.6",
+      natsServer: { url: DEFAULT_NATS_SERVER.x86.url, sha256: DEFAULT_NATS_SERVER.x86.sha256 },
+      secrets,
+      bindHost: "0.0.0.0",
+      serverTags: ["az:eu-west-1b"],
+      uniqueTagPrefix: "az:",
+    });
+    expect(conf?.value).toBe(files.files.find((f) => f.name === "nats-server.conf")?.content);
+    expect(String(conf?.value)).toMatch(/^listen: "0\.0\.0\.0:4222"$/m);
   });
 
   test.each([
     [2_000, "core-0"],
     [60_000, "leaf-dmz-0"],
     [150_000, "region-1-core-3"],
-  ])("%i peels: %s's user data and the peel bootstrap pass `cloud-init schema`", (peels, server) => {
+  ])("%i peels: %s's user data and every peel bootstrap pass `cloud-init schema`", (peels, server) => {
     const p = peels === 60_000 ? planJson(peels, 'leafSites=[{"name":"dmz"}]') : planned(peels);
     const userData = String(ofType(p, INSTANCE).find((i) => i.name === `zester-${server}`)?.inputs.userData);
-    for (const text of [userData, p.outputs.aws?.peelBootstrap ?? ""]) {
-      expect(cloudInitSchema(text).out).toMatch(/Valid cloud-config/);
+    const bootstraps = Object.values(p.outputs.aws?.peelBootstrap ?? {});
+    expect(bootstraps.length).toBeGreaterThan(0);
+    for (const text of [userData, ...bootstraps]) {
+      const r = cloudInitSchema(text);
+      expect(r.out).toMatch(/Valid cloud-config/);
     }
+  });
+
+  test("the user data holds no secret and nothing that follows the peel count: only the agent and where its config is", () => {
+    for (const peels of [2_000, 60_000]) {
+      for (const i of ofType(planned(peels), INSTANCE)) {
+        const doc = parse(String(i.inputs.userData)) as { write_files: { path: string; content: string }[] };
+        const paths = doc.write_files.map((f) => f.path);
+        expect(paths).not.toContain("/etc/nats/nats-server.conf");
+        for (const f of doc.write_files.filter((x) => x.path !== "/usr/local/sbin/zester-apply"))
+          expect(f.content).not.toMatch(/password|generated-at-deploy|max_connections/);
+        expect(i.inputs.iamInstanceProfile).toBe(`${i.name}-agent`);
+      }
+    }
+  });
+
+  test("a file the manifest says is gzipped (the agent) is, in its parameter: the agent decodes what the manifest says", () => {
+    const p = planned(2_000);
+    const param = (name: string) => ofType(p, PARAMETER).find((r) => r.name === name)?.inputs;
+    const manifest = JSON.parse(String(param("zester-core-0-manifest")?.value)) as {
+      files: { name: string; encoding?: string }[];
+    };
+    const gzipped = manifest.files.filter((f) => f.encoding === "gzip+base64").map((f) => f.name);
+    expect(gzipped).toEqual(["zester-apply"]);
+    const agent = gunzipSync(Buffer.from(String(param("zester-core-0-file-zester-apply")?.value), "base64")).toString();
+    expect(agent).toBe(readFileSync(path.join(__dirname, "..", "..", "components", "aws", "zester-apply.py"), "utf8"));
+    for (const f of manifest.files.filter((x) => x.encoding === undefined))
+      expect(String(param(`zester-core-0-file-${f.name}`)?.value).length).toBeLessThanOrEqual(4_096);
+  });
+
+  test("each server's instance profile may read its own parameters and nothing else", () => {
+    const p = planned(2_000);
+    for (const policy of ofType(p, "aws:iam/rolePolicy:RolePolicy")) {
+      const server = policy.name.replace(/^zester-/, "").replace(/-agent$/, "");
+      const doc = JSON.parse(String(policy.inputs.policy)) as { Statement: { Action: string[]; Resource: string[] }[] };
+      expect(doc.Statement).toEqual([
+        {
+          Effect: "Allow",
+          Action: ["ssm:GetParametersByPath", "ssm:GetParameter", "ssm:GetParameters"],
+          Resource: [
+            `arn:aws:ssm:eu-west-1:*:parameter/zester/zester-infra-staging/zester/${server}`,
+            `arn:aws:ssm:eu-west-1:*:parameter/zester/zester-infra-staging/zester/${server}/*`,
+          ],
+        },
+      ]);
+    }
+    expect(ofType(p, "aws:iam/rolePolicy:RolePolicy")).toHaveLength(3);
+  });
+
+  test("peels get a bootstrap per site: the core through the load balancer's own name, a leaf site through its servers' addresses", () => {
+    const p = planOf("prod", []) as PlanJson;
+    const boot = p.outputs.aws?.peelBootstrap ?? {};
+    expect(Object.keys(boot).sort()).toEqual(["branch-offices", "core", "dmz"]);
+    const servers = (site: string) => {
+      const doc = parse(boot[site] ?? "") as { write_files: { path: string; content: string }[] };
+      const peel = parse(doc.write_files.find((f) => f.path === "/etc/zester/peel.yaml")?.content ?? "") as {
+        nats: { servers: string[] };
+      };
+      return peel.nats.servers;
+    };
+    expect(servers("core")).toEqual(["nats://zester-clients-nlb-dns-name:4222"]);
+    expect(servers("dmz")).toEqual([
+      "nats://zester-leaf-dmz-0-private-ip:4222",
+      "nats://zester-leaf-dmz-1-private-ip:4222",
+      "nats://zester-leaf-dmz-2-private-ip:4222",
+      "nats://zester-clients-nlb-dns-name:4222",
+    ]);
+  });
+
+  test("the load balancer spreads over every zone and checks /healthz?js-server-only=true over HTTP", () => {
+    const p = planned(2_000);
+    expect(ofType(p, "aws:lb/loadBalancer:LoadBalancer")[0]?.inputs.enableCrossZoneLoadBalancing).toBe(true);
+    expect(ofType(p, "aws:lb/targetGroup:TargetGroup")[0]?.inputs.healthCheck).toEqual({
+      protocol: "HTTP",
+      port: "8222",
+      path: "/healthz?js-server-only=true",
+    });
   });
 });
 
@@ -331,4 +422,98 @@ test("`plan --json` of the prod stack (over 64 KiB) reaches a pipe whole", () =>
   expect(r.status).toBe(0);
   expect(r.stdout.length).toBeGreaterThan(65_536);
   expect(() => JSON.parse(r.stdout) as unknown).not.toThrow();
+});
+
+describe("what is deployed decides what an update may do (the offline plan's --previous)", () => {
+  const over = (previous: unknown, stack: string, ...sets: string[]) => runPlanOver(previous, stack, sets);
+  const parsed = (r: { status: number | null; stdout: string; stderr: string }): PlanJson => {
+    if (r.status !== 0) throw new Error(`plan failed (${String(r.status)}): ${r.stderr}`);
+    return JSON.parse(r.stdout) as PlanJson;
+  };
+
+  test("staging 12,000 → 60,000 peels (EBS → instance-store NVMe) exits 2 naming every server's data", () => {
+    const r = over(planJson(12_000), "staging", "peels=60000");
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe("");
+    for (const server of ["core-0", "core-1", "core-2", "core-3", "core-4"])
+      expect(r.stderr).toContain(
+        `[data-loss] ${server}'s JetStream data would move from ebs ${server}-data to instance-store ${server}`,
+      );
+  });
+
+  test("prod 60,000 → 61,000 peels: no instance's user data or type changes; two leaf servers are added", () => {
+    const before = planOf("prod", []) as PlanJson;
+    const after = parsed(over(before, "prod", "peels=61000"));
+    const instances = (p: PlanJson) => new Map(ofType(p, INSTANCE).map((i) => [i.name, i.inputs]));
+    const [was, now] = [instances(before), instances(after)];
+    for (const [name, inputs] of was) {
+      expect([name, now.get(name)?.userData]).toEqual([name, inputs.userData]);
+      expect([name, now.get(name)?.instanceType]).toEqual([name, inputs.instanceType]);
+    }
+    expect([...now.keys()].filter((n) => !was.has(n)).sort()).toEqual([
+      "zester-leaf-branch-offices-3",
+      "zester-leaf-dmz-3",
+    ]);
+    // What changes reaches the servers as configuration: the reloadable nats-server.conf.
+    const changed = ofType(after, PARAMETER).filter((p) => {
+      const old = ofType(before, PARAMETER).find((x) => x.name === p.name);
+      return old !== undefined && old.inputs.value !== p.inputs.value;
+    });
+    expect(changed.some((p) => p.name.endsWith("-file-nats-server.conf"))).toBe(true);
+    const deployment = (p: PlanJson) =>
+      (p.outputs as unknown as { deployment: { servers: { name: string; restart: string; host: string }[] } })
+        .deployment.servers;
+    for (const s of deployment(before)) {
+      const next = deployment(after).find((x) => x.name === s.name);
+      expect([s.name, next?.restart, next?.host]).toEqual([s.name, s.restart, s.host]);
+    }
+  });
+
+  test("staging 2,000 → 12,000 peels: each server that exists stops and starts only after the one before is healthy again", () => {
+    const after = parsed(over(planned(2_000), "staging", "peels=12000"));
+    const gates = ofType(after, "aws:lambda/invocation:Invocation");
+    expect(gates.map((g) => g.name)).toEqual([
+      "zester-core-0-healthy",
+      "zester-core-1-healthy",
+      "zester-core-2-healthy",
+    ]);
+    expect(JSON.parse(String(gates[1]?.inputs.input))).toEqual({
+      action: "await-healthy",
+      servers: [
+        "http://core-1.zester.internal:8222",
+        "http://core-0.zester.internal:8222",
+        "http://core-2.zester.internal:8222",
+        "http://core-3.zester.internal:8222",
+        "http://core-4.zester.internal:8222",
+      ],
+      timeoutSeconds: 840,
+    });
+    expect(gates[1]?.inputs.triggers).toEqual({ instanceType: "c6i.4xlarge" });
+    const instance = (name: string) => ofType(after, INSTANCE).find((i) => i.name === name);
+    expect(instance("zester-core-1")?.options.dependsOn).toEqual(["zester-core-0-healthy"]);
+    expect(instance("zester-core-2")?.options.dependsOn).toEqual(["zester-core-1-healthy"]);
+    expect(gates[1]?.options.dependsOn).toEqual(["zester-core-1"]);
+    // The servers the agent already runs on keep their user data: it updates itself from the parameters.
+    expect(instance("zester-core-0")?.options.ignoreChanges).toEqual(["ami", "userData"]);
+    expect(instance("zester-core-3")?.options.ignoreChanges).toEqual(["ami"]);
+  });
+
+  test("JetStream volumes outlive any update that drops them (retainOnDelete)", () => {
+    for (const v of ofType(planned(2_000), VOLUME)) expect(v.options).toMatchObject({ retainOnDelete: true });
+  });
+
+  test("a stack from before the deployment record: EBS servers move to the agent one at a time; NVMe ones are refused", () => {
+    const legacy = (p: PlanJson) => ({ outputs: { ...p.outputs, deployment: undefined } });
+    const staging = parsed(over(legacy(planned(2_000)), "staging"));
+    expect(ofType(staging, "aws:lambda/invocation:Invocation")).toHaveLength(3);
+    const prod = over(legacy(planOf("prod", []) as PlanJson), "prod");
+    expect(prod.status).toBe(2);
+    expect(prod.stderr).toMatch(/\[data-loss\] core-0 keeps JetStream on instance-store NVMe, which a stop wipes/);
+  });
+
+  test("--previous must be an earlier `plan --json`", () => {
+    const r = over({ nothing: true }, "staging");
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--previous: .* has no "outputs" object; give the output of an earlier `plan --json`/);
+  });
 });

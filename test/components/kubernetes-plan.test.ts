@@ -9,6 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import * as appsV1 from "kubernetes-models/apps/v1";
 import * as batchV1 from "kubernetes-models/batch/v1";
+import * as networkingV1 from "kubernetes-models/networking.k8s.io/v1";
 import * as policyV1 from "kubernetes-models/policy/v1";
 import * as coreV1 from "kubernetes-models/v1";
 import { plan } from "../../sizing";
@@ -19,7 +20,7 @@ import { TIER_EXAMPLES } from "../helpers/tiers";
 interface Resource {
   type: string;
   name: string;
-  options: { ignoreChanges: string[] };
+  options: { ignoreChanges: string[]; retainOnDelete?: boolean };
   inputs: Record<string, unknown> & { metadata?: { name?: string; namespace?: string } };
 }
 interface PlanJson {
@@ -33,7 +34,12 @@ interface PlanJson {
 }
 
 const NVME = { nvmeStorageClass: "local-nvme" };
-const SUPER = { ...NVME, regions: { "region-1": { context: "eu" } }, hubLeafHost: "leaf.hub.example.com" };
+const SUPER = {
+  ...NVME,
+  regions: { "region-1": { context: "eu" } },
+  hubLeafHost: "leaf.hub.example.com",
+  leafnodeSourceRanges: ["10.43.0.0/16"],
+};
 
 function settingsFor(peels: number): Record<string, unknown> {
   return peels >= 100_000 ? SUPER : peels >= 10_000 ? NVME : {};
@@ -54,9 +60,9 @@ interface Container {
   name: string;
   args?: string[];
   resources: { requests: Record<string, string>; limits: Record<string, string> };
-  startupProbe?: { httpGet: { path: string } };
-  readinessProbe?: { httpGet: { path: string } };
-  livenessProbe?: { httpGet: { path: string } };
+  startupProbe?: { httpGet: { path: string }; timeoutSeconds?: number };
+  readinessProbe?: { httpGet: { path: string }; timeoutSeconds?: number };
+  livenessProbe?: { httpGet: { path: string }; timeoutSeconds?: number };
   lifecycle?: { preStop: { exec: { command: string[] } } };
   env?: { name: string; value?: string }[];
 }
@@ -67,9 +73,11 @@ interface StatefulSetSpec {
     metadata: { annotations: Record<string, string> };
     spec: {
       terminationGracePeriodSeconds: number;
+      shareProcessNamespace?: boolean;
       containers: Container[];
+      initContainers: Container[];
       securityContext: { sysctls?: { name: string; value: string }[] };
-      topologySpreadConstraints: { topologyKey: string }[];
+      topologySpreadConstraints: { topologyKey: string; whenUnsatisfiable: string }[];
     };
   };
 }
@@ -85,6 +93,7 @@ const MODELS: Record<string, Record<string, unknown>> = {
   "apps/v1": appsV1,
   "batch/v1": batchV1,
   "policy/v1": policyV1,
+  "networking.k8s.io/v1": networkingV1,
 };
 
 function validate(r: Resource): void {
@@ -119,18 +128,41 @@ describe("every tier on Kubernetes", () => {
         const spec = set.inputs.spec as StatefulSetSpec;
         expect(spec.podManagementPolicy).toBe("Parallel");
         const pod = spec.template.spec;
-        expect(pod.topologySpreadConstraints.map((c) => c.topologyKey)).toEqual([
-          "topology.kubernetes.io/zone",
-          "kubernetes.io/hostname",
+        // Zones as hard as hosts by default: a pod waits rather than share a zone with a peer.
+        expect(pod.topologySpreadConstraints.map((c) => [c.topologyKey, c.whenUnsatisfiable])).toEqual([
+          ["topology.kubernetes.io/zone", "DoNotSchedule"],
+          ["kubernetes.io/hostname", "DoNotSchedule"],
         ]);
         expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(sizing.natsServer.lameDuckDurationSeconds);
         expect(spec.template.metadata.annotations["zester.io/config-hash"]).toMatch(/^[0-9a-f]{16}$/);
+        // Guaranteed QoS: requests = limits on every container, init containers included.
+        for (const c of [...pod.containers, ...pod.initContainers]) {
+          expect([c.name, c.resources.requests]).toEqual([c.name, c.resources.limits]);
+          expect(Object.keys(c.resources.limits).sort()).toEqual(["cpu", "memory"]);
+        }
         const nats = pod.containers.find((c) => c.name === "nats");
-        expect(nats?.resources.requests).toEqual(nats?.resources.limits);
-        expect(nats?.startupProbe?.httpGet.path).toBe("/healthz?js-enabled-only=true");
-        expect(nats?.readinessProbe?.httpGet.path).toBe("/healthz?js-server-only=true");
-        expect(nats?.livenessProbe?.httpGet.path).toBe("/healthz?js-enabled-only=true");
-        expect(nats?.lifecycle?.preStop.exec.command.join(" ")).toMatch(/kill -USR2 1/);
+        // Plain /healthz at start (JetStream caught up), as the NATS Helm chart; every probe times out.
+        expect(nats?.startupProbe).toMatchObject({ httpGet: { path: "/healthz" }, timeoutSeconds: 5 });
+        expect(nats?.readinessProbe).toMatchObject({
+          httpGet: { path: "/healthz?js-server-only=true" },
+          timeoutSeconds: 5,
+        });
+        expect(nats?.livenessProbe).toMatchObject({
+          httpGet: { path: "/healthz?js-enabled-only=true" },
+          timeoutSeconds: 5,
+        });
+        // PID 1 is the pod's (one process namespace with the reloader): lame duck by the pid file.
+        expect(pod.shareProcessNamespace).toBe(true);
+        expect(nats?.lifecycle?.preStop.exec.command.join(" ")).toMatch(
+          /nats-server --signal ldm=\/var\/run\/nats\/nats\.pid && sleep \d+/,
+        );
+        const reloader = pod.containers.find((c) => c.name === "reloader");
+        expect(reloader?.args).toEqual([
+          "-pid",
+          "/var/run/nats/nats.pid",
+          "-config",
+          "/etc/nats-config/$(POD_NAME).conf",
+        ]);
       }
       for (const set of core) {
         const spec = set.inputs.spec as StatefulSetSpec;
@@ -208,6 +240,58 @@ describe("every tier on Kubernetes", () => {
     expect(ofKind(p, "Service").some((s) => (s.inputs.spec as { type?: string }).type === "LoadBalancer")).toBe(true);
   });
 
+  test("the missing-server alert fires with one server's metrics gone, and with every one gone (`promtool test rules`)", () => {
+    const [rules] = ofKind(planned(2_000), "ConfigMap").filter((c) => c.inputs.metadata?.name === "zester-alert-rules");
+    const dir = mkdtempSync(path.join(os.tmpdir(), "zester-rules-"));
+    try {
+      writeFileSync(
+        path.join(dir, "rules.yaml"),
+        (rules?.inputs.data as Record<string, string>)["zester.rules.yaml"] ?? "",
+      );
+      const series = (pod: string, values: string) => ({
+        series: `gnatsd_varz_jetstream_meta_cluster_size{namespace="zester",pod="${pod}"}`,
+        values,
+      });
+      const missing = (at: string) => ({ eval_time: at, alertname: "ZesterNatsServerMissing" });
+      const exp_annotations = {
+        summary:
+          "Fewer than the 3 planned NATS servers of region main report metrics: the JetStream meta group is missing a member",
+      };
+      // Three servers report; core-2 stops after 4m, the others after 14m. A series counts for 5 more
+      // minutes (Prometheus's lookback), and the alert waits 2 minutes: it fires from 11m (two of
+      // three, by `count`) and from 21m (none at all, by `absent`, which keeps the namespace label).
+      const cases = {
+        rule_files: ["rules.yaml"],
+        evaluation_interval: "1m",
+        tests: [
+          {
+            interval: "1m",
+            input_series: [series("core-0", "3x14"), series("core-1", "3x14"), series("core-2", "3x4")],
+            alert_rule_test: [
+              { ...missing("8m"), exp_alerts: [] },
+              {
+                ...missing("12m"),
+                exp_alerts: [{ exp_labels: { severity: "critical", zester_region: "main" }, exp_annotations }],
+              },
+              {
+                ...missing("25m"),
+                exp_alerts: [
+                  { exp_labels: { namespace: "zester", severity: "critical", zester_region: "main" }, exp_annotations },
+                ],
+              },
+            ],
+          },
+        ],
+      };
+      writeFileSync(path.join(dir, "tests.yaml"), JSON.stringify(cases));
+      const out = spawnSync(promtool(), ["test", "rules", "tests.yaml"], { cwd: dir, encoding: "utf8" });
+      expect(`${out.stdout}${out.stderr}`).toMatch(/SUCCESS/);
+      expect(out.status).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test.each([60_000, 150_000])("%i peels: the alert rules pass `promtool check rules`", (peels) => {
     const rules = ofKind(planned(peels), "ConfigMap").filter((c) => c.inputs.metadata?.name === "zester-alert-rules");
     expect(rules.length).toBeGreaterThan(0);
@@ -283,6 +367,12 @@ describe("bad Kubernetes config fails before any resource, naming the key", () =
       /zester:kubernetes\.hubLeafHost: is required for a supercluster/,
     ],
     [
+      "a supercluster without the ranges its hub admits leaf connections from",
+      150_000,
+      { ...NVME, regions: { "region-1": { context: "eu" } }, hubLeafHost: "leaf.hub.example.com" },
+      /zester:kubernetes\.leafnodeSourceRanges: is required for a supercluster: the CIDRs the other regions' leaf connections come from/,
+    ],
+    [
       "an unknown key",
       2_000,
       { storageclass: "x" },
@@ -326,7 +416,7 @@ test("with Zester images: a master container next to each core server and a peel
   });
   const core = ofKind(p, "StatefulSet").find((s) => s.inputs.metadata?.name === "core");
   const containers = (core?.inputs.spec as StatefulSetSpec).template.spec.containers.map((c) => c.name);
-  expect(containers).toEqual(["nats", "exporter", "zester-master"]);
+  expect(containers).toEqual(["nats", "reloader", "exporter", "zester-master"]);
   const masters = ofKind(p, "Secret").find((s) => s.inputs.metadata?.name === "zester-master");
   expect(Object.keys(masters?.inputs.stringData as Record<string, string>)).toEqual([
     "core-0.yaml",
@@ -340,4 +430,92 @@ test("with Zester images: a master container next to each core server and a peel
       expect(() => {
         validate(r);
       }).not.toThrow();
+});
+
+describe("safe to change on Kubernetes", () => {
+  const hash = (p: PlanJson) =>
+    (ofKind(p, "StatefulSet")[0]?.inputs.spec as StatefulSetSpec).template.metadata.annotations[
+      "zester.io/config-hash"
+    ];
+
+  test("a peel-count change inside the tier rolls no pod (the reloader applies it); a tier change does", () => {
+    expect(hash(planJson(9_000))).toBe(hash(planned(2_000)));
+    expect(hash(planned(20_000))).not.toBe(hash(planned(2_000)));
+  });
+
+  test("JetStream claims are kept when dropped from the program (retainOnDelete)", () => {
+    for (const c of ofKind(planned(2_000), "PersistentVolumeClaim"))
+      expect(c.options).toMatchObject({ retainOnDelete: true });
+  });
+
+  test("the hub's leafnode LoadBalancer is internal on EKS, GKE and AKS, admits only the given ranges and keeps source addresses", () => {
+    const lb = ofKind(planned(150_000), "Service").find((x) => x.inputs.metadata?.name === "region-0-core-leafnodes");
+    const meta = lb?.inputs.metadata as { annotations: Record<string, string> };
+    expect(meta.annotations).toEqual({
+      "service.beta.kubernetes.io/aws-load-balancer-scheme": "internal",
+      "service.beta.kubernetes.io/aws-load-balancer-internal": "true",
+      "networking.gke.io/load-balancer-type": "Internal",
+      "service.beta.kubernetes.io/azure-load-balancer-internal": "true",
+    });
+    expect(lb?.inputs.spec).toMatchObject({
+      type: "LoadBalancer",
+      externalTrafficPolicy: "Local",
+      loadBalancerSourceRanges: ["10.43.0.0/16"],
+    });
+  });
+
+  interface Rule {
+    ports: { port: number }[];
+    from?: Record<string, unknown>[];
+  }
+  const rules = (p: PlanJson, set: string): Rule[] =>
+    (ofKind(p, "NetworkPolicy").find((x) => x.inputs.metadata?.name === set)?.inputs.spec as { ingress: Rule[] })
+      .ingress;
+  const byPort = (list: Rule[]) =>
+    Object.fromEntries(list.map((r) => [r.ports.map((x) => x.port).join("+"), r.from ?? "anyone"]));
+
+  test("NetworkPolicies: 6222 only between a cluster's pods, 7422 only from leaf pods, 8222 only from monitoring, 4222 from peels", () => {
+    const leafTier = planned(60_000);
+    const leafPods = {
+      namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "zester-leaf" } },
+      podSelector: { matchExpressions: [{ key: "zester.io/set", operator: "In", values: ["leaf-edge"] }] },
+    };
+    const monitoring = [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } } }];
+    expect(byPort(rules(leafTier, "core"))).toEqual({
+      "4222": "anyone",
+      "6222": [
+        {
+          podSelector: {
+            matchLabels: {
+              "app.kubernetes.io/name": "nats",
+              "app.kubernetes.io/part-of": "zester",
+              "zester.io/set": "core",
+            },
+          },
+        },
+      ],
+      "7422": [leafPods],
+      "8222+7777": monitoring,
+    });
+    expect(byPort(rules(leafTier, "leaf-edge"))).toEqual({ "4222": "anyone", "8222+7777": monitoring });
+    // A single server has no routes to admit.
+    expect(byPort(rules(planned(50), "core"))).toEqual({ "4222": "anyone", "8222+7777": monitoring });
+    // The hub of a supercluster admits the other regions' ranges on 7422 too.
+    expect(byPort(rules(planned(150_000), "region-0-core"))["7422"]).toEqual([
+      expect.objectContaining({ namespaceSelector: expect.any(Object) as unknown }),
+      { ipBlock: { cidr: "10.43.0.0/16" } },
+    ]);
+    // Peels from given ranges only, when given; the namespace's reconcile and peel pods always.
+    const ranged = planJson(2_000, { peelSourceRanges: ["10.8.0.0/16"] });
+    expect(byPort(rules(ranged, "core"))["4222"]).toEqual([
+      { ipBlock: { cidr: "10.8.0.0/16" } },
+      {
+        podSelector: {
+          matchExpressions: [
+            { key: "app.kubernetes.io/name", operator: "In", values: ["zester-kv-reconcile", "zester-peel"] },
+          ],
+        },
+      },
+    ]);
+  });
 });

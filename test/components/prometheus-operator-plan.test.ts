@@ -14,7 +14,12 @@ interface Resource {
 }
 
 const NVME = { nvmeStorageClass: "local-nvme" };
-const SUPER = { ...NVME, regions: { "region-1": { context: "eu" } }, hubLeafHost: "leaf.hub.example.com" };
+const SUPER = {
+  ...NVME,
+  regions: { "region-1": { context: "eu" } },
+  hubLeafHost: "leaf.hub.example.com",
+  leafnodeSourceRanges: ["10.43.0.0/16"],
+};
 
 /** [tier, peels, zester:kubernetes] — the settings each tier needs (see kubernetes-plan.test.ts). */
 const TIERS: [string, number, Record<string, unknown>][] = [

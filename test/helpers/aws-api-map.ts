@@ -122,6 +122,7 @@ export const AWS_API_MAP: Record<string, TypeMap> = {
       subnetId: "RunInstances.SubnetId",
       vpcSecurityGroupIds: "RunInstances.SecurityGroupIds",
       userData: "RunInstances.UserData",
+      iamInstanceProfile: "RunInstances.IamInstanceProfile.Name",
       userDataReplaceOnChange: { notSent: "tells the provider to replace the instance when user data changes" },
       "creditSpecification.cpuCredits": "RunInstances.CreditSpecification.CpuCredits",
       "metadataOptions.httpEndpoint": "RunInstances.MetadataOptions.HttpEndpoint",
@@ -241,6 +242,22 @@ export const AWS_API_MAP: Record<string, TypeMap> = {
       tags: tagList("CreateRole.Tags"),
     },
   },
+  "aws:iam/rolePolicy:RolePolicy": {
+    service: "iam",
+    fields: {
+      role: "PutRolePolicy.RoleName",
+      policy: "PutRolePolicy.PolicyDocument",
+      name: "PutRolePolicy.PolicyName",
+    },
+  },
+  "aws:iam/instanceProfile:InstanceProfile": {
+    service: "iam",
+    fields: {
+      name: "CreateInstanceProfile.InstanceProfileName",
+      role: "AddRoleToInstanceProfile.RoleName",
+      tags: tagList("CreateInstanceProfile.Tags"),
+    },
+  },
   "aws:iam/rolePolicyAttachment:RolePolicyAttachment": {
     service: "iam",
     fields: { role: "AttachRolePolicy.RoleName", policyArn: "AttachRolePolicy.PolicyArn" },
@@ -259,6 +276,14 @@ export const AWS_API_MAP: Record<string, TypeMap> = {
       "vpcConfig.subnetIds": "CreateFunction.VpcConfig.SubnetIds",
       "vpcConfig.securityGroupIds": "CreateFunction.VpcConfig.SecurityGroupIds",
       tags: "CreateFunction.Tags",
+    },
+  },
+  "aws:lambda/invocation:Invocation": {
+    service: "lambda",
+    fields: {
+      functionName: "Invoke.FunctionName",
+      input: "Invoke.Payload",
+      triggers: { notSent: "any change to them replaces the resource, which invokes the function again" },
     },
   },
   "aws:lambda/permission:Permission": {
@@ -291,6 +316,11 @@ export const AWS_API_MAP: Record<string, TypeMap> = {
         how: 'internal: true is sent as Scheme "internal", false as "internet-facing"',
       },
       loadBalancerType: "CreateLoadBalancer.Type",
+      enableCrossZoneLoadBalancing: {
+        api: "ModifyLoadBalancerAttributes.Attributes[].Value",
+        convert: (on) => String(on),
+        how: "sent after creation as the attribute load_balancing.cross_zone.enabled",
+      },
       subnets: "CreateLoadBalancer.Subnets",
       securityGroups: "CreateLoadBalancer.SecurityGroups",
       tags: tagList("CreateLoadBalancer.Tags"),
@@ -304,6 +334,8 @@ export const AWS_API_MAP: Record<string, TypeMap> = {
       targetType: "CreateTargetGroup.TargetType",
       vpcId: "CreateTargetGroup.VpcId",
       "healthCheck.protocol": "CreateTargetGroup.HealthCheckProtocol",
+      "healthCheck.port": "CreateTargetGroup.HealthCheckPort",
+      "healthCheck.path": "CreateTargetGroup.HealthCheckPath",
       tags: tagList("CreateTargetGroup.Tags"),
     },
   },
@@ -324,6 +356,16 @@ export const AWS_API_MAP: Record<string, TypeMap> = {
       ttl: "ChangeResourceRecordSets.ChangeBatch.Changes[].ResourceRecordSet.TTL",
       records: "ChangeResourceRecordSets.ChangeBatch.Changes[].ResourceRecordSet.ResourceRecords",
       "records[]": "ChangeResourceRecordSets.ChangeBatch.Changes[].ResourceRecordSet.ResourceRecords[].Value",
+    },
+  },
+  "aws:ssm/parameter:Parameter": {
+    service: "ssm",
+    fields: {
+      name: "PutParameter.Name",
+      type: "PutParameter.Type",
+      tier: "PutParameter.Tier",
+      value: "PutParameter.Value",
+      tags: tagList("PutParameter.Tags"),
     },
   },
   "aws:route53/zone:Zone": {

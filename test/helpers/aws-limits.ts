@@ -15,11 +15,17 @@
  *   {"KEY":"value",…}") prints the string it measured, and LocalStack reproduces it as
  *   `json.dumps(variables, separators=(",", ":"))` in UTF-8 > 4096 bytes
  *   (localstack/localstack, localstack/services/lambda_/provider.py, `_verify_env_variables`).
+ * - SSM parameter values: 4 KB in the standard tier, 8 KB in the advanced one ("Parameter value
+ *   size": Systems Manager service quotas,
+ *   https://docs.aws.amazon.com/general/latest/gr/ssm.html). Intelligent-Tiering stores a value
+ *   over 4 KB as advanced, so 8 KB is the most a parameter of this project can hold.
  */
 import type { PlannedResource, Violation } from "./aws-api-check";
 
 export const USER_DATA_MAX_BYTES = 16 * 1024;
 export const LAMBDA_ENVIRONMENT_MAX_BYTES = 4 * 1024;
+export const SSM_STANDARD_VALUE_MAX_BYTES = 4 * 1024;
+export const SSM_ADVANCED_VALUE_MAX_BYTES = 8 * 1024;
 
 /**
  * The plan shows a generated password as `<name>-generated-at-deploy`; user data carries the real
@@ -61,6 +67,21 @@ export function sizeViolations(resources: PlannedResource[]): Violation[] {
           input: "userData",
           api: userData.api,
           rule: `raw size ≤ ${USER_DATA_MAX_BYTES} bytes (16 KB before base64)`,
+          value: `${bytes} bytes`,
+        });
+    }
+    if (r.type === "aws:ssm/parameter:Parameter") {
+      const value = r.inputs.value;
+      if (typeof value !== "string") throw new Error(`${resource}: value is not a string`);
+      const bytes = Buffer.byteLength(withPasswordsAtLength(value, resources));
+      const tier = typeof r.inputs.tier === "string" ? r.inputs.tier : "Standard";
+      const max = tier === "Standard" ? SSM_STANDARD_VALUE_MAX_BYTES : SSM_ADVANCED_VALUE_MAX_BYTES;
+      if (bytes > max)
+        found.push({
+          resource,
+          input: "value",
+          api: "ssm PutParameter.Value",
+          rule: `≤ ${max} bytes in the ${tier} tier`,
           value: `${bytes} bytes`,
         });
     }

@@ -1,8 +1,29 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { runScript, type Run } from "./run";
 
-/** `npm run -s plan -- --stack STACK --set … --json`, as its own process. */
-export function runPlan(stack: string, sets: string[]): Run {
-  return runScript("plan", ["--stack", stack, ...sets.flatMap((s) => ["--set", s]), "--json"]);
+/** `npm run -s plan -- --stack STACK --set … [--previous FILE] --json`, as its own process. */
+export function runPlan(stack: string, sets: string[], previous?: string): Run {
+  return runScript("plan", [
+    "--stack",
+    stack,
+    ...sets.flatMap((s) => ["--set", s]),
+    ...(previous === undefined ? [] : ["--previous", previous]),
+    "--json",
+  ]);
+}
+
+/** The same with what is deployed given as an earlier plan (written to a temporary file). */
+export function runPlanOver(previous: unknown, stack: string, sets: string[]): Run {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "zester-previous-"));
+  try {
+    const file = path.join(dir, "previous.json");
+    writeFileSync(file, JSON.stringify(previous));
+    return runPlan(stack, sets, file);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** The same, parsed; a plan that fails throws with what it printed. */

@@ -1,9 +1,10 @@
 import { ConfigError, configKey, readStackConfig } from "../../stacks/config";
 import { program } from "../../stacks/program";
 
-function messages(config: Record<string, string>): string[] {
+/** The program's refusal of `config`, line by line (nothing is deployed: nothing to compare). */
+async function messages(config: Record<string, string>): Promise<string[]> {
   try {
-    program(config);
+    await program(config, () => Promise.resolve({}));
   } catch (error) {
     if (error instanceof ConfigError) return error.message.split("\n");
     throw error;
@@ -23,41 +24,41 @@ describe("stack config", () => {
     expect(c.sizing).toEqual({ peels: 60_000, leafSites: [{ name: "dmz" }, { name: "branch-offices" }] });
   });
 
-  test("zester:peels and zester:target are required, and errors name the key", () => {
-    expect(messages({})).toEqual([
+  test("zester:peels and zester:target are required, and errors name the key", async () => {
+    expect(await messages({})).toEqual([
       "zester:peels: is required: a whole number from 0 to 1,000,000",
       "zester:target: must be one of: aws, kubernetes",
     ]);
   });
 
-  test("a bad peel count or target names the key and what is accepted", () => {
-    expect(messages({ "zester:peels": "many", "zester:target": "gcp" })).toEqual([
+  test("a bad peel count or target names the key and what is accepted", async () => {
+    expect(await messages({ "zester:peels": "many", "zester:target": "gcp" })).toEqual([
       "zester:peels: must be a whole number from 0 to 1,000,000",
       "zester:target: must be one of: aws, kubernetes",
     ]);
   });
 
-  test("an unknown zester key is refused and the known keys are listed", () => {
-    const [message] = messages({ "zester:peels": "5", "zester:target": "aws", "zester:peel": "5" });
+  test("an unknown zester key is refused and the known keys are listed", async () => {
+    const [message] = await messages({ "zester:peels": "5", "zester:target": "aws", "zester:peel": "5" });
     expect(message).toMatch(/^zester:peel: is not a setting this project reads/);
     expect(message).toContain("zester:peels, zester:target");
   });
 
-  test("a nats-server version older than the renderer supports names the key on both targets; 2.9.0 is accepted", () => {
+  test("a nats-server version older than the renderer supports names the key on both targets; 2.9.0 is accepted", async () => {
     const pin = (version: string) =>
       JSON.stringify({ natsServer: { version, url: "https://d.example/n.tar.gz", sha256: "0".repeat(64) } });
     const aws = { "zester:peels": "2000", "zester:target": "aws", "aws:region": "eu-west-1" };
     const k8s = { "zester:peels": "50", "zester:target": "kubernetes" };
     const k8sPin = (version: string) => JSON.stringify({ natsServer: { image: `nats:${version}`, version } });
-    expect(messages({ ...aws, "zester:aws": pin("2.8.4") })).toEqual([
+    expect(await messages({ ...aws, "zester:aws": pin("2.8.4") })).toEqual([
       "zester:aws.natsServer.version: nats-server 2.8.4 is older than 2.9.0, the oldest line the config renderer supports: use 2.9.0 or newer, e.g. 2.14.6",
     ]);
-    expect(messages({ ...k8s, "zester:kubernetes": k8sPin("2.1.0") })).toEqual([
+    expect(await messages({ ...k8s, "zester:kubernetes": k8sPin("2.1.0") })).toEqual([
       expect.stringMatching(
         /^zester:kubernetes\.natsServer\.version: nats-server 2\.1\.0 is older than 2\.9\.0/,
       ) as unknown,
     ]);
-    expect(messages({ ...k8s, "zester:kubernetes": k8sPin("2.9") })).toEqual([
+    expect(await messages({ ...k8s, "zester:kubernetes": k8sPin("2.9") })).toEqual([
       "zester:kubernetes.natsServer.version: must be a version like 2.14.6 (2.9.0 or newer)",
     ]);
     expect(readStackConfig({ ...aws, "zester:aws": pin("2.9.0") }).aws?.natsServer?.version).toBe("2.9.0");
@@ -66,9 +67,9 @@ describe("stack config", () => {
     );
   });
 
-  test("errors found while planning name the key as `pulumi config set --path` spells it", () => {
+  test("errors found while planning name the key as `pulumi config set --path` spells it", async () => {
     expect(
-      messages({
+      await messages({
         "zester:peels": "2000",
         "zester:target": "aws",
         "aws:region": "eu-west-1",

@@ -7,18 +7,28 @@ async function loadEntry(config: Record<string, string>): Promise<unknown> {
   pulumi.runtime.setAllConfig(config);
   await pulumi.runtime.setMocks(
     {
-      newResource: (a) => ({ id: `${a.name}-id`, state: a.inputs as Record<string, unknown> }),
+      // The stack reads back its own last outputs first: a new stack has none.
+      newResource: (a) =>
+        a.type === "pulumi:pulumi:StackReference"
+          ? {
+              id: a.name,
+              state: { name: (a.inputs as Record<string, unknown>).name, outputs: {}, secretOutputNames: [] },
+            }
+          : { id: `${a.name}-id`, state: a.inputs as Record<string, unknown> },
       call: (a) => a.inputs as Record<string, unknown>,
     },
     "zester-infra",
     "test",
     false,
+    "organization",
   );
   let loaded: unknown;
   try {
     jest.isolateModules(() => {
       loaded = require("../../stacks/index");
     });
+    // The module's export is a promise of the outputs (the program reads the last deployment first).
+    loaded = await Promise.resolve(loaded);
   } finally {
     // As the engine does: every registration reaches the mocks before the program is done.
     await pulumi.runtime.disconnect();

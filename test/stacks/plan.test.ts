@@ -155,10 +155,17 @@ describe("the offline plan", () => {
         this.registerOutputs({});
       }
     }
-    const { outputs, resources } = await runProgramWithMocks("zester-infra", "test", {}, () => {
-      new Box("core-0");
-      return { ok: pulumi.output(true) };
-    });
+    const { outputs, resources } = await runProgramWithMocks(
+      "zester-infra",
+      "test",
+      {},
+      {
+        run: () => {
+          new Box("core-0");
+          return { ok: pulumi.output(true) };
+        },
+      },
+    );
     expect(outputs).toEqual({ ok: true });
     const none = { protect: false, retainOnDelete: false, ignoreChanges: [], dependsOn: [] };
     const urn = (chain: string, name: string) => `urn:pulumi:test::zester-infra::${chain}::${name}`;

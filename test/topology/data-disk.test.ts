@@ -1,5 +1,5 @@
 import { dataDiskScript, dataDiskUnit, DATA_DISK_SCRIPT } from "../../topology/render/data-disk";
-import { STORE_DIR } from "../../topology/render/cloud-init";
+import { STORE_DIR } from "../../topology/render/server-files";
 import { verifyUnits } from "../helpers/systemd";
 import { shellcheck } from "../helpers/tools";
 

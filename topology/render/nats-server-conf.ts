@@ -26,6 +26,13 @@ export interface NatsConfInput {
   /** The address listeners bind (e.g. 0.0.0.0 in a pod). @default the server's host */
   bindHost?: string;
   /**
+   * Advertise the server's host name to clients, routes and leaf connections (when listeners bind
+   * all addresses, what else a server would advertise is its own IP). @default false
+   */
+  advertise?: boolean;
+  /** Where nats-server writes its pid (a reloader next to it signals that pid). @default none */
+  pidFile?: string;
+  /**
    * Where other regions reach the hub region's leafnode port when its servers' hosts are not
    * routable from them (separate Kubernetes clusters). @default the hub servers' hosts
    */
@@ -60,20 +67,37 @@ function find(t: Topology, name: string): TopologyServer {
   return s;
 }
 
+/** A server's whole config, built block by block. */
 export function natsServerConfig(input: NatsConfInput): ConfBlock {
-  const { topology: t, version, secrets } = input;
-  if (!atLeast(version, OLDEST_SUPPORTED))
-    throw new Error(`nats-server ${version} is older than ${OLDEST_SUPPORTED}, the oldest line supported`);
-  const s = find(t, input.server);
-  const plan = t.plan;
-  const tuning = s.role === "core" ? plan.natsServer : undefined;
-  const cluster = t.clusters.find((c) => c.name === s.cluster);
-  const bind = input.bindHost ?? s.host;
+  if (!atLeast(input.version, OLDEST_SUPPORTED))
+    throw new Error(`nats-server ${input.version} is older than ${OLDEST_SUPPORTED}, the oldest line supported`);
+  const s = find(input.topology, input.server);
+  const config: ConfBlock = { ...serverBlock(input, s), ...accountsBlock(input, s) };
+  const jetstream = jetstreamBlock(input, s);
+  if (jetstream !== undefined) config.jetstream = jetstream;
+  const cluster = clusterBlock(input, s);
+  if (cluster !== undefined) config.cluster = cluster;
+  const leafnodes = leafnodesBlock(input, s);
+  if (leafnodes !== undefined) config.leafnodes = leafnodes;
+  return config;
+}
 
-  const config: ConfBlock = {
+const bindOf = (input: NatsConfInput, s: TopologyServer): string => input.bindHost ?? s.host;
+
+/** `advertise` for a listener, when listeners bind all addresses. */
+const advertised = (input: NatsConfInput, s: TopologyServer, port: number | undefined): ConfBlock =>
+  input.advertise === true ? { advertise: `${s.host}:${String(port)}` } : {};
+
+/** Who the server is, where it listens, and the limits every server has. */
+function serverBlock(input: NatsConfInput, s: TopologyServer): ConfBlock {
+  const plan = input.topology.plan;
+  const bind = bindOf(input, s);
+  return {
     server_name: s.name,
     listen: `${bind}:${String(s.ports.client)}`,
+    ...(input.advertise === true ? { client_advertise: `${s.host}:${String(s.ports.client)}` } : {}),
     http: `${bind}:${String(s.ports.monitor)}`,
+    ...(input.pidFile === undefined ? {} : { pid_file: input.pidFile }),
     max_connections:
       s.role === "core"
         ? plan.natsServer.maxConnections
@@ -83,6 +107,12 @@ export function natsServerConfig(input: NatsConfInput): ConfBlock {
     lame_duck_duration: seconds(plan.natsServer.lameDuckDurationSeconds),
     lame_duck_grace_period: seconds(plan.natsServer.lameDuckGracePeriodSeconds),
     ...(input.serverTags === undefined || input.serverTags.length === 0 ? {} : { server_tags: input.serverTags }),
+  };
+}
+
+function accountsBlock(input: NatsConfInput, s: TopologyServer): ConfBlock {
+  const { topology: t, secrets } = input;
+  return {
     system_account: t.accounts.system,
     accounts: {
       [t.accounts.system]: { users: [{ user: USERS.system, password: secrets.system }] },
@@ -92,56 +122,65 @@ export function natsServerConfig(input: NatsConfInput): ConfBlock {
       },
     },
   };
+}
 
-  if (tuning !== undefined && s.jetstream) {
-    const js = tuning.jetstream;
-    const sync = syncIntervalFor(t);
-    config.jetstream = {
-      store_dir: input.storeDir,
-      max_memory_store: js.maxMemStoreBytes,
-      max_file_store: js.maxFileStoreBytes,
-      ...(s.domain === undefined ? {} : { domain: s.domain }),
-      ...(input.uniqueTagPrefix === undefined ? {} : { unique_tag: input.uniqueTagPrefix }),
-      ...(sync !== undefined && atLeast(version, KEY_SINCE["jetstream.sync_interval"] ?? "")
-        ? { sync_interval: sync }
-        : {}),
-      ...(js.maxAckPending === undefined && js.duplicateWindowSeconds === undefined
-        ? {}
-        : {
-            limits: {
-              ...(js.maxAckPending === undefined ? {} : { max_ack_pending: js.maxAckPending }),
-              ...(js.duplicateWindowSeconds === undefined
-                ? {}
-                : { duplicate_window: seconds(js.duplicateWindowSeconds) }),
-            },
-          }),
-    };
-  }
-
-  if (cluster !== undefined && cluster.servers.length > 1) {
-    config.cluster = {
-      name: cluster.name,
-      listen: `${bind}:${String(s.ports.cluster)}`,
-      authorization: { user: USERS.route, password: secrets.route },
-      routes: cluster.servers
-        .slice(0, ROUTE_SEEDS)
-        .filter((n) => n !== s.name)
-        .map((n) => {
-          const peer = find(t, n);
-          return url("nats-route", USERS.route, secrets.route, peer.host, peer.ports.cluster);
+function jetstreamBlock(input: NatsConfInput, s: TopologyServer): ConfBlock | undefined {
+  const t = input.topology;
+  if (s.role !== "core" || !s.jetstream) return undefined;
+  const js = t.plan.natsServer.jetstream;
+  const sync = syncIntervalFor(t);
+  return {
+    store_dir: input.storeDir,
+    max_memory_store: js.maxMemStoreBytes,
+    max_file_store: js.maxFileStoreBytes,
+    ...(s.domain === undefined ? {} : { domain: s.domain }),
+    ...(input.uniqueTagPrefix === undefined ? {} : { unique_tag: input.uniqueTagPrefix }),
+    ...(sync !== undefined && atLeast(input.version, KEY_SINCE["jetstream.sync_interval"] ?? "")
+      ? { sync_interval: sync }
+      : {}),
+    ...(js.maxAckPending === undefined && js.duplicateWindowSeconds === undefined
+      ? {}
+      : {
+          limits: {
+            ...(js.maxAckPending === undefined ? {} : { max_ack_pending: js.maxAckPending }),
+            ...(js.duplicateWindowSeconds === undefined
+              ? {}
+              : { duplicate_window: seconds(js.duplicateWindowSeconds) }),
+          },
         }),
-    };
-  }
+  };
+}
 
+function clusterBlock(input: NatsConfInput, s: TopologyServer): ConfBlock | undefined {
+  const { topology: t, secrets } = input;
+  const cluster = t.clusters.find((c) => c.name === s.cluster);
+  if (cluster === undefined || cluster.servers.length <= 1) return undefined;
+  return {
+    name: cluster.name,
+    listen: `${bindOf(input, s)}:${String(s.ports.cluster)}`,
+    ...advertised(input, s, s.ports.cluster),
+    authorization: { user: USERS.route, password: secrets.route },
+    routes: cluster.servers
+      .slice(0, ROUTE_SEEDS)
+      .filter((n) => n !== s.name)
+      .map((n) => {
+        const peer = find(t, n);
+        return url("nats-route", USERS.route, secrets.route, peer.host, peer.ports.cluster);
+      }),
+  };
+}
+
+function leafnodesBlock(input: NatsConfInput, s: TopologyServer): ConfBlock | undefined {
+  const { topology: t, secrets } = input;
   const leafnodes: ConfBlock = {};
   if (s.ports.leafnode !== undefined) {
-    leafnodes.listen = `${bind}:${String(s.ports.leafnode)}`;
+    leafnodes.listen = `${bindOf(input, s)}:${String(s.ports.leafnode)}`;
+    Object.assign(leafnodes, advertised(input, s, s.ports.leafnode));
     leafnodes.authorization = { user: USERS.leaf, password: secrets.leaf, account: t.accounts.app };
   }
   const remotes = leafRemotes(t, s, secrets, input.hubLeafHost);
   if (remotes.length > 0) leafnodes.remotes = remotes;
-  if (Object.keys(leafnodes).length > 0) config.leafnodes = leafnodes;
-  return config;
+  return Object.keys(leafnodes).length > 0 ? leafnodes : undefined;
 }
 
 /** Leaf servers connect to their site's hub; a supercluster's other regions to the hub region. */

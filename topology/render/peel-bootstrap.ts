@@ -5,7 +5,7 @@
  */
 import { stringify } from "yaml";
 import type { Topology } from "../types";
-import { checkPin, installCommand, type PinnedDownload } from "./cloud-init";
+import { checkPin, installCommand, type PinnedDownload } from "./pins";
 import { USERS } from "../auth";
 import { DEFAULT_UNIT_PATHS, zesterUnit } from "./systemd";
 import { peelConfig } from "./zester-config";
@@ -16,6 +16,8 @@ export interface PeelBootstrapInput {
   /** Peels of a leaf site connect to its leaf servers first. */
   site?: string;
   appPassword: string;
+  /** The URLs peels connect to. @default the servers' own (see peelConfig) */
+  servers?: string[];
   /** @default none: the bootstrap expects zester-peel to be installed already */
   zesterPeel?: PinnedDownload;
 }
@@ -31,6 +33,7 @@ export function renderPeelBootstrap(input: PeelBootstrapInput): string {
           input.topology,
           { region: input.region, ...(input.site === undefined ? {} : { site: input.site }) },
           { user: USERS.app, password: input.appPassword },
+          input.servers,
         ),
         permissions: "0600",
         owner: "root:root",

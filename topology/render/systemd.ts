@@ -6,7 +6,7 @@ import type { SizingPlan } from "../../sizing/types";
 import { ZESTER_CONFIG_FLAG } from "./zester-config";
 
 type Section = Record<string, string | number | string[]>;
-export type Unit = Record<"Unit" | "Service" | "Install", Section>;
+export type Unit = Partial<Record<"Unit" | "Service" | "Timer" | "Install", Section>>;
 
 export function serializeUnit(unit: Unit, header: string): string {
   const lines = [`# ${header}`];

@@ -62,8 +62,15 @@ export function masterConfig(t: Topology, server: string, creds: ZesterCredentia
 /**
  * A peel of a leaf site connects to the site's leaf servers; one of the core connects to the
  * core. Either way the core's servers come last, as a fallback (the plan sizes the core for it).
+ * `servers` replaces those URLs where peels reach the servers by other names (a load balancer,
+ * addresses that resolve outside the servers' network).
  */
-export function peelConfig(t: Topology, where: { region: string; site?: string }, creds: ZesterCredentials): string {
+export function peelConfig(
+  t: Topology,
+  where: { region: string; site?: string },
+  creds: ZesterCredentials,
+  servers?: string[],
+): string {
   const core = t.servers.filter((x) => x.role === "core" && x.region === where.region);
   const site =
     where.site === undefined
@@ -73,7 +80,7 @@ export function peelConfig(t: Topology, where: { region: string; site?: string }
     throw new Error(`no leaf site "${where.site}" in region "${where.region}"`);
   return stringify({
     nats: {
-      [K.servers.key]: [...site, ...core].map(clientUrl),
+      [K.servers.key]: servers ?? [...site, ...core].map(clientUrl),
       [K.user.key]: creds.user,
       [K.password.key]: creds.password,
       [K.jetstreamDomain.key]: core[0]?.domain,

@@ -1,0 +1,204 @@
+/**
+ * What each server of a topology on AWS runs by, and what is deployed, as plain data: the files
+ * and pins the agent applies (topology/render/server-files.ts), the manifest it reads them by,
+ * and the deployment record the next run compares against. Pure: no Pulumi.
+ */
+import type { Secrets } from "../../topology/auth";
+import type { Deployment, DeployedServer } from "../../topology/deployment";
+import { AGENT_SCRIPT, AGENT_TIMER, AGENT_UNIT, agentTimer, agentUnit } from "../../topology/render/bootstrap";
+import { DATA_DISK_SCRIPT, DATA_DISK_UNIT, dataDiskScript, dataDiskUnit } from "../../topology/render/data-disk";
+import { serverFiles, STORE_DIR, type ServerFiles } from "../../topology/render/server-files";
+import { DEFAULT_UNIT_PATHS } from "../../topology/render/systemd";
+import { monitorUrl, type Topology } from "../../topology/types";
+import type { AwsLayout, ServerLayout } from "./layout";
+import { DEFAULT_NATS_SERVER, type AwsTarget } from "./settings";
+
+/** How a file too big for a standard parameter (4 KB) is kept: the agent itself is one. */
+export const GZIP = "gzip+base64";
+/** Past this, a parameter's value is stored gzipped (the advanced tier holds 8 KB; gzip fits the rest). */
+export const PLAIN_PARAMETER_LIMIT = 4_096;
+
+/** Everything listens on all addresses and advertises its DNS name. */
+export const BIND_ALL = "0.0.0.0";
+
+/** What the agent reads first: the server's files by name (each its own parameter), its pins, its peers. */
+export interface Manifest {
+  version: 1;
+  generation: string;
+  /** The server's place among its peers: restarts go in this order. */
+  order: number;
+  /** Each file's parameter holds its content, gzipped and base64-encoded where `encoding` says so. */
+  files: (Omit<ServerFiles["files"][number], "content"> & { encoding?: typeof GZIP })[];
+  pins: ServerFiles["pins"];
+  services: string[];
+  /**
+   * The other servers of its cluster (or leaf site). A server restarts only while they are all
+   * healthy, and after every one before it that has a restart of its own pending runs it.
+   */
+  peers: { name: string; monitor: string; order: number; generation: string; pending: boolean }[];
+}
+
+/** The servers a server takes turns with: its cluster's, or its leaf site's. */
+export function peersOf(t: Topology, server: string): string[] {
+  const s = t.servers.find((x) => x.name === server);
+  if (s === undefined) return [];
+  if (s.role === "core") return t.clusters.find((c) => c.name === s.cluster)?.servers ?? [];
+  return t.leafSites.find((x) => x.name === s.site && x.region === s.region)?.servers ?? [];
+}
+
+/**
+ * The server's files: its services' (server-files.ts), and the agent's own and the data disk's,
+ * so a new agent or disk script reaches a running server the same way (its user data is read
+ * only at launch).
+ */
+export function filesOf(
+  t: Topology,
+  layout: AwsLayout,
+  s: AwsTarget,
+  server: ServerLayout,
+  secrets: Secrets,
+  agent: string,
+): ServerFiles {
+  const services = servicesFiles(t, layout, s, server, secrets);
+  const storage = server.hardware.storage;
+  const system = (name: string, path: string, content: string, mode = "0644") => ({
+    name,
+    path,
+    mode,
+    owner: "root:root",
+    content,
+  });
+  const disk =
+    storage.kind === "none"
+      ? []
+      : [
+          system(
+            "zester-data-disk",
+            DATA_DISK_SCRIPT,
+            dataDiskScript(
+              storage.kind,
+              storage.kind === "instance-store" ? storage.disks : 1,
+              STORE_DIR,
+              DEFAULT_UNIT_PATHS.user,
+            ),
+            "0755",
+          ),
+          system(DATA_DISK_UNIT, `/etc/systemd/system/${DATA_DISK_UNIT}`, dataDiskUnit(STORE_DIR)),
+        ];
+  return {
+    ...services,
+    files: [
+      ...services.files,
+      system("zester-apply", AGENT_SCRIPT, agent, "0755"),
+      system(AGENT_UNIT, `/etc/systemd/system/${AGENT_UNIT}`, agentUnit()),
+      system(AGENT_TIMER, `/etc/systemd/system/${AGENT_TIMER}`, agentTimer()),
+      ...disk,
+    ],
+  };
+}
+
+function servicesFiles(
+  t: Topology,
+  layout: AwsLayout,
+  s: AwsTarget,
+  server: ServerLayout,
+  secrets: Secrets,
+): ServerFiles {
+  const nats = s.natsServer ?? DEFAULT_NATS_SERVER[layout.arch];
+  const clustered = server.role === "core" && peersOf(t, server.name).length > 1;
+  return serverFiles({
+    topology: t,
+    server: server.name,
+    natsVersion: nats.version,
+    natsServer: { url: nats.url, sha256: nats.sha256 },
+    ...(s.zesterMaster === undefined ? {} : { zesterMaster: s.zesterMaster }),
+    secrets,
+    bindHost: BIND_ALL,
+    ...(clustered ? { serverTags: [`az:${server.az}`], uniqueTagPrefix: "az:" } : {}),
+  });
+}
+
+/** Stand-ins for the passwords: what is deployed is described without them. */
+const NO_SECRETS: Secrets = { system: "-", app: "-", leaf: "-", route: "-" };
+
+export function awsDeployment(t: Topology, layout: AwsLayout, s: AwsTarget): Deployment {
+  const nats = s.natsServer ?? DEFAULT_NATS_SERVER[layout.arch];
+  return {
+    version: 1,
+    target: "aws",
+    tier: t.tier,
+    peels: t.plan.peels,
+    natsVersion: nats.version,
+    servers: layout.regions.flatMap((r) =>
+      r.servers.map((server): DeployedServer => {
+        const files = servicesFiles(t, layout, s, server, NO_SECRETS);
+        const topo = t.servers.find((x) => x.name === server.name);
+        const storage = server.hardware.storage;
+        return {
+          name: server.name,
+          role: server.role,
+          region: r.name,
+          ...(topo?.cluster === undefined ? {} : { cluster: topo.cluster }),
+          ...(server.site === undefined ? {} : { site: server.site }),
+          host: server.hardware.instance.name,
+          restart: files.generation,
+          reload: files.reload,
+          ...(storage.kind === "ebs"
+            ? {
+                data: {
+                  kind: "ebs",
+                  volume: `${server.name}-data`,
+                  detail: `${storage.volumeType} ${String(storage.sizeGiB)} GiB ${String(storage.iops)} IOPS`,
+                },
+              }
+            : storage.kind === "instance-store"
+              ? {
+                  data: {
+                    kind: "instance-store",
+                    volume: server.name,
+                    detail: `${String(storage.disks)} × ${String(storage.totalGB / storage.disks)} GB`,
+                  },
+                }
+              : {}),
+        };
+      }),
+    ),
+  };
+}
+
+/** The manifest of one server: `previous` says which peers have a restart pending. */
+export function manifestOf(
+  t: Topology,
+  files: ServerFiles,
+  server: string,
+  generations: Map<string, string>,
+  previous: Deployment | undefined,
+): Manifest {
+  const peers = peersOf(t, server);
+  const before = new Map(previous?.servers.map((x) => [x.name, x.restart]) ?? []);
+  return {
+    version: 1,
+    generation: files.generation,
+    order: peers.indexOf(server),
+    files: files.files.map(({ content, ...file }) => ({
+      ...file,
+      ...(content.length > PLAIN_PARAMETER_LIMIT ? { encoding: GZIP } : {}),
+    })),
+    pins: files.pins,
+    services: files.services,
+    peers: peers
+      .filter((name) => name !== server)
+      .map((name) => {
+        const peer = t.servers.find((x) => x.name === name);
+        const generation = generations.get(name) ?? "";
+        const was = before.get(name);
+        return {
+          name,
+          monitor: peer === undefined ? "" : monitorUrl(peer),
+          order: peers.indexOf(name),
+          generation,
+          pending: was !== undefined && was !== generation,
+        };
+      }),
+  };
+}

@@ -1,0 +1,53 @@
+/**
+ * What is deployed, as plain data every target describes the same way: per server what runs it,
+ * where its JetStream data lives, and two keys that say how a change reaches it (a reload, or a
+ * restart). A stack exports it (`deployment`), the next run reads it back and compares
+ * (change.ts) before anything is created. Read back with zod: it crosses runs and versions.
+ */
+import { z } from "zod";
+import { TIER_IDS } from "../sizing/types";
+
+export const DATA_KINDS = ["ebs", "instance-store", "claim", "directory"] as const;
+
+/**
+ * The host a deployment rebuilt for a stack from before the record gives its servers (followed by
+ * what runs them): a version that configured servers through their user data, which the agent's
+ * user data replaces (a stop and a start).
+ */
+export const LEGACY_HOST = "configured-by-user-data";
+
+export const DeployedServerSchema = z.object({
+  name: z.string(),
+  role: z.enum(["core", "leaf"]),
+  region: z.string(),
+  /** Core servers: their cluster (a JetStream meta group when it has more than one server). */
+  cluster: z.string().optional(),
+  site: z.string().optional(),
+  /** What runs the server (an instance type, a pod's resources); a change stops and starts it. */
+  host: z.string(),
+  /** Everything a change of needs nats-server restarted: binary, unit, config keys that do not reload. */
+  restart: z.string(),
+  /** The config a reload (SIGHUP) applies. */
+  reload: z.string(),
+  /** Where its JetStream data lives (core servers). A different `volume` is different data. */
+  data: z
+    .object({
+      kind: z.enum(DATA_KINDS),
+      /** Names the data: the volume, claim or directory, as the target knows it. */
+      volume: z.string(),
+      /** Type, size, class: may change in place (an EBS volume grows online). */
+      detail: z.string(),
+    })
+    .optional(),
+});
+export type DeployedServer = z.infer<typeof DeployedServerSchema>;
+
+export const DeploymentSchema = z.object({
+  version: z.literal(1),
+  target: z.string(),
+  tier: z.enum(TIER_IDS),
+  peels: z.number().int().min(0),
+  natsVersion: z.string(),
+  servers: z.array(DeployedServerSchema),
+});
+export type Deployment = z.infer<typeof DeploymentSchema>;

@@ -1,0 +1,153 @@
+/**
+ * Everything a cloud server runs by, as files: its nats-server.conf and unit, the kernel
+ * settings, the Zester master's config and unit, and the pinned binaries. A target delivers them
+ * (AWS: SecureString parameters the server's agent applies); what is rendered here never depends
+ * on how. Each file says which service it belongs to, and two keys say how a change reaches the
+ * running server: `reload` (SIGHUP) or `generation` (a restart, which the server then reports in
+ * its `zester-gen:` tag).
+ */
+import { USERS, type Secrets } from "../auth";
+import type { Topology, TopologyServer } from "../types";
+import { natsServerConfig, type NatsConfInput } from "./nats-server-conf";
+import { serializeNatsConf } from "./nats-conf-format";
+import { checkPin, type BinaryPin, type PinnedDownload } from "./pins";
+import { digest, restartPart } from "./reload";
+import { DEFAULT_UNIT_PATHS, natsServerUnit, sysctlFile, zesterUnit } from "./systemd";
+import { masterConfig } from "./zester-config";
+
+/** JetStream's store on a cloud server (its data disk is mounted there). */
+export const STORE_DIR = "/var/lib/nats/jetstream";
+/** The server tag that says which restart generation a running nats-server was started with. */
+export const GENERATION_TAG = "zester-gen:";
+
+export type Service = "nats-server" | "zester-master";
+
+export interface ServerFile {
+  /** A short, stable name (the file's key where a target stores it). */
+  name: string;
+  path: string;
+  mode: string;
+  owner: string;
+  /** The service the file belongs to: a change to it reloads or restarts that service. */
+  service?: Service;
+  content: string;
+}
+
+export interface ServerFiles {
+  files: ServerFile[];
+  pins: Record<string, BinaryPin>;
+  /** The units to run, in order. */
+  services: string[];
+  /** Digest of what only a restart of nats-server applies (binary, unit, keys it cannot reload). */
+  generation: string;
+  /** Digest of the whole nats-server.conf: what a reload applies. */
+  reload: string;
+}
+
+export interface ServerFilesInput {
+  topology: Topology;
+  server: string;
+  /** The version the nats-server.conf is rendered for (that of `natsServer`). */
+  natsVersion: string;
+  /** A release tarball holding `nats-server` (NATS's `nats-server-vX-linux-ARCH.tar.gz`). */
+  natsServer: PinnedDownload;
+  /** The Zester master binary, installed and started on core servers when given. */
+  zesterMaster?: PinnedDownload;
+  secrets: Secrets;
+  /** Placement tags (e.g. `az:eu-west-1a`) and the prefix replicas must differ in. */
+  serverTags?: string[];
+  uniqueTagPrefix?: string;
+  /** Listeners bind here and advertise the server's host name. @default the host name itself */
+  bindHost?: string;
+}
+
+/** Stand-ins for the passwords in what keys are computed from: a key says what changed, never a secret. */
+const PLACEHOLDER_SECRETS: Secrets = { system: "-", app: "-", leaf: "-", route: "-" };
+
+const owned = (
+  name: string,
+  path: string,
+  content: string,
+  service?: Service,
+  mode = "0644",
+  owner = "root:root",
+): ServerFile => ({
+  name,
+  path,
+  mode,
+  owner,
+  ...(service === undefined ? {} : { service }),
+  content,
+});
+
+export function serverFiles(input: ServerFilesInput): ServerFiles {
+  const { topology: t } = input;
+  const s = t.servers.find((x) => x.name === input.server);
+  if (s === undefined) throw new Error(`no server "${input.server}" in this topology`);
+  checkPin("natsServer", input.natsServer);
+  if (input.zesterMaster !== undefined) checkPin("zesterMaster", input.zesterMaster);
+  const p = DEFAULT_UNIT_PATHS;
+  const unit = natsServerUnit(t.plan, limitNofileOf(t, s));
+  const confInput: NatsConfInput = {
+    topology: t,
+    server: s.name,
+    version: input.natsVersion,
+    storeDir: STORE_DIR,
+    secrets: input.secrets,
+    ...(input.uniqueTagPrefix === undefined ? {} : { uniqueTagPrefix: input.uniqueTagPrefix }),
+    ...(input.bindHost === undefined ? {} : { bindHost: input.bindHost, advertise: true }),
+  };
+  const keyed = natsServerConfig({
+    ...confInput,
+    ...(input.serverTags === undefined ? {} : { serverTags: input.serverTags }),
+    secrets: PLACEHOLDER_SECRETS,
+  });
+  const generation = digest(restartPart(keyed), unit, input.natsServer.sha256, input.natsVersion);
+  const config = natsServerConfig({
+    ...confInput,
+    serverTags: [...(input.serverTags ?? []), `${GENERATION_TAG}${generation}`],
+  });
+  const conf = serializeNatsConf(config, [
+    `nats-server.conf for ${s.name} (${t.tier} tier), rendered by zester-infra for nats-server ${input.natsVersion}.`,
+  ]);
+  const withMaster = s.role === "core" && input.zesterMaster !== undefined;
+  const sysctl = sysctlFile(t.plan);
+  const files = [
+    owned("nats-server.conf", p.natsConf, conf, "nats-server", "0640", `root:${p.user}`),
+    owned("nats-server.service", "/etc/systemd/system/nats-server.service", unit, "nats-server"),
+    ...(sysctl === undefined ? [] : [owned("sysctl.conf", "/etc/sysctl.d/99-zester.conf", sysctl)]),
+    ...(withMaster
+      ? [
+          owned(
+            "master.yaml",
+            `${p.zesterConfigDir}/master.yaml`,
+            masterConfig(t, s.name, { user: USERS.app, password: input.secrets.app }),
+            "zester-master",
+            "0600",
+          ),
+          owned(
+            "zester-master.service",
+            "/etc/systemd/system/zester-master.service",
+            zesterUnit("master", t.plan),
+            "zester-master",
+          ),
+        ]
+      : []),
+  ];
+  return {
+    files,
+    pins: {
+      "nats-server": { ...input.natsServer, dest: p.natsServerBin, member: "nats-server" },
+      ...(withMaster && input.zesterMaster !== undefined
+        ? { "zester-master": { ...input.zesterMaster, dest: p.zesterMasterBin } }
+        : {}),
+    },
+    services: ["nats-server.service", ...(withMaster ? ["zester-master.service"] : [])],
+    generation,
+    reload: digest(keyed),
+  };
+}
+
+function limitNofileOf(t: Topology, s: TopologyServer): number {
+  return s.role === "core" ? t.plan.os.limitNofile : (t.plan.leafNode?.limitNofile ?? t.plan.os.limitNofile);
+}
