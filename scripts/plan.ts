@@ -57,6 +57,7 @@ function printReadable(outputs: Unwrap<StackOutputs>, resources: PlannedResource
     for (const x of k.servers) lines.push(`    ${x.name}  ${x.region}  ${x.namespace}  ${x.dnsName}`);
     lines.push(`  kubernetes.checklist:${k.checklist.length === 0 ? " (nothing at this tier)" : ""}`);
     for (const c of k.checklist) lines.push(`    [${c.status}] ${c.item}: ${c.how}`);
+    lines.push(`  kubernetes.peelConfigs: ${Object.keys(k.peelConfigs).join(", ")} (secret; --json prints them)`);
   }
   lines.push("  sizing: (the plan below; --json prints it whole)", "");
   const tables = (require("./sizing-tables") as typeof import("./sizing-tables")).renderPlanTables(outputs.sizing);

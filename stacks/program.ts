@@ -29,6 +29,8 @@ export interface KubernetesOutputs {
   namespace: string;
   servers: ZesterKubernetes["servers"];
   checklist: ZesterKubernetes["checklist"];
+  /** A peel's config by where peels are (`core`, each leaf site); secret: it holds the peels' password. */
+  peelConfigs: ZesterKubernetes["peelConfigs"];
 }
 
 export interface StackOutputs {
@@ -149,7 +151,13 @@ function kubernetesTarget(
       }),
   );
   return {
-    outputs: { clientUrl: k8s.clientUrl, namespace: k8s.namespace, servers: k8s.servers, checklist: k8s.checklist },
+    outputs: {
+      clientUrl: k8s.clientUrl,
+      namespace: k8s.namespace,
+      servers: k8s.servers,
+      checklist: k8s.checklist,
+      peelConfigs: k8s.peelConfigs,
+    },
     deployment: k8s.deployment,
   };
 }

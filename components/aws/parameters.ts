@@ -102,6 +102,7 @@ function instanceProfile(
               Action: ["ssm:GetParametersByPath", "ssm:GetParameter", "ssm:GetParameters"],
               Resource: [arn, `${arn}/*`],
             },
+            ...(scope.settings.ssmAgent === undefined ? [] : [SESSION_MANAGER]),
           ],
         }),
       },
@@ -114,6 +115,22 @@ function instanceProfile(
     (name, opts) => new aws.iam.InstanceProfile(name, { role: role.name, ...tags }, opts),
   );
 }
+
+/**
+ * What the SSM Agent needs for Session Manager, and nothing more (AWS's minimal policy for it; no
+ * session logging): unlike AmazonSSMManagedInstanceCore, no parameter of any other server.
+ */
+const SESSION_MANAGER = {
+  Effect: "Allow",
+  Action: [
+    "ssm:UpdateInstanceInformation",
+    "ssmmessages:CreateControlChannel",
+    "ssmmessages:CreateDataChannel",
+    "ssmmessages:OpenControlChannel",
+    "ssmmessages:OpenDataChannel",
+  ],
+  Resource: "*",
+};
 
 function missing(file: string): never {
   throw new Error(`the server's files lost "${file}" between the plan and the deployment`);

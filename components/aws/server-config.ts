@@ -18,6 +18,9 @@ export const GZIP = "gzip+base64";
 /** Past this, a parameter's value is stored gzipped (the advanced tier holds 8 KB; gzip fits the rest). */
 export const PLAIN_PARAMETER_LIMIT = 4_096;
 
+/** The Amazon SSM Agent's unit, when the agent is pinned (Session Manager). */
+export const SSM_AGENT_SERVICE = "amazon-ssm-agent.service";
+
 /** Everything listens on all addresses and advertises its DNS name. */
 export const BIND_ALL = "0.0.0.0";
 
@@ -85,8 +88,16 @@ export function filesOf(
           ),
           system(DATA_DISK_UNIT, `/etc/systemd/system/${DATA_DISK_UNIT}`, dataDiskUnit(STORE_DIR)),
         ];
+  const ssmAgent = s.ssmAgent;
   return {
     ...services,
+    pins: {
+      ...services.pins,
+      ...(ssmAgent === undefined
+        ? {}
+        : { "amazon-ssm-agent": { ...ssmAgent, dest: "/var/lib/zester/amazon-ssm-agent.deb", package: true } }),
+    },
+    services: [...services.services, ...(ssmAgent === undefined ? [] : [SSM_AGENT_SERVICE])],
     files: [
       ...services.files,
       system("zester-apply", AGENT_SCRIPT, agent, "0755"),

@@ -138,6 +138,12 @@ export const AwsSettingsSchema = z.strictObject({
   zesterMaster: PinSchema.optional(),
   /** The Zester peel binary for the peel bootstrap and canaries. @default none */
   zesterPeel: PinSchema.optional(),
+  /**
+   * The Amazon SSM Agent package (`amazon-ssm-agent.deb` for the architecture, from AWS's
+   * regional download bucket), pinned like the binaries: Session Manager then reaches the servers
+   * without SSH. Debian's images do not ship the agent. @default none: no Session Manager
+   */
+  ssmAgent: PinSchema.optional(),
   /** Peel hosts launched in an Auto Scaling group, for canaries and load tests. @default 0 */
   peelCanaries: wholeNumber(0, 1_000).default(0),
   /** EBS snapshots of JetStream volumes by Data Lifecycle Manager. */

@@ -53,6 +53,7 @@ COMMANDS = {
     "start": ["systemctl", "enable", "--now", "--no-block"],
     "reload": ["systemctl", "reload", "--no-block"],
     "restart": ["systemctl", "restart", "--no-block"],
+    "install-package": ["dpkg", "--install"],
 }
 COMMANDS.update(json.loads(os.environ.get("ZESTER_COMMANDS", "{}")))
 
@@ -185,6 +186,8 @@ def install(name, pin):
                 raise SystemExit(f"zester-apply: {name}: no {pin['member']} in {pin['url']}")
             data = archive.extractfile(member).read()
     replace(at(pin["dest"]), data, 0o755)
+    if pin.get("package") and run("install-package", at(pin["dest"])) != 0:
+        raise SystemExit(f"zester-apply: {name}: dpkg could not install {pin['dest']}")
 
 
 # --- nats-server: reload, or restart in turn --------------------------------------------------

@@ -10,6 +10,8 @@ import { plan as planSizing, type SizingPlan, type SizingSpecInput } from "../..
 import { build } from "../../topology";
 import { checkChange, type ChangePlan } from "../../topology/change";
 import type { Deployment } from "../../topology/deployment";
+import { USERS, type Secrets } from "../../topology/auth";
+import { peelConfig } from "../../topology/render/zester-config";
 import type { Topology } from "../../topology/types";
 import type { ChecklistStatus } from "../checklist";
 import { Children } from "../children";
@@ -78,6 +80,12 @@ export class ZesterKubernetes extends pulumi.ComponentResource {
   public readonly namespace: string;
   public readonly servers: { name: string; region: string; namespace: string; dnsName: string }[];
   public readonly checklist: ChecklistStatus[];
+  /**
+   * A peel's config by where peels are: `core` (each region's name in a supercluster) and each
+   * leaf site, through the set's client Service (names that resolve inside the cluster; peels
+   * elsewhere need that Service exposed). Secret: it holds the peels' password.
+   */
+  public readonly peelConfigs: pulumi.Output<Record<string, string>>;
   /** What this deploys, for the next update to compare against (no secrets). */
   public readonly deployment: Deployment;
   /** What happens to each server in this update. */
@@ -120,14 +128,54 @@ export class ZesterKubernetes extends pulumi.ComponentResource {
       dnsName: x.host,
     }));
     this.checklist = kubernetesChecklist(t, settings, layout.storageClass);
+    this.peelConfigs = peelConfigs(t, settings, scope.secrets);
     this.registerOutputs({
       clientUrl: this.clientUrl,
       namespace: this.namespace,
       servers: this.servers,
       checklist: this.checklist,
+      peelConfigs: this.peelConfigs,
       deployment: this.deployment,
     });
   }
+}
+
+function peelConfigs(
+  t: Topology,
+  s: KubernetesSettings,
+  secrets: pulumi.Output<Secrets>,
+): pulumi.Output<Record<string, string>> {
+  const service = (set: string, namespace: string) => `nats://${set}-clients.${namespace}.svc.cluster.local:4222`;
+  const supercluster = t.plan.regions.length > 1;
+  const places = t.plan.regions.flatMap((region) => {
+    const core = service(setOf(t.clusters.find((c) => c.region === region.name)?.servers[0] ?? "core"), s.namespace);
+    return [
+      { key: supercluster ? region.name : "core", region: region.name, site: undefined, servers: [core] },
+      ...t.leafSites
+        .filter((site) => site.region === region.name)
+        .map((site) => ({
+          key: site.name,
+          region: region.name,
+          site: site.name,
+          servers: [service(setOf(site.servers[0] ?? `leaf-${site.name}`), s.leafNamespace), core],
+        })),
+    ];
+  });
+  return pulumi.secret(
+    secrets.apply((sec) =>
+      Object.fromEntries(
+        places.map((p) => [
+          p.key,
+          peelConfig(
+            t,
+            { region: p.region, ...(p.site === undefined ? {} : { site: p.site }) },
+            { user: USERS.app, password: sec.app },
+            p.servers,
+          ),
+        ]),
+      ),
+    ),
+  );
 }
 
 /** A provider for a region's Kubernetes cluster, from its kubeconfig context (the current one when absent). */

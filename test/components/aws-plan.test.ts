@@ -275,6 +275,37 @@ describe("every tier on AWS", () => {
     expect(ofType(p, "aws:iam/rolePolicy:RolePolicy")).toHaveLength(3);
   });
 
+  test("with the SSM Agent pinned: Session Manager's permissions (and no parameter of another server), the agent installed", () => {
+    const pin = { url: "https://example.com/amazon-ssm-agent.deb", sha256: "a".repeat(64) };
+    const p = planJson(
+      2_000,
+      `aws=${JSON.stringify({ region: "eu-west-1", monitoringCidrs: ["10.60.0.0/16"], ssmAgent: pin })}`,
+    );
+    const policy = JSON.parse(
+      String(ofType(p, "aws:iam/rolePolicy:RolePolicy").find((r) => r.name === "zester-core-0-agent")?.inputs.policy),
+    ) as { Statement: { Action: string[]; Resource: string | string[] }[] };
+    expect(policy.Statement[1]).toEqual({
+      Effect: "Allow",
+      Action: [
+        "ssm:UpdateInstanceInformation",
+        "ssmmessages:CreateControlChannel",
+        "ssmmessages:CreateDataChannel",
+        "ssmmessages:OpenControlChannel",
+        "ssmmessages:OpenDataChannel",
+      ],
+      Resource: "*",
+    });
+    const manifest = JSON.parse(
+      String(ofType(p, PARAMETER).find((r) => r.name === "zester-core-0-manifest")?.inputs.value),
+    ) as { pins: Record<string, unknown>; services: string[] };
+    expect(manifest.pins["amazon-ssm-agent"]).toEqual({
+      ...pin,
+      dest: "/var/lib/zester/amazon-ssm-agent.deb",
+      package: true,
+    });
+    expect(manifest.services).toContain("amazon-ssm-agent.service");
+  });
+
   test("peels get a bootstrap per site: the core through the load balancer's own name, a leaf site through its servers' addresses", () => {
     const p = planOf("prod", []) as PlanJson;
     const boot = p.outputs.aws?.peelBootstrap ?? {};

@@ -12,6 +12,7 @@ import * as batchV1 from "kubernetes-models/batch/v1";
 import * as networkingV1 from "kubernetes-models/networking.k8s.io/v1";
 import * as policyV1 from "kubernetes-models/policy/v1";
 import * as coreV1 from "kubernetes-models/v1";
+import { parse } from "yaml";
 import { plan } from "../../sizing";
 import { once, planOf, runPlan } from "../helpers/plans";
 import { promtool } from "../helpers/tools";
@@ -430,6 +431,21 @@ test("with Zester images: a master container next to each core server and a peel
       expect(() => {
         validate(r);
       }).not.toThrow();
+});
+
+test("a peel config per site: the core's client Service, a leaf site's own then the core's", () => {
+  const configs = (
+    planJson(60_000, { ...NVME }, 'leafSites=[{"name":"dmz"},{"name":"branch"}]').outputs.kubernetes as unknown as {
+      peelConfigs: Record<string, string>;
+    }
+  ).peelConfigs;
+  const servers = (key: string) => (parse(configs[key] ?? "") as { nats: { servers: string[] } }).nats.servers;
+  expect(Object.keys(configs).sort()).toEqual(["branch", "core", "dmz"]);
+  expect(servers("core")).toEqual(["nats://core-clients.zester.svc.cluster.local:4222"]);
+  expect(servers("dmz")).toEqual([
+    "nats://leaf-dmz-clients.zester-leaf.svc.cluster.local:4222",
+    "nats://core-clients.zester.svc.cluster.local:4222",
+  ]);
 });
 
 describe("safe to change on Kubernetes", () => {

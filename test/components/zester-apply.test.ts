@@ -188,6 +188,7 @@ describe("zester-apply", () => {
           start: logged("start"),
           reload: logged("reload"),
           restart: logged("restart"),
+          "install-package": logged("install-package"),
         }),
       },
     });
@@ -263,6 +264,25 @@ describe("zester-apply", () => {
     expect(turn.commands).toEqual(["restart nats-server.service"]);
     // Done: the next run has nothing pending.
     expect((await agent(true)).report?.["nats-server"]).toBe("none");
+  });
+
+  test("a pinned Debian package (the SSM Agent, for Session Manager) is checked, then installed with dpkg", async () => {
+    publish({ generation: "g1", conf: "x: 1\n" });
+    const deb = Buffer.from("!<arch>\ndebian-binary stand-in\n");
+    world.downloads.set("/amazon-ssm-agent.deb", deb);
+    const manifest = JSON.parse(world.parameters.get(`${PREFIX}manifest`) ?? "{}") as { pins: Record<string, unknown> };
+    manifest.pins["amazon-ssm-agent"] = {
+      url: `${base}/amazon-ssm-agent.deb`,
+      sha256: sha256(deb),
+      dest: "/var/lib/zester/amazon-ssm-agent.deb",
+      package: true,
+    };
+    world.parameters.set(`${PREFIX}manifest`, JSON.stringify(manifest));
+    const r = await agent(false);
+    expect(r.report?.installed).toEqual(["amazon-ssm-agent", "nats-server"]);
+    expect(r.commands).toContain(`install-package ${path.join(root, "var/lib/zester/amazon-ssm-agent.deb")}`);
+    // Installed once: the next run finds the same checksum and does nothing.
+    expect((await agent(true)).commands).toEqual([]);
   });
 
   test("a download whose SHA-256 differs from the pin installs nothing and fails", async () => {

@@ -11,6 +11,8 @@ export interface BinaryPin extends PinnedDownload {
   dest: string;
   /** `tar.gz`: the binary is the archive member with this file name; absent: the file itself. */
   member?: string;
+  /** A Debian package: installed with dpkg once downloaded to `dest`. @default false */
+  package?: boolean;
 }
 
 export function checkPin(what: string, pin: PinnedDownload): void {
