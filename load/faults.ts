@@ -147,18 +147,24 @@ export async function runScenario(scenario: Scenario, options: FaultsOptions): P
     log(`${scenario.name}: starting the ${String(scenario.tierPeels)}-peel tier`);
     const running = await up({ peels: scenario.tierPeels, stateDir, natsServer: options.natsServer, detach: true });
     const topology = running.topology;
-    const operators = await operatorConnections(topology, stateDir);
-    undo.push(operators.close);
+    // Operators connect after `prepare`: a reconfiguration stops the servers through lame duck,
+    // which a server with clients draws out by its grace period.
+    const operators: { connected?: Awaited<ReturnType<typeof operatorConnections>> } = {};
     const ctx: ScenarioContext = {
       stateDir,
       topology,
       state: () => loadState(stateDir),
       timing: timingFor(options.short, restartDelayMs(running.state)),
-      operator: operators.byDomain,
+      operator: (domain) => {
+        if (operators.connected === undefined) throw new Error("no operator connection before the writers start");
+        return operators.connected.byDomain(domain);
+      },
       writerServers: () => groups.flatMap((g) => g.peels.map((p) => p.serverName)),
       log,
     };
     if (scenario.prepare !== undefined) undo.push(await scenario.prepare(ctx));
+    operators.connected = await operatorConnections(topology, stateDir);
+    undo.push(operators.connected.close);
     const state = ctx.state();
     for (const plan of (scenario.writers ?? defaultWriters)(ctx, options.peels))
       groups.push(
@@ -181,7 +187,7 @@ export async function runScenario(scenario: Scenario, options: FaultsOptions): P
     while (performance.now() < deadline) {
       if (
         groups.every((g) => g.allAckedAfter(times.repairedAt)) &&
-        (await tierWhole(stateDir, operators.byDomain, streams))
+        (await tierWhole(stateDir, ctx.operator, streams))
       ) {
         wholeAt = performance.now();
         break;
@@ -196,7 +202,7 @@ export async function runScenario(scenario: Scenario, options: FaultsOptions): P
     await Promise.all(groups.map((g) => g.stop()));
     const ledger = mergeLedgers(groups.map((g) => g.ledger.data()));
     log(`${scenario.name}: reading back ${String(ledger.acked.length)} acknowledged writes`);
-    const loss = await countLost(ledger.acked, operators.byDomain);
+    const loss = await countLost(ledger.acked, ctx.operator);
     return {
       name: scenario.name,
       tier: topology.tier,

@@ -10,7 +10,7 @@ import { closeSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { status, waitHealthy } from "../jetstream/health";
 import { reconcileLocal } from "../local/kv";
-import { down, isAlive, topologyOf } from "../local/runner";
+import { isAlive, topologyOf } from "../local/runner";
 import { readState, writeState, type LocalState, type ServerState } from "../local/state";
 import { serializeNatsConf, type ConfBlock } from "../topology/render/nats-conf-format";
 import { natsServerConfig, renderNatsServerConf, type NatsConfInput } from "../topology/render/nats-server-conf";
@@ -89,9 +89,11 @@ export function restartDelayMs(state: LocalState): number {
 }
 
 /**
- * Rewrites every server's config with `patch` applied to the rendered config data, and restarts
- * the servers with it (all stopped through lame duck first). Refuses when a config on disk is
- * not what this version renders for that state, so nothing the local target added is dropped.
+ * Rewrites every server's config with `patch` applied to the rendered config data and restarts
+ * the servers one at a time (lame duck, start, then wait until the server is healthy and every
+ * stream has current replicas again), as a config change is rolled out. Refuses when a config on
+ * disk is not what this version renders for that state, so nothing the local target added is
+ * dropped.
  */
 export async function reconfigure(
   stateDir: string,
@@ -116,7 +118,9 @@ export async function reconfigure(
       throw new Error(
         `${s.confPath} is not the config this version renders for ${s.name}; it cannot be patched safely`,
       );
-  await down(stateDir);
+  const budget =
+    (topology.plan.natsServer.lameDuckDurationSeconds + topology.plan.natsServer.lameDuckGracePeriodSeconds + 10) *
+    1000;
   for (const [s, input] of inputs) {
     const conf = natsServerConfig(input);
     const server = topology.servers.find((x) => x.name === s.name);
@@ -126,12 +130,18 @@ export async function reconfigure(
       serializeNatsConf(conf, [`nats-server.conf for ${s.name}, rendered by zester-infra and changed for ${why}.`]),
       { mode: 0o600 },
     );
+    if (isAlive(s.pid, s.confPath)) {
+      process.kill(s.pid, "SIGUSR2");
+      if (!(await waitExited(stateDir, s.name, budget))) throw new Error(`${s.name} outlived its lame duck`);
+    }
+    startServer(stateDir, s.name);
+    await waitHealthy(topology, healthTimeoutMs);
+    // As `up` does: a memory-backed bucket (enroll-challenges) does not survive the restart of
+    // a single server; in a cluster its other replicas keep it.
+    const cluster = topology.clusters.find((c) => c.name === server?.cluster);
+    if (cluster?.servers.length === 1) await reconcileLocal(topology, state.secrets);
+    await waitStreamsWhole(stateDir, healthTimeoutMs);
   }
-  for (const s of state.servers) startServer(stateDir, s.name);
-  await waitHealthy(topology, healthTimeoutMs);
-  // As `up` does: a memory-backed bucket (enroll-challenges) does not survive a full restart.
-  await reconcileLocal(topology, state.secrets);
-  await waitStreamsWhole(stateDir, healthTimeoutMs);
 }
 
 /**
