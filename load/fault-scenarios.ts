@@ -3,7 +3,14 @@
  * tier it needs (the runner starts it, on loopback, in a directory of its own) and returns when
  * the fault was injected and when it was repaired; the runner measures the rest.
  */
-import { jetstreamManager, RetentionPolicy, StorageType } from "@nats-io/jetstream";
+import {
+  JetStreamApiCodes,
+  JetStreamApiError,
+  jetstreamManager,
+  RetentionPolicy,
+  StorageType,
+  type JetStreamManager,
+} from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { performance } from "node:perf_hooks";
 import { PEEL_KV } from "../jetstream/zester-assumptions";
@@ -320,14 +327,34 @@ const storageFull: Scenario = {
     }
     const faultAt = now();
     await sleep(ctx.timing.holdMs);
-    await jsm.streams.delete(FILL_STREAM);
+    const attempts = await deleteStream(jsm, FILL_STREAM);
     return {
       faultAt,
       repairedAt: now(),
-      detail: `filled ${(filled / 1024 ** 2).toFixed(0)} MiB into ${FILL_STREAM} until "${refusal}"; deleted it after ${ctx.timing.holdMs / 1000} s`,
+      detail:
+        `filled ${(filled / 1024 ** 2).toFixed(0)} MiB into ${FILL_STREAM} until "${refusal}"; deleted it after ` +
+        `${String(ctx.timing.holdMs / 1000)} s${attempts > 1 ? ` (${String(attempts)} attempts)` : ""}`,
     };
   },
 };
+
+/**
+ * Deletes a stream, retrying while the request times out: with the store full, 2.9.10 answered
+ * the first delete with a timeout. Returns the attempts it took.
+ */
+async function deleteStream(jsm: JetStreamManager, stream: string): Promise<number> {
+  const deadline = Date.now() + 60_000;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await jsm.streams.delete(stream);
+      return attempt;
+    } catch (error) {
+      if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound) return attempt;
+      if (Date.now() > deadline) throw error;
+      await sleep(1_000);
+    }
+  }
+}
 
 /** Every scenario, in the order the suite runs them. */
 export function scenarios(): Scenario[] {
