@@ -22,7 +22,7 @@ import { mergeLedgers, quantile, WriteLedger, type LedgerData } from "./ledger";
 import { SimPeel } from "./peel";
 import { countLost, type LossReport } from "./readback";
 import { loadState } from "./servers";
-import type { TrafficModel } from "./traffic";
+import { modelMessagesPerSecond, type TrafficModel } from "./traffic";
 import { sampleServers, type ServerLoad } from "./varz";
 
 export interface FleetOptions {
@@ -60,6 +60,8 @@ export interface FleetReport {
   connectSeconds: number;
   /** Messages the peels and the master published per second (heartbeats, KV writes, job dispatches). */
   messagesPerSecond: number;
+  /** What the traffic model asks for; less was published when the simulator could not keep up. */
+  modelMessagesPerSecond: number;
   /** KV writes acknowledged per second during the steady phase. */
   kvWritesPerSecond: number;
   /** The simulator's own CPU (all its processes) in percent of one core: on a shared machine it competes with the servers. */
@@ -296,6 +298,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
       processes,
       connectSeconds: Math.round(connectSeconds * 10) / 10,
       messagesPerSecond: Math.round((results.reduce((n, r) => n + r.published, 0) + master.published) / seconds),
+      modelMessagesPerSecond: Math.round(modelMessagesPerSecond(options.traffic, options.peels)),
       kvWritesPerSecond: Math.round((results.reduce((n, r) => n + r.steadyAcked, 0) + masterSteadyAcked) / seconds),
       clientCpuPercent: Math.round(((workerCpuMs + (cpu.user + cpu.system) / 1000) / (seconds * 1000)) * 100),
       heartbeatsReceived: master.heartbeats - heartbeatsBefore,

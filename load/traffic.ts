@@ -63,6 +63,20 @@ export function trafficModel(factIntervalSeconds: number = BANDWIDTH.referenceFa
   };
 }
 
+/**
+ * Messages a second the model asks of `peels` peels and their master in the steady phase:
+ * heartbeats, fact syncs, job messages and returns, and the master's job entries. A simulator
+ * on a saturated machine fires its timers late and offers less; the fleet reports both.
+ */
+export function modelMessagesPerSecond(t: TrafficModel, peels: number): number {
+  const targets = Math.max(1, Math.round(peels * t.jobTargetShare));
+  return (
+    (peels * 1000) / t.heartbeatIntervalMs +
+    (peels * 1000) / t.factIntervalMs +
+    ((2 * targets + 1) * 1000) / t.jobIntervalMs
+  );
+}
+
 /** One line saying what load a run put on the tier. */
 export function describeTraffic(t: TrafficModel): string {
   return (

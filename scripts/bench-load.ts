@@ -109,7 +109,7 @@ function fleetLine(r: FleetReport): string {
     .join(", ");
   return (
     `${String(r.peels).padStart(6)} peels: ${String(r.connected)} connected, p50 ${String(r.p50Ms)} ms, p99 ${String(r.p99Ms)} ms, ` +
-    `${String(r.messagesPerSecond)} msgs/s, ${String(r.kvWritesPerSecond)} KV writes/s, acked ${String(r.acked)}, lost ${String(r.lost)}, ` +
+    `${String(r.messagesPerSecond)} msgs/s (model ${String(r.modelMessagesPerSecond)}), ${String(r.kvWritesPerSecond)} KV writes/s, acked ${String(r.acked)}, lost ${String(r.lost)}, ` +
     `unacked ${String(r.unacked)}; servers (CPU mean/mem) ${cpu}; simulator ${String(r.clientCpuPercent)}% CPU; connect ${r.connectSeconds.toFixed(0)} s`
   );
 }

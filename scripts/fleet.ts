@@ -38,7 +38,7 @@ function text(r: FleetReport, stateDir: string): string {
   return [
     `${r.tier} tier in ${stateDir} (nats-server ${r.natsServer}): ${String(r.peels)} simulated peels in ${String(r.processes)} processes, ${String(r.durationSeconds)} s`,
     `connections held      ${String(r.connected)} of ${String(r.peels)} (all connected and enrolled in ${r.connectSeconds.toFixed(1)} s)`,
-    `messages per second   ${String(r.messagesPerSecond)} published by peels and master; ${String(r.heartbeatsReceived)} heartbeats reached the master`,
+    `messages per second   ${String(r.messagesPerSecond)} published by peels and master (the model asks ${String(r.modelMessagesPerSecond)}); ${String(r.heartbeatsReceived)} heartbeats reached the master`,
     `KV writes per second  ${String(r.kvWritesPerSecond)} acknowledged in the steady phase`,
     `acknowledged writes   ${String(r.acked)} (${String(r.unacked)} never acknowledged)`,
     `lost acknowledged     ${String(r.lost)} (read back: ${String(r.readBack.found)} found, ${String(r.readBack.superseded)} superseded by newer revisions)`,
