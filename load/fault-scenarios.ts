@@ -78,11 +78,20 @@ const now = (): number => performance.now();
 const domainOf = (t: Topology, region: string): string | undefined =>
   t.servers.find((s) => s.role === "core" && s.region === region)?.domain;
 
-async function leaderOf(ctx: ScenarioContext, region?: string): Promise<string> {
-  const domain = domainOf(ctx.topology, region ?? ctx.topology.clusters[0]?.region ?? "");
-  const leader = await streamLeader(ctx.operator(domain), WRITTEN_STREAM, domain);
-  if (leader === undefined) throw new Error(`${WRITTEN_STREAM} has no leader before the fault`);
-  return leader;
+/** Retries a look at the cluster that timed out or found no leader yet, for up to 30 s. */
+async function patiently<T>(look: () => Promise<T | undefined>, what: string): Promise<T> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const found = await look().catch(() => undefined);
+    if (found !== undefined) return found;
+    if (Date.now() > deadline) throw new Error(`${what}: no answer in 30 s`);
+    await sleep(250);
+  }
+}
+
+async function leaderOf(ctx: ScenarioContext): Promise<string> {
+  const domain = domainOf(ctx.topology, ctx.topology.clusters[0]?.region ?? "");
+  return patiently(() => streamLeader(ctx.operator(domain), WRITTEN_STREAM, domain), `the leader of ${WRITTEN_STREAM}`);
 }
 
 /** `peels` writers spread over the given homes, as the local target spreads its peels. */
@@ -142,7 +151,10 @@ const crashTwoOfFive: Scenario = {
     "systemd's restart brings them back",
   run: async (ctx) => {
     const domain = domainOf(ctx.topology, ctx.topology.clusters[0]?.region ?? "");
-    const peers = await streamPeers(ctx.operator(domain), WRITTEN_STREAM, domain);
+    const peers = await patiently(
+      () => streamPeers(ctx.operator(domain), WRITTEN_STREAM, domain).then((p) => (p.length >= 2 ? p : undefined)),
+      `the replicas of ${WRITTEN_STREAM}`,
+    );
     const victims = peers.slice(0, 2);
     if (victims.length < 2) throw new Error(`${WRITTEN_STREAM} has ${peers.length} replicas; 2 are needed`);
     const faultAt = now();
@@ -315,12 +327,16 @@ const storageFull: Scenario = {
     const chunk = new Uint8Array(FILL_CHUNK_BYTES);
     let filled = 0;
     let refusal: string | undefined;
-    while (refusal === undefined) {
+    // Only the store's own refusal ends the fill: a timeout on a loaded machine is retried.
+    for (let failures = 0; refusal === undefined;) {
       try {
         await js.publish("zester-fault.fill", chunk, { timeout: 5_000 });
         filled += chunk.length;
+        failures = 0;
       } catch (error) {
-        refusal = error instanceof Error ? error.message : String(error);
+        if (error instanceof JetStreamApiError && /insufficient|resource/i.test(error.message)) refusal = error.message;
+        else if (++failures >= 25) throw error;
+        else await sleep(200);
       }
       if (filled > 4 * STORAGE_FULL_STORE_BYTES)
         throw new Error("the store never filled: is max_file_store in effect?");
