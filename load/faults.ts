@@ -126,6 +126,27 @@ async function operatorConnections(
   };
 }
 
+/**
+ * When the tier is whole again after a repair at `repairedAt`: every writer has had a write
+ * acknowledged since, every server is healthy and the written bucket has current replicas in
+ * every domain written to. Undefined if that does not happen within RECOVERY_TIMEOUT_MS.
+ */
+async function untilWhole(
+  ctx: ScenarioContext,
+  groups: WriterGroup[],
+  repairedAt: number,
+): Promise<number | undefined> {
+  const domains = new Set(groups.flatMap((g) => g.peels.map((p) => p.address.domain)));
+  const streams = [...domains].map((domain) => ({ domain, stream: WRITTEN_STREAM }));
+  const deadline = performance.now() + RECOVERY_TIMEOUT_MS;
+  while (performance.now() < deadline) {
+    if (groups.every((g) => g.allAckedAfter(repairedAt)) && (await tierWhole(ctx.stateDir, ctx.operator, streams)))
+      return performance.now();
+    await sleep(100);
+  }
+  return undefined;
+}
+
 /** State directories of the scenarios running now, for `stopRunningScenarios`. */
 const active = new Set<string>();
 
@@ -179,44 +200,30 @@ export async function runScenario(scenario: Scenario, options: FaultsOptions): P
     log(`${scenario.name}: injecting the fault`);
     const times = await scenario.run(ctx);
     log(`${scenario.name}: ${times.detail}; waiting until the tier is whole`);
-    const streams = [...new Set(groups.flatMap((g) => g.peels.map((p) => p.address.domain))).values()].map(
-      (domain) => ({ domain, stream: WRITTEN_STREAM }),
-    );
-    let wholeAt: number | undefined;
-    const deadline = performance.now() + RECOVERY_TIMEOUT_MS;
-    while (performance.now() < deadline) {
-      if (
-        groups.every((g) => g.allAckedAfter(times.repairedAt)) &&
-        (await tierWhole(stateDir, ctx.operator, streams))
-      ) {
-        wholeAt = performance.now();
-        break;
-      }
-      await sleep(100);
-    }
-    const end = wholeAt ?? performance.now();
+    const wholeAt = await untilWhole(ctx, groups, times.repairedAt);
     // Writes acknowledged after the recovery are read back too.
     await sleep(options.short ? 500 : 2_000);
-    const affected = groups.filter((g) => g.name === "affected");
-    const cross = groups.filter((g) => g.name === "cross-region");
     await Promise.all(groups.map((g) => g.stop()));
     const ledger = mergeLedgers(groups.map((g) => g.ledger.data()));
     log(`${scenario.name}: reading back ${String(ledger.acked.length)} acknowledged writes`);
     const loss = await countLost(ledger.acked, ctx.operator);
+    const end = wholeAt ?? performance.now();
+    const worst = (group: string, measure: (g: WriterGroup) => number): number =>
+      Math.round(Math.max(0, ...groups.filter((g) => g.name === group).map(measure)));
     return {
       name: scenario.name,
       tier: topology.tier,
-      gapMs: Math.round(Math.max(0, ...affected.map((g) => g.gapMs(times.faultAt, end)))),
-      outageMs: Math.round(Math.max(0, ...affected.map((g) => g.outageMs(times.faultAt, end)))),
+      gapMs: worst("affected", (g) => g.gapMs(times.faultAt, end)),
+      outageMs: worst("affected", (g) => g.outageMs(times.faultAt, end)),
       recoveryMs: wholeAt === undefined ? null : Math.round(wholeAt - times.faultAt),
       repairToWholeMs: wholeAt === undefined ? null : Math.round(wholeAt - times.repairedAt),
       recovered: wholeAt !== undefined,
       acked: ledger.acked.length,
       lost: loss.lost,
       unacked: ledger.unacked,
-      ...(cross.length === 0
-        ? {}
-        : { crossRegionGapMs: Math.round(Math.max(0, ...cross.map((g) => g.gapMs(times.faultAt, end)))) }),
+      ...(groups.some((g) => g.name === "cross-region")
+        ? { crossRegionGapMs: worst("cross-region", (g) => g.gapMs(times.faultAt, end)) }
+        : {}),
       detail: times.detail,
       failures: ledger.failures,
     };

@@ -67,7 +67,8 @@ export interface FleetReport {
   /** The simulator's own CPU (all its processes) in percent of one core: on a shared machine it competes with the servers. */
   clientCpuPercent: number;
   heartbeatsReceived: number;
-  jobs: { dispatched: number; received: number };
+  /** Jobs the master dispatched, the job messages it sent (one per targeted peel), and those peels received. */
+  jobs: { dispatched: number; messages: number; received: number };
   readBack: Omit<LossReport, "examples" | "lost">;
   connectFailures: Record<string, number>;
   failures: Record<string, number>;
@@ -145,8 +146,10 @@ class Master {
   readonly ledger = new WriteLedger();
   heartbeats = 0;
   dispatched = 0;
+  messages = 0;
   published = 0;
-  private readonly peel: SimPeel;
+  /** The master's connection: the same simulated client as a peel's, with the master's identity and settings. */
+  private readonly client: SimPeel;
 
   constructor(
     state: LocalState,
@@ -156,7 +159,7 @@ class Master {
   ) {
     const region = t.clusters[0]?.region ?? "";
     const domain = t.servers.find((s) => s.role === "core" && s.region === region)?.domain;
-    this.peel = new SimPeel(
+    this.client = new SimPeel(
       "master-sim",
       { region, servers: coreUrls(t, region), ...(domain === undefined ? {} : { domain }) },
       masterIdentity(state),
@@ -167,8 +170,8 @@ class Master {
   }
 
   async connect(): Promise<void> {
-    await this.peel.connect();
-    this.peel.subscribe(PEEL_SUBJECTS.heartbeats, () => {
+    await this.client.connect();
+    this.client.subscribe(PEEL_SUBJECTS.heartbeats, () => {
       this.heartbeats++;
     });
   }
@@ -176,141 +179,178 @@ class Master {
   async dispatch(job: string): Promise<void> {
     const targets = Math.max(1, Math.round(this.peels * this.traffic.jobTargetShare));
     this.published++;
-    if (!(await this.peel.put(PEEL_KV.jobs.bucket, PEEL_KV.jobs.key(job), this.traffic.jobBytes))) return;
+    if (!(await this.client.put(PEEL_KV.jobs.bucket, PEEL_KV.jobs.key(job), this.traffic.jobBytes))) return;
     const chosen = new Set<number>();
     while (chosen.size < Math.min(targets, this.peels)) chosen.add(1 + Math.floor(Math.random() * this.peels));
-    for (const i of chosen) this.peel.publishData(PEEL_SUBJECTS.job(peelId(i)), job);
+    for (const i of chosen) this.client.publishData(PEEL_SUBJECTS.job(peelId(i)), job);
     this.published += chosen.size;
-    this.dispatched += chosen.size;
+    this.dispatched++;
+    this.messages += chosen.size;
   }
 
   close(): Promise<void> {
-    return this.peel.close();
+    return this.client.close();
   }
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-export async function runFleet(options: FleetOptions): Promise<FleetReport> {
-  const log = options.log ?? (() => undefined);
-  const state = loadState(options.stateDir);
-  const topology = topologyOf(state);
+/** Refuses a topology that is not healthy: a fleet against it would measure the fault, not the load. */
+async function refuseUnhealthy(topology: Topology, stateDir: string): Promise<void> {
   const health = await status(topology);
   if (!health.healthy)
     throw new FleetError(
-      `the topology in ${options.stateDir} is not healthy (${health.servers
+      `the topology in ${stateDir} is not healthy (${health.servers
         .filter((s) => !s.healthy)
         .map((s) => `${s.name}: ${String(s.problem)}`)
         .join("; ")})`,
     );
+}
+
+/** Starts the worker processes; resolves once every peel is connected and enrolled (or failed to). */
+async function connectFleet(
+  options: FleetOptions,
+  workers: WorkerProcess[],
+): Promise<{ seconds: number; connected: number; failures: Record<string, number> }> {
   const script = workerScript();
-  const processes = Math.ceil(options.peels / options.peelsPerProcess);
-  const workers: WorkerProcess[] = [];
-  const master = new Master(state, topology, options.traffic, options.peels);
-  const operators: NatsConnection[] = [];
+  const started = performance.now();
+  const ready: Promise<Extract<FromWorker, { type: "ready" }>>[] = [];
+  for (let first = 1; first <= options.peels; first += options.peelsPerProcess) {
+    const worker = new WorkerProcess(script);
+    workers.push(worker);
+    ready.push(worker.next("ready"));
+    worker.send({
+      type: "start",
+      stateDir: options.stateDir,
+      first,
+      count: Math.min(options.peelsPerProcess, options.peels - first + 1),
+      traffic: options.traffic,
+      connectConcurrency: options.connectConcurrency ?? 25,
+    });
+  }
+  const readies = await Promise.all(ready);
+  const failures: Record<string, number> = {};
+  for (const r of readies) for (const [k, n] of Object.entries(r.connectFailures)) failures[k] = (failures[k] ?? 0) + n;
+  return {
+    seconds: (performance.now() - started) / 1000,
+    connected: readies.reduce((n, r) => n + r.connected, 0),
+    failures,
+  };
+}
+
+/** The steady phase: every worker runs the traffic model while the master dispatches jobs and /varz is sampled. */
+async function steadyPhase(
+  options: FleetOptions,
+  workers: WorkerProcess[],
+  master: Master,
+  servers: LocalState["servers"],
+): Promise<{
+  results: Extract<FromWorker, { type: "done" }>[];
+  servers: ServerLoad[];
+  cpuMs: number;
+  heartbeats: number;
+}> {
+  const durationMs = options.durationSeconds * 1000;
+  const startAt = Date.now() + 500;
+  const done = workers.map((w) => w.next("done"));
+  for (const w of workers) w.send({ type: "go", startAt, durationMs });
+  const sampler = sampleServers(servers);
+  await sleep(startAt - Date.now());
+  const heartbeatsBefore = master.heartbeats;
+  const cpuBefore = process.cpuUsage();
+  const dispatches: Promise<void>[] = [];
+  const jobTimer = setInterval(() => {
+    dispatches.push(master.dispatch(`sim-job-${String(Date.now())}-${String(dispatches.length + 1)}`));
+  }, options.traffic.jobIntervalMs);
+  await sleep(durationMs);
+  clearInterval(jobTimer);
+  await Promise.all(dispatches);
+  const results = await Promise.all(done);
+  const cpu = process.cpuUsage(cpuBefore);
+  return {
+    results,
+    servers: await sampler.stop(),
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    heartbeats: master.heartbeats - heartbeatsBefore,
+  };
+}
+
+/** Reads every acknowledged write back, through one connection per region's core. */
+async function readBack(state: LocalState, topology: Topology, ledger: LedgerData): Promise<LossReport> {
+  const byDomain = new Map<string | undefined, NatsConnection>();
   try {
-    await master.connect();
-    log(`connecting ${String(options.peels)} peels from ${String(processes)} processes`);
-    const connectStart = performance.now();
-    const ready: Promise<Extract<FromWorker, { type: "ready" }>>[] = [];
-    for (let w = 0; w < processes; w++) {
-      const worker = new WorkerProcess(script);
-      workers.push(worker);
-      const first = 1 + w * options.peelsPerProcess;
-      ready.push(worker.next("ready"));
-      worker.send({
-        type: "start",
-        stateDir: options.stateDir,
-        first,
-        count: Math.min(options.peelsPerProcess, options.peels - first + 1),
-        traffic: options.traffic,
-        connectConcurrency: options.connectConcurrency ?? 25,
-      });
-    }
-    const readies = await Promise.all(ready);
-    const connectSeconds = (performance.now() - connectStart) / 1000;
-    const connectFailures: Record<string, number> = {};
-    for (const r of readies)
-      for (const [k, n] of Object.entries(r.connectFailures)) connectFailures[k] = (connectFailures[k] ?? 0) + n;
-    log(
-      `${String(readies.reduce((n, r) => n + r.connected, 0))} peels connected and enrolled in ${connectSeconds.toFixed(1)} s; ` +
-        `${String(options.durationSeconds)} s of traffic`,
-    );
-
-    const durationMs = options.durationSeconds * 1000;
-    const startAt = Date.now() + 500;
-    const done = workers.map((w) => w.next("done"));
-    for (const w of workers) w.send({ type: "go", startAt, durationMs });
-    const sampler = sampleServers(state.servers);
-    await sleep(startAt - Date.now());
-    const heartbeatsBefore = master.heartbeats;
-    const cpuBefore = process.cpuUsage();
-    let jobs = 0;
-    const dispatches: Promise<void>[] = [];
-    const jobTimer = setInterval(() => {
-      dispatches.push(master.dispatch(`sim-job-${String(Date.now())}-${String(++jobs)}`));
-    }, options.traffic.jobIntervalMs);
-    await sleep(durationMs);
-    clearInterval(jobTimer);
-    await Promise.all(dispatches);
-    const results = await Promise.all(done);
-    const servers = await sampler.stop();
-    const cpu = process.cpuUsage(cpuBefore);
-
-    const ledger: LedgerData = mergeLedgers([...results.map((r) => r.ledger), master.ledger.data()]);
-    await options.afterTraffic?.();
-    log(`reading back ${String(ledger.acked.length)} acknowledged writes`);
-    const byDomain = new Map<string | undefined, NatsConnection>();
     for (const cluster of topology.clusters) {
       const domain = topology.servers.find((s) => s.cluster === cluster.name)?.domain;
-      const nc = await connectNode({
-        ...operatorIdentity(state),
-        servers: coreUrls(topology, cluster.region),
-        name: "zester-infra fleet read-back",
-      });
-      operators.push(nc);
-      byDomain.set(domain, nc);
+      byDomain.set(
+        domain,
+        await connectNode({
+          ...operatorIdentity(state),
+          servers: coreUrls(topology, cluster.region),
+          name: "zester-infra fleet read-back",
+        }),
+      );
     }
-    const loss = await countLost(ledger.acked, (domain) => {
-      const nc = byDomain.get(domain) ?? operators[0];
+    return await countLost(ledger.acked, (domain) => {
+      const nc = byDomain.get(domain) ?? [...byDomain.values()][0];
       if (nc === undefined) throw new FleetError("no core cluster to read back from");
       return nc;
     });
-    const seconds = options.durationSeconds;
-    const masterSteadyAcked = master.ledger.acked.length;
-    const workerCpuMs = results.reduce((n, r) => n + r.cpuMs, 0);
-    const { examples, lost, ...readBack } = loss;
+  } finally {
+    await Promise.all([...byDomain.values()].map((nc) => nc.close().catch(() => undefined)));
+  }
+}
+
+const tenths = (n: number | undefined): number | null => (n === undefined ? null : Math.round(n * 10) / 10);
+const sum = <T>(xs: T[], f: (x: T) => number): number => xs.reduce((n, x) => n + f(x), 0);
+
+export async function runFleet(options: FleetOptions): Promise<FleetReport> {
+  const log = options.log ?? (() => undefined);
+  const state = loadState(options.stateDir);
+  const topology = topologyOf(state);
+  await refuseUnhealthy(topology, options.stateDir);
+  const workers: WorkerProcess[] = [];
+  const master = new Master(state, topology, options.traffic, options.peels);
+  try {
+    await master.connect();
+    log(`connecting ${String(options.peels)} peels, ${String(options.peelsPerProcess)} per process`);
+    const connect = await connectFleet(options, workers);
+    log(`${String(connect.connected)} peels connected and enrolled in ${connect.seconds.toFixed(1)} s`);
+    const steady = await steadyPhase(options, workers, master, state.servers);
+    const ledger = mergeLedgers([...steady.results.map((r) => r.ledger), master.ledger.data()]);
+    await options.afterTraffic?.();
+    log(`reading back ${String(ledger.acked.length)} acknowledged writes`);
+    const { examples, lost, ...readBackCounts } = await readBack(state, topology, ledger);
     if (examples.length > 0) log(`lost, e.g.: ${JSON.stringify(examples.slice(0, 3))}`);
-    const p50 = quantile(ledger.latenciesMs, 0.5);
-    const p99 = quantile(ledger.latenciesMs, 0.99);
+    const seconds = options.durationSeconds;
+    const results = steady.results;
     return {
       peels: options.peels,
       durationSeconds: seconds,
-      connected: results.reduce((n, r) => n + r.connected, 0),
+      connected: sum(results, (r) => r.connected),
       acked: ledger.acked.length,
       lost,
       unacked: ledger.unacked,
-      p50Ms: p50 === undefined ? null : Math.round(p50 * 10) / 10,
-      p99Ms: p99 === undefined ? null : Math.round(p99 * 10) / 10,
-      servers,
+      p50Ms: tenths(quantile(ledger.latenciesMs, 0.5)),
+      p99Ms: tenths(quantile(ledger.latenciesMs, 0.99)),
+      servers: steady.servers,
       tier: state.tier,
       natsServer: state.natsServer.version,
-      processes,
-      connectSeconds: Math.round(connectSeconds * 10) / 10,
-      messagesPerSecond: Math.round((results.reduce((n, r) => n + r.published, 0) + master.published) / seconds),
+      processes: workers.length,
+      connectSeconds: tenths(connect.seconds) ?? 0,
+      messagesPerSecond: Math.round((sum(results, (r) => r.published) + master.published) / seconds),
       modelMessagesPerSecond: Math.round(modelMessagesPerSecond(options.traffic, options.peels)),
-      kvWritesPerSecond: Math.round((results.reduce((n, r) => n + r.steadyAcked, 0) + masterSteadyAcked) / seconds),
-      clientCpuPercent: Math.round(((workerCpuMs + (cpu.user + cpu.system) / 1000) / (seconds * 1000)) * 100),
-      heartbeatsReceived: master.heartbeats - heartbeatsBefore,
-      jobs: { dispatched: master.dispatched, received: results.reduce((n, r) => n + r.jobsReceived, 0) },
-      readBack,
-      connectFailures,
+      // The master writes only in the steady phase.
+      kvWritesPerSecond: Math.round((sum(results, (r) => r.steadyAcked) + master.ledger.acked.length) / seconds),
+      clientCpuPercent: Math.round(((sum(results, (r) => r.cpuMs) + steady.cpuMs) / (seconds * 1000)) * 100),
+      heartbeatsReceived: steady.heartbeats,
+      jobs: { dispatched: master.dispatched, messages: master.messages, received: sum(results, (r) => r.jobsReceived) },
+      readBack: readBackCounts,
+      connectFailures: connect.failures,
       failures: ledger.failures,
       traffic: options.traffic,
     };
   } finally {
     await Promise.all(workers.map((w) => w.close()));
     await master.close();
-    await Promise.all(operators.map((nc) => nc.close().catch(() => undefined)));
   }
 }

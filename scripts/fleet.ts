@@ -43,7 +43,7 @@ function text(r: FleetReport, stateDir: string): string {
     `acknowledged writes   ${String(r.acked)} (${String(r.unacked)} never acknowledged)`,
     `lost acknowledged     ${String(r.lost)} (read back: ${String(r.readBack.found)} found, ${String(r.readBack.superseded)} superseded by newer revisions)`,
     `publish-to-ack        p50 ${ms(r.p50Ms)}, p99 ${ms(r.p99Ms)}`,
-    `jobs                  ${String(r.jobs.dispatched)} dispatched, ${String(r.jobs.received)} received`,
+    `jobs                  ${String(r.jobs.dispatched)} dispatched to ${String(r.jobs.messages)} peels, ${String(r.jobs.received)} received`,
     `simulator CPU         ${String(r.clientCpuPercent)}% of one core`,
     "",
     "servers (name  CPU mean/max %  memory MiB  connections  msgs in/s):",
