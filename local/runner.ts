@@ -165,7 +165,7 @@ export async function up(options: UpOptions): Promise<Running> {
 }
 
 /** Where the peels of a topology connect: each leaf site, else each region's core. */
-function peelHomes(t: Topology): { region: string; site?: string }[] {
+export function peelHomes(t: Topology): { region: string; site?: string }[] {
   const homes: { region: string; site?: string }[] = t.leafSites.map((s) => ({ region: s.region, site: s.name }));
   for (const c of t.clusters) if (!t.leafSites.some((s) => s.region === c.region)) homes.push({ region: c.region });
   return homes;

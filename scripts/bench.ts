@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: figures, never assertions. The calculator's wall time next to `node -e 0`
  * measured in the same run, interleaved so machine noise hits both alike; reported as a ratio.
+ * Sections are chosen with BENCH_SECTIONS (comma-separated); see SECTIONS below.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -12,6 +13,7 @@ import { fetchFromDebian } from "../local/nats-binary";
 import { freePorts } from "../local/ports";
 import { down, up } from "../local/runner";
 import { serializeNatsConf } from "../topology/render/nats-conf-format";
+import { durabilitySection, faultsSection, fleetSearchSection, fleetSection } from "./bench-load";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
@@ -149,8 +151,31 @@ function main(): void {
   );
 }
 
-main();
-localTarget().then(
+const SECTIONS: Record<string, () => Promise<void> | void> = {
+  startup: main,
+  local: localTarget,
+  durability: durabilitySection,
+  fleet: fleetSection,
+  faults: faultsSection,
+  "fleet-search": fleetSearchSection,
+};
+/**
+ * What runs without BENCH_SECTIONS (about 7 min on 2 cores). The full fault suite (~8 min) and
+ * the fleet search (~10 min or more) run only when named, e.g. BENCH_SECTIONS=faults,fleet-search.
+ */
+const DEFAULT_SECTIONS = ["startup", "local", "durability", "fleet"];
+
+async function run(): Promise<void> {
+  const chosen = process.env.BENCH_SECTIONS?.split(",").map((x) => x.trim()) ?? DEFAULT_SECTIONS;
+  const unknown = chosen.filter((x) => !(x in SECTIONS));
+  if (unknown.length > 0) {
+    console.error(`BENCH_SECTIONS: unknown ${unknown.join(", ")}; accepted: ${Object.keys(SECTIONS).join(", ")}`);
+    process.exit(2);
+  }
+  for (const name of chosen) await SECTIONS[name]?.();
+}
+
+run().then(
   () => process.exit(0),
   (error: unknown) => {
     console.error(error);

@@ -1,0 +1,148 @@
+/**
+ * One simulated peel: a real NATS connection with a peel's identity and client settings (guide
+ * §6), writing into KV the way nats.js's KV client does, and recording every write in a ledger.
+ */
+import { jetstream, type JetStreamClient } from "@nats-io/jetstream";
+import { TimeoutError, type Msg, type NatsConnection } from "@nats-io/nats-core";
+import { connectNode } from "./connect";
+import { performance } from "node:perf_hooks";
+import type { ClientSettings } from "../sizing/types";
+import type { ClientIdentity } from "./identity";
+import type { WriteLedger } from "./ledger";
+
+/** Where a peel connects: its servers in the order its rendered config lists them, and its domain. */
+export interface PeelAddress {
+  region: string;
+  site?: string;
+  servers: string[];
+  domain?: string;
+}
+
+/**
+ * The subject a KV put is published to. nats.js's KV client (like nats.go's) prefixes puts with
+ * the JetStream API prefix whenever a domain is set, and the server maps it back onto the
+ * bucket's subject; a test holds this equal to what `Kvm` itself publishes.
+ */
+export function kvPutSubject(domain: string | undefined, bucket: string, key: string): string {
+  return domain === undefined ? `$KV.${bucket}.${key}` : `$JS.${domain}.API.$KV.${bucket}.${key}`;
+}
+
+/** A write's payload: its id, a newline, then filler up to `bytes`. */
+export function payload(writeId: string, bytes: number): Uint8Array {
+  const head = Buffer.from(`${writeId}\n`);
+  const body = Buffer.alloc(Math.max(bytes, head.length), 0x2e);
+  head.copy(body);
+  return body;
+}
+
+/** The write id a stored payload starts with. */
+export function writeIdOf(data: Uint8Array): string {
+  const end = data.indexOf(0x0a);
+  return Buffer.from(data.subarray(0, end < 0 ? data.length : end)).toString();
+}
+
+export function isTimeout(error: unknown): boolean {
+  for (let e: unknown = error; e instanceof Error; e = e.cause) if (e instanceof TimeoutError) return true;
+  return false;
+}
+
+export class SimPeel {
+  private nc: NatsConnection | undefined;
+  private js: JetStreamClient | undefined;
+  private writes = 0;
+  private up = false;
+  /** Wall-clock times (performance.now()) of this peel's acknowledged writes, when asked for. */
+  readonly ackTimes: number[] = [];
+
+  constructor(
+    readonly id: string,
+    readonly address: PeelAddress,
+    private readonly identity: ClientIdentity,
+    private readonly client: ClientSettings,
+    private readonly ledger: WriteLedger,
+    private readonly options: { writeTimeoutMs: number; keepAckTimes?: boolean },
+  ) {}
+
+  async connect(): Promise<void> {
+    const nc = await connectNode({
+      ...this.identity,
+      servers: this.address.servers,
+      name: this.id,
+      maxReconnectAttempts: this.client.maxReconnects,
+      reconnectTimeWait: this.client.reconnectWaitSeconds * 1000,
+      pingInterval: this.client.pingIntervalSeconds * 1000,
+      maxPingOut: this.client.maxPingsOut,
+      timeout: 10_000,
+    });
+    this.nc = nc;
+    this.js = jetstream(nc, { timeout: this.options.writeTimeoutMs });
+    this.up = true;
+    void (async () => {
+      for await (const s of nc.status()) {
+        if (s.type === "disconnect") this.up = false;
+        else if (s.type === "reconnect") this.up = true;
+      }
+    })();
+  }
+
+  /** Connected right now (not closed, not between a disconnect and a reconnect). */
+  get connected(): boolean {
+    return this.nc !== undefined && this.up && !this.nc.isClosed();
+  }
+
+  /** The server it is connected to, by name. */
+  get serverName(): string | undefined {
+    return this.connected ? this.nc?.info?.server_name : undefined;
+  }
+
+  /** Puts `bytes` under `key` in `bucket`; true once acknowledged. Never throws. */
+  async put(bucket: string, key: string, bytes: number): Promise<boolean> {
+    const js = this.js;
+    if (js === undefined) throw new Error(`${this.id} is not connected`);
+    const writeId = `${this.id}:${String(++this.writes)}`;
+    const started = performance.now();
+    try {
+      const ack = await js.publish(kvPutSubject(this.address.domain, bucket, key), payload(writeId, bytes));
+      const now = performance.now();
+      this.ledger.ack(
+        {
+          ...(ack.domain === undefined || ack.domain === "" ? {} : { domain: ack.domain }),
+          stream: ack.stream,
+          seq: ack.seq,
+          subject: `$KV.${bucket}.${key}`,
+          writeId,
+          ackedAt: Date.now(),
+        },
+        now - started,
+      );
+      if (this.options.keepAckTimes === true) this.ackTimes.push(now);
+      return true;
+    } catch (error) {
+      this.ledger.fail(error, performance.now() - started, isTimeout(error));
+      return false;
+    }
+  }
+
+  /** A core NATS publish (no ack): heartbeats. */
+  publish(subject: string, bytes: number): void {
+    if (this.connected) this.nc?.publish(subject, payload(this.id, bytes));
+  }
+
+  /** A core NATS publish of a short text (a job message). */
+  publishData(subject: string, text: string): void {
+    if (this.connected) this.nc?.publish(subject, text);
+  }
+
+  subscribe(subject: string, onMessage: (msg: Msg) => void): void {
+    this.nc?.subscribe(subject, {
+      callback: (error, msg) => {
+        if (error === null) onMessage(msg);
+      },
+    });
+  }
+
+  async close(): Promise<void> {
+    this.up = false;
+    await this.nc?.close().catch(() => undefined);
+  }
+}
