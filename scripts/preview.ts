@@ -39,7 +39,7 @@ Exit status: 0 previewed, nothing refused; 3 previewed, and the change is refuse
 const FORMATS = ["markdown", "json"] as const;
 
 /** Exit status of a preview whose change is refused: the preview itself went fine. */
-export const REFUSED_STATUS = 3;
+const REFUSED_STATUS = 3;
 
 interface Before {
   plan: PlanJson | null;
