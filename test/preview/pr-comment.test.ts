@@ -37,7 +37,11 @@ class GitHubStandIn {
   }
 
   async stop(): Promise<void> {
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()));
+    await new Promise<void>((resolve) => {
+      this.server?.close(() => {
+        resolve();
+      });
+    });
   }
 
   add(body: string): Comment {
