@@ -6,6 +6,10 @@ import { tierEdge } from "./preview";
 export interface MarkdownOptions {
   /** Rows listed per kind of resource; the rest are counted. @default all */
   maxRowsPerKind?: number;
+  /** The servers' changes counted per action rather than listed. @default false */
+  countServers?: boolean;
+  /** Leave the Mermaid diagrams out (saying so). @default false */
+  withoutDiagrams?: boolean;
 }
 
 /** GitHub refuses a comment longer than this (characters). */
@@ -16,22 +20,35 @@ export function renderMarkdown(preview: Preview, options: MarkdownOptions = {}):
     header(preview),
     refusal(preview),
     serverTable(preview.before, preview.after),
-    serverChanges(preview),
+    serverChanges(preview, options.countServers === true),
     resources(preview.changes, options.maxRowsPerKind),
     transition(preview),
     checklist(preview.checklist),
-    topology(preview),
+    options.withoutDiagrams === true
+      ? "### Topology\n\nThe diagrams are left out: the comment would be too long (`npm run -s preview` prints them)."
+      : topology(preview),
   ];
   return `${sections.filter((s) => s !== "").join("\n\n")}\n`;
 }
 
-/** The longest rendering that fits a comment: all rows, then fewer, then counts only. */
+/** Ever shorter renderings: fewer resource rows, then servers counted, then no diagrams. */
+const SHORTER: MarkdownOptions[] = [
+  {},
+  { maxRowsPerKind: 20 },
+  { maxRowsPerKind: 5 },
+  { maxRowsPerKind: 0 },
+  { maxRowsPerKind: 0, countServers: true },
+  { maxRowsPerKind: 0, countServers: true, withoutDiagrams: true },
+];
+
+/** The fullest rendering that fits a comment (the last one regardless: the comment step cuts it). */
 export function renderForComment(preview: Preview, limit = COMMENT_LIMIT - 1_024): string {
-  for (const maxRowsPerKind of [undefined, 20, 5, 0]) {
-    const text = renderMarkdown(preview, maxRowsPerKind === undefined ? {} : { maxRowsPerKind });
+  let text = "";
+  for (const options of SHORTER) {
+    text = renderMarkdown(preview, options);
     if (text.length <= limit) return text;
   }
-  return renderMarkdown(preview, { maxRowsPerKind: 0 });
+  return text;
 }
 
 const cell = (text: string) => text.replace(/\|/g, "\\|").replace(/\n/g, " ");
@@ -115,15 +132,24 @@ function serverTable(before: Side | null, after: Side): string {
   ].join("\n");
 }
 
-function serverChanges(p: Preview): string {
+function serverChanges(p: Preview, counted: boolean): string {
   if (p.servers.length === 0) return "### The servers\n\nNo server is created, changed, restarted or removed.";
+  const actions = [...new Set(p.servers.map((c) => c.action))];
   const lines = [
     "### The servers",
     "",
-    table(
-      ["server", "what happens", "risks", "why"],
-      p.servers.map((c) => [c.server, c.action, risks(c.risks), c.why.join("; ")]),
-    ),
+    counted
+      ? table(
+          ["what happens", "servers", "risks"],
+          actions.map((a) => {
+            const these = p.servers.filter((c) => c.action === a);
+            return [a, String(these.length), risks([...new Set(these.flatMap((c) => c.risks))])];
+          }),
+        )
+      : table(
+          ["server", "what happens", "risks", "why"],
+          p.servers.map((c) => [c.server, c.action, risks(c.risks), c.why.join("; ")]),
+        ),
   ];
   if (p.restarts.length > 0) {
     lines.push("", "Restarts, one server at a time:", "");
