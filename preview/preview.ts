@@ -12,7 +12,7 @@ import { exposureOf } from "./exposure";
 import { topologyDiagram } from "./mermaid";
 import type { PlanJson, Transition } from "./plan-json";
 import { diffResources, type ResourceAction } from "./resources";
-import { restartOrder, risksOf, RISK_ORDER, type PreviewRisk, type RestartGroup } from "./risks";
+import { restartOrder, risksOf, type PreviewRisk, type RestartGroup } from "./risks";
 
 export interface ServerView {
   name: string;
@@ -192,5 +192,3 @@ function diagrams(before: PlanJson | null, after: PlanJson, servers: ServerChang
     }),
   };
 }
-
-export { RISK_ORDER };

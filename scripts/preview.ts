@@ -43,6 +43,8 @@ const REFUSED_STATUS = 3;
 
 interface Before {
   plan: PlanJson | null;
+  /** The plan as it was read, handed to the working tree's plan whole (the preview reads only part of it). */
+  raw: unknown;
   description: string;
 }
 
@@ -69,7 +71,7 @@ function main(argv: string[]): number {
   const before =
     values.previous === undefined ? beforeAtRef(root, stack, values.base) : beforeFromFile(values.previous);
   const sets = values.set ?? [];
-  const after = plannedOver(root, stack, sets, before.plan);
+  const after = plannedOver(root, stack, sets, before.plan === null ? null : before.raw);
   const preview = buildPreview({
     stack,
     base: before.description,
@@ -98,7 +100,7 @@ function beforeFromFile(file: string): Before {
     );
   }
   try {
-    return { plan: parsePlanJson(json, file), description: `the plan in ${file}` };
+    return { plan: parsePlanJson(json, file), raw: json, description: `the plan in ${file}` };
   } catch (error) {
     throw new UsageError(`--previous: ${error instanceof Error ? error.message : String(error)}`);
   }
@@ -127,6 +129,7 @@ function beforeAtRef(root: string, stack: string, ref: string | undefined): Befo
     : "";
   return {
     plan: plan === null ? null : parsePlanJson(plan, `the base's plan (${what})`),
+    raw: plan,
     description: plan === null ? `${what}, which has no stack ${stack} (a new stack)` : `${what}${note}`,
   };
 }
@@ -137,7 +140,7 @@ interface After {
 }
 
 /** This working tree's plan, over the base's as what is deployed; when that is refused, the plan alone. */
-function plannedOver(root: string, stack: string, sets: string[], before: PlanJson | null): After {
+function plannedOver(root: string, stack: string, sets: string[], before: unknown): After {
   if (before === null) return { plan: plannedAlone(root, stack, sets), refused: null };
   const dir = mkdtempSync(path.join(os.tmpdir(), "zester-preview-"));
   try {
