@@ -2,6 +2,7 @@
  * What a running topology looks like through nats-server's monitoring endpoints (/varz,
  * /routez, /jsz, /leafz), and whether it has the intended shape.
  */
+import { createConnection } from "node:net";
 import { z } from "zod";
 import { clientUrl, monitorUrl, type Topology, type TopologyServer } from "../topology/types";
 
@@ -84,13 +85,37 @@ export interface StatusReport {
   kv: { name: string; stream: string; region: string; replicas: number | null }[];
 }
 
+/**
+ * Whether the client port takes connections. A restarting server answers on its monitoring port
+ * while it is still recovering its JetStream store, before it opens the client port.
+ */
+function acceptsClients(s: TopologyServer): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: s.host, port: s.ports.client, timeout: 2_000 });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.once("connect", () => {
+      done(true);
+    });
+    socket.once("error", () => {
+      done(false);
+    });
+    socket.once("timeout", () => {
+      done(false);
+    });
+  });
+}
+
 async function serverStatus(t: Topology, s: TopologyServer): Promise<ServerStatus> {
   const base = monitorUrl(s);
-  const [varz, routez, jsz, leafz] = await Promise.all([
+  const [varz, routez, jsz, leafz, listening] = await Promise.all([
     get(`${base}/varz`, VarzSchema),
     get(`${base}/routez`, RoutezSchema),
     s.jetstream ? get(`${base}/jsz`, JszSchema) : Promise.resolve(undefined),
     get(`${base}/leafz`, LeafzSchema),
+    acceptsClients(s),
   ]);
   const cluster = t.clusters.find((c) => c.name === s.cluster);
   const routes = new Set((routez?.routes ?? []).map((r) => r.remote_name ?? r.remote_id)).size;
@@ -99,6 +124,7 @@ async function serverStatus(t: Topology, s: TopologyServer): Promise<ServerStatu
   let problem: string | null = null;
   if (varz === undefined) problem = "monitoring endpoint does not answer";
   else if (varz.server_name !== s.name) problem = `answers as "${varz.server_name}"`;
+  else if (!listening) problem = "client port does not take connections yet";
   else if (cluster !== undefined && cluster.servers.length > 1 && routes < cluster.servers.length - 1)
     problem = `routes to ${routes} of ${cluster.servers.length - 1} peers`;
   else if (

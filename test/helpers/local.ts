@@ -40,3 +40,13 @@ export async function monitor<T = Record<string, unknown>>(base: string, endpoin
   if (!r.ok) throw new Error(`${base}${endpoint}: HTTP ${r.status}`);
   return (await r.json()) as T;
 }
+
+/** Polls `check` until it returns true; fails naming `what` if it never does within `timeoutMs`. */
+export async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check().catch(() => false)) return;
+    if (Date.now() > deadline) throw new Error(`not within ${String(timeoutMs)} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

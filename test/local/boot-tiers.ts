@@ -10,7 +10,7 @@ import type { DebianSuite } from "../../local/nats-binary";
 import { down, up } from "../../local/runner";
 import { fetchFromDebian } from "../../local/nats-binary";
 import { USERS } from "../../topology/auth";
-import { boot, monitor, tempStateDir } from "../helpers/local";
+import { boot, eventually, monitor, tempStateDir } from "../helpers/local";
 import { TIER_EXAMPLES } from "../helpers/tiers";
 
 interface Varz {
@@ -26,6 +26,7 @@ interface Jsz {
 }
 interface Leafz {
   leafnodes: number;
+  leafs?: { port: number }[] | null;
 }
 
 export function bootTiers(suite: DebianSuite): void {
@@ -136,11 +137,20 @@ export function bootTiers(suite: DebianSuite): void {
     test("a region keeps serving its peels when its link to the hub region drops", async () => {
       const run = await boot(150_000, suite);
       try {
+        const hubPorts = new Set(
+          run.topology.servers.filter((s) => s.region === "region-0").map((s) => s.ports.leafnode),
+        );
+        const region1 = run.state.servers.filter((s) => s.region === "region-1");
+        const hubLinks = async (): Promise<number> => {
+          const links = await Promise.all(region1.map((s) => monitor<Leafz>(s.monitorUrl, "/leafz")));
+          return links.flatMap((l) => l.leafs ?? []).filter((leaf) => hubPorts.has(leaf.port)).length;
+        };
+        expect(await hubLinks()).toBeGreaterThan(0);
         // The hub region goes away (crashes): region-1 loses its only inter-region link.
         for (const s of run.state.servers.filter((x) => x.region === "region-0"))
           if (s.pid !== undefined) process.kill(s.pid, "SIGKILL");
         const core = run.state.servers.find((s) => s.region === "region-1" && s.role === "core");
-        await new Promise((r) => setTimeout(r, 2_000));
+        await eventually("region-1 sees its link to region-0 down", async () => (await hubLinks()) === 0);
         const jsz = await monitor<Jsz>(core?.monitorUrl ?? "", "/jsz");
         expect(jsz.meta_cluster?.cluster_size).toBe(5);
         expect(jsz.meta_cluster?.leader).toMatch(/^region-1-core-/);

@@ -29,6 +29,21 @@ const cells = (table: string): string[][] =>
         .map((c) => c.trim().replace(/^:?-+:?$/, "---")),
     );
 
+/**
+ * Pulumi refuses a project whose `config:` types a key of another namespace (e.g. `zester:`), or
+ * gives one a `default`, or leaves one without a `value`.
+ */
+function configProblems(config: Record<string, Record<string, unknown>>): string[] {
+  return Object.entries(config).flatMap(([key, entry]) => {
+    if (!key.includes(":") || key.startsWith("zester-infra:")) return [];
+    return [
+      ...("type" in entry ? [`${key}: a key of another namespace may not declare a type`] : []),
+      ...("default" in entry ? [`${key}: a key of another namespace may not declare a default`] : []),
+      ...("value" in entry ? [] : [`${key}: a key of another namespace needs a value`]),
+    ];
+  });
+}
+
 describe("Pulumi.yaml", () => {
   const project = ProjectSchema.parse(parse(readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")));
 
@@ -41,16 +56,18 @@ describe("Pulumi.yaml", () => {
   });
 
   test("declares config the way Pulumi accepts: a type or default only on the project's own keys", () => {
-    // Pulumi refuses a project whose `config:` types a key of another namespace (e.g. `zester:`),
-    // or gives one a `default`, or leaves one without a `value`.
-    for (const [key, entry] of Object.entries(project.config ?? {})) {
-      const own = !key.includes(":") || key.startsWith(`${project.name}:`);
-      if (!own) {
-        expect(entry).not.toHaveProperty("type");
-        expect(entry).not.toHaveProperty("default");
-        expect(entry).toHaveProperty("value");
-      }
-    }
+    expect(configProblems(project.config ?? {})).toEqual([]);
+    // The check itself refuses what Pulumi refuses, so an empty `config:` passing it means something.
+    expect(configProblems({ "zester:peels": { type: "integer" } })).toEqual([
+      "zester:peels: a key of another namespace may not declare a type",
+      "zester:peels: a key of another namespace needs a value",
+    ]);
+    expect(configProblems({ "zester:peels": { default: 50, value: 50 } })).toEqual([
+      "zester:peels: a key of another namespace may not declare a default",
+    ]);
+    expect(
+      configProblems({ "zester-infra:note": { type: "string", default: "x" }, "aws:region": { value: "x" } }),
+    ).toEqual([]);
   });
 });
 

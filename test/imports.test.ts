@@ -1,0 +1,88 @@
+/**
+ * Which folder may import which. The pure core (sizing/, topology/) is what makes the calculator,
+ * the CI diff, the local target and the cloud targets agree, so it reaches nothing outside itself;
+ * the local target and the load tools never see Pulumi; the components never see the local target.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+
+const ROOT = path.resolve(__dirname, "..");
+
+/** Each folder's own imports: the folders it may reach (itself always), and packages beyond Node's own. */
+const RULES: Record<string, { folders: string[]; packages: RegExp }> = {
+  // Validation, a serializer, hashing and compression: no I/O (`node:` below is narrowed for the core).
+  sizing: { folders: [], packages: /^zod$/ },
+  topology: { folders: ["sizing"], packages: /^(zod|yaml)$/ },
+  // Runs inside the reconcile job (Lambda, Kubernetes Job) as well as locally: NATS clients only.
+  jetstream: { folders: ["sizing", "topology"], packages: /^(zod|@nats-io\/.+)$/ },
+  local: { folders: ["sizing", "topology", "jetstream"], packages: /^(zod|yaml|@nats-io\/.+)$/ },
+  load: { folders: ["sizing", "topology", "jetstream", "local"], packages: /^(zod|@nats-io\/.+)$/ },
+  components: { folders: ["sizing", "topology", "jetstream"], packages: /^(zod|yaml|@pulumi\/.+)$/ },
+  stacks: { folders: ["sizing", "topology", "jetstream", "components"], packages: /^(zod|yaml|@pulumi\/.+)$/ },
+  // Reads plans (JSON) of the components' resources; the CIDR parser is the components' own.
+  preview: { folders: ["sizing", "topology", "components"], packages: /^zod$/ },
+  // The command line: the one place that puts the pieces together.
+  scripts: {
+    folders: ["sizing", "topology", "jetstream", "local", "load", "components", "stacks", "preview"],
+    packages: /^(zod|yaml|cli-table3|@nats-io\/.+|@pulumi\/.+)$/,
+  },
+};
+/** The pure core may use these of Node's modules, and no other (no fs, no net, no processes). */
+const CORE_NODE = new Set(["node:crypto", "node:zlib"]);
+const CORE = new Set(["sizing", "topology"]);
+/** Folders that hold no project code of their own (tests, fixtures, build output, tools). */
+const NOT_CODE = new Set(["test", "node_modules", "dist", "lib", "coverage", "docs"]);
+
+function tsFiles(dir: string): string[] {
+  return readdirSync(path.join(ROOT, dir), { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile() && e.name.endsWith(".ts"))
+    .map((e) => path.join(e.parentPath, e.name));
+}
+
+function imports(file: string): string[] {
+  const source = readFileSync(file, "utf8");
+  // A specifier built from a template (`${dir}/index.js`) is text for another process, not an import.
+  return [...source.matchAll(/(?:from|require\(|import\()\s*["']([^"'$]+)["']/g)].map((m) => m[1] ?? "");
+}
+
+/** Why `file` (in `folder`) may not import `spec`, or undefined when it may. */
+function offence(folder: string, file: string, spec: string): string | undefined {
+  const rule = RULES[folder];
+  if (rule === undefined) return `no rule for folder ${folder}`;
+  if (spec.startsWith(".")) {
+    const target = path.relative(ROOT, path.resolve(path.dirname(file), spec)).split(path.sep)[0] ?? "";
+    return target === folder || rule.folders.includes(target) ? undefined : `reaches ${target}/`;
+  }
+  if (spec.startsWith("node:")) return CORE.has(folder) && !CORE_NODE.has(spec) ? "does I/O" : undefined;
+  return rule.packages.test(spec) ? undefined : "uses a package its folder may not";
+}
+
+test("every folder with code has an import rule", () => {
+  const folders = readdirSync(ROOT, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && !e.name.startsWith(".") && !NOT_CODE.has(e.name))
+    .filter((e) => tsFiles(e.name).length > 0)
+    .map((e) => e.name)
+    .sort();
+  expect(folders).toEqual(Object.keys(RULES).sort());
+});
+
+test.each(Object.keys(RULES))("%s/ imports only what its rule allows", (folder) => {
+  const offenders = tsFiles(folder).flatMap((file) =>
+    imports(file).flatMap((spec) => {
+      const why = offence(folder, file, spec);
+      return why === undefined ? [] : [`${path.relative(ROOT, file)} imports ${spec}: ${why}`];
+    }),
+  );
+  expect(offenders).toEqual([]);
+});
+
+test("the rules catch what they are for", () => {
+  const at = (...parts: string[]) => path.join(ROOT, ...parts, "x.ts");
+  expect(offence("topology", at("topology"), "@pulumi/pulumi")).toBeDefined();
+  expect(offence("sizing", at("sizing"), "node:fs")).toBe("does I/O");
+  expect(offence("local", at("local"), "../components/aws/args")).toBe("reaches components/");
+  expect(offence("components", at("components"), "../local/runner")).toBe("reaches local/");
+  expect(offence("stacks", at("stacks"), "../local/repo-root")).toBe("reaches local/");
+  expect(offence("local", at("local"), "../stacks/config")).toBe("reaches stacks/");
+  expect(offence("components", at("components", "aws"), "../../topology/auth")).toBeUndefined();
+});
