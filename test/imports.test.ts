@@ -19,9 +19,11 @@ const RULES: Record<string, { folders: string[]; packages: RegExp }> = {
   load: { folders: ["sizing", "topology", "jetstream", "local"], packages: /^(zod|@nats-io\/.+)$/ },
   components: { folders: ["sizing", "topology", "jetstream"], packages: /^(zod|yaml|@pulumi\/.+)$/ },
   stacks: { folders: ["sizing", "topology", "jetstream", "components"], packages: /^(zod|yaml|@pulumi\/.+)$/ },
+  // Reads plans (JSON) of the components' resources; the CIDR parser is the components' own.
+  preview: { folders: ["sizing", "topology", "components"], packages: /^zod$/ },
   // The command line: the one place that puts the pieces together.
   scripts: {
-    folders: ["sizing", "topology", "jetstream", "local", "load", "components", "stacks"],
+    folders: ["sizing", "topology", "jetstream", "local", "load", "components", "stacks", "preview"],
     packages: /^(zod|yaml|cli-table3|@nats-io\/.+|@pulumi\/.+)$/,
   },
 };

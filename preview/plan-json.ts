@@ -1,0 +1,107 @@
+/**
+ * A plan as `npm run -s plan -- --json` prints it, read back with zod: the preview reads plans
+ * of other versions (a base branch, an earlier file), so only what it uses is required, and
+ * everything else is kept as it came.
+ */
+import { z } from "zod";
+import { DeploymentSchema } from "../topology/deployment";
+import { TIER_IDS } from "../sizing/types";
+
+const ServerSizeSchema = z
+  .object({
+    cpuSteadyCores: z.number(),
+    cpuBurstCores: z.number(),
+    memoryMiB: z.number(),
+    jetstreamDiskGiB: z.number(),
+    diskIops: z.number(),
+    storage: z.string(),
+  })
+  .passthrough();
+
+const ChecklistItemSchema = z.object({ id: z.string(), since: z.enum(TIER_IDS), item: z.string() });
+
+const TargetChecklistSchema = z.array(
+  z.object({ id: z.string(), item: z.string(), status: z.enum(["done", "operator", "zester"]), how: z.string() }),
+);
+
+const TargetServerSchema = z.object({ name: z.string(), namespace: z.string().optional() }).passthrough();
+
+/** What the tier-transition planner adds to a plan's outputs (optional: only plans that have it). */
+export const TransitionSchema = z.object({
+  from: z.object({ tier: z.enum(TIER_IDS), peels: z.number() }),
+  to: z.object({ tier: z.enum(TIER_IDS), peels: z.number() }),
+  phase: z.number().int(),
+  phases: z.number().int(),
+  waitingFor: z.string().nullable(),
+  steps: z.array(
+    z.object({
+      id: z.string(),
+      phase: z.number().int(),
+      kind: z.string(),
+      servers: z.array(z.string()),
+      waitsFor: z.string(),
+      risks: z.array(z.string()),
+      description: z.string(),
+    }),
+  ),
+});
+export type Transition = z.infer<typeof TransitionSchema>;
+
+export const PlanOutputsSchema = z
+  .object({
+    target: z.enum(["aws", "kubernetes"]),
+    tier: z.enum(TIER_IDS),
+    peels: z.number(),
+    sizing: z
+      .object({
+        server: ServerSizeSchema,
+        leafNode: z.object({ server: ServerSizeSchema }).passthrough().optional(),
+        checklist: z.array(ChecklistItemSchema),
+        regions: z.array(z.object({ name: z.string() }).passthrough()),
+        leafSites: z.array(z.object({ name: z.string(), region: z.string() }).passthrough()),
+      })
+      .passthrough(),
+    aws: z
+      .object({ checklist: TargetChecklistSchema, servers: z.array(TargetServerSchema) })
+      .passthrough()
+      .optional(),
+    kubernetes: z
+      .object({ checklist: TargetChecklistSchema, servers: z.array(TargetServerSchema) })
+      .passthrough()
+      .optional(),
+    deployment: DeploymentSchema.optional(),
+    transition: TransitionSchema.optional(),
+  })
+  .passthrough();
+export type PlanOutputs = z.infer<typeof PlanOutputsSchema>;
+
+export const PlannedResourceSchema = z.object({
+  type: z.string(),
+  name: z.string(),
+  urn: z.string(),
+  parent: z.string().optional(),
+  aliases: z.array(z.string()).default([]),
+  options: z
+    .object({
+      protect: z.boolean().default(false),
+      retainOnDelete: z.boolean().default(false),
+      ignoreChanges: z.array(z.string()).default([]),
+      dependsOn: z.array(z.string()).default([]),
+    })
+    .default({}),
+  inputs: z.record(z.string(), z.unknown()),
+});
+export type PlannedResource = z.infer<typeof PlannedResourceSchema>;
+
+export const PlanJsonSchema = z.object({ outputs: PlanOutputsSchema, resources: z.array(PlannedResourceSchema) });
+export type PlanJson = z.infer<typeof PlanJsonSchema>;
+
+/** Parses a plan, or says where it is not one (`what` names where it came from). */
+export function parsePlanJson(json: unknown, what: string): PlanJson {
+  const parsed = PlanJsonSchema.safeParse(json);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  throw new Error(
+    `${what} is not a plan this preview reads: ${issue?.message ?? "invalid"} at ${issue?.path.join(".") ?? "(top)"}; give the output of \`plan --json\``,
+  );
+}
