@@ -178,9 +178,22 @@ function peelConfigs(
   );
 }
 
-/** A provider for a region's Kubernetes cluster, from its kubeconfig context (the current one when absent). */
+/**
+ * A provider for a region's Kubernetes cluster, from its kubeconfig context (the current one when
+ * absent). Secrets and ConfigMaps mutable: without it the provider replaces the named `nats-config`
+ * Secret (delete, then create) on every config change, though the reloader applies it in place.
+ */
 function regionProvider(scope: K8sScope, region: string, context: string | undefined): pulumi.ProviderResource {
   return scope.children.make(`k8s-${region}`, {}, (name, opts) => {
-    return new k8s.Provider(name, { ...(context === undefined ? {} : { context }), enableServerSideApply: true }, opts);
+    return new k8s.Provider(
+      name,
+      {
+        ...(context === undefined ? {} : { context }),
+        enableServerSideApply: true,
+        enableSecretMutable: true,
+        enableConfigMapMutable: true,
+      },
+      opts,
+    );
   });
 }
