@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { Kvm } from "@nats-io/kv";
 import { connectAdmin } from "../../jetstream/connect";
 import path from "node:path";
@@ -13,10 +13,11 @@ interface StatusJson {
   metaLeader: string | null;
   servers: { name: string; cluster: string | null; role: string; healthy: boolean; clientUrl: string }[];
   kv: { name: string; replicas: number | null }[];
+  connect: { servers: string[]; user: string; password: string };
 }
 
 describe("npm run local", () => {
-  test("up --detach, status --json, a refused single → cluster change, down --purge", () => {
+  test("up --detach, status --json, a refused single → cluster change, down --purge", async () => {
     const dir = tempStateDir("cli");
     try {
       const upRun = runScript("local", ["up", "--detach", "--peels", "50", "--state-dir", dir, "--nats-server", SID]);
@@ -36,6 +37,26 @@ describe("npm run local", () => {
       expect(report.servers[0]?.clientUrl).toMatch(/^nats:\/\/127\.0\.0\.1:\d+$/);
       expect(report.kv).toHaveLength(14);
       expect(report.kv.every((k) => k.replicas === 1)).toBe(true);
+
+      // What `up` printed and `status --json` gives is enough to connect as the Zester app.
+      expect(upRun.stdout).toContain(`servers:  ${report.connect.servers.join(",")}`);
+      expect(upRun.stdout).not.toContain(report.connect.password);
+      expect(report.connect.servers).toEqual([report.servers[0]?.clientUrl]);
+      const nc = await connectAdmin(report.connect.servers, report.connect.user, report.connect.password);
+      try {
+        expect(await (await new Kvm(nc).open("facts")).put("from-connect-info", "ok")).toBeGreaterThan(0);
+      } finally {
+        await nc.close();
+      }
+      const contextFile = path.join(dir, "connect", "nats", "context", "zester-local.json");
+      expect(upRun.stdout).toContain(`context:  ${contextFile}`);
+      expect(statSync(contextFile).mode & 0o777).toBe(0o600);
+      expect(JSON.parse(readFileSync(contextFile, "utf8"))).toMatchObject({
+        url: report.connect.servers.join(","),
+        user: report.connect.user,
+        password: report.connect.password,
+      });
+      expect(runScript("local", ["status", "--state-dir", dir]).stdout).toMatch(/Connect a client/);
 
       const again = runScript("local", ["up", "--detach", "--peels", "50", "--state-dir", dir, "--nats-server", SID]);
       expect(again.status).toBe(2);
