@@ -1,69 +1,86 @@
 /**
- * How a client connects to a running local topology as the Zester app (the master's identity):
- * its URLs and credentials, a `nats` CLI context file, and the command that uses it. Written
- * under the state directory at every `up`, read by `status`.
+ * How a client connects to a running local topology: as the Zester app (the master's identity)
+ * by default, or as any other role. Its URLs, the role's NKey seed file, the CA file it verifies
+ * the servers by, a `nats` CLI context file per role and the command that uses it. Written under
+ * the state directory at every `up`, read by `status`.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { USERS } from "../topology/auth";
+import { CLIENT_ROLES, type ClientRole } from "../topology/auth";
 import { clientUrl, type Topology } from "../topology/types";
-import type { LocalState } from "./state";
+import { caFile } from "./certificates";
+import { seedFile } from "./identities";
 
-/** The `nats` CLI's context name; its file is `<connect dir>/nats/context/<name>.json`. */
+/** The `nats` CLI's context of the Zester app; the other roles' are `zester-local-<role>`. */
 export const CONTEXT_NAME = "zester-local";
-/** Under the state directory: what a client needs, readable by this user only. */
+/** Under the state directory: the CLI's contexts, as `XDG_CONFIG_HOME` lays them out. */
 export const CONNECT_DIR = "connect";
 
 export interface ConnectInfo {
   /** Client URLs of the hub region's core servers (where the Zester masters connect). */
   servers: string[];
-  user: string;
-  password: string;
+  /** The Zester app's NKey seed file (`nats --nkey`, nats.js `nkeyAuthenticator`). */
+  nkeyFile: string;
+  /** The CA the servers' certificates are verified by: they accept TLS only. */
+  tls: { caFile: string };
+  /** Every role's seed file (auth.ts; what each may do: docs/security.md). */
+  roles: Record<ClientRole, { nkeyFile: string }>;
 }
 
 export interface ConnectFiles {
-  /** The `nats` CLI context (servers and credentials), for `XDG_CONFIG_HOME=<configHome>`. */
-  context: string;
-  /** What to point `XDG_CONFIG_HOME` at so `nats --context zester-local` finds the context. */
+  /** The `nats` CLI context of each role, the app's first. */
+  contexts: Record<ClientRole, string>;
+  /** What to point `XDG_CONFIG_HOME` at so `nats --context zester-local` finds the contexts. */
   configHome: string;
 }
 
-export function connectInfo(t: Topology, state: Pick<LocalState, "secrets">): ConnectInfo {
+export const contextName = (role: ClientRole): string => (role === "master" ? CONTEXT_NAME : `${CONTEXT_NAME}-${role}`);
+
+export function connectInfo(t: Topology, stateDir: string): ConnectInfo {
   const hub = t.clusters[0];
   if (hub === undefined) throw new Error("a topology has at least one cluster");
   return {
     servers: t.servers.filter((s) => s.cluster === hub.name).map(clientUrl),
-    user: USERS.app,
-    password: state.secrets.app,
+    nkeyFile: seedFile(stateDir, "master"),
+    tls: { caFile: caFile(stateDir) },
+    roles: Object.fromEntries(CLIENT_ROLES.map((role) => [role, { nkeyFile: seedFile(stateDir, role) }])) as Record<
+      ClientRole,
+      { nkeyFile: string }
+    >,
   };
 }
 
-export function connectFiles(stateDir: string): ConnectFiles {
-  const configHome = path.join(stateDir, CONNECT_DIR);
-  return { configHome, context: path.join(configHome, "nats", "context", `${CONTEXT_NAME}.json`) };
-}
-
-/** Writes the context file (mode 0600): the nats CLI's own format (url, user, password). */
+/** Writes a context per role (mode 0600): the nats CLI's own format (url, nkey, ca); no secret inside. */
 export function writeConnectFiles(stateDir: string, info: ConnectInfo): ConnectFiles {
-  const files = connectFiles(stateDir);
-  mkdirSync(path.dirname(files.context), { recursive: true, mode: 0o700 });
-  const context = {
-    description: "the local Zester topology, as the Zester app (zester-infra)",
-    url: info.servers.join(","),
-    user: info.user,
-    password: info.password,
-  };
-  writeFileSync(files.context, `${JSON.stringify(context, null, 2)}\n`, { mode: 0o600 });
-  return files;
+  const configHome = path.join(stateDir, CONNECT_DIR);
+  const dir = path.join(configHome, "nats", "context");
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const contexts = {} as Record<ClientRole, string>;
+  for (const role of CLIENT_ROLES) {
+    const file = path.join(dir, `${contextName(role)}.json`);
+    const context = {
+      description: `the local Zester topology, as ${role} (zester-infra)`,
+      url: info.servers.join(","),
+      nkey: info.roles[role].nkeyFile,
+      ca: info.tls.caFile,
+    };
+    writeFileSync(file, `${JSON.stringify(context, null, 2)}\n`, { mode: 0o600 });
+    contexts[role] = file;
+  }
+  return { configHome, contexts };
 }
 
-/** What `up` and `status` print: where to connect and how, never the password itself. */
+/** What `up` and `status` print: where to connect and with which files, never a seed. */
 export function connectLines(info: ConnectInfo, files: ConnectFiles): string[] {
   return [
-    "Connect a client (the Zester app's identity):",
+    "Connect a client (the Zester app's identity; TLS only):",
     `  servers:  ${info.servers.join(",")}`,
-    `  user:     ${info.user} (password in the context file, or \`status --json\`'s connect.password)`,
-    `  context:  ${files.context}`,
+    `  nkey:     ${info.nkeyFile}`,
+    `  CA:       ${info.tls.caFile}`,
+    `  context:  ${files.contexts.master}`,
     `  nats CLI: XDG_CONFIG_HOME=${files.configHome} nats --context ${CONTEXT_NAME} kv ls`,
+    `  other roles: ${CLIENT_ROLES.filter((r) => r !== "master")
+      .map(contextName)
+      .join(", ")} (e.g. --context ${contextName("system")} server list)`,
   ];
 }

@@ -139,7 +139,7 @@ async function cmdUp(values: Record<string, string | boolean | undefined>, state
   });
   const stops: (() => void)[] = [];
   for (const cluster of running.topology.clusters) {
-    const nc = await connectCluster(running.topology, cluster, running.state.secrets);
+    const nc = await connectCluster(running.topology, cluster, running.state);
     const stop = startDriftCorrection(nc, running.topology.plan.kv, {
       clusterSize: cluster.servers.length,
       intervalMs: 60_000,
@@ -165,7 +165,7 @@ async function cmdUp(values: Record<string, string | boolean | undefined>, state
 
 /** How to connect, printed by `up` and `status` (the context file is written again each time). */
 function connectSection(t: Topology, state: LocalState, stateDir: string): string[] {
-  const info = connectInfo(t, state);
+  const info = connectInfo(t, stateDir);
   return connectLines(info, writeConnectFiles(stateDir, info));
 }
 
@@ -175,7 +175,7 @@ async function cmdStatus(values: Record<string, string | boolean | undefined>, s
   const topology = topologyOf(state);
   const report = await status(topology);
   if (values.json === true) {
-    const connect = connectInfo(topology, state);
+    const connect = connectInfo(topology, stateDir);
     process.stdout.write(
       `${JSON.stringify({ ...report, natsServer: state.natsServer, stateDir, connect }, null, 2)}\n`,
     );

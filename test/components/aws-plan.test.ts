@@ -3,6 +3,10 @@
  * every tier creates, what a tier change does to the servers that stay, and what bad config
  * is refused with.
  */
+import { createHash } from "node:crypto";
+import { publicKeyOf, userSeed } from "../../components/identities";
+import { CLIENT_ROLES, type PublicKeys } from "../../topology/auth";
+import { PLACEHOLDER_FILES } from "../../topology/render/server-files";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { gunzipSync } from "node:zlib";
@@ -194,18 +198,20 @@ describe("every tier on AWS", () => {
       name: "/zester/zester-infra-staging/zester/core-1/files/nats-server.conf",
       type: "SecureString",
     });
-    const secrets = {
-      system: "zester-system-password-generated-at-deploy",
-      app: "zester-app-password-generated-at-deploy",
-      leaf: "zester-leaf-password-generated-at-deploy",
-      route: "zester-route-password-generated-at-deploy",
-    };
+    // The keys the mocks' random bytes make (scripts/plan-mocks.ts): a config holds public keys only.
+    const keys = Object.fromEntries(
+      CLIENT_ROLES.map((role) => [
+        role,
+        publicKeyOf(userSeed(createHash("sha256").update(`zester-${role}-nkey`).digest())),
+      ]),
+    ) as PublicKeys;
     const files = serverFiles({
       topology: build(plan({ peels: 2_000 }), standardAddressing("zester.internal")),
       server: "core-1",
       natsVersion: "2.14.6",
       natsServer: { url: DEFAULT_NATS_SERVER.x86.url, sha256: DEFAULT_NATS_SERVER.x86.sha256 },
-      secrets,
+      keys,
+      secretFiles: PLACEHOLDER_FILES,
       bindHost: "0.0.0.0",
       serverTags: ["az:eu-west-1b"],
       uniqueTagPrefix: "az:",
