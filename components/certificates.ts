@@ -31,6 +31,14 @@ const HOURS_PER_DAY = 24;
 const EARLY_RENEWAL_HOURS = Math.round((CERT_VALIDITY_DAYS.server * HOURS_PER_DAY) / 3);
 const ALGORITHM = { algorithm: "ECDSA", ecdsaCurve: "P256" } as const;
 
+/**
+ * A PEM as the provider returns it. Mocks that echo a resource's inputs (Pulumi's own example, a
+ * test of a program using this component) return none: only then a stand-in naming what it
+ * stands for, so the program still runs; a deployed stack always has the PEM.
+ */
+const pem = (value: pulumi.Output<string>, what: string): pulumi.Output<string> =>
+  value.apply((v: string | undefined) => v ?? `(${what}, made at deploy)`);
+
 function privateKey(children: Children, local: string): tls.PrivateKey {
   return children.make(`${local}-key`, {}, (name, opts) => new tls.PrivateKey(name, ALGORITHM, opts));
 }
@@ -78,8 +86,11 @@ export function stackTls(children: Children, t: Topology, stackId: string): Stac
         opts,
       );
     });
-    return { cert: cert.certPem, key: pulumi.secret(key.privateKeyPem) };
+    return {
+      cert: pem(cert.certPem, `${spec.name} certificate`),
+      key: pulumi.secret(pem(key.privateKeyPem, `${spec.name} key`)),
+    };
   };
   const links = new Map(linkCertificates(t).map((spec) => [spec.name, issue(spec)]));
-  return { ca: caCert.certPem, issue, links };
+  return { ca: pem(caCert.certPem, "CA certificate"), issue, links };
 }

@@ -3,6 +3,7 @@
 // Zester is assumed to (`--config FILE`, `nats:` section), connects with it, writes one KV entry
 // (masters into master-heartbeat, peels into facts; each as its own identity, over TLS) and runs until SIGTERM, then drains.
 const fs = require("node:fs");
+const { Buffer } = require("node:buffer");
 const { parse } = require("yaml");
 const { connect } = require("@nats-io/transport-node");
 const { jetstream } = require("@nats-io/jetstream");
