@@ -216,8 +216,12 @@ describe("every tier on AWS", () => {
       serverTags: ["az:eu-west-1b"],
       uniqueTagPrefix: "az:",
     });
-    expect(conf?.value).toBe(files.files.find((f) => f.name === "nats-server.conf")?.content);
-    expect(String(conf?.value)).toMatch(/^listen: "0\.0\.0\.0:4222"$/m);
+    // Past 4 KB the parameter holds it gzipped (the manifest says so; the agent decodes it).
+    const text = gunzipSync(Buffer.from(String(conf?.value), "base64")).toString();
+    expect(text).toBe(files.files.find((f) => f.name === "nats-server.conf")?.content);
+    expect(text).toMatch(/^listen: "0\.0\.0\.0:4222"$/m);
+    // Public keys and file paths only: no seed, no private key.
+    expect(text).not.toMatch(/PRIVATE KEY|"SU[A-Z0-9]{56}"|password/);
   });
 
   test.each([
@@ -255,7 +259,8 @@ describe("every tier on AWS", () => {
       files: { name: string; encoding?: string }[];
     };
     const gzipped = manifest.files.filter((f) => f.encoding === "gzip+base64").map((f) => f.name);
-    expect(gzipped).toEqual(["zester-apply"]);
+    // The agent, and a nats-server.conf past 4 KB (every identity's permissions are in it).
+    expect(gzipped).toEqual(["nats-server.conf", "zester-apply"]);
     const agent = gunzipSync(Buffer.from(String(param("zester-core-0-file-zester-apply")?.value), "base64")).toString();
     expect(agent).toBe(readFileSync(path.join(__dirname, "..", "..", "components", "aws", "zester-apply.py"), "utf8"));
     for (const f of manifest.files.filter((x) => x.encoding === undefined))
@@ -264,7 +269,8 @@ describe("every tier on AWS", () => {
 
   test("each server's instance profile may read its own parameters and nothing else", () => {
     const p = planned(2_000);
-    for (const policy of ofType(p, "aws:iam/rolePolicy:RolePolicy")) {
+    const agents = ofType(p, "aws:iam/rolePolicy:RolePolicy").filter((x) => x.name.endsWith("-agent"));
+    for (const policy of agents) {
       const server = policy.name.replace(/^zester-/, "").replace(/-agent$/, "");
       const doc = JSON.parse(String(policy.inputs.policy)) as { Statement: { Action: string[]; Resource: string[] }[] };
       expect(doc.Statement).toEqual([
@@ -278,7 +284,20 @@ describe("every tier on AWS", () => {
         },
       ]);
     }
-    expect(ofType(p, "aws:iam/rolePolicy:RolePolicy")).toHaveLength(3);
+    expect(agents).toHaveLength(3);
+    // The KV reconcile function may read its own seed's parameter, one parameter, nothing else.
+    const seed = ofType(p, "aws:iam/rolePolicy:RolePolicy").find((x) => x.name === "zester-kv-reconcile-seed");
+    expect(JSON.parse(String(seed?.inputs.policy))).toEqual({
+      Version: "2012-10-17",
+      Statement: [
+        {
+          Effect: "Allow",
+          Action: ["ssm:GetParameter"],
+          Resource: "arn:aws:ssm:eu-west-1:*:parameter/zester/zester-infra-staging/zester/kv-reconcile/seed",
+        },
+      ],
+    });
+    expect(ofType(p, "aws:iam/rolePolicy:RolePolicy")).toHaveLength(4);
   });
 
   test("with the SSM Agent pinned: Session Manager's permissions (and no parameter of another server), the agent installed", () => {
