@@ -45,10 +45,7 @@ export function generatedIdentities(children: Children): Identities {
     pulumi
       .all(bytes)
       .apply(
-        (all) =>
-          Object.fromEntries(
-            CLIENT_ROLES.map((role, i) => [role, userSeed(rawBytes(all[i], role))]),
-          ) as Seeds,
+        (all) => Object.fromEntries(CLIENT_ROLES.map((role, i) => [role, userSeed(rawBytes(all[i], role))])) as Seeds,
       ),
   );
   // Public keys are no secret: unwrapped so configs and outputs built from them are plain.

@@ -227,8 +227,8 @@ describe("every tier on Kubernetes", () => {
     // Each namespace's TLS Secret: the DMZ's holds its own servers' keys and the leaf link's, none of the core's.
     const tlsOf = (ns: string) =>
       Object.keys(
-        (ofKind(p, "Secret").find((s) => s.inputs.metadata?.name === "nats-tls" && s.inputs.metadata.namespace === ns)
-          ?.inputs.stringData ?? {}) as Record<string, string>,
+        ofKind(p, "Secret").find((s) => s.inputs.metadata?.name === "nats-tls" && s.inputs.metadata.namespace === ns)
+          ?.inputs.stringData ?? {},
       );
     expect(tlsOf("zester-leaf").filter((k) => k.endsWith("-key.pem"))).toEqual([
       ...[0, 1, 2, 3, 4, 5].map((i) => `leaf-edge-${String(i)}-key.pem`),
