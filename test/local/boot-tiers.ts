@@ -160,12 +160,13 @@ export function bootTiers(suite: DebianSuite): void {
         const leaf = run.state.servers.find((s) => s.role === "leaf");
         const core = run.state.servers.find((s) => s.role === "core");
         const domain = run.topology.servers.find((s) => s.role === "core")?.domain;
-        const onLeaf = await connectAdmin([leaf?.clientUrl ?? ""], clientAuth(run.state, "master"));
+        // A peel behind a leaf server (the site's link carries what a peel may do, nothing more).
+        const onLeaf = await connectAdmin([leaf?.clientUrl ?? ""], clientAuth(run.state, "peel"));
         // Behind a leaf, JetStream answers only under its domain's API prefix.
-        await (await new Kvm(jetstream(onLeaf, { domain })).open("jobs")).put("job-1", "state.apply");
+        await (await new Kvm(jetstream(onLeaf, { domain })).open("facts")).put("peel-1", "os=debian");
         await onLeaf.close();
         const onCore = await connectAdmin([core?.clientUrl ?? ""], clientAuth(run.state, "master"));
-        expect((await (await new Kvm(onCore).open("jobs")).get("job-1"))?.string()).toBe("state.apply");
+        expect((await (await new Kvm(onCore).open("facts")).get("peel-1"))?.string()).toBe("os=debian");
         await onCore.close();
       } finally {
         await run.stop();
