@@ -4,10 +4,11 @@
  * only describe the job load no NATS client.
  */
 import { z } from "zod";
-import { USERS } from "../topology/auth";
 import { clientUrl, type Topology, type TopologyCluster } from "../topology/types";
 
 export const JOB_ENV = "ZESTER_RECONCILE_JOB";
+/** Where the job is read from a file instead (a Secret mounted into the pod). */
+export const JOB_FILE_ENV = "ZESTER_RECONCILE_JOB_FILE";
 
 const BucketSchema = z.strictObject({
   name: z.string(),
@@ -24,18 +25,31 @@ const BucketSchema = z.strictObject({
 export const ReconcileJobSchema = z.strictObject({
   /** Client URLs of the cluster's servers. */
   servers: z.array(z.string()).min(1),
-  user: z.string(),
-  password: z.string(),
+  /** The CA (PEM) the servers' certificates are verified by. */
+  ca: z.string().min(1),
+  /**
+   * The reconcile identity's NKey seed, or the name of the SSM SecureString parameter holding it
+   * (on AWS the job is in the function's environment, which is no place for a secret).
+   */
+  credentials: z.union([
+    z.strictObject({ seed: z.string().min(1) }),
+    z.strictObject({ ssmParameter: z.string().min(1), region: z.string().min(1) }),
+  ]),
   clusterSize: z.number().int().min(1),
   buckets: z.array(BucketSchema),
 });
 export type ReconcileJob = z.infer<typeof ReconcileJobSchema>;
 
-export function clusterJob(t: Topology, cluster: TopologyCluster, appPassword: string): ReconcileJob {
+/** The job of one cluster; `credentials` says where its seed is (ReconcileJobSchema). */
+export function clusterJob(
+  t: Topology,
+  cluster: TopologyCluster,
+  auth: { ca: string; credentials: ReconcileJob["credentials"] },
+): ReconcileJob {
   return {
     servers: t.servers.filter((x) => x.cluster === cluster.name).map(clientUrl),
-    user: USERS.app,
-    password: appPassword,
+    ca: auth.ca,
+    credentials: auth.credentials,
     clusterSize: cluster.servers.length,
     buckets: t.plan.kv,
   };

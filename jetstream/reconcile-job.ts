@@ -3,13 +3,21 @@
  * cluster (on AWS, a Lambda function in the VPC). The job is JSON in the environment, read back
  * with zod; the same `reconcileKv` the local target runs does the work.
  */
-import { JOB_ENV, ReconcileJobSchema, type ReconcileJob } from "./cluster-job";
+import { readFileSync } from "node:fs";
+import { JOB_ENV, JOB_FILE_ENV, ReconcileJobSchema, type ReconcileJob } from "./cluster-job";
 import { connectAdmin } from "./connect";
+import { readSecureParameter } from "./ssm-seed";
 import { awaitHealthy, AwaitHealthySchema } from "./health-gate";
 import { reconcileKv, type BucketChange } from "./reconcile";
 
+/** The job's seed: in the job itself, or in the SSM parameter it names. */
+async function seedOf(job: ReconcileJob): Promise<string> {
+  const c = job.credentials;
+  return "seed" in c ? c.seed : readSecureParameter(c.ssmParameter, c.region);
+}
+
 export async function runReconcileJob(job: ReconcileJob): Promise<BucketChange[]> {
-  const nc = await connectAdmin(job.servers, job.user, job.password);
+  const nc = await connectAdmin(job.servers, { seed: await seedOf(job), ca: job.ca });
   try {
     return await reconcileKv(nc, job.buckets, { clusterSize: job.clusterSize });
   } finally {
@@ -31,10 +39,11 @@ export async function handler(event?: unknown): Promise<unknown> {
   return reconcileFromEnvironment();
 }
 
-/** Reads the job from the environment, logs what changed as JSON. */
+/** Reads the job from the environment (or the file it names), logs what changed as JSON. */
 export async function reconcileFromEnvironment(): Promise<{ changed: BucketChange[]; unchanged: number }> {
-  const raw = process.env[JOB_ENV];
-  if (raw === undefined) throw new Error(`${JOB_ENV} is not set`);
+  const file = process.env[JOB_FILE_ENV];
+  const raw = file === undefined ? process.env[JOB_ENV] : readFileSync(file, "utf8");
+  if (raw === undefined) throw new Error(`neither ${JOB_FILE_ENV} nor ${JOB_ENV} is set`);
   const job = ReconcileJobSchema.parse(JSON.parse(raw));
   const changes = await runReconcileJob(job);
   const changed = changes.filter((c) => c.action !== "unchanged");

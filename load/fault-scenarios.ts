@@ -16,7 +16,6 @@ import { performance } from "node:perf_hooks";
 import { PEEL_KV } from "../jetstream/zester-assumptions";
 import type { LocalState } from "../local/state";
 import type { ConfBlock } from "../topology/render/nats-conf-format";
-import { USERS } from "../topology/auth";
 import { ROUTE_SEEDS } from "../topology/render/nats-server-conf";
 import type { Topology } from "../topology/types";
 import { peelAddress, peelAddresses, peelId } from "./addresses";
@@ -240,19 +239,18 @@ function regionCut(): Scenario {
         relays.push(relay);
         byHubPort.set(port, relay);
       }
-      const secrets = ctx.state().secrets;
       await reconfigure(ctx.stateDir, "a region-cut scenario", (conf, server) => {
         const leafnodes = conf.leafnodes as ConfBlock | undefined;
         if (leafnodes === undefined) return;
         if (server.region === link.hub) leafnodes.no_advertise = true;
-        if (server.region === link.region && server.role === "core")
+        // The same remote (its link certificate, its account), through the relays: TLS passes
+        // through them, and the hub's certificate is valid for 127.0.0.1.
+        const remotes = leafnodes.remotes as ConfBlock[] | undefined;
+        if (server.region === link.region && server.role === "core" && remotes?.[0] !== undefined)
           leafnodes.remotes = [
             {
-              urls: [...byHubPort.values()].map(
-                (relay) =>
-                  `nats-leaf://${USERS.leaf}:${encodeURIComponent(secrets.leaf)}@127.0.0.1:${String(relay.port)}`,
-              ),
-              account: t.accounts.app,
+              ...remotes[0],
+              urls: [...byHubPort.values()].map((relay) => `nats-leaf://127.0.0.1:${String(relay.port)}`),
             },
           ];
       });

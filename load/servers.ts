@@ -7,9 +7,9 @@ import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { spawn } from "node:child_process";
 import { closeSync, openSync, readFileSync, writeFileSync } from "node:fs";
-import path from "node:path";
 import { status, waitHealthy } from "../jetstream/health";
 import { reconcileLocal } from "../local/kv";
+import { localConfInput } from "../local/server-auth";
 import { isAlive, topologyOf } from "../local/runner";
 import { readState, writeState, type LocalState, type ServerState } from "../local/state";
 import { serializeNatsConf, type ConfBlock } from "../topology/render/nats-conf-format";
@@ -105,13 +105,7 @@ export async function reconfigure(
   const topology = topologyOf(state);
   const inputs = state.servers.map((s): [ServerState, NatsConfInput] => [
     s,
-    {
-      topology,
-      server: s.name,
-      version: state.natsServer.version,
-      storeDir: path.join(path.dirname(s.confPath), "jetstream"),
-      secrets: state.secrets,
-    },
+    localConfInput(stateDir, state, topology, s.name),
   ]);
   for (const [s, input] of inputs)
     if (readFileSync(s.confPath, "utf8") !== renderNatsServerConf(input))
@@ -139,7 +133,7 @@ export async function reconfigure(
     // As `up` does: a memory-backed bucket (enroll-challenges) does not survive the restart of
     // a single server; in a cluster its other replicas keep it.
     const cluster = topology.clusters.find((c) => c.name === server?.cluster);
-    if (cluster?.servers.length === 1) await reconcileLocal(topology, state.secrets);
+    if (cluster?.servers.length === 1) await reconcileLocal(topology, state);
     await waitStreamsWhole(stateDir, healthTimeoutMs);
   }
 }

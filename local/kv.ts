@@ -7,23 +7,26 @@ import { runReconcileJob } from "../jetstream/reconcile-job";
 import type { Topology, TopologyCluster } from "../topology/types";
 import type { LocalState } from "./state";
 
-/** An admin connection, in the app account, to the servers of one core cluster. */
+type StateAuth = Pick<LocalState, "auth">;
+
+/** The reconcile identity's job for one core cluster. */
+const jobOf = (topology: Topology, cluster: TopologyCluster, state: StateAuth) =>
+  clusterJob(topology, cluster, { ca: state.auth.ca, credentials: { seed: state.auth.seeds.reconcile } });
+
+/** A connection as the reconcile identity (JetStream management of the planned streams) to one core cluster. */
 export function connectCluster(
   topology: Topology,
   cluster: TopologyCluster,
-  secrets: LocalState["secrets"],
+  state: StateAuth,
 ): Promise<NatsConnection> {
-  const job = clusterJob(topology, cluster, secrets.app);
-  return connectAdmin(job.servers, job.user, job.password);
+  const job = jobOf(topology, cluster, state);
+  return connectAdmin(job.servers, { seed: state.auth.seeds.reconcile, ca: job.ca });
 }
 
 /** The same job every target's scheduled reconcile runs, against each region's core cluster. */
-export async function reconcileLocal(
-  topology: Topology,
-  secrets: LocalState["secrets"],
-): Promise<Record<string, BucketChange[]>> {
+export async function reconcileLocal(topology: Topology, state: StateAuth): Promise<Record<string, BucketChange[]>> {
   const byRegion: Record<string, BucketChange[]> = {};
   for (const cluster of topology.clusters)
-    byRegion[cluster.region] = await runReconcileJob(clusterJob(topology, cluster, secrets.app));
+    byRegion[cluster.region] = await runReconcileJob(jobOf(topology, cluster, state));
   return byRegion;
 }

@@ -11,7 +11,6 @@ import { status, waitHealthy, type StatusReport } from "../jetstream/health";
 import type { BucketChange } from "../jetstream/reconcile";
 import { plan as planSizing } from "../sizing";
 import { build } from "../topology/build";
-import { USERS } from "../topology/auth";
 import { renderNatsServerConf } from "../topology/render/nats-server-conf";
 import { masterConfig, peelConfig, ZESTER_CONFIG_FLAG } from "../topology/render/zester-config";
 import { clientUrl, monitorUrl, type Topology } from "../topology/types";
@@ -19,7 +18,10 @@ import { loopbackAddressing, PORTS_PER_SERVER } from "./addressing";
 import { reconcileLocal } from "./kv";
 import type { NatsServerBinary } from "./nats-binary";
 import { freePorts } from "./ports";
-import { newSecrets, readState, writeState, type LocalState, type ZesterProcess } from "./state";
+import { ensureCertificates, caFile } from "./certificates";
+import { newSeeds, seedFile, writeSeedFiles } from "./identities";
+import { localConfInput } from "./server-auth";
+import { readState, writeState, type LocalState, type ZesterProcess } from "./state";
 
 export interface UpOptions {
   peels: number;
@@ -96,7 +98,9 @@ export async function up(options: UpOptions): Promise<Running> {
   const sizing = planSizing({ peels: options.peels });
   const ports = existing?.ports ?? (await freePorts(sizing.totalServers * PORTS_PER_SERVER));
   const topology = build(sizing, loopbackAddressing(ports));
-  const secrets = existing?.secrets ?? newSecrets();
+  const seeds = existing?.auth.seeds ?? newSeeds();
+  writeSeedFiles(stateDir, seeds);
+  const auth = { seeds, ca: await ensureCertificates(stateDir, topology) };
 
   const servers: LocalState["servers"] = [];
   const spawnedAt = performance.now();
@@ -105,17 +109,9 @@ export async function up(options: UpOptions): Promise<Running> {
     mkdirSync(path.join(dir, "jetstream"), { recursive: true, mode: 0o700 });
     const confPath = path.join(dir, "nats-server.conf");
     const logPath = path.join(dir, "nats-server.log");
-    writeFileSync(
-      confPath,
-      renderNatsServerConf({
-        topology,
-        server: s.name,
-        version: natsServer.version,
-        storeDir: path.join(dir, "jetstream"),
-        secrets,
-      }),
-      { mode: 0o600 },
-    );
+    writeFileSync(confPath, renderNatsServerConf(localConfInput(stateDir, { auth, natsServer }, topology, s.name)), {
+      mode: 0o600,
+    });
     const log = openSync(logPath, "a");
     const child = spawn(natsServer.path, ["-c", confPath], { detached: true, stdio: ["ignore", log, log] });
     closeSync(log);
@@ -138,7 +134,7 @@ export async function up(options: UpOptions): Promise<Running> {
     tier: sizing.tier,
     serversPerCluster: sizing.serversPerCluster,
     natsServer,
-    secrets,
+    auth,
     servers,
     ports,
     zester: [],
@@ -147,10 +143,10 @@ export async function up(options: UpOptions): Promise<Running> {
   try {
     await waitHealthy(topology, options.healthTimeoutMs ?? 60_000);
     const healthyAt = performance.now();
-    const kvChanges = await reconcileLocal(topology, secrets);
+    const kvChanges = await reconcileLocal(topology, state);
     const timings = { healthyMs: healthyAt - spawnedAt, kvMs: performance.now() - healthyAt };
     // Zester starts once its buckets exist at the planned replicas.
-    state.zester = startZester(topology, stateDir, secrets, options);
+    state.zester = startZester(topology, stateDir, options);
     writeState(stateDir, state);
     return { state, topology, report: await status(topology), kvChanges, timings };
   } catch (error) {
@@ -171,13 +167,9 @@ export function peelHomes(t: Topology): { region: string; site?: string }[] {
   return homes;
 }
 
-function startZester(
-  t: Topology,
-  stateDir: string,
-  secrets: LocalState["secrets"],
-  options: UpOptions,
-): ZesterProcess[] {
-  const creds = { user: USERS.app, password: secrets.app };
+function startZester(t: Topology, stateDir: string, options: UpOptions): ZesterProcess[] {
+  const master = { nkeyFile: seedFile(stateDir, "master"), caFile: caFile(stateDir) };
+  const peel = { nkeyFile: seedFile(stateDir, "peel"), caFile: caFile(stateDir) };
   const jobs: { name: string; kind: "master" | "peel"; bin: string; config: string }[] = [];
   if (options.masterBin !== undefined) {
     for (const s of t.servers.filter((x) => x.role === "core"))
@@ -185,14 +177,14 @@ function startZester(
         name: `master-${s.name}`,
         kind: "master",
         bin: options.masterBin,
-        config: masterConfig(t, s.name, creds),
+        config: masterConfig(t, s.name, master),
       });
   }
   if (options.peelBin !== undefined) {
     const homes = peelHomes(t);
     for (let i = 0; i < (options.peelProcs ?? 1); i++) {
       const home = homes[i % homes.length] ?? { region: t.clusters[0]?.region ?? "" };
-      jobs.push({ name: `peel-${i}`, kind: "peel", bin: options.peelBin, config: peelConfig(t, home, creds) });
+      jobs.push({ name: `peel-${i}`, kind: "peel", bin: options.peelBin, config: peelConfig(t, home, peel) });
     }
   }
   return jobs.map((job) => {

@@ -1,5 +1,4 @@
-/** The local target's state directory: what runs, where, and the secrets it was started with. */
-import { randomBytes } from "node:crypto";
+/** The local target's state directory: what runs, where, and the identities it was started with. */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
@@ -32,7 +31,17 @@ export const LocalStateSchema = z.object({
   tier: z.string(),
   serversPerCluster: z.number().int().min(1),
   natsServer: z.object({ path: z.string(), version: z.string(), origin: z.string() }),
-  secrets: z.object({ system: z.string(), app: z.string(), leaf: z.string(), route: z.string() }),
+  /** Each client role's NKey seed, and the state directory's CA certificate (PEM). */
+  auth: z.object({
+    seeds: z.object({
+      master: z.string(),
+      peel: z.string(),
+      reconcile: z.string(),
+      system: z.string(),
+      monitoring: z.string(),
+    }),
+    ca: z.string(),
+  }),
   servers: z.array(ServerStateSchema),
   /** Free ports as taken at first `up`; reused so a restart keeps every URL. */
   ports: z.array(z.number().int()),
@@ -42,11 +51,6 @@ export const LocalStateSchema = z.object({
 export type LocalState = z.infer<typeof LocalStateSchema>;
 export type ServerState = z.infer<typeof ServerStateSchema>;
 export type ZesterProcess = z.infer<typeof ZesterProcessSchema>;
-
-export function newSecrets(): LocalState["secrets"] {
-  const secret = (): string => randomBytes(18).toString("base64url");
-  return { system: secret(), app: secret(), leaf: secret(), route: secret() };
-}
 
 export function readState(dir: string): LocalState | undefined {
   const file = path.join(dir, STATE_FILE);

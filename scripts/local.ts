@@ -9,11 +9,13 @@ import { MAX_PEELS } from "../sizing/policy";
 import { startDriftCorrection } from "../jetstream/reconcile";
 import { status, type StatusReport } from "../jetstream/health";
 import { resolveNatsServer } from "../local/nats-binary";
+import { connectInfo, connectLines, writeConnectFiles } from "../local/connect";
 import { connectCluster } from "../local/kv";
 import { repoRoot } from "../local/repo-root";
 import { down, isAlive, RefusedError, topologyOf, up } from "../local/runner";
 import { parseFlags, runMain, UsageError, wholeNumberFlag } from "./cli";
-import { readState } from "../local/state";
+import { readState, type LocalState } from "../local/state";
+import type { Topology } from "../topology/types";
 
 const USAGE = `Usage: npm run -s local -- <command> [flags]     (npm start = local up)
 
@@ -120,6 +122,8 @@ async function cmdUp(values: Record<string, string | boolean | undefined>, state
     `Resources are scaled to this machine; servers, leaf sites, region links, domains and replicas are the ${running.report.tier} tier's.`,
     ...running.state.zester.map((z) => `zester ${z.kind} ${z.name}: pid ${String(z.pid)}, log ${z.logPath}`),
     `State: ${stateDir}`,
+    "",
+    ...connectSection(running.topology, running.state, stateDir),
   ]);
   if (detach) {
     process.stdout.write("Detached: `npm run -s local -- status` to look, `npm run -s local -- down` to stop.\n");
@@ -135,7 +139,7 @@ async function cmdUp(values: Record<string, string | boolean | undefined>, state
   });
   const stops: (() => void)[] = [];
   for (const cluster of running.topology.clusters) {
-    const nc = await connectCluster(running.topology, cluster, running.state.secrets);
+    const nc = await connectCluster(running.topology, cluster, running.state);
     const stop = startDriftCorrection(nc, running.topology.plan.kv, {
       clusterSize: cluster.servers.length,
       intervalMs: 60_000,
@@ -159,15 +163,30 @@ async function cmdUp(values: Record<string, string | boolean | undefined>, state
   process.stdout.write(`stopped ${stopped.length} servers; data kept in ${stateDir}\n`);
 }
 
+/** How to connect, printed by `up` and `status` (the context file is written again each time). */
+function connectSection(t: Topology, state: LocalState, stateDir: string): string[] {
+  const info = connectInfo(t, stateDir);
+  return connectLines(info, writeConnectFiles(stateDir, info));
+}
+
 async function cmdStatus(values: Record<string, string | boolean | undefined>, stateDir: string): Promise<number> {
   const state = readState(stateDir);
   if (state === undefined) throw new UsageError(`nothing is up in ${stateDir}`);
-  const report = await status(topologyOf(state));
+  const topology = topologyOf(state);
+  const report = await status(topology);
   if (values.json === true) {
-    process.stdout.write(`${JSON.stringify({ ...report, natsServer: state.natsServer, stateDir }, null, 2)}\n`);
+    const connect = connectInfo(topology, stateDir);
+    process.stdout.write(
+      `${JSON.stringify({ ...report, natsServer: state.natsServer, stateDir, connect }, null, 2)}\n`,
+    );
   } else {
     const alive = state.servers.filter((s) => isAlive(s.pid, s.confPath)).length;
-    print(report, ["", `${alive} of ${state.servers.length} server processes running; state: ${stateDir}`]);
+    print(report, [
+      "",
+      `${alive} of ${state.servers.length} server processes running; state: ${stateDir}`,
+      "",
+      ...connectSection(topology, state, stateDir),
+    ]);
   }
   return report.healthy ? 0 : 1;
 }

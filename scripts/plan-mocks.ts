@@ -3,6 +3,7 @@
  * registers. Pulumi's mocks hand `newResource` no parent, so the mock monitor's
  * `registerResource` is wrapped to read it from the request itself.
  */
+import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as rpc from "@pulumi/pulumi/runtime/rpc";
 import type { StackOutputs } from "../stacks/program";
@@ -76,6 +77,19 @@ function isWrappable(monitor: unknown): monitor is WrappableMonitor {
  */
 function deployTimeState(args: { type: string; name: string }): Record<string, unknown> {
   if (args.type === "random:index/randomPassword:RandomPassword") return { result: `${args.name}-generated-at-deploy` };
+  // 32 bytes that stand for the random ones (an NKey seed is made of them), the same every run.
+  if (args.type === "random:index/randomBytes:RandomBytes")
+    return { base64: createHash("sha256").update(args.name).digest("base64") };
+  if (args.type === "tls:index/privateKey:PrivateKey")
+    return {
+      privateKeyPem: `-----BEGIN PRIVATE KEY-----\n${args.name}-generated-at-deploy\n-----END PRIVATE KEY-----\n`,
+    };
+  if (
+    args.type === "tls:index/selfSignedCert:SelfSignedCert" ||
+    args.type === "tls:index/locallySignedCert:LocallySignedCert"
+  )
+    return { certPem: `-----BEGIN CERTIFICATE-----\n${args.name}-signed-at-deploy\n-----END CERTIFICATE-----\n` };
+  if (args.type === "tls:index/certRequest:CertRequest") return { certRequestPem: `${args.name}-request` };
   if (args.type === "aws:ec2/instance:Instance") return { privateIp: `${args.name}-private-ip` };
   if (args.type === "aws:lb/loadBalancer:LoadBalancer") return { dnsName: `${args.name}-nlb-dns-name` };
   if (args.type === "aws:route53/zone:Zone") return { zoneId: `${args.name}-zone-id` };

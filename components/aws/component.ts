@@ -15,7 +15,8 @@ import type { ChecklistStatus } from "../checklist";
 import { Children } from "../children";
 import { Deferred } from "../deferred";
 import { shippedReconcileCode } from "../reconcile-code";
-import { generatedSecrets } from "../secrets";
+import { stackTls } from "../certificates";
+import { generatedIdentities } from "../identities";
 import { resolveAwsSettings, type AwsSettingsArgs } from "./args";
 import type { AwsTarget } from "./settings";
 import { snapshotPolicy } from "./backups";
@@ -81,7 +82,7 @@ export class ZesterAws extends pulumi.ComponentResource {
   public readonly servers: ServerOutput[];
   /**
    * `#cloud-config` for a peel host, by where the peels are: `core` (each region's name in a
-   * supercluster) and each leaf site. Secret: it holds the peels' password.
+   * supercluster) and each leaf site. Secret: it holds the peel identity's seed (and the CA).
    */
   public readonly peelBootstrap: pulumi.Output<Record<string, string>>;
   public readonly checklist: ChecklistStatus[];
@@ -116,7 +117,8 @@ export class ZesterAws extends pulumi.ComponentResource {
       topology: this.topology,
       layout,
       settings,
-      secrets: generatedSecrets(children),
+      identities: generatedIdentities(children),
+      tls: stackTls(children, this.topology, stackId),
       stackId,
       inRegion: (r) => ({ provider: providers.get(r.name) }),
       previous: args.previousDeployment,
@@ -230,21 +232,23 @@ function peelBootstraps(scope: AwsScope, declared: Declared): pulumi.Output<Reco
     ];
   });
   return pulumi.secret(
-    pulumi.all([scope.secrets, pulumi.all(entries.map((e) => e.servers))]).apply(([secrets, servers]) =>
-      Object.fromEntries(
-        entries.map((e, i) => [
-          e.key,
-          renderPeelBootstrap({
-            topology: t,
-            region: e.region,
-            ...(e.site === undefined ? {} : { site: e.site }),
-            appPassword: secrets.app,
-            servers: servers[i] ?? [],
-            ...(s.zesterPeel === undefined ? {} : { zesterPeel: s.zesterPeel }),
-          }),
-        ]),
+    pulumi
+      .all([scope.identities.seeds, scope.tls.ca, pulumi.all(entries.map((e) => e.servers))])
+      .apply(([seeds, ca, servers]) =>
+        Object.fromEntries(
+          entries.map((e, i) => [
+            e.key,
+            renderPeelBootstrap({
+              topology: t,
+              region: e.region,
+              ...(e.site === undefined ? {} : { site: e.site }),
+              credentials: { seed: seeds.peel, ca },
+              servers: servers[i] ?? [],
+              ...(s.zesterPeel === undefined ? {} : { zesterPeel: s.zesterPeel }),
+            }),
+          ]),
+        ),
       ),
-    ),
   );
 }
 

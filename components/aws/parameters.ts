@@ -1,7 +1,9 @@
 /**
  * A server's configuration in the parameter store, and the instance profile that may read it:
  * the manifest (no secrets: a String) and one SecureString per file, all under the server's own
- * path. The profile's policy names that path only, so no server can read another's files.
+ * path. The profile's policy names that path only, so no server can read another's files: a DMZ
+ * leaf server reads its own certificate and the leaf-link certificate, nothing a core server or
+ * a client holds. Secrets (keys, seeds) exist only here, never in user data.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
@@ -9,23 +11,39 @@ import { assumeRole } from "./roles";
 import type { ServerLayout } from "./layout";
 import type { AwsScope, RegionScope } from "./scope";
 import { gzipSync } from "node:zlib";
-import { filesOf, GZIP, manifestOf } from "./server-config";
+import { filesOf, GZIP, manifestOf, NO_SECRETS } from "./server-config";
+import { linkOf, serverCertificate } from "../../topology/tls";
+import type { ServerSecretFiles } from "../../topology/render/server-files";
+import type { TopologyServer } from "../../topology/types";
 
 /** Parameters over 4 KB (a big nats-server.conf) are stored in the advanced tier, others in the free one. */
 const TIER = "Intelligent-Tiering";
 
-export function serverParameters(scope: AwsScope, region: RegionScope, server: ServerLayout): aws.iam.InstanceProfile {
+/**
+ * The names a server is reached by: its own, and for a core server the load balancer's, both
+ * its name in the private zone and AWS's own (`*.elb.<region>.amazonaws.com`: peels use it,
+ * and it is known only once the balancer exists); a leaf server also by its private address.
+ */
+function certificateOf(scope: AwsScope, region: RegionScope, s: TopologyServer) {
+  const { r } = region;
+  return serverCertificate(s, (x) =>
+    x.role === "core"
+      ? { dnsNames: [`${r.prefix}clients.${scope.layout.dnsZone}`, `*.elb.${r.awsRegion}.amazonaws.com`] }
+      : {},
+  );
+}
+
+/** The parameters of one server; `privateIp` goes into a leaf server's certificate. */
+export function serverParameters(
+  scope: AwsScope,
+  region: RegionScope,
+  server: ServerLayout,
+  privateIp: pulumi.Output<string>,
+): void {
   const { children, topology: t } = scope;
   const o = region.o;
   const path = scope.parameterPath(server.name);
-  const plain = filesOf(
-    t,
-    scope.layout,
-    scope.settings,
-    server,
-    { system: "-", app: "-", leaf: "-", route: "-" },
-    scope.agentScript,
-  );
+  const plain = filesOf(t, scope.layout, scope.settings, server, NO_SECRETS, scope.agentScript);
   const stackTag = { "zester:stack": scope.stackId, "zester:server": server.name };
   const manifest = manifestOf(t, plain, server.name, scope.generations, scope.previous);
   children.make(`${server.name}-manifest`, o, (name, opts) => {
@@ -41,8 +59,9 @@ export function serverParameters(scope: AwsScope, region: RegionScope, server: S
       opts,
     );
   });
-  const files = scope.secrets.apply(
-    (secrets) => filesOf(t, scope.layout, scope.settings, server, secrets, scope.agentScript).files,
+  const files = secretFilesOf(scope, region, server, privateIp).apply(
+    ([keys, secretFiles]) =>
+      filesOf(t, scope.layout, scope.settings, server, { keys, secretFiles }, scope.agentScript).files,
   );
   const encoded = new Map(manifest.files.map((f) => [f.name, f.encoding]));
   for (const file of plain.files)
@@ -64,16 +83,45 @@ export function serverParameters(scope: AwsScope, region: RegionScope, server: S
         opts,
       );
     });
-  return instanceProfile(scope, region, server, path);
 }
 
-function instanceProfile(
-  scope: AwsScope,
-  region: RegionScope,
-  server: ServerLayout,
-  path: string,
-): aws.iam.InstanceProfile {
+/** The server's certificate (issued here), its link certificate, the CA and the master's seed. */
+function secretFilesOf(scope: AwsScope, region: RegionScope, server: ServerLayout, privateIp: pulumi.Output<string>) {
+  const s = scope.topology.servers.find((x) => x.name === server.name);
+  if (s === undefined) throw new Error(`no server ${server.name} in the topology`);
+  const own = scope.tls.issue(certificateOf(scope, region, s), s.role === "leaf" ? [privateIp] : []);
+  const link = linkOfServer(scope, s);
+  return pulumi
+    .all([
+      scope.identities.keys,
+      scope.identities.seeds,
+      scope.tls.ca,
+      own.cert,
+      own.key,
+      link?.cert ?? pulumi.output(undefined),
+      link?.key ?? pulumi.output(undefined),
+    ])
+    .apply(([keys, seeds, ca, cert, key, linkCert, linkKey]) => {
+      const secretFiles: ServerSecretFiles = {
+        ca,
+        cert,
+        key,
+        ...(linkCert === undefined || linkKey === undefined ? {} : { linkCert, linkKey }),
+        ...(s.role === "core" ? { masterSeed: seeds.master } : {}),
+      };
+      return [keys, secretFiles] as const;
+    });
+}
+
+function linkOfServer(scope: AwsScope, s: TopologyServer) {
+  const link = linkOf(scope.topology, s);
+  return link === undefined ? undefined : scope.tls.links.get(link);
+}
+
+/** The role a server's agent runs as: it may read the server's own path, nothing else. */
+export function serverProfile(scope: AwsScope, region: RegionScope, server: { name: string }): aws.iam.InstanceProfile {
   const { children } = scope;
+  const path = scope.parameterPath(server.name);
   const local = `${server.name}-agent`;
   const tags = children.tagged({ "zester:stack": scope.stackId, "zester:server": server.name });
   const role = children.make(local, region.o, (name, opts) => {

@@ -7,7 +7,9 @@ import { securityGroup, type AwsScope, type RegionScope } from "./scope";
 
 /**
  * The region's job function: the KV reconcile on a schedule, and the health gate a rollout
- * invokes between servers (so it may run as long as Lambda allows).
+ * invokes between servers (so it may run as long as Lambda allows). It connects as the reconcile
+ * identity, whose seed it reads from a SecureString parameter of its own (its role may read that
+ * one): the function's environment holds the job, never a secret.
  */
 export function scheduledReconcile(
   scope: AwsScope,
@@ -15,13 +17,16 @@ export function scheduledReconcile(
   role: aws.iam.Role,
   code: string,
 ): aws.lambda.Function {
-  const { children, topology: t, settings: s, secrets } = scope;
+  const { children, topology: t, settings: s } = scope;
   const { r, net, o } = region;
   const cluster = t.clusters.find((c) => c.region === r.name);
   if (cluster === undefined) throw new Error(`region ${r.name} has no core cluster`);
-  const job = secrets.apply((sec) => clusterJob(t, cluster, sec.app));
   const local = `${r.prefix}kv-reconcile`;
   const stackTag = { "zester:stack": scope.stackId };
+  const seed = reconcileSeed(scope, region, role, local);
+  const job = scope.tls.ca.apply((ca) =>
+    clusterJob(t, cluster, { ca, credentials: { ssmParameter: seed, region: r.awsRegion } }),
+  );
   const fn = children.make(local, o, (name, opts) => {
     return new aws.lambda.Function(
       name,
@@ -37,7 +42,7 @@ export function scheduledReconcile(
           subnetIds: r.coreSubnets.map((x) => net.subnetId(x)),
           securityGroupIds: [securityGroup(region, "reconcile").id],
         },
-        environment: { variables: { [JOB_ENV]: pulumi.secret(job.apply((j) => JSON.stringify(j))) } },
+        environment: { variables: { [JOB_ENV]: job.apply((j) => JSON.stringify(j)) } },
         description: `Zester KV replicas for cluster ${cluster.name}`,
         ...children.tagged(stackTag),
       },
@@ -64,4 +69,43 @@ export function scheduledReconcile(
     );
   });
   return fn;
+}
+
+/** The reconcile identity's seed in a SecureString parameter, and the function's leave to read it. */
+function reconcileSeed(scope: AwsScope, region: RegionScope, role: aws.iam.Role, local: string): string {
+  const { children } = scope;
+  const { r, o } = region;
+  const name = `${scope.parameterPath(local)}seed`;
+  children.make(`${local}-seed`, o, (resourceName, opts) => {
+    return new aws.ssm.Parameter(
+      resourceName,
+      {
+        name,
+        type: "SecureString",
+        value: pulumi.secret(scope.identities.seeds.apply((s) => s.reconcile)),
+        ...children.tagged({ "zester:stack": scope.stackId }),
+      },
+      opts,
+    );
+  });
+  children.make(`${local}-seed`, o, (resourceName, opts) => {
+    return new aws.iam.RolePolicy(
+      resourceName,
+      {
+        role: role.name,
+        policy: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [
+            {
+              Effect: "Allow",
+              Action: ["ssm:GetParameter"],
+              Resource: `arn:aws:ssm:${r.awsRegion}:*:parameter${name}`,
+            },
+          ],
+        }),
+      },
+      opts,
+    );
+  });
+  return name;
 }

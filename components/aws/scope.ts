@@ -1,10 +1,11 @@
 /** What every AWS resource of a topology is declared with: the component's and one region's. */
 import type * as aws from "@pulumi/aws";
 import type * as pulumi from "@pulumi/pulumi";
-import type { Secrets } from "../../topology/auth";
 import type { Deployment } from "../../topology/deployment";
 import type { Topology } from "../../topology/types";
+import type { StackTls } from "../certificates";
 import type { Children } from "../children";
+import type { Identities } from "../identities";
 import type { Deferred } from "../deferred";
 import type { AwsLayout, RegionLayout, SecurityGroupName } from "./layout";
 import type { RegionNetwork } from "./network";
@@ -16,7 +17,10 @@ export interface AwsScope {
   topology: Topology;
   layout: AwsLayout;
   settings: AwsTarget;
-  secrets: pulumi.Output<Secrets>;
+  /** The client identities' seeds (secret) and public keys. */
+  identities: Identities;
+  /** The stack's CA and the certificates issued by it. */
+  tls: StackTls;
   /** `<project>-<stack>`: in every resource's tags, and selects this stack's volumes for snapshots. */
   stackId: string;
   /** Options of a resource in a region: its provider. */

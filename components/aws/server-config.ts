@@ -3,11 +3,17 @@
  * and pins the agent applies (topology/render/server-files.ts), the manifest it reads them by,
  * and the deployment record the next run compares against. Pure: no Pulumi.
  */
-import type { Secrets } from "../../topology/auth";
+import { PLACEHOLDER_KEYS, type PublicKeys } from "../../topology/auth";
 import type { Deployment, DeployedServer } from "../../topology/deployment";
 import { AGENT_SCRIPT, AGENT_TIMER, AGENT_UNIT, agentTimer, agentUnit } from "../../topology/render/bootstrap";
 import { DATA_DISK_SCRIPT, DATA_DISK_UNIT, dataDiskScript, dataDiskUnit } from "../../topology/render/data-disk";
-import { serverFiles, STORE_DIR, type ServerFiles } from "../../topology/render/server-files";
+import {
+  PLACEHOLDER_FILES,
+  serverFiles,
+  STORE_DIR,
+  type ServerFiles,
+  type ServerSecretFiles,
+} from "../../topology/render/server-files";
 import { DEFAULT_UNIT_PATHS } from "../../topology/render/systemd";
 import { monitorUrl, type Topology } from "../../topology/types";
 import type { AwsLayout, ServerLayout } from "./layout";
@@ -59,10 +65,10 @@ export function filesOf(
   layout: AwsLayout,
   s: AwsTarget,
   server: ServerLayout,
-  secrets: Secrets,
+  auth: { keys: PublicKeys; secretFiles: ServerSecretFiles },
   agent: string,
 ): ServerFiles {
-  const services = servicesFiles(t, layout, s, server, secrets);
+  const services = servicesFiles(t, layout, s, server, auth);
   const storage = server.hardware.storage;
   const system = (name: string, path: string, content: string, mode = "0644") => ({
     name,
@@ -113,7 +119,7 @@ function servicesFiles(
   layout: AwsLayout,
   s: AwsTarget,
   server: ServerLayout,
-  secrets: Secrets,
+  auth: { keys: PublicKeys; secretFiles: ServerSecretFiles },
 ): ServerFiles {
   const nats = s.natsServer ?? DEFAULT_NATS_SERVER[layout.arch];
   const clustered = server.role === "core" && peersOf(t, server.name).length > 1;
@@ -123,14 +129,15 @@ function servicesFiles(
     natsVersion: nats.version,
     natsServer: { url: nats.url, sha256: nats.sha256 },
     ...(s.zesterMaster === undefined ? {} : { zesterMaster: s.zesterMaster }),
-    secrets,
+    keys: auth.keys,
+    secretFiles: auth.secretFiles,
     bindHost: BIND_ALL,
     ...(clustered ? { serverTags: [`az:${server.az}`], uniqueTagPrefix: "az:" } : {}),
   });
 }
 
-/** Stand-ins for the passwords: what is deployed is described without them. */
-const NO_SECRETS: Secrets = { system: "-", app: "-", leaf: "-", route: "-" };
+/** Stand-ins for the keys and secret files: what is deployed is described without them. */
+export const NO_SECRETS = { keys: PLACEHOLDER_KEYS, secretFiles: PLACEHOLDER_FILES };
 
 export function awsDeployment(t: Topology, layout: AwsLayout, s: AwsTarget): Deployment {
   const nats = s.natsServer ?? DEFAULT_NATS_SERVER[layout.arch];

@@ -12,7 +12,7 @@ import { LEGACY_HOST } from "../../topology/deployment";
 import { renderBootstrap } from "../../topology/render/bootstrap";
 import { monitorUrl } from "../../topology/types";
 import type { RegionLayout, ServerLayout } from "./layout";
-import { serverParameters } from "./parameters";
+import { serverParameters, serverProfile } from "./parameters";
 import { securityGroup, type AwsScope, type RegionScope } from "./scope";
 import { peersOf } from "./server-config";
 
@@ -65,8 +65,9 @@ export function createServers(
   // Each server waits for the one before it: a type change stops one instance at a time.
   let before: pulumi.Resource | undefined;
   for (const server of region.r.servers) {
-    const profile = serverParameters(scope, region, server);
+    const profile = serverProfile(scope, region, server);
     const instance = createInstance(scope, region, server, { ami, profile, before });
+    serverParameters(scope, region, server, instance.privateIp);
     instances.set(server.name, instance);
     before = waitUntilHealthy(scope, region, server, instance, healthGate) ?? instance;
     if (server.hardware.storage.kind === "ebs") attachVolume(scope, region, server, instance);

@@ -246,9 +246,11 @@ def main():
             installed[name] = pin["sha256"]
     pins = {**state.get("pins", {}), **installed}
 
-    # Files of nats-server wait for its reload or its turn; the rest are written now.
-    pending = manifest["generation"] != state.get("generation") or "nats-server" in installed
-    running = run("is-active", "nats-server.service") == 0
+    # Files of nats-server wait for its reload or its turn; the rest are written now. A host
+    # without nats-server (a canary peel) only gets its files and services.
+    serves = "nats-server.service" in manifest.get("services", [])
+    pending = serves and (manifest["generation"] != state.get("generation") or "nats-server" in installed)
+    running = not serves or run("is-active", "nats-server.service") == 0
     restart_now, why = (True, "first start") if not running else my_turn(manifest) if pending else (False, "")
     changed = []
     for entry in manifest["files"]:

@@ -4,20 +4,22 @@
  * input is refused before any resource exists; then the objects are declared, plus the ones that
  * hold passwords and the KV reconcile.
  */
+import { PEEL_CREDENTIALS } from "../../topology/render/peel-bootstrap";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { plan as planSizing, type SizingPlan, type SizingSpecInput } from "../../sizing";
 import { build } from "../../topology";
 import { checkChange, type ChangePlan } from "../../topology/change";
 import type { Deployment } from "../../topology/deployment";
-import { USERS, type Secrets } from "../../topology/auth";
+
 import { peelConfig } from "../../topology/render/zester-config";
 import type { Topology } from "../../topology/types";
 import type { ChecklistStatus } from "../checklist";
 import { Children } from "../children";
 import { Deferred } from "../deferred";
 import { shippedReconcileCode } from "../reconcile-code";
-import { generatedSecrets } from "../secrets";
+import { stackTls } from "../certificates";
+import { generatedIdentities } from "../identities";
 import { resolveKubernetesSettings, type KubernetesSettingsArgs } from "./args";
 import { kubernetesChecklist } from "./checklist";
 import { kubernetesAddressing, kubernetesDeployment, kubernetesLayout, type KubernetesLayout } from "./layout";
@@ -110,7 +112,8 @@ export class ZesterKubernetes extends pulumi.ComponentResource {
       topology: this.topology,
       layout,
       settings,
-      secrets: generatedSecrets(children),
+      identities: generatedIdentities(children),
+      tls: stackTls(children, this.topology, `${pulumi.getProject()}-${pulumi.getStack()}`),
       labels: args.labels ?? {},
       reconcileCode: args.reconcileCode ?? shippedReconcileCode(),
     };
@@ -128,7 +131,7 @@ export class ZesterKubernetes extends pulumi.ComponentResource {
       dnsName: x.host,
     }));
     this.checklist = kubernetesChecklist(t, settings, layout.storageClass);
-    this.peelConfigs = peelConfigs(t, settings, scope.secrets);
+    this.peelConfigs = peelConfigs(t, settings);
     this.registerOutputs({
       clientUrl: this.clientUrl,
       namespace: this.namespace,
@@ -140,11 +143,7 @@ export class ZesterKubernetes extends pulumi.ComponentResource {
   }
 }
 
-function peelConfigs(
-  t: Topology,
-  s: KubernetesSettings,
-  secrets: pulumi.Output<Secrets>,
-): pulumi.Output<Record<string, string>> {
+function peelConfigs(t: Topology, s: KubernetesSettings): pulumi.Output<Record<string, string>> {
   const service = (set: string, namespace: string) => `nats://${set}-clients.${namespace}.svc.cluster.local:4222`;
   const supercluster = t.plan.regions.length > 1;
   const places = t.plan.regions.flatMap((region) => {
@@ -161,19 +160,17 @@ function peelConfigs(
         })),
     ];
   });
-  return pulumi.secret(
-    secrets.apply((sec) =>
-      Object.fromEntries(
-        places.map((p) => [
-          p.key,
-          peelConfig(
-            t,
-            { region: p.region, ...(p.site === undefined ? {} : { site: p.site }) },
-            { user: USERS.app, password: sec.app },
-            p.servers,
-          ),
-        ]),
-      ),
+  return pulumi.output(
+    Object.fromEntries(
+      places.map((p) => [
+        p.key,
+        peelConfig(
+          t,
+          { region: p.region, ...(p.site === undefined ? {} : { site: p.site }) },
+          PEEL_CREDENTIALS,
+          p.servers,
+        ),
+      ]),
     ),
   );
 }

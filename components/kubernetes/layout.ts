@@ -4,7 +4,8 @@
  * holds and the JetStream volumes. Pure, and every problem is found before anything is created.
  */
 import { SpecError, type Problem } from "../../sizing/spec";
-import type { Secrets } from "../../topology/auth";
+import { PLACEHOLDER_KEYS, type PublicKeys, type ServerTlsFiles } from "../../topology/auth";
+import { linkOf, serverCertificate, type CertificateSpec } from "../../topology/tls";
 import { STANDARD_PORTS } from "../../topology/build";
 import { natsServerConfig } from "../../topology/render/nats-server-conf";
 import { serializeNatsConf } from "../../topology/render/nats-conf-format";
@@ -13,10 +14,8 @@ import type { DeployedServer, Deployment } from "../../topology/deployment";
 import type { Addressing, Topology } from "../../topology/types";
 import { monitoringObjects } from "./alert-rules";
 import { networkPolicies } from "./network-policies";
-import { namespace, nodeTuning, PID_FILE, serverSet, setOf, STORE_DIR, type K8sObject } from "./objects";
+import { namespace, nodeTuning, PID_FILE, serverSet, setOf, STORE_DIR, TLS_DIR, type K8sObject } from "./objects";
 import type { KubernetesSettings } from "./settings";
-
-const PLACEHOLDER_SECRETS: Secrets = { system: "-", app: "-", leaf: "-", route: "-" };
 
 export interface Namespaces {
   core: string;
@@ -36,7 +35,7 @@ export interface RegionManifests {
   /** kubeconfig context; absent: the current one. */
   context?: string;
   namespaces: string[];
-  /** Everything but the objects that hold passwords. */
+  /** Everything but the Secrets (configs, keys, seeds, the reconcile job). */
   objects: K8sObject[];
   /** The servers whose configs go in each namespace's `nats-config` Secret. */
   configs: { namespace: string; servers: string[] }[];
@@ -57,21 +56,59 @@ export interface KubernetesLayout {
  * the reloader. Passwords never reach it (configs are keyed with placeholders).
  */
 export function restartHash(t: Topology, servers: string[], s: KubernetesSettings, hubLeafHost?: string): string {
-  return digest(...servers.map((name) => restartPart(confOf(t, name, s, PLACEHOLDER_SECRETS, hubLeafHost))));
+  return digest(...servers.map((name) => restartPart(confOf(t, name, s, PLACEHOLDER_KEYS, hubLeafHost))));
 }
 
 /** What a reload applies to one server (its whole config, keyed without passwords). */
 export function reloadKey(t: Topology, server: string, s: KubernetesSettings, hubLeafHost?: string): string {
-  return digest(confOf(t, server, s, PLACEHOLDER_SECRETS, hubLeafHost));
+  return digest(confOf(t, server, s, PLACEHOLDER_KEYS, hubLeafHost));
 }
 
-function confOf(t: Topology, server: string, s: KubernetesSettings, secrets: Secrets, hubLeafHost?: string) {
+/** A pod's TLS files: every pod of a namespace mounts its `nats-tls` Secret, named by server. */
+export function kubernetesTlsFiles(t: Topology, server: string): ServerTlsFiles {
+  const s = t.servers.find((x) => x.name === server);
+  const link = s === undefined ? undefined : linkOf(t, s);
+  return {
+    caFile: `${TLS_DIR}/ca.pem`,
+    certFile: `${TLS_DIR}/${server}.pem`,
+    keyFile: `${TLS_DIR}/${server}-key.pem`,
+    ...(link === undefined
+      ? {}
+      : { linkCertFile: `${TLS_DIR}/${link}.pem`, linkKeyFile: `${TLS_DIR}/${link}-key.pem` }),
+  };
+}
+
+/**
+ * The names a pod is reached by: its own, its set's headless and client Services in every form
+ * a client may use, and for the hub region's core the host other regions reach it at.
+ */
+export function kubernetesCertificate(t: Topology, server: string, s: KubernetesSettings): CertificateSpec {
+  const x = t.servers.find((y) => y.name === server);
+  if (x === undefined) throw new Error(`no server ${server}`);
+  const ns = x.role === "leaf" ? s.leafNamespace : s.namespace;
+  const set = setOf(server);
+  const hub = x.role === "core" && x.region === t.plan.regions[0]?.name && s.hubLeafHost !== undefined;
+  return serverCertificate(x, () => ({
+    dnsNames: [
+      `${set}.${ns}.svc.cluster.local`,
+      ...[
+        `${set}-clients.${ns}.svc.cluster.local`,
+        `${set}-clients.${ns}.svc`,
+        `${set}-clients.${ns}`,
+        `${set}-clients`,
+      ],
+      ...(hub && s.hubLeafHost !== undefined ? [s.hubLeafHost] : []),
+    ],
+  }));
+}
+
+function confOf(t: Topology, server: string, s: KubernetesSettings, keys: PublicKeys, hubLeafHost?: string) {
   return natsServerConfig({
     topology: t,
     server,
     version: s.natsServer.version,
     storeDir: STORE_DIR,
-    secrets,
+    auth: { keys, tls: kubernetesTlsFiles(t, server) },
     bindHost: "0.0.0.0",
     pidFile: PID_FILE,
     ...(hubLeafHost === undefined ? {} : { hubLeafHost }),
@@ -82,10 +119,10 @@ export function renderConf(
   t: Topology,
   server: string,
   s: KubernetesSettings,
-  secrets: Secrets,
+  keys: PublicKeys,
   hubLeafHost?: string,
 ): string {
-  return serializeNatsConf(confOf(t, server, s, secrets, hubLeafHost), [
+  return serializeNatsConf(confOf(t, server, s, keys, hubLeafHost), [
     `nats-server.conf for ${server} (${t.tier} tier), rendered by zester-infra for nats-server ${s.natsServer.version}.`,
   ]);
 }

@@ -5,7 +5,7 @@
 import type { SizingPlan } from "../../sizing/types";
 import { STANDARD_PORTS } from "../../topology/build";
 import type { Topology, TopologyServer } from "../../topology/types";
-import { JOB_ENV } from "../../jetstream/cluster-job";
+import { JOB_FILE_ENV } from "../../jetstream/cluster-job";
 import type { KubernetesSettings } from "./settings";
 
 export interface K8sObject {
@@ -18,6 +18,8 @@ export interface K8sObject {
 /** Where JetStream keeps its files inside the pod (the PVC's mount). */
 export const STORE_DIR = "/data/jetstream";
 export const CONFIG_DIR = "/etc/nats-config";
+/** Each namespace's `nats-tls` Secret: the CA, every server's certificate and key, the link's. */
+export const TLS_DIR = "/etc/nats-tls";
 /** Shared by nats-server and its reloader (the pod shares one process namespace). */
 export const PID_DIR = "/var/run/nats";
 export const PID_FILE = `${PID_DIR}/nats.pid`;
@@ -35,6 +37,7 @@ export const NAMESPACED_UNSAFE_SYSCTLS = [
 /** Node-wide: only the opt-in node DaemonSet (host network) can set them. */
 export const NODE_SYSCTLS = ["net.core.netdev_max_backlog", "fs.file-max"];
 const RECONCILE_DIR = "/opt/zester-kv-reconcile";
+const RECONCILE_JOB_DIR = "/etc/zester-kv-reconcile";
 
 /** The StatefulSet a server belongs to: its name without the ordinal (`core-3` → `core`). */
 export const setOf = (server: string): string => server.replace(/-\d+$/, "");
@@ -185,6 +188,7 @@ function statefulSet(s: KubernetesSettings, spec: SetSpec, facts: PodFacts): K8s
           containers: [natsContainer(s, facts), reloaderContainer(s), exporterContainer(s), ...master],
           volumes: [
             { name: "config", secret: { secretName: "nats-config" } },
+            { name: "tls", secret: { secretName: "nats-tls", defaultMode: 0o440 } },
             { name: "pid", emptyDir: {} },
             ...(master.length > 0 ? [{ name: "zester-master", secret: { secretName: "zester-master" } }] : []),
           ],
@@ -242,6 +246,7 @@ function natsContainer(s: KubernetesSettings, facts: PodFacts) {
     },
     volumeMounts: [
       { name: "config", mountPath: CONFIG_DIR, readOnly: true },
+      { name: "tls", mountPath: TLS_DIR, readOnly: true },
       { name: "pid", mountPath: PID_DIR },
       ...(facts.core ? [{ name: "jetstream", mountPath: STORE_DIR }] : []),
     ],
@@ -405,12 +410,19 @@ export function reconcilePod(s: KubernetesSettings): Record<string, unknown> {
             "-e",
             `require("${RECONCILE_DIR}/index.js").handler().then(() => process.exit(0), (e) => { console.error(e); process.exit(1); })`,
           ],
-          env: [{ name: JOB_ENV, valueFrom: { secretKeyRef: { name: "kv-reconcile-job", key: "job" } } }],
-          volumeMounts: [{ name: "code", mountPath: RECONCILE_DIR, readOnly: true }],
+          // The job (it holds the reconcile identity's seed) as a file from its Secret, never an env variable.
+          env: [{ name: JOB_FILE_ENV, value: `${RECONCILE_JOB_DIR}/job` }],
+          volumeMounts: [
+            { name: "code", mountPath: RECONCILE_DIR, readOnly: true },
+            { name: "job", mountPath: RECONCILE_JOB_DIR, readOnly: true },
+          ],
           resources: guaranteed("100m", "256Mi"),
         },
       ],
-      volumes: [{ name: "code", configMap: { name: "kv-reconcile-code" } }],
+      volumes: [
+        { name: "code", configMap: { name: "kv-reconcile-code" } },
+        { name: "job", secret: { secretName: "kv-reconcile-job", defaultMode: 0o400 } },
+      ],
     },
   };
 }

@@ -1,17 +1,20 @@
 /**
  * Declares one region's objects on its Kubernetes cluster: the layout's plain objects, the
- * Secrets that hold passwords (built here, inside an apply), the JetStream claims, the KV
- * reconcile and the optional peel DaemonSet.
+ * Secrets (configs, TLS keys, seeds, the reconcile job; built here, inside an apply, mounted as
+ * files), the JetStream claims, the KV reconcile and the optional peel DaemonSet.
  */
 import * as k8s from "@pulumi/kubernetes";
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
+import { linkOf } from "../../topology/tls";
 import { clusterJob } from "../../jetstream/cluster-job";
-import { USERS, type Secrets } from "../../topology/auth";
+import type { ZesterCredentials } from "../../topology/render/zester-config";
+import type { StackTls } from "../certificates";
+import type { Identities } from "../identities";
 import { masterConfig, peelConfig } from "../../topology/render/zester-config";
 import type { Topology } from "../../topology/types";
 import type { Children } from "../children";
 import type { Deferred } from "../deferred";
-import { renderConf, type KubernetesLayout, type RegionManifests } from "./layout";
+import { kubernetesCertificate, renderConf, type KubernetesLayout, type RegionManifests } from "./layout";
 import { reconcilePod, type K8sObject } from "./objects";
 import type { KubernetesSettings } from "./settings";
 
@@ -21,7 +24,8 @@ export interface K8sScope {
   topology: Topology;
   layout: KubernetesLayout;
   settings: KubernetesSettings;
-  secrets: pulumi.Output<Secrets>;
+  identities: Identities;
+  tls: StackTls;
   /** The caller's labels, merged under ours. */
   labels: Record<string, string>;
   reconcileCode: string;
@@ -43,7 +47,7 @@ export function declareRegion(scope: K8sScope, r: RegionManifests, provider: pul
   };
   const namespaces = r.objects.filter((x) => x.kind === "Namespace").map((x) => declareObject(region, x, region.o));
   const after = { ...region.o, dependsOn: namespaces };
-  const configs = [...configSecrets(region, after), ...masterSecret(region, after)];
+  const configs = [...configSecrets(region, after), ...tlsSecrets(region, after), ...masterSecret(region, after)];
   const volumes = claims(region, after);
   const workloads = r.objects
     .filter((x) => x.kind !== "Namespace")
@@ -60,9 +64,15 @@ export function declareRegion(scope: K8sScope, r: RegionManifests, provider: pul
   if (scope.settings.zesterPeelImage !== undefined) peels(region, after);
 }
 
-/** Each namespace's `nats-config` Secret: one rendered config per pod (they hold passwords). */
+/** Where a Zester process in a pod finds its seed and the CA: its Secret, mounted at /etc/zester. */
+const credentialsIn = (kind: "master" | "peel"): ZesterCredentials => ({
+  nkeyFile: `/etc/zester/${kind}.nk`,
+  caFile: "/etc/zester/ca.pem",
+});
+
+/** Each namespace's `nats-config` Secret: one rendered config per pod. */
 function configSecrets(region: RegionScope, opts: pulumi.CustomResourceOptions): pulumi.Resource[] {
-  const { children, topology: t, settings: s, secrets, r, prefix } = region;
+  const { children, topology: t, settings: s, identities, r, prefix } = region;
   const hubLeafHost = r === region.layout.regions[0] ? undefined : region.layout.hubLeafHost;
   return r.configs.map((c) =>
     children.make(`${prefix}nats-config-${c.namespace}`, opts, (name, o) => {
@@ -70,8 +80,8 @@ function configSecrets(region: RegionScope, opts: pulumi.CustomResourceOptions):
         name,
         {
           metadata: withLabels(region, { name: "nats-config", namespace: c.namespace }),
-          stringData: secrets.apply((sec) =>
-            Object.fromEntries(c.servers.map((n) => [`${n}.conf`, renderConf(t, n, s, sec, hubLeafHost)])),
+          stringData: identities.keys.apply((keys) =>
+            Object.fromEntries(c.servers.map((n) => [`${n}.conf`, renderConf(t, n, s, keys, hubLeafHost)])),
           ),
         },
         o,
@@ -80,8 +90,50 @@ function configSecrets(region: RegionScope, opts: pulumi.CustomResourceOptions):
   );
 }
 
+/**
+ * Each namespace's `nats-tls` Secret: the CA, a certificate and key per pod there, and the link
+ * certificate its servers solicit their hub with. The leaf namespace (a DMZ) holds its own
+ * servers' keys and the leaf link's, nothing of the core's.
+ */
+function tlsSecrets(region: RegionScope, opts: pulumi.CustomResourceOptions): pulumi.Resource[] {
+  const { children, topology: t, settings: s, tls, r, prefix } = region;
+  return r.configs.map((c) => {
+    const own = c.servers.map((n) => ({ name: n, ...tls.issue(kubernetesCertificate(t, n, s)) }));
+    const links = [
+      ...new Set(
+        c.servers.flatMap((n) => {
+          const x = t.servers.find((y) => y.name === n);
+          const link = x === undefined ? undefined : linkOf(t, x);
+          return link === undefined ? [] : [link];
+        }),
+      ),
+    ].flatMap((name) => {
+      const issued = tls.links.get(name);
+      return issued === undefined ? [] : [{ name, ...issued }];
+    });
+    const all = [...own, ...links];
+    const files: [string, pulumi.Output<string>][] = [
+      ["ca.pem", tls.ca],
+      ...all.flatMap((x): [string, pulumi.Output<string>][] => [
+        [`${x.name}.pem`, x.cert],
+        [`${x.name}-key.pem`, x.key],
+      ]),
+    ];
+    const data = pulumi
+      .all(files.map(([, content]) => content))
+      .apply((contents) => Object.fromEntries(files.map(([file], i) => [file, contents[i] ?? ""])));
+    return children.make(`${prefix}nats-tls-${c.namespace}`, opts, (name, o) => {
+      return new k8s.core.v1.Secret(
+        name,
+        { metadata: withLabels(region, { name: "nats-tls", namespace: c.namespace }), stringData: pulumi.secret(data) },
+        o,
+      );
+    });
+  });
+}
+
 function masterSecret(region: RegionScope, opts: pulumi.CustomResourceOptions): pulumi.Resource[] {
-  const { children, topology: t, settings: s, secrets, r, prefix } = region;
+  const { children, topology: t, settings: s, identities, tls, r, prefix } = region;
   const cluster = t.clusters.find((c) => c.region === r.region);
   if (s.zesterMasterImage === undefined || cluster === undefined) return [];
   return [
@@ -90,10 +142,14 @@ function masterSecret(region: RegionScope, opts: pulumi.CustomResourceOptions): 
         name,
         {
           metadata: withLabels(region, { name: "zester-master", namespace: s.namespace }),
-          stringData: secrets.apply((sec) =>
-            Object.fromEntries(
-              cluster.servers.map((n) => [`${n}.yaml`, masterConfig(t, n, { user: USERS.app, password: sec.app })]),
-            ),
+          stringData: pulumi.secret(
+            pulumi.all([identities.seeds, tls.ca]).apply(([seeds, ca]) => ({
+              ...Object.fromEntries(
+                cluster.servers.map((n) => [`${n}.yaml`, masterConfig(t, n, credentialsIn("master"))]),
+              ),
+              "master.nk": `${seeds.master}\n`,
+              "ca.pem": ca,
+            })),
           ),
         },
         o,
@@ -135,7 +191,7 @@ function claims(region: RegionScope, opts: pulumi.CustomResourceOptions): pulumi
 
 /** The KV reconcile: a Job once the servers exist, and a CronJob correcting drift. */
 function reconcile(region: RegionScope, opts: pulumi.CustomResourceOptions): void {
-  const { children, topology: t, settings: s, secrets, r, prefix } = region;
+  const { children, topology: t, settings: s, identities, tls, r, prefix } = region;
   const cluster = t.clusters.find((c) => c.region === r.region);
   if (cluster === undefined) return;
   const ns = s.namespace;
@@ -154,7 +210,11 @@ function reconcile(region: RegionScope, opts: pulumi.CustomResourceOptions): voi
       name,
       {
         metadata: withLabels(region, { name: "kv-reconcile-job", namespace: ns }),
-        stringData: secrets.apply((sec) => ({ job: JSON.stringify(clusterJob(t, cluster, sec.app)) })),
+        stringData: pulumi.secret(
+          pulumi.all([identities.seeds, tls.ca]).apply(([seeds, ca]) => ({
+            job: JSON.stringify(clusterJob(t, cluster, { ca, credentials: { seed: seeds.reconcile } })),
+          })),
+        ),
       },
       o,
     );
@@ -185,7 +245,7 @@ function reconcile(region: RegionScope, opts: pulumi.CustomResourceOptions): voi
 }
 
 function peels(region: RegionScope, opts: pulumi.CustomResourceOptions): void {
-  const { children, topology: t, settings: s, secrets, r, prefix } = region;
+  const { children, topology: t, settings: s, identities, tls, r, prefix } = region;
   const image = s.zesterPeelImage;
   if (image === undefined) return;
   const labels = { "app.kubernetes.io/name": "zester-peel", "app.kubernetes.io/part-of": "zester" };
@@ -194,9 +254,13 @@ function peels(region: RegionScope, opts: pulumi.CustomResourceOptions): void {
       name,
       {
         metadata: withLabels(region, { name: "zester-peel", namespace: s.namespace }),
-        stringData: secrets.apply((sec) => ({
-          "peel.yaml": peelConfig(t, { region: r.region }, { user: USERS.app, password: sec.app }),
-        })),
+        stringData: pulumi.secret(
+          pulumi.all([identities.seeds, tls.ca]).apply(([seeds, ca]) => ({
+            "peel.yaml": peelConfig(t, { region: r.region }, credentialsIn("peel")),
+            "peel.nk": `${seeds.peel}\n`,
+            "ca.pem": ca,
+          })),
+        ),
       },
       o,
     );

@@ -3,6 +3,10 @@
  * every tier creates, what a tier change does to the servers that stay, and what bad config
  * is refused with.
  */
+import { createHash } from "node:crypto";
+import { publicKeyOf, userSeed } from "../../components/identities";
+import { CLIENT_ROLES, type PublicKeys } from "../../topology/auth";
+import { PLACEHOLDER_FILES } from "../../topology/render/server-files";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { gunzipSync } from "node:zlib";
@@ -196,24 +200,30 @@ describe("every tier on AWS", () => {
       name: "/zester/zester-infra-staging/zester/core-1/files/nats-server.conf",
       type: "SecureString",
     });
-    const secrets = {
-      system: "zester-system-password-generated-at-deploy",
-      app: "zester-app-password-generated-at-deploy",
-      leaf: "zester-leaf-password-generated-at-deploy",
-      route: "zester-route-password-generated-at-deploy",
-    };
+    // The keys the mocks' random bytes make (scripts/plan-mocks.ts): a config holds public keys only.
+    const keys = Object.fromEntries(
+      CLIENT_ROLES.map((role) => [
+        role,
+        publicKeyOf(userSeed(createHash("sha256").update(`zester-${role}-nkey`).digest())),
+      ]),
+    ) as PublicKeys;
     const files = serverFiles({
       topology: build(plan({ peels: 2_000 }), standardAddressing("zester.internal")),
       server: "core-1",
       natsVersion: "2.14.6",
       natsServer: { url: DEFAULT_NATS_SERVER.x86.url, sha256: DEFAULT_NATS_SERVER.x86.sha256 },
-      secrets,
+      keys,
+      secretFiles: PLACEHOLDER_FILES,
       bindHost: "0.0.0.0",
       serverTags: ["az:eu-west-1b"],
       uniqueTagPrefix: "az:",
     });
-    expect(conf?.value).toBe(files.files.find((f) => f.name === "nats-server.conf")?.content);
-    expect(String(conf?.value)).toMatch(/^listen: "0\.0\.0\.0:4222"$/m);
+    // Past 4 KB the parameter holds it gzipped (the manifest says so; the agent decodes it).
+    const text = gunzipSync(Buffer.from(String(conf?.value), "base64")).toString();
+    expect(text).toBe(files.files.find((f) => f.name === "nats-server.conf")?.content);
+    expect(text).toMatch(/^listen: "0\.0\.0\.0:4222"$/m);
+    // Public keys and file paths only: no seed, no private key.
+    expect(text).not.toMatch(/PRIVATE KEY|"SU[A-Z0-9]{56}"|password/);
   });
 
   test.each([
@@ -251,7 +261,8 @@ describe("every tier on AWS", () => {
       files: { name: string; encoding?: string }[];
     };
     const gzipped = manifest.files.filter((f) => f.encoding === "gzip+base64").map((f) => f.name);
-    expect(gzipped).toEqual(["zester-apply"]);
+    // The agent, and a nats-server.conf past 4 KB (every identity's permissions are in it).
+    expect(gzipped).toEqual(["nats-server.conf", "zester-apply"]);
     const agent = gunzipSync(Buffer.from(String(param("zester-core-0-file-zester-apply")?.value), "base64")).toString();
     expect(agent).toBe(readFileSync(path.join(__dirname, "..", "..", "components", "aws", "zester-apply.py"), "utf8"));
     for (const f of manifest.files.filter((x) => x.encoding === undefined))
@@ -260,7 +271,8 @@ describe("every tier on AWS", () => {
 
   test("each server's instance profile may read its own parameters and nothing else", () => {
     const p = planned(2_000);
-    for (const policy of ofType(p, "aws:iam/rolePolicy:RolePolicy")) {
+    const agents = ofType(p, "aws:iam/rolePolicy:RolePolicy").filter((x) => x.name.endsWith("-agent"));
+    for (const policy of agents) {
       const server = policy.name.replace(/^zester-/, "").replace(/-agent$/, "");
       const doc = JSON.parse(String(policy.inputs.policy)) as { Statement: { Action: string[]; Resource: string[] }[] };
       expect(doc.Statement).toEqual([
@@ -274,7 +286,20 @@ describe("every tier on AWS", () => {
         },
       ]);
     }
-    expect(ofType(p, "aws:iam/rolePolicy:RolePolicy")).toHaveLength(3);
+    expect(agents).toHaveLength(3);
+    // The KV reconcile function may read its own seed's parameter, one parameter, nothing else.
+    const seed = ofType(p, "aws:iam/rolePolicy:RolePolicy").find((x) => x.name === "zester-kv-reconcile-seed");
+    expect(JSON.parse(String(seed?.inputs.policy))).toEqual({
+      Version: "2012-10-17",
+      Statement: [
+        {
+          Effect: "Allow",
+          Action: ["ssm:GetParameter"],
+          Resource: "arn:aws:ssm:eu-west-1:*:parameter/zester/zester-infra-staging/zester/kv-reconcile/seed",
+        },
+      ],
+    });
+    expect(ofType(p, "aws:iam/rolePolicy:RolePolicy")).toHaveLength(4);
   });
 
   test("with the SSM Agent pinned: Session Manager's permissions (and no parameter of another server), the agent installed", () => {

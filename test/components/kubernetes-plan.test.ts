@@ -223,8 +223,19 @@ describe("every tier on Kubernetes", () => {
     expect(configs.map((c) => c.inputs.metadata?.namespace).sort()).toEqual(["zester", "zester-leaf"]);
     const leafConf = (configs.find((c) => c.inputs.metadata?.namespace === "zester-leaf")?.inputs.stringData ??
       {}) as Record<string, string>;
-    expect(leafConf["leaf-edge-0.conf"]).toMatch(
-      /nats-leaf:\/\/leaf:[^@]+@core-0\.core\.zester\.svc\.cluster\.local:7422/,
+    expect(leafConf["leaf-edge-0.conf"]).toMatch(/"nats-leaf:\/\/core-0\.core\.zester\.svc\.cluster\.local:7422"/);
+    // Each namespace's TLS Secret: the DMZ's holds its own servers' keys and the leaf link's, none of the core's.
+    const tlsOf = (ns: string) =>
+      Object.keys(
+        ofKind(p, "Secret").find((s) => s.inputs.metadata?.name === "nats-tls" && s.inputs.metadata.namespace === ns)
+          ?.inputs.stringData ?? {},
+      );
+    expect(tlsOf("zester-leaf").filter((k) => k.endsWith("-key.pem"))).toEqual([
+      ...[0, 1, 2, 3, 4, 5].map((i) => `leaf-edge-${String(i)}-key.pem`),
+      "leaf-link-key.pem",
+    ]);
+    expect(tlsOf("zester").filter((k) => k.endsWith("-key.pem"))).toEqual(
+      [0, 1, 2, 3, 4].map((i) => `core-${String(i)}-key.pem`),
     );
   });
 
@@ -236,7 +247,7 @@ describe("every tier on Kubernetes", () => {
     ]);
     const secret = p.resources.find((r) => r.name === "zester-region-1-nats-config-zester");
     expect(String((secret?.inputs.stringData as Record<string, string>)["region-1-core-0.conf"])).toMatch(
-      /@leaf\.hub\.example\.com:7422/,
+      /"nats-leaf:\/\/leaf\.hub\.example\.com:7422"/,
     );
     expect(ofKind(p, "Service").some((s) => (s.inputs.spec as { type?: string }).type === "LoadBalancer")).toBe(true);
   });
@@ -420,9 +431,11 @@ test("with Zester images: a master container next to each core server and a peel
   expect(containers).toEqual(["nats", "reloader", "exporter", "zester-master"]);
   const masters = ofKind(p, "Secret").find((s) => s.inputs.metadata?.name === "zester-master");
   expect(Object.keys(masters?.inputs.stringData as Record<string, string>)).toEqual([
+    "ca.pem",
     "core-0.yaml",
     "core-1.yaml",
     "core-2.yaml",
+    "master.nk",
   ]);
   const [peels] = ofKind(p, "DaemonSet");
   expect(peels?.inputs.metadata?.name).toBe("zester-peel");

@@ -35,7 +35,7 @@ test("the deployed bundle raises a dropped replica count back to the plan, and i
     await run.stop();
     throw new Error("a 2,000-peel topology has a cluster");
   }
-  const nc = await connectCluster(run.topology, cluster, run.state.secrets);
+  const nc = await connectCluster(run.topology, cluster, run.state);
   const dir = mkdtempSync(path.join(os.tmpdir(), "zester-bundle-"));
   try {
     const jsm = await jetstreamManager(nc);
@@ -46,7 +46,10 @@ test("the deployed bundle raises a dropped replica count back to the plan, and i
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded as the runtime loads it
     const bundle = require(path.join(dir, "index.js")) as Bundle;
     // The job exactly as the AWS and Kubernetes targets hand it over.
-    const job = clusterJob(run.topology, cluster, run.state.secrets.app);
+    const job = clusterJob(run.topology, cluster, {
+      ca: run.state.auth.ca,
+      credentials: { seed: run.state.auth.seeds.reconcile },
+    });
     expect(job.clusterSize).toBe(3);
     process.env[JOB_ENV] = JSON.stringify(job);
     const log = jest.spyOn(console, "log").mockImplementation(() => undefined);
@@ -66,4 +69,4 @@ test("the deployed bundle raises a dropped replica count back to the plan, and i
     await run.stop();
     rmSync(dir, { recursive: true, force: true });
   }
-});
+}, 60_000);

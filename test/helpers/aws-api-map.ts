@@ -143,6 +143,7 @@ export const AWS_API_MAP: Record<string, TypeMap> = {
       imageId: "CreateLaunchTemplate.LaunchTemplateData.ImageId",
       instanceType: "CreateLaunchTemplate.LaunchTemplateData.InstanceType",
       userData: "CreateLaunchTemplate.LaunchTemplateData.UserData",
+      "iamInstanceProfile.name": "CreateLaunchTemplate.LaunchTemplateData.IamInstanceProfile.Name",
       vpcSecurityGroupIds: "CreateLaunchTemplate.LaunchTemplateData.SecurityGroupIds",
       "metadataOptions.httpEndpoint": "CreateLaunchTemplate.LaunchTemplateData.MetadataOptions.HttpEndpoint",
       "metadataOptions.httpTokens": "CreateLaunchTemplate.LaunchTemplateData.MetadataOptions.HttpTokens",

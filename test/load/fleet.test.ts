@@ -9,7 +9,7 @@ import { WriteLedger } from "../../load/ledger";
 import { SimPeel } from "../../load/peel";
 import { countLost } from "../../load/readback";
 import { trafficModel } from "../../load/traffic";
-import { USERS } from "../../topology/auth";
+import { clientAuth } from "../../local/identities";
 import { boot } from "../helpers/local";
 import { runScript } from "../helpers/run";
 
@@ -21,8 +21,7 @@ describe("the fleet simulator on a 3-node tier (nats-server from Debian sid)", (
     run = await boot(2_000, "sid");
     nc = await connectAdmin(
       run.state.servers.map((s) => s.clientUrl),
-      USERS.app,
-      run.state.secrets.app,
+      clientAuth(run.state, "master"),
     );
   }, 120_000);
 

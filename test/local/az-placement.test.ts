@@ -15,12 +15,11 @@ import { fetchFromDebian } from "../../local/nats-binary";
 import { freePorts } from "../../local/ports";
 import { plan } from "../../sizing";
 import { build } from "../../topology";
-import { USERS } from "../../topology/auth";
 import { renderNatsServerConf } from "../../topology/render/nats-server-conf";
 import { clientUrl } from "../../topology/types";
 import { SUITES, tempStateDir } from "../helpers/local";
+import { realAuth } from "../helpers/auth";
 
-const SECRETS = { system: "sys-pw", app: "app-pw", leaf: "leaf-pw", route: "route-pw" };
 const ZONES = ["az-a", "az-b", "az-c"];
 
 test.each(SUITES)(
@@ -33,6 +32,7 @@ test.each(SUITES)(
       const sizing = plan({ peels: 20_000 });
       const t = build(sizing, loopbackAddressing(await freePorts(sizing.totalServers * PORTS_PER_SERVER)));
       const zoneOf = new Map(t.servers.map((s, i) => [s.name, ZONES[i % 3] ?? ""]));
+      const auth = await realAuth(dir, t);
       for (const s of t.servers) {
         const store = path.join(dir, s.name);
         mkdirSync(store, { recursive: true });
@@ -44,7 +44,7 @@ test.each(SUITES)(
             server: s.name,
             version: binary.version,
             storeDir: store,
-            secrets: SECRETS,
+            auth: auth.server(s.name),
             serverTags: [`az:${zoneOf.get(s.name) ?? ""}`],
             uniqueTagPrefix: "az:",
           }),
@@ -52,7 +52,7 @@ test.each(SUITES)(
         children.push(spawn(binary.path, ["-c", file], { stdio: "ignore" }));
       }
       await waitHealthy(t, 60_000);
-      const nc = await connectAdmin(t.servers.map(clientUrl), USERS.app, SECRETS.app);
+      const nc = await connectAdmin(t.servers.map(clientUrl), auth.client("master"));
       try {
         const jsm = await jetstreamManager(nc, { timeout: 10_000 });
         for (let i = 0; i < 6; i++) {

@@ -9,7 +9,7 @@ import { reconcileKv } from "../../jetstream/reconcile";
 import type { DebianSuite } from "../../local/nats-binary";
 import { down, up } from "../../local/runner";
 import { fetchFromDebian } from "../../local/nats-binary";
-import { USERS } from "../../topology/auth";
+import { clientAuth } from "../../local/identities";
 import { boot, eventually, monitor, tempStateDir } from "../helpers/local";
 import { TIER_EXAMPLES } from "../helpers/tiers";
 
@@ -99,7 +99,7 @@ export function bootTiers(suite: DebianSuite): void {
       try {
         const run = await up({ peels: 50, stateDir, natsServer });
         const url = run.state.servers[0]?.clientUrl ?? "";
-        let nc = await connectAdmin([url], USERS.app, run.state.secrets.app);
+        let nc = await connectAdmin([url], clientAuth(run.state, "master"));
         const kv = await new Kvm(nc).open("facts");
         await kv.put("peel-1", "uname=Linux");
         const jsm = await jetstreamManager(nc);
@@ -124,7 +124,7 @@ export function bootTiers(suite: DebianSuite): void {
 
         await down(stateDir);
         await up({ peels: 50, stateDir, natsServer });
-        nc = await connectAdmin([url], USERS.app, run.state.secrets.app);
+        nc = await connectAdmin([url], clientAuth(run.state, "master"));
         const again = await new Kvm(nc).open("facts");
         expect((await again.get("peel-1"))?.string()).toBe("uname=Linux");
         expect((await (await jetstreamManager(nc)).streams.info("KV_facts")).config.num_replicas).toBe(1);
@@ -154,7 +154,7 @@ export function bootTiers(suite: DebianSuite): void {
         const jsz = await monitor<Jsz>(core?.monitorUrl ?? "", "/jsz");
         expect(jsz.meta_cluster?.cluster_size).toBe(5);
         expect(jsz.meta_cluster?.leader).toMatch(/^region-1-core-/);
-        const nc = await connectAdmin([core?.clientUrl ?? ""], USERS.app, run.state.secrets.app);
+        const nc = await connectAdmin([core?.clientUrl ?? ""], clientAuth(run.state, "master"));
         const kv = await new Kvm(nc).open("facts");
         await kv.put("peel-42", "os=debian");
         expect((await kv.get("peel-42"))?.string()).toBe("os=debian");
@@ -170,12 +170,13 @@ export function bootTiers(suite: DebianSuite): void {
         const leaf = run.state.servers.find((s) => s.role === "leaf");
         const core = run.state.servers.find((s) => s.role === "core");
         const domain = run.topology.servers.find((s) => s.role === "core")?.domain;
-        const onLeaf = await connectAdmin([leaf?.clientUrl ?? ""], USERS.app, run.state.secrets.app);
+        // A peel behind a leaf server (the site's link carries what a peel may do, nothing more).
+        const onLeaf = await connectAdmin([leaf?.clientUrl ?? ""], clientAuth(run.state, "peel"));
         // Behind a leaf, JetStream answers only under its domain's API prefix.
-        await (await new Kvm(jetstream(onLeaf, { domain })).open("jobs")).put("job-1", "state.apply");
+        await (await new Kvm(jetstream(onLeaf, { domain })).open("facts")).put("peel-1", "os=debian");
         await onLeaf.close();
-        const onCore = await connectAdmin([core?.clientUrl ?? ""], USERS.app, run.state.secrets.app);
-        expect((await (await new Kvm(onCore).open("jobs")).get("job-1"))?.string()).toBe("state.apply");
+        const onCore = await connectAdmin([core?.clientUrl ?? ""], clientAuth(run.state, "master"));
+        expect((await (await new Kvm(onCore).open("facts")).get("peel-1"))?.string()).toBe("os=debian");
         await onCore.close();
       } finally {
         await run.stop();

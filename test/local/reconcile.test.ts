@@ -2,6 +2,8 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { reconcileKv, startDriftCorrection, type BucketChange } from "../../jetstream/reconcile";
 import { connectCluster } from "../../local/kv";
+import { connectAdmin } from "../../jetstream/connect";
+import { clientAuth } from "../../local/identities";
 import { boot } from "../helpers/local";
 
 describe("KV reconcile on a 3-node cluster (nats-server from Debian sid)", () => {
@@ -12,12 +14,17 @@ describe("KV reconcile on a 3-node cluster (nats-server from Debian sid)", () =>
       await run.stop();
       throw new Error("a 2,000-peel topology has a cluster");
     }
-    const nc = await connectCluster(run.topology, cluster, run.state.secrets);
+    const nc = await connectCluster(run.topology, cluster, run.state);
+    const master = await connectAdmin(
+      run.state.servers.map((s) => s.clientUrl),
+      clientAuth(run.state, "master"),
+    );
     try {
       const kv = run.topology.plan.kv;
       expect((await reconcileKv(nc, kv, { clusterSize: 3 })).every((c) => c.action === "unchanged")).toBe(true);
 
-      const facts = await new Kvm(nc).open("facts");
+      // The reconcile identity may not write into a bucket: the master writes.
+      const facts = await new Kvm(master).open("facts");
       await facts.put("peel-7", "cpus=4");
       const jsm = await jetstreamManager(nc);
       const info = await jsm.streams.info("KV_facts");
@@ -42,6 +49,7 @@ describe("KV reconcile on a 3-node cluster (nats-server from Debian sid)", () =>
       expect((await facts.get("peel-7"))?.string()).toBe("cpus=4");
     } finally {
       await nc.close();
+      await master.close();
       await run.stop();
     }
   }, 120_000);

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { Kvm } from "@nats-io/kv";
 import { connectAdmin } from "../../jetstream/connect";
 import path from "node:path";
@@ -13,10 +13,16 @@ interface StatusJson {
   metaLeader: string | null;
   servers: { name: string; cluster: string | null; role: string; healthy: boolean; clientUrl: string }[];
   kv: { name: string; replicas: number | null }[];
+  connect: {
+    servers: string[];
+    nkeyFile: string;
+    tls: { caFile: string };
+    roles: Record<string, { nkeyFile: string }>;
+  };
 }
 
 describe("npm run local", () => {
-  test("up --detach, status --json, a refused single → cluster change, down --purge", () => {
+  test("up --detach, status --json, a refused single → cluster change, down --purge", async () => {
     const dir = tempStateDir("cli");
     try {
       const upRun = runScript("local", ["up", "--detach", "--peels", "50", "--state-dir", dir, "--nats-server", SID]);
@@ -36,6 +42,30 @@ describe("npm run local", () => {
       expect(report.servers[0]?.clientUrl).toMatch(/^nats:\/\/127\.0\.0\.1:\d+$/);
       expect(report.kv).toHaveLength(14);
       expect(report.kv.every((k) => k.replicas === 1)).toBe(true);
+
+      // What `up` printed and `status --json` gives is enough to connect as the Zester app, over TLS.
+      const c = report.connect;
+      expect(upRun.stdout).toContain(`servers:  ${c.servers.join(",")}`);
+      expect(c.servers).toEqual([report.servers[0]?.clientUrl]);
+      const seed = readFileSync(c.nkeyFile, "utf8").trim();
+      expect(upRun.stdout).not.toContain(seed);
+      expect(statSync(c.nkeyFile).mode & 0o777).toBe(0o600);
+      const nc = await connectAdmin(c.servers, { seed, ca: readFileSync(c.tls.caFile, "utf8") });
+      try {
+        expect(await (await new Kvm(nc).open("facts")).put("from-connect-info", "ok")).toBeGreaterThan(0);
+      } finally {
+        await nc.close();
+      }
+      expect(Object.keys(c.roles).sort()).toEqual(["master", "monitoring", "peel", "reconcile", "system"]);
+      const contextFile = path.join(dir, "connect", "nats", "context", "zester-local.json");
+      expect(upRun.stdout).toContain(`context:  ${contextFile}`);
+      expect(statSync(contextFile).mode & 0o777).toBe(0o600);
+      expect(JSON.parse(readFileSync(contextFile, "utf8"))).toMatchObject({
+        url: c.servers.join(","),
+        nkey: c.nkeyFile,
+        ca: c.tls.caFile,
+      });
+      expect(runScript("local", ["status", "--state-dir", dir]).stdout).toMatch(/Connect a client/);
 
       const again = runScript("local", ["up", "--detach", "--peels", "50", "--state-dir", dir, "--nats-server", SID]);
       expect(again.status).toBe(2);
@@ -135,13 +165,12 @@ test("--master-bin and --peel-bin run Zester next to the servers with the render
     expect(r.stdout.match(/^zester master master-core-\d/gm)).toHaveLength(5);
     expect(r.stdout.match(/^zester peel peel-\d/gm)).toHaveLength(2);
     const state = JSON.parse(readFileSync(path.join(dir, "state.json"), "utf8")) as {
-      secrets: { app: string };
+      auth: { seeds: { master: string }; ca: string };
       servers: { role: string; clientUrl: string }[];
     };
     const nc = await connectAdmin(
       state.servers.filter((s) => s.role === "core").map((s) => s.clientUrl),
-      "zester",
-      state.secrets.app,
+      { seed: state.auth.seeds.master, ca: state.auth.ca },
     );
     try {
       const keysOf = async (bucket: string): Promise<string[]> => {

@@ -1,21 +1,22 @@
 import { plan } from "../../sizing";
 import { build, standardAddressing } from "../../topology";
-import type { Secrets } from "../../topology/auth";
 import { natsServerConfig, renderNatsServerConf } from "../../topology/render/nats-server-conf";
 import { serializeNatsConf } from "../../topology/render/nats-conf-format";
 import { TIER_EXAMPLES } from "../helpers/tiers";
+import { cloudAuth } from "../helpers/auth";
 
-const SECRETS: Secrets = { system: "sys-secret", app: "app-secret", leaf: "leaf-secret", route: "route-secret" };
 const VERSIONS = ["2.9.10", "2.10.27", "2.15.1"];
 
-const render = (peels: number, server: string, version: string): string =>
-  renderNatsServerConf({
-    topology: build(plan({ peels }), standardAddressing("zester.internal")),
+const render = (peels: number, server: string, version: string): string => {
+  const topology = build(plan({ peels }), standardAddressing("zester.internal"));
+  return renderNatsServerConf({
+    topology,
     server,
     version,
     storeDir: "/var/lib/nats/jetstream",
-    secrets: SECRETS,
+    auth: cloudAuth(topology, server),
   });
+};
 
 describe.each(VERSIONS)("nats-server.conf for %s", (version) => {
   test.each(TIER_EXAMPLES)(
@@ -51,18 +52,17 @@ describe("version awareness and the guide's pitfalls", () => {
   });
 
   test("an explicit system account always, and leaf servers run no JetStream", () => {
+    const topology = build(plan({ peels: 60_000 }), standardAddressing("z"));
     const leaf = natsServerConfig({
-      topology: build(plan({ peels: 60_000 }), standardAddressing("z")),
+      topology,
       server: "leaf-edge-0",
       version: "2.15.1",
       storeDir: "/x",
-      secrets: SECRETS,
+      auth: cloudAuth(topology, "leaf-edge-0"),
     });
     expect(leaf.system_account).toBe("SYS");
     expect(leaf.jetstream).toBeUndefined();
-    expect(render(60_000, "leaf-edge-0", "2.15.1")).toMatch(
-      /nats-leaf:\/\/leaf:leaf-secret@core-0\.zester\.internal:7422/,
-    );
+    expect(render(60_000, "leaf-edge-0", "2.15.1")).toMatch(/"nats-leaf:\/\/core-0\.zester\.internal:7422"/);
   });
 
   test("versions older than bookworm's 2.9 are refused", () => {

@@ -9,7 +9,7 @@ import { ROOT } from "../helpers/run";
 import { verifyUnits } from "../helpers/systemd";
 import { TIER_EXAMPLES } from "../helpers/tiers";
 
-const CREDS = { user: "zester", password: "pw" };
+const CREDS = { nkeyFile: "/etc/zester/master.nk", caFile: "/etc/nats/tls/ca.pem" };
 
 describe("systemd units", () => {
   test.each([50, 2_000, 60_000])(
@@ -92,13 +92,13 @@ describe("Zester config", () => {
     expect(y.nats.client.reconnect_wait).toBe("5s");
   });
 
-  test("a leaf server's Zester config has the guide's shape: nats.listen and nats.leaf_node.remotes", () => {
+  test("a leaf server's Zester config has the guide's shape: nats.listen and nats.leaf_node.remotes over tls://", () => {
     const y = parse(leafNodeConfig(t, "leaf-dmz-0", "/etc/zester/leaf.creds")) as {
       nats: { listen: string; leaf_node: { remotes: { url: string; credentials: string }[] } };
     };
     expect(y.nats.listen).toBe("leaf-dmz-0.z:4222");
     expect(y.nats.leaf_node.remotes[0]).toEqual({
-      url: "nats-leaf://core-0.z:7422",
+      url: "tls://core-0.z:7422",
       credentials: "/etc/zester/leaf.creds",
     });
   });

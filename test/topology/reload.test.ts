@@ -4,6 +4,7 @@
  * that differs in that key only, a SIGHUP, and must log a reload, not a refusal. A key left out
  * of the list (lame_duck_duration) is refused on both, so the check can tell the two apart.
  */
+import { localConfInput } from "../../local/server-auth";
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -71,7 +72,7 @@ describe.each(NATS_SERVER_SUITES)("on Debian %s's nats-server", (suite) => {
         server: "core-0",
         version: run.state.natsServer.version,
         storeDir: `${run.stateDir}/servers/core-0/jetstream`,
-        secrets: run.state.secrets,
+        auth: localConfInput(run.stateDir, run.state, run.topology, "core-0").auth,
       });
       const before = digest(restartPart(config));
       const outcomes: Record<string, string> = {};

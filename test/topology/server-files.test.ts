@@ -13,8 +13,24 @@ import { serializeNatsConf } from "../../topology/render/nats-conf-format";
 import { natsServerConfig } from "../../topology/render/nats-server-conf";
 import { GENERATION_TAG, serverFiles, STORE_DIR, type ServerFilesInput } from "../../topology/render/server-files";
 import { cloudInitSchema } from "../helpers/tools";
+import { TEST_KEYS } from "../helpers/auth";
+import { tlsFilesIn } from "../../topology/tls";
+import { TLS_DIR } from "../../topology/render/server-files";
 
-const SECRETS = { system: "s", app: "a", leaf: "l", route: "r" };
+const server = (name: string) => {
+  const s = build(plan({ peels: 2_000 }), standardAddressing("zester.internal")).servers.find((x) => x.name === name);
+  if (s === undefined) throw new Error(`no ${name}`);
+  return s;
+};
+
+const SECRET_FILES = {
+  ca: "CA",
+  cert: "CERT",
+  key: "KEY",
+  linkCert: "LINK",
+  linkKey: "LINK-KEY",
+  masterSeed: "SUSEED",
+};
 const PIN = { url: "https://downloads.example/nats-server-v2.10.27-linux-amd64.tar.gz", sha256: "0".repeat(64) };
 const MASTER = { url: "https://downloads.example/zester-master", sha256: "1".repeat(64) };
 const AGENT = readFileSync(path.join(__dirname, "..", "..", "components", "aws", "zester-apply.py"), "utf8");
@@ -26,7 +42,8 @@ function input(peels: number, server: string, extra: Partial<ServerFilesInput> =
     natsVersion: "2.10.27",
     natsServer: PIN,
     zesterMaster: MASTER,
-    secrets: SECRETS,
+    keys: TEST_KEYS,
+    secretFiles: SECRET_FILES,
     bindHost: "0.0.0.0",
     ...extra,
   };
@@ -50,7 +67,7 @@ describe("a server's files", () => {
       server: "core-1",
       version: "2.10.27",
       storeDir: STORE_DIR,
-      secrets: SECRETS,
+      auth: { keys: TEST_KEYS, tls: tlsFilesIn(TLS_DIR, input(2_000, "core-1").topology, server("core-1")) },
       bindHost: "0.0.0.0",
       advertise: true,
       serverTags: ["az:eu-west-1b", `${GENERATION_TAG}${files.generation}`],
@@ -62,10 +79,17 @@ describe("a server's files", () => {
     expect(conf?.content).toMatch(/advertise: "core-1\.zester\.internal:6222"/);
     expect(files.files.map((f) => [f.path, f.service ?? null])).toEqual([
       ["/etc/nats/nats-server.conf", "nats-server"],
+      ["/etc/nats/tls/ca.pem", "nats-server"],
+      ["/etc/nats/tls/server.pem", "nats-server"],
+      ["/etc/nats/tls/server-key.pem", "nats-server"],
       ["/etc/systemd/system/nats-server.service", "nats-server"],
       ["/etc/zester/master.yaml", "zester-master"],
+      ["/etc/zester/master.nk", "zester-master"],
       ["/etc/systemd/system/zester-master.service", "zester-master"],
     ]);
+    // The key and the seed are readable by their service only.
+    expect(files.files.find((f) => f.name === "server-key.pem")).toMatchObject({ mode: "0640", owner: "root:nats" });
+    expect(files.files.find((f) => f.name === "master.nk")).toMatchObject({ mode: "0600", owner: "root:root" });
     expect(files.pins["nats-server"]?.sha256).toBe(PIN.sha256);
     expect(files.services).toEqual(["nats-server.service", "zester-master.service"]);
   });
@@ -76,8 +100,10 @@ describe("a server's files", () => {
     expect(b.reload).not.toBe(a.reload);
     expect(b.generation).toBe(a.generation);
     expect(c.generation).not.toBe(a.generation);
-    // Passwords are no part of either key.
-    const rotated = serverFiles(input(2_000, "core-0", { secrets: { ...SECRETS, app: "other" } }));
+    // Keys and certificates are no part of either: a rotation is a file change, which reloads.
+    const rotated = serverFiles(
+      input(2_000, "core-0", { keys: { ...TEST_KEYS, peel: "UOTHER" }, secretFiles: { ...SECRET_FILES, cert: "NEW" } }),
+    );
     expect([rotated.generation, rotated.reload]).toEqual([a.generation, a.reload]);
   });
 

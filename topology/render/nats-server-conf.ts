@@ -2,7 +2,9 @@
  * `nats-server.conf` for one server of a topology, for a given nats-server version. Built as
  * data, written by the one serializer; never a key the version rejects.
  */
-import { USERS, type Secrets } from "../auth";
+import { CERT_SUBJECTS, type ServerAuth, type ServerTlsFiles } from "../auth";
+import { linkPermissions, rolePermissions, type Permissions } from "../permissions";
+import { linkOf } from "../tls";
 import type { Topology, TopologyServer } from "../types";
 import { STANDARD_PORTS } from "../build";
 import { serializeNatsConf, type ConfBlock } from "./nats-conf-format";
@@ -15,7 +17,8 @@ export interface NatsConfInput {
   version: string;
   /** JetStream's store directory on that server. */
   storeDir: string;
-  secrets: Secrets;
+  /** The clients' public keys and the server's TLS files (auth.ts): a config holds no secret. */
+  auth: ServerAuth;
   /**
    * Placement tags (e.g. `az:us-east-1a`): with `uniqueTagPrefix`, JetStream puts a stream's
    * replicas on servers whose tags with that prefix differ, so R3 spans three zones.
@@ -58,8 +61,29 @@ export function syncIntervalFor(t: Topology): "always" | undefined {
 }
 
 const seconds = (s: number): string => `${s}s`;
-const url = (scheme: string, user: string, password: string, host: string, port: number | undefined): string =>
-  `${scheme}://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${host}:${String(port)}`;
+const url = (scheme: string, host: string, port: number | undefined): string => `${scheme}://${host}:${String(port)}`;
+
+/**
+ * Seconds a TLS handshake may take. NATS's default (2 s) is tight for a server taking thousands
+ * of reconnecting peels at once, each handshake costing it an ECDSA signature.
+ */
+export const TLS_TIMEOUT_SECONDS = 5;
+
+/** A listener's TLS: the server's certificate; `peers` also asks for and maps the peer's (mutual TLS). */
+function tlsBlock(files: ServerTlsFiles, peers: boolean): ConfBlock {
+  return {
+    cert_file: files.certFile,
+    key_file: files.keyFile,
+    ca_file: files.caFile,
+    ...(peers ? { verify_and_map: true } : {}),
+    timeout: TLS_TIMEOUT_SECONDS,
+  };
+}
+
+const permissionsBlock = (p: Permissions): ConfBlock => ({
+  publish: { allow: p.publish.allow },
+  subscribe: { allow: p.subscribe.allow },
+});
 
 function find(t: Topology, name: string): TopologyServer {
   const s = t.servers.find((x) => x.name === name);
@@ -96,6 +120,8 @@ function serverBlock(input: NatsConfInput, s: TopologyServer): ConfBlock {
     server_name: s.name,
     listen: `${bind}:${String(s.ports.client)}`,
     ...(input.advertise === true ? { client_advertise: `${s.host}:${String(s.ports.client)}` } : {}),
+    // Clients verify the server; a plaintext client is refused.
+    tls: tlsBlock(input.auth.tls, false),
     http: `${bind}:${String(s.ports.monitor)}`,
     ...(input.pidFile === undefined ? {} : { pid_file: input.pidFile }),
     max_connections:
@@ -110,15 +136,40 @@ function serverBlock(input: NatsConfInput, s: TopologyServer): ConfBlock {
   };
 }
 
+/**
+ * Every client role's NKey with its permissions, in its account; on a server leaf connections
+ * come in to, the link identities a verified link certificate maps to (leaf connections only).
+ */
 function accountsBlock(input: NatsConfInput, s: TopologyServer): ConfBlock {
-  const { topology: t, secrets } = input;
+  const { topology: t, auth } = input;
+  const perms = rolePermissions(t);
+  const nkey = (key: string, p?: Permissions): ConfBlock => ({
+    nkey: key,
+    ...(p === undefined ? {} : { permissions: permissionsBlock(p) }),
+  });
+  const links: ConfBlock[] = [];
+  if (s.ports.leafnode !== undefined) {
+    const leafOnly = { allowed_connection_types: ["LEAFNODE"] };
+    if (t.leafSites.length > 0)
+      links.push({
+        user: CERT_SUBJECTS.leafLink,
+        permissions: permissionsBlock(linkPermissions(t).leafLink),
+        ...leafOnly,
+      });
+    if (t.regionLinks.length > 0) links.push({ user: CERT_SUBJECTS.regionLink, ...leafOnly });
+  }
   return {
     system_account: t.accounts.system,
     accounts: {
-      [t.accounts.system]: { users: [{ user: USERS.system, password: secrets.system }] },
+      [t.accounts.system]: { users: [nkey(auth.keys.system), nkey(auth.keys.monitoring, perms.monitoring)] },
       [t.accounts.app]: {
         ...(s.jetstream ? { jetstream: "enabled" } : {}),
-        users: [{ user: USERS.app, password: secrets.app }],
+        users: [
+          nkey(auth.keys.master, perms.master),
+          nkey(auth.keys.peel, perms.peel),
+          nkey(auth.keys.reconcile, perms.reconcile),
+          ...links,
+        ],
       },
     },
   };
@@ -151,62 +202,70 @@ function jetstreamBlock(input: NatsConfInput, s: TopologyServer): ConfBlock | un
   };
 }
 
+/** Routes: mutual TLS, and only a certificate with the route subject (a core server's) is accepted. */
 function clusterBlock(input: NatsConfInput, s: TopologyServer): ConfBlock | undefined {
-  const { topology: t, secrets } = input;
+  const t = input.topology;
   const cluster = t.clusters.find((c) => c.name === s.cluster);
   if (cluster === undefined || cluster.servers.length <= 1) return undefined;
   return {
     name: cluster.name,
     listen: `${bindOf(input, s)}:${String(s.ports.cluster)}`,
     ...advertised(input, s, s.ports.cluster),
-    authorization: { user: USERS.route, password: secrets.route },
+    tls: tlsBlock(input.auth.tls, true),
+    authorization: { user: CERT_SUBJECTS.route },
     routes: cluster.servers
       .slice(0, ROUTE_SEEDS)
       .filter((n) => n !== s.name)
       .map((n) => {
         const peer = find(t, n);
-        return url("nats-route", USERS.route, secrets.route, peer.host, peer.ports.cluster);
+        return url("nats-route", peer.host, peer.ports.cluster);
       }),
   };
 }
 
+/**
+ * Leaf connections come in over mutual TLS, mapped to a link identity by the certificate's
+ * subject (no authorization block: the accounts' TLS-mapped users decide); a leaf server or a
+ * region's core solicits its hub with its link certificate.
+ */
 function leafnodesBlock(input: NatsConfInput, s: TopologyServer): ConfBlock | undefined {
-  const { topology: t, secrets } = input;
   const leafnodes: ConfBlock = {};
   if (s.ports.leafnode !== undefined) {
     leafnodes.listen = `${bindOf(input, s)}:${String(s.ports.leafnode)}`;
     Object.assign(leafnodes, advertised(input, s, s.ports.leafnode));
-    leafnodes.authorization = { user: USERS.leaf, password: secrets.leaf, account: t.accounts.app };
+    leafnodes.tls = tlsBlock(input.auth.tls, true);
   }
-  const remotes = leafRemotes(t, s, secrets, input.hubLeafHost);
+  const remotes = leafRemotes(input, s);
   if (remotes.length > 0) leafnodes.remotes = remotes;
   return Object.keys(leafnodes).length > 0 ? leafnodes : undefined;
 }
 
 /** Leaf servers connect to their site's hub; a supercluster's other regions to the hub region. */
-function leafRemotes(t: Topology, s: TopologyServer, secrets: Secrets, hubLeafHost?: string): ConfBlock[] {
+function leafRemotes(input: NatsConfInput, s: TopologyServer): ConfBlock[] {
+  const { topology: t, auth } = input;
   const hubCluster =
     s.role === "leaf"
       ? t.leafSites.find((site) => site.name === s.site && site.region === s.region)?.hub
       : t.clusters.find((c) => c.region === t.regionLinks.find((l) => l.region === s.region)?.hub)?.name;
   const hub = t.clusters.find((c) => c.name === hubCluster);
   if (hub === undefined) return [];
-  if (s.role === "core" && hubLeafHost !== undefined)
-    return [
-      {
-        urls: [url("nats-leaf", USERS.leaf, secrets.leaf, hubLeafHost, STANDARD_PORTS.leafnode)],
-        account: t.accounts.app,
-      },
-    ];
-  return [
-    {
-      urls: hub.servers.slice(0, ROUTE_SEEDS).map((n) => {
-        const peer = find(t, n);
-        return url("nats-leaf", USERS.leaf, secrets.leaf, peer.host, peer.ports.leafnode);
-      }),
-      account: t.accounts.app,
-    },
-  ];
+  const link = linkOf(t, s);
+  if (auth.tls.linkCertFile === undefined || auth.tls.linkKeyFile === undefined || link === undefined)
+    throw new Error(`${s.name} connects to its hub with the ${link ?? "link"} certificate; its TLS files name none`);
+  const tls = {
+    cert_file: auth.tls.linkCertFile,
+    key_file: auth.tls.linkKeyFile,
+    ca_file: auth.tls.caFile,
+    timeout: TLS_TIMEOUT_SECONDS,
+  };
+  const urls =
+    s.role === "core" && input.hubLeafHost !== undefined
+      ? [url("nats-leaf", input.hubLeafHost, STANDARD_PORTS.leafnode)]
+      : hub.servers.slice(0, ROUTE_SEEDS).map((n) => {
+          const peer = find(t, n);
+          return url("nats-leaf", peer.host, peer.ports.leafnode);
+        });
+  return [{ urls, account: t.accounts.app, tls }];
 }
 
 export function renderNatsServerConf(input: NatsConfInput): string {

@@ -6,16 +6,26 @@
 import { stringify } from "yaml";
 import type { Topology } from "../types";
 import { checkPin, installCommand, type PinnedDownload } from "./pins";
-import { USERS } from "../auth";
 import { DEFAULT_UNIT_PATHS, zesterUnit } from "./systemd";
-import { peelConfig } from "./zester-config";
+import { peelConfig, type ZesterCredentials } from "./zester-config";
+import type { ClientAuth } from "../auth";
+
+/** Where a peel host keeps its identity's seed and the stack's CA. */
+export const PEEL_CREDENTIALS: ZesterCredentials = {
+  nkeyFile: `${DEFAULT_UNIT_PATHS.zesterConfigDir}/peel.nk`,
+  caFile: `${DEFAULT_UNIT_PATHS.zesterConfigDir}/ca.pem`,
+};
 
 export interface PeelBootstrapInput {
   topology: Topology;
   region: string;
   /** Peels of a leaf site connect to its leaf servers first. */
   site?: string;
-  appPassword: string;
+  /**
+   * The peel identity's NKey seed and the stack's CA (PEM), written next to the config. The
+   * bootstrap then holds a secret: targets hand it out as a secret output only.
+   */
+  credentials: ClientAuth;
   /** The URLs peels connect to. @default the servers' own (see peelConfig) */
   servers?: string[];
   /** @default none: the bootstrap expects zester-peel to be installed already */
@@ -32,12 +42,19 @@ export function renderPeelBootstrap(input: PeelBootstrapInput): string {
         content: peelConfig(
           input.topology,
           { region: input.region, ...(input.site === undefined ? {} : { site: input.site }) },
-          { user: USERS.app, password: input.appPassword },
+          PEEL_CREDENTIALS,
           input.servers,
         ),
         permissions: "0600",
         owner: "root:root",
       },
+      {
+        path: PEEL_CREDENTIALS.nkeyFile,
+        content: `${input.credentials.seed}\n`,
+        permissions: "0600",
+        owner: "root:root",
+      },
+      { path: PEEL_CREDENTIALS.caFile, content: input.credentials.ca, permissions: "0644", owner: "root:root" },
       {
         path: "/etc/systemd/system/zester-peel.service",
         content: zesterUnit("peel", input.topology.plan),

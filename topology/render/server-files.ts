@@ -6,7 +6,8 @@
  * running server: `reload` (SIGHUP) or `generation` (a restart, which the server then reports in
  * its `zester-gen:` tag).
  */
-import { USERS, type Secrets } from "../auth";
+import { PLACEHOLDER_KEYS, type PublicKeys } from "../auth";
+import { tlsFilesIn } from "../tls";
 import type { Topology, TopologyServer } from "../types";
 import { natsServerConfig, type NatsConfInput } from "./nats-server-conf";
 import { serializeNatsConf } from "./nats-conf-format";
@@ -17,10 +18,36 @@ import { masterConfig } from "./zester-config";
 
 /** JetStream's store on a cloud server (its data disk is mounted there). */
 export const STORE_DIR = "/var/lib/nats/jetstream";
+/** A cloud server's TLS files: the CA, its certificate and key, its link certificate and key. */
+export const TLS_DIR = "/etc/nats/tls";
+
+/**
+ * The secret files a server holds, as PEM or seed text: the CA, its certificate and key, the
+ * link certificate and key it solicits its hub with (leaf servers, other regions' cores), and the
+ * Zester master's NKey seed (core servers running the master).
+ */
+export interface ServerSecretFiles {
+  ca: string;
+  cert: string;
+  key: string;
+  linkCert?: string;
+  linkKey?: string;
+  masterSeed?: string;
+}
+
+/** Stand-ins for the secret files where the files are only described (the manifest, a deployment record). */
+export const PLACEHOLDER_FILES: ServerSecretFiles = {
+  ca: "-",
+  cert: "-",
+  key: "-",
+  linkCert: "-",
+  linkKey: "-",
+  masterSeed: "-",
+};
 /** The server tag that says which restart generation a running nats-server was started with. */
 export const GENERATION_TAG = "zester-gen:";
 
-export type Service = "nats-server" | "zester-master";
+export type Service = "nats-server" | "zester-master" | "zester-peel";
 
 export interface ServerFile {
   /** A short, stable name (the file's key where a target stores it). */
@@ -53,16 +80,16 @@ export interface ServerFilesInput {
   natsServer: PinnedDownload;
   /** The Zester master binary, installed and started on core servers when given. */
   zesterMaster?: PinnedDownload;
-  secrets: Secrets;
+  /** The client identities' public keys (auth.ts). */
+  keys: PublicKeys;
+  /** The server's secret files' contents. */
+  secretFiles: ServerSecretFiles;
   /** Placement tags (e.g. `az:eu-west-1a`) and the prefix replicas must differ in. */
   serverTags?: string[];
   uniqueTagPrefix?: string;
   /** Listeners bind here and advertise the server's host name. @default the host name itself */
   bindHost?: string;
 }
-
-/** Stand-ins for the passwords in what keys are computed from: a key says what changed, never a secret. */
-const PLACEHOLDER_SECRETS: Secrets = { system: "-", app: "-", leaf: "-", route: "-" };
 
 const owned = (
   name: string,
@@ -93,14 +120,14 @@ export function serverFiles(input: ServerFilesInput): ServerFiles {
     server: s.name,
     version: input.natsVersion,
     storeDir: STORE_DIR,
-    secrets: input.secrets,
+    auth: { keys: input.keys, tls: tlsFilesIn(TLS_DIR, t, s) },
     ...(input.uniqueTagPrefix === undefined ? {} : { uniqueTagPrefix: input.uniqueTagPrefix }),
     ...(input.bindHost === undefined ? {} : { bindHost: input.bindHost, advertise: true }),
   };
   const keyed = natsServerConfig({
     ...confInput,
     ...(input.serverTags === undefined ? {} : { serverTags: input.serverTags }),
-    secrets: PLACEHOLDER_SECRETS,
+    auth: { ...confInput.auth, keys: PLACEHOLDER_KEYS },
   });
   const generation = digest(restartPart(keyed), unit, input.natsServer.sha256, input.natsVersion);
   const config = natsServerConfig({
@@ -114,6 +141,7 @@ export function serverFiles(input: ServerFilesInput): ServerFiles {
   const sysctl = sysctlFile(t.plan);
   const files = [
     owned("nats-server.conf", p.natsConf, conf, "nats-server", "0640", `root:${p.user}`),
+    ...tlsFiles(t, s, input.secretFiles),
     owned("nats-server.service", "/etc/systemd/system/nats-server.service", unit, "nats-server"),
     ...(sysctl === undefined ? [] : [owned("sysctl.conf", "/etc/sysctl.d/99-zester.conf", sysctl)]),
     ...(withMaster
@@ -121,7 +149,14 @@ export function serverFiles(input: ServerFilesInput): ServerFiles {
           owned(
             "master.yaml",
             `${p.zesterConfigDir}/master.yaml`,
-            masterConfig(t, s.name, { user: USERS.app, password: input.secrets.app }),
+            masterConfig(t, s.name, MASTER_CREDENTIALS),
+            "zester-master",
+            "0600",
+          ),
+          owned(
+            "master.nk",
+            MASTER_CREDENTIALS.nkeyFile,
+            `${input.secretFiles.masterSeed ?? missingSecret("masterSeed", s.name)}\n`,
             "zester-master",
             "0600",
           ),
@@ -146,6 +181,38 @@ export function serverFiles(input: ServerFilesInput): ServerFiles {
     generation,
     reload: digest(keyed),
   };
+}
+
+/** Where the Zester master finds its identity's seed and the CA. */
+export const MASTER_CREDENTIALS = {
+  nkeyFile: `${DEFAULT_UNIT_PATHS.zesterConfigDir}/master.nk`,
+  caFile: `${TLS_DIR}/ca.pem`,
+};
+
+/**
+ * The TLS files, owned by nats-server's user: a change to one is applied by a reload (nats-server
+ * reads certificates again on SIGHUP), so a certificate is rotated without a restart.
+ */
+function tlsFiles(t: Topology, s: TopologyServer, secret: ServerSecretFiles): ServerFile[] {
+  const paths = tlsFilesIn(TLS_DIR, t, s);
+  const group = `root:${DEFAULT_UNIT_PATHS.user}`;
+  const file = (name: string, path: string, content: string, mode: string) =>
+    owned(name, path, content, "nats-server", mode, group);
+  return [
+    file("ca.pem", paths.caFile, secret.ca, "0644"),
+    file("server.pem", paths.certFile, secret.cert, "0644"),
+    file("server-key.pem", paths.keyFile, secret.key, "0640"),
+    ...(paths.linkCertFile === undefined || paths.linkKeyFile === undefined
+      ? []
+      : [
+          file("link.pem", paths.linkCertFile, secret.linkCert ?? missingSecret("linkCert", s.name), "0644"),
+          file("link-key.pem", paths.linkKeyFile, secret.linkKey ?? missingSecret("linkKey", s.name), "0640"),
+        ]),
+  ];
+}
+
+function missingSecret(what: string, server: string): never {
+  throw new Error(`${server} needs its ${what}, which the target did not give`);
 }
 
 function limitNofileOf(t: Topology, s: TopologyServer): number {

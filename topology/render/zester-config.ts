@@ -10,8 +10,9 @@ import { clientUrl, type Topology } from "../types";
 /** Every Zester config key this renderer writes, and whether the guide documents it. */
 export const ZESTER_KEYS = {
   servers: { key: "servers", documented: false },
-  user: { key: "user", documented: false },
-  password: { key: "password", documented: false },
+  nkey: { key: "nkey", documented: false },
+  tls: { key: "tls", documented: false },
+  caFile: { key: "ca_file", documented: false },
   jetstreamDomain: { key: "jetstream_domain", documented: false },
   client: { key: "client", documented: false },
   listen: { key: "listen", documented: true },
@@ -38,10 +39,19 @@ function clientBlock(c: ClientSettings): Record<string, number | string> {
 
 const K = ZESTER_KEYS;
 
+/**
+ * How a Zester process authenticates: the file holding its role's NKey seed, and the CA file it
+ * verifies the servers' certificates by (the servers refuse plaintext clients).
+ */
 export interface ZesterCredentials {
-  user: string;
-  password: string;
+  nkeyFile: string;
+  caFile: string;
 }
+
+const credentialKeys = (creds: ZesterCredentials) => ({
+  [K.nkey.key]: creds.nkeyFile,
+  [K.tls.key]: { [K.caFile.key]: creds.caFile },
+});
 
 /** A master runs next to every core server and talks to its own cluster, its own server first. */
 export function masterConfig(t: Topology, server: string, creds: ZesterCredentials): string {
@@ -51,8 +61,7 @@ export function masterConfig(t: Topology, server: string, creds: ZesterCredentia
   return stringify({
     nats: {
       [K.servers.key]: [clientUrl(s), ...cluster.map(clientUrl)],
-      [K.user.key]: creds.user,
-      [K.password.key]: creds.password,
+      ...credentialKeys(creds),
       [K.jetstreamDomain.key]: s.domain,
       [K.client.key]: clientBlock(t.plan.client.master),
     },
@@ -81,8 +90,7 @@ export function peelConfig(
   return stringify({
     nats: {
       [K.servers.key]: servers ?? [...site, ...core].map(clientUrl),
-      [K.user.key]: creds.user,
-      [K.password.key]: creds.password,
+      ...credentialKeys(creds),
       [K.jetstreamDomain.key]: core[0]?.domain,
       [K.client.key]: clientBlock(t.plan.client.peel),
     },
@@ -100,7 +108,7 @@ export function leafNodeConfig(t: Topology, server: string, credentialsFile: str
       [K.listen.key]: `${s.host}:${String(s.ports.client)}`,
       [K.leafNode.key]: {
         [K.remotes.key]: hubs.map((h) => ({
-          [K.url.key]: `nats-leaf://${h.host}:${String(h.ports.leafnode)}`,
+          [K.url.key]: `tls://${h.host}:${String(h.ports.leafnode)}`,
           [K.credentials.key]: credentialsFile,
         })),
       },

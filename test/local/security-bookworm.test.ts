@@ -1,0 +1,3 @@
+import { securityChecks } from "./security-checks";
+
+securityChecks("bookworm");
