@@ -15,6 +15,7 @@ import { USERS } from "../topology/auth";
 import { renderNatsServerConf } from "../topology/render/nats-server-conf";
 import { masterConfig, peelConfig, ZESTER_CONFIG_FLAG } from "../topology/render/zester-config";
 import { clientUrl, monitorUrl, type Topology } from "../topology/types";
+import { addressBookOf, bookAddressing } from "./address-book";
 import { loopbackAddressing, PORTS_PER_SERVER } from "./addressing";
 import { reconcileLocal } from "./kv";
 import type { NatsServerBinary } from "./nats-binary";
@@ -50,9 +51,10 @@ export class LocalTargetError extends Error {}
 /** An `up` that would lose data or clash with what runs: refused before anything starts. */
 export class RefusedError extends LocalTargetError {}
 
-/** Rebuilds the topology a state directory was started with (same ports, same names). */
-export function topologyOf(state: LocalState): Topology {
-  return build(planSizing({ peels: state.peels }), loopbackAddressing(state.ports));
+/** Rebuilds the topology a state directory runs (same ports, same names). */
+export function topologyOf(state: Pick<LocalState, "peels" | "ports" | "addresses">): Topology {
+  const addressing = state.addresses === undefined ? loopbackAddressing(state.ports) : bookAddressing(state.addresses);
+  return build(planSizing({ peels: state.peels }), addressing);
 }
 
 export function isAlive(pid: number | undefined, confPath: string): pid is number {
@@ -95,7 +97,7 @@ export async function up(options: UpOptions): Promise<Running> {
   }
   const sizing = planSizing({ peels: options.peels });
   const ports = existing?.ports ?? (await freePorts(sizing.totalServers * PORTS_PER_SERVER));
-  const topology = build(sizing, loopbackAddressing(ports));
+  const topology = topologyOf({ peels: options.peels, ports, addresses: existing?.addresses });
   const secrets = existing?.secrets ?? newSecrets();
 
   const servers: LocalState["servers"] = [];
@@ -141,6 +143,8 @@ export async function up(options: UpOptions): Promise<Running> {
     secrets,
     servers,
     ports,
+    addresses: addressBookOf(topology),
+    retired: existing?.retired ?? [],
     zester: [],
   };
   writeState(stateDir, state);
