@@ -69,19 +69,13 @@ export function isAlive(pid: number | undefined, confPath: string): pid is numbe
   }
 }
 
+/** `up` starts what a state directory holds; another tier is reached by a transition (transition.ts). */
 function checkChange(existing: LocalState, peels: number): void {
   const next = planSizing({ peels });
-  if (existing.serversPerCluster === 1 && next.serversPerCluster > 1) {
-    throw new RefusedError(
-      `the state directory holds a single server (${existing.tier}, ${existing.peels} peels); ${peels} peels need the ${next.tier} tier. ` +
-        "A single server's JetStream data cannot move into a cluster in place and migration is not built yet: " +
-        "run `down --purge` to start over (the data is lost), or keep the peel count.",
-    );
-  }
   if (next.tier !== existing.tier || next.totalServers !== existing.servers.length) {
     throw new RefusedError(
-      `the state directory runs the ${existing.tier} tier (${existing.servers.length} servers); ${peels} peels plan ${next.tier} (${next.totalServers} servers). ` +
-        "Changing the shape of an existing local topology is not supported yet: run `down --purge` first, or keep the peel count.",
+      `the state directory holds the ${existing.tier} tier (${existing.peels} peels, ${existing.servers.length} servers); ${peels} peels plan ${next.tier} (${next.totalServers} servers). ` +
+        `Start it at ${existing.peels} peels, then \`up --peels ${peels}\` on the running tier moves it (a tier transition, which keeps the data), or run \`down --purge\` to start over.`,
     );
   }
 }
