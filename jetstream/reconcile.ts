@@ -15,6 +15,7 @@ import {
 } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/nats-core";
+import { targetReplicas } from "../sizing/kv";
 import type { BucketPlan } from "../sizing/types";
 import { JOB_EVENTS_SUBJECTS } from "./zester-assumptions";
 
@@ -42,10 +43,7 @@ async function infoOrUndefined(jsm: JetStreamManager, stream: string) {
   }
 }
 
-/** Replicas to enforce: the plan's, never above the cluster, always 1 on a single server. */
-export function targetReplicas(bucket: BucketPlan, clusterSize: number): number {
-  return clusterSize <= 1 ? 1 : Math.min(bucket.replicas, clusterSize);
-}
+export { targetReplicas } from "../sizing/kv";
 
 export async function reconcileKv(
   nc: NatsConnection,
@@ -94,7 +92,7 @@ async function withRetries<T>(run: () => Promise<T>): Promise<T> {
 }
 
 /** The limits the plan gives a stream, in JetStream's own units (max_age in nanoseconds). */
-function planned(bucket: BucketPlan): Pick<StreamConfig, "max_bytes" | "max_age" | "discard"> {
+export function plannedLimits(bucket: BucketPlan): Pick<StreamConfig, "max_bytes" | "max_age" | "discard"> {
   return {
     max_bytes: bucket.maxBytes,
     max_age: bucket.ttlSeconds * 1_000_000_000,
@@ -109,7 +107,7 @@ async function reconcileBucket(
   options: ReconcileOptions,
 ): Promise<BucketChange> {
   const replicas = targetReplicas(bucket, options.clusterSize);
-  const limits = planned(bucket);
+  const limits = plannedLimits(bucket);
   const info = await infoOrUndefined(jsm, bucket.stream);
   if (info === undefined) {
     if (bucket.kind === "kv") {

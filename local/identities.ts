@@ -15,10 +15,17 @@ export function newSeeds(): Seeds {
   return Object.fromEntries(CLIENT_ROLES.map((role) => [role, seed()])) as Seeds;
 }
 
+// Deriving a key costs milliseconds, and every server's config (and every transition planned) asks again.
+const derived = new WeakMap<Seeds, PublicKeys>();
+
 export function publicKeys(seeds: Seeds): PublicKeys {
-  return Object.fromEntries(
+  const known = derived.get(seeds);
+  if (known !== undefined) return known;
+  const keys = Object.fromEntries(
     CLIENT_ROLES.map((role) => [role, fromSeed(new TextEncoder().encode(seeds[role])).getPublicKey()]),
   ) as PublicKeys;
+  derived.set(seeds, keys);
+  return keys;
 }
 
 /** A role's seed file (what `nats --nkey` and a Zester config's `nkey` point at). */

@@ -10,7 +10,7 @@ import type { LocalState } from "./state";
 type StateAuth = Pick<LocalState, "auth">;
 
 /** The reconcile identity's job for one core cluster. */
-const jobOf = (topology: Topology, cluster: TopologyCluster, state: StateAuth) =>
+export const reconcileJob = (topology: Topology, cluster: TopologyCluster, state: StateAuth) =>
   clusterJob(topology, cluster, { ca: state.auth.ca, credentials: { seed: state.auth.seeds.reconcile } });
 
 /** A connection as the reconcile identity (JetStream management of the planned streams) to one core cluster. */
@@ -19,7 +19,7 @@ export function connectCluster(
   cluster: TopologyCluster,
   state: StateAuth,
 ): Promise<NatsConnection> {
-  const job = jobOf(topology, cluster, state);
+  const job = reconcileJob(topology, cluster, state);
   return connectAdmin(job.servers, { seed: state.auth.seeds.reconcile, ca: job.ca });
 }
 
@@ -27,6 +27,6 @@ export function connectCluster(
 export async function reconcileLocal(topology: Topology, state: StateAuth): Promise<Record<string, BucketChange[]>> {
   const byRegion: Record<string, BucketChange[]> = {};
   for (const cluster of topology.clusters)
-    byRegion[cluster.region] = await runReconcileJob(jobOf(topology, cluster, state));
+    byRegion[cluster.region] = await runReconcileJob(reconcileJob(topology, cluster, state));
   return byRegion;
 }

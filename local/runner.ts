@@ -14,6 +14,7 @@ import { build } from "../topology/build";
 import { renderNatsServerConf } from "../topology/render/nats-server-conf";
 import { masterConfig, peelConfig, ZESTER_CONFIG_FLAG } from "../topology/render/zester-config";
 import { clientUrl, monitorUrl, type Topology } from "../topology/types";
+import { addressBookOf, bookAddressing } from "./address-book";
 import { loopbackAddressing, PORTS_PER_SERVER } from "./addressing";
 import { reconcileLocal } from "./kv";
 import type { NatsServerBinary } from "./nats-binary";
@@ -52,9 +53,10 @@ export class LocalTargetError extends Error {}
 /** An `up` that would lose data or clash with what runs: refused before anything starts. */
 export class RefusedError extends LocalTargetError {}
 
-/** Rebuilds the topology a state directory was started with (same ports, same names). */
-export function topologyOf(state: LocalState): Topology {
-  return build(planSizing({ peels: state.peels }), loopbackAddressing(state.ports));
+/** Rebuilds the topology a state directory runs (same ports, same names). */
+export function topologyOf(state: Pick<LocalState, "peels" | "ports" | "addresses">): Topology {
+  const addressing = state.addresses === undefined ? loopbackAddressing(state.ports) : bookAddressing(state.addresses);
+  return build(planSizing({ peels: state.peels }), addressing);
 }
 
 export function isAlive(pid: number | undefined, confPath: string): pid is number {
@@ -69,19 +71,13 @@ export function isAlive(pid: number | undefined, confPath: string): pid is numbe
   }
 }
 
+/** `up` starts what a state directory holds; another tier is reached by a transition (transition.ts). */
 function checkChange(existing: LocalState, peels: number): void {
   const next = planSizing({ peels });
-  if (existing.serversPerCluster === 1 && next.serversPerCluster > 1) {
-    throw new RefusedError(
-      `the state directory holds a single server (${existing.tier}, ${existing.peels} peels); ${peels} peels need the ${next.tier} tier. ` +
-        "A single server's JetStream data cannot move into a cluster in place and migration is not built yet: " +
-        "run `down --purge` to start over (the data is lost), or keep the peel count.",
-    );
-  }
   if (next.tier !== existing.tier || next.totalServers !== existing.servers.length) {
     throw new RefusedError(
-      `the state directory runs the ${existing.tier} tier (${existing.servers.length} servers); ${peels} peels plan ${next.tier} (${next.totalServers} servers). ` +
-        "Changing the shape of an existing local topology is not supported yet: run `down --purge` first, or keep the peel count.",
+      `the state directory holds the ${existing.tier} tier (${existing.peels} peels, ${existing.servers.length} servers); ${peels} peels plan ${next.tier} (${next.totalServers} servers). ` +
+        `Start it at ${existing.peels} peels, then \`up --peels ${peels}\` on the running tier moves it (a tier transition, which keeps the data), or run \`down --purge\` to start over.`,
     );
   }
 }
@@ -97,7 +93,7 @@ export async function up(options: UpOptions): Promise<Running> {
   }
   const sizing = planSizing({ peels: options.peels });
   const ports = existing?.ports ?? (await freePorts(sizing.totalServers * PORTS_PER_SERVER));
-  const topology = build(sizing, loopbackAddressing(ports));
+  const topology = topologyOf({ peels: options.peels, ports, addresses: existing?.addresses });
   const seeds = existing?.auth.seeds ?? newSeeds();
   writeSeedFiles(stateDir, seeds);
   const auth = { seeds, ca: await ensureCertificates(stateDir, topology) };
@@ -137,6 +133,8 @@ export async function up(options: UpOptions): Promise<Running> {
     auth,
     servers,
     ports,
+    addresses: addressBookOf(topology),
+    retired: existing?.retired ?? [],
     zester: [],
   };
   writeState(stateDir, state);

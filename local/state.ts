@@ -18,6 +18,13 @@ const ServerStateSchema = z.object({
   logPath: z.string(),
 });
 
+const AddressSchema = z.strictObject({
+  client: z.number().int(),
+  monitor: z.number().int(),
+  cluster: z.number().int().optional(),
+  leafnode: z.number().int().optional(),
+});
+
 const ZesterProcessSchema = z.object({
   name: z.string(),
   kind: z.enum(["master", "peel"]),
@@ -45,6 +52,16 @@ export const LocalStateSchema = z.object({
   servers: z.array(ServerStateSchema),
   /** Free ports as taken at first `up`; reused so a restart keeps every URL. */
   ports: z.array(z.number().int()),
+  /**
+   * Each server's ports by name (client, monitor, cluster, leafnode), so a tier transition keeps
+   * every surviving server's addresses and gives new servers and listeners free ports. Absent in
+   * state written before transitions: the ports above, in build order, then.
+   */
+  addresses: z.record(AddressSchema).optional(),
+  /** JetStream stores a transition set aside (a replaced server's old store) until it deletes them. */
+  retired: z.array(z.string()).default([]),
+  /** A tier transition under way: where to (peels) and the steps done, so `up` again resumes it. */
+  transition: z.strictObject({ peels: z.number().int().min(0), done: z.array(z.string()) }).optional(),
   /** Zester masters and peels started with --master-bin / --peel-bin. */
   zester: z.array(ZesterProcessSchema).default([]),
 });

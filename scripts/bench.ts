@@ -14,6 +14,7 @@ import { freePorts } from "../local/ports";
 import { down, up } from "../local/runner";
 import { serializeNatsConf } from "../topology/render/nats-conf-format";
 import { durabilitySection, faultsSection, fleetSearchSection, fleetSection } from "./bench-load";
+import { transitionsSection } from "./bench-transitions";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
@@ -158,12 +159,13 @@ const SECTIONS: Record<string, () => Promise<void> | void> = {
   fleet: fleetSection,
   faults: faultsSection,
   "fleet-search": fleetSearchSection,
+  transitions: transitionsSection,
 };
 /**
- * What runs without BENCH_SECTIONS (about 7 min on 2 cores). The full fault suite (~8 min) and
+ * What runs without BENCH_SECTIONS (about 12 min on 2 cores). The full fault suite (~8 min) and
  * the fleet search (~10 min or more) run only when named, e.g. BENCH_SECTIONS=faults,fleet-search.
  */
-const DEFAULT_SECTIONS = ["startup", "local", "durability", "fleet"];
+const DEFAULT_SECTIONS = ["startup", "local", "durability", "fleet", "transitions"];
 
 async function run(): Promise<void> {
   const chosen = process.env.BENCH_SECTIONS?.split(",").map((x) => x.trim()) ?? DEFAULT_SECTIONS;

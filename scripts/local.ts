@@ -16,6 +16,9 @@ import { down, isAlive, RefusedError, topologyOf, up } from "../local/runner";
 import { parseFlags, runMain, UsageError, wholeNumberFlag } from "./cli";
 import { readState, type LocalState } from "../local/state";
 import type { Topology } from "../topology/types";
+import { planLocal, runLocalTransition } from "../local/transition";
+import { ChangeRefused } from "../topology/change";
+import { transitionOutput } from "../topology/transition-output";
 
 const USAGE = `Usage: npm run -s local -- <command> [flags]     (npm start = local up)
 
@@ -24,11 +27,14 @@ on loopback with free ports, data under a state directory. Resources are this ma
 shape (servers, leaf sites, region links, JetStream domains, KV replicas) is the tier's.
 
 Commands:
-  up       start (or restart, keeping the data), wait until healthy, reconcile the KV buckets,
-           print the status; stays in the foreground correcting KV replica drift every minute
-           until Ctrl-C, which stops every server through lame duck
-  status   print the status of a running topology
-  down     stop every server through lame duck
+  up          start (or restart, keeping the data), wait until healthy, reconcile the KV
+              buckets, print the status; stays in the foreground correcting KV replica drift
+              every minute until Ctrl-C, which stops every server through lame duck. Where
+              another tier is up, moves it to --peels's tier instead (a tier transition: its
+              steps run one by one, each waiting for what it names) and returns
+  transition  print the steps \`up --peels N\` would take from the running tier, doing nothing
+  status      print the status of a running topology
+  down        stop every server through lame duck
 
 Flags:
   --peels N            (up) how many peels: ${PEELS_ACCEPTED}; default 2000 (a 3-node cluster)
@@ -41,12 +47,13 @@ Flags:
   --peel-procs N       (up) how many peel processes, spread over leaf sites and regions
                        (default 1; needs --peel-bin)
   --state-dir DIR      where data, configs and logs live; default .state/local
-  --json               (status) print JSON instead of a table
+  --json               (status, transition) print JSON instead of a table
   --purge              (down) also remove the state directory and its data
   -h, --help           show this help
 
 Exit status: 0 on success, 1 when the topology fails (or status finds it unhealthy), 2 on bad
-input or a refused change (e.g. single server → cluster, which needs a data migration).`;
+input or a refused change (a transition that cannot be made safely, e.g. removing a region,
+which holds its own peels' state).`;
 
 function print(report: StatusReport, extra: string[] = []): void {
   const rows = report.servers.map((s) =>
@@ -94,6 +101,11 @@ function executable(value: string | boolean | undefined, flag: string): string |
 
 async function cmdUp(values: Record<string, string | boolean | undefined>, stateDir: string): Promise<void> {
   const peels = wholeNumberFlag("peels", typeof values.peels === "string" ? values.peels : "2000", 0, MAX_PEELS);
+  const existing = readState(stateDir);
+  if (existing !== undefined && (existing.peels !== peels || existing.transition !== undefined)) {
+    await moveTier(values, stateDir, existing, peels);
+    return;
+  }
   const detach = values.detach === true;
   const masterBin = executable(values["master-bin"], "--master-bin");
   const peelBin = executable(values["peel-bin"], "--peel-bin");
@@ -169,6 +181,68 @@ function connectSection(t: Topology, state: LocalState, stateDir: string): strin
   return connectLines(info, writeConnectFiles(stateDir, info));
 }
 
+/** `up --peels N` where another tier is up (or stopped): a tier transition. */
+async function moveTier(
+  values: Record<string, string | boolean | undefined>,
+  stateDir: string,
+  existing: NonNullable<ReturnType<typeof readState>>,
+  peels: number,
+): Promise<void> {
+  for (const flag of ["master-bin", "peel-bin", "peel-procs"])
+    if (values[flag] !== undefined)
+      throw new UsageError(
+        `--${flag}: a tier transition keeps what runs; start Zester with \`up\` at a peel count the state directory already runs`,
+      );
+  if (typeof values["nats-server"] === "string" && path.resolve(values["nats-server"]) !== existing.natsServer.path)
+    throw new UsageError(
+      `--nats-server: a tier transition keeps the running nats-server (${existing.natsServer.path}); changing it is not part of one`,
+    );
+  process.stdout.write(`nats-server ${existing.natsServer.version} from ${existing.natsServer.origin}\n`);
+  if (!existing.servers.some((s) => isAlive(s.pid, s.confPath))) {
+    process.stdout.write(`starting the ${existing.tier} tier (${String(existing.peels)} peels) it holds first\n`);
+    await up({ peels: existing.peels, stateDir, natsServer: existing.natsServer, detach: true });
+  }
+  const moved = await runLocalTransition({
+    stateDir,
+    peels,
+    onStep: (step, done) =>
+      process.stdout.write(
+        done === undefined
+          ? `${step.id} [${step.phase}] ${step.kind} ${step.servers.join(", ")}: ${step.description}\n`
+          : `   done in ${(done.ms / 1000).toFixed(1)} s: ${done.result}\n`,
+      ),
+  });
+  print(moved.report, [
+    "",
+    `moved ${moved.transition.from.tier} (${String(moved.transition.from.peels)} peels) → ${moved.transition.to.tier} (${String(moved.transition.to.peels)} peels) in ${(moved.totalMs / 1000).toFixed(1)} s, ${String(moved.steps.length)} steps`,
+    `State: ${stateDir}`,
+  ]);
+}
+
+async function cmdTransition(values: Record<string, string | boolean | undefined>, stateDir: string): Promise<number> {
+  if (typeof values.peels !== "string") throw new UsageError("--peels: required: the peel count to move to");
+  const peels = wholeNumberFlag("peels", values.peels, 0, MAX_PEELS);
+  const { transition } = await planLocal(stateDir, peels);
+  if (values.json === true)
+    process.stdout.write(
+      `${JSON.stringify({ ...transitionOutput(transition, null, null), refused: transition.refused }, null, 2)}\n`,
+    );
+  else {
+    const lines = [
+      `${transition.from.tier} (${String(transition.from.peels)} peels) → ${transition.to.tier} (${String(transition.to.peels)} peels)`,
+      ...(transition.steps.length === 0 && transition.refused.length === 0 ? ["nothing to do: that tier runs"] : []),
+      ...transition.steps.flatMap((s) => [
+        `${s.id} [${s.phase}] ${s.kind} ${s.servers.join(", ")}${s.risks.length > 0 ? `  (risks: ${s.risks.join(", ")})` : ""}`,
+        `    ${s.description}`,
+        `    waits for: ${s.waitsFor}`,
+      ]),
+    ];
+    process.stdout.write(`${lines.join("\n")}\n`);
+  }
+  if (transition.refused.length > 0) throw new ChangeRefused(transition.refused);
+  return 0;
+}
+
 async function cmdStatus(values: Record<string, string | boolean | undefined>, stateDir: string): Promise<number> {
   const state = readState(stateDir);
   if (state === undefined) throw new UsageError(`nothing is up in ${stateDir}`);
@@ -218,6 +292,8 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case "status":
       return cmdStatus(values, stateDir);
+    case "transition":
+      return cmdTransition(values, stateDir);
     case "down": {
       const stopped = await down(stateDir, { purge: values.purge === true });
       process.stdout.write(
@@ -226,12 +302,12 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     default:
-      throw new UsageError(`unknown command "${command}"; expected up, status or down`);
+      throw new UsageError(`unknown command "${command}"; expected up, transition, status or down`);
   }
 }
 
 runMain(
   "local",
   () => main(process.argv.slice(2)),
-  (error) => error instanceof RefusedError,
+  (error) => error instanceof RefusedError || error instanceof ChangeRefused,
 );

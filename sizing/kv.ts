@@ -96,3 +96,8 @@ function bucketPlan(
     discard: bucket.kind === "stream" ? "old" : "new",
   };
 }
+
+/** Replicas to enforce: the plan's, never above the cluster, always 1 on a single server. */
+export function targetReplicas(bucket: Pick<BucketPlan, "replicas">, clusterSize: number): number {
+  return clusterSize <= 1 ? 1 : Math.min(bucket.replicas, clusterSize);
+}

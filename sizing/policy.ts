@@ -55,6 +55,12 @@ export const MAX_PEELS_PER_REGION = 99_999;
 export const MIN_REGIONS = 2;
 /** Name of the one region of every tier below the supercluster. */
 export const SINGLE_REGION = "main";
+/**
+ * The JetStream domain of the one cluster below the supercluster tier, which a supercluster's
+ * first region keeps: growing into a supercluster then adds regions next to the running cluster
+ * instead of renaming it (a new domain is new data, and every client's `jetstream_domain`).
+ */
+export const FIRST_DOMAIN = "zester";
 
 /**
  * Lame duck: NATS's minimum (30 s) on the single tiers, where there is no other server to

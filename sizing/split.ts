@@ -18,6 +18,7 @@ import {
   LEAF_SITES_FROM_TIER,
   MAX_PEELS_PER_REGION,
   MIN_LEAF_SERVERS_PER_SITE,
+  FIRST_DOMAIN,
   MIN_REGIONS,
   PEELS_PER_LEAF_SERVER,
   SINGLE_REGION,
@@ -92,6 +93,15 @@ export function planRegions(peels: number, tier: TierRow, declared: RegionSpec[]
     declared.map((r) => r.name),
     "regions",
   );
+  declared.forEach((r, i) => {
+    if (i > 0 && r.name === FIRST_DOMAIN)
+      throw new SpecError([
+        {
+          path: ["regions", i, "name"],
+          message: `"${FIRST_DOMAIN}" is the JetStream domain and cluster name the first region keeps; name this region otherwise`,
+        },
+      ]);
+  });
   const regions =
     declared.length > 0
       ? declared
@@ -128,7 +138,8 @@ export function planRegions(peels: number, tier: TierRow, declared: RegionSpec[]
       directPeels: regionPeels,
       servers: tier.serversPerCluster,
       declared: declared.length > 0,
-      jetstreamDomain: r.name,
+      // The first region keeps the domain the tiers below run in (policy.ts FIRST_DOMAIN).
+      jetstreamDomain: i === 0 ? FIRST_DOMAIN : r.name,
     };
   });
 }

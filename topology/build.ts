@@ -1,12 +1,13 @@
 /** `build(plan, addressing)`: regions → clusters → servers, leaf sites, region links. Pure. */
+import { FIRST_DOMAIN } from "../sizing/policy";
 import type { SizingPlan } from "../sizing/types";
 import type { Addressing, Ports, Topology, TopologyCluster, TopologyLeafSite, TopologyServer } from "./types";
 import { validate } from "./validate";
 
 export const SYSTEM_ACCOUNT = "SYS";
 export const APP_ACCOUNT = "ZESTER";
-/** The one cluster's name below the supercluster tier. */
-export const CLUSTER_NAME = "zester";
+/** The one cluster's name below the supercluster tier, kept by a supercluster's first region. */
+export const CLUSTER_NAME = FIRST_DOMAIN;
 
 /** NATS's conventional ports (guide §10), for targets that give each server its own host. */
 export const STANDARD_PORTS: Required<Ports> = { client: 4222, cluster: 6222, leafnode: 7422, monitor: 8222 };
@@ -31,14 +32,17 @@ function portsOf(
 
 export function build(plan: SizingPlan, addressing: Addressing): Topology {
   const supercluster = plan.topology === "supercluster";
-  const prefix = (region: string): string => (supercluster ? `${region}-` : "");
   const hubRegion = plan.regions[0]?.name ?? "";
+  // The first region keeps the names it had as the only one (servers, cluster, domain), so
+  // growing into a supercluster adds regions next to it instead of renaming, and so replacing, it.
+  const added = (region: string): boolean => supercluster && region !== hubRegion;
+  const prefix = (region: string): string => (added(region) ? `${region}-` : "");
   const clusters: TopologyCluster[] = [];
   const leafSites: TopologyLeafSite[] = [];
   const servers: TopologyServer[] = [];
 
   for (const region of plan.regions) {
-    const clusterName = supercluster ? region.name : CLUSTER_NAME;
+    const clusterName = added(region.name) ? region.name : CLUSTER_NAME;
     const hasLeafs =
       plan.leafSites.some((s) => s.region === region.name) || (supercluster && region.name === hubRegion);
     const names = Array.from({ length: region.servers }, (_, i) => `${prefix(region.name)}core-${i}`);

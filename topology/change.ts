@@ -7,7 +7,12 @@
  */
 import type { DeployedServer, Deployment } from "./deployment";
 
-export const RISKS = ["data-loss", "restart", "quorum", "reload"] as const;
+/**
+ * What a change puts at stake. A tier transition adds two of its own: `writes-paused` (clients'
+ * writes are refused for a while: a data copy, the restart of a single server) and
+ * `fewer-replicas` (streams run below their planned replicas until a later step restores them).
+ */
+export const RISKS = ["data-loss", "restart", "quorum", "reload", "writes-paused", "fewer-replicas"] as const;
 export type Risk = (typeof RISKS)[number];
 
 export type ServerAction = "create" | "delete" | "stop-start" | "restart" | "reload" | "none";

@@ -24,6 +24,8 @@ export interface Permissions {
 
 /** Replies to requests, and the deliveries of KV watches and ordered consumers. */
 const INBOX = "_INBOX.>";
+/** A snapshot's acknowledgements and a restore's chunks (stream copies in a tier transition). */
+const SNAPSHOT_CHUNKS = "$JS.SNAPSHOT.>";
 /** Flow-control answers of a consumer's client (ordered consumers: KV watches, key listings). */
 const FLOW_CONTROL = "$JS.FC.>";
 
@@ -96,11 +98,23 @@ function peel(t: Topology): Permissions {
   };
 }
 
-/** The Zester app: its own subjects, every KV bucket, and JetStream's whole API in its account. */
+/**
+ * The Zester app: its own subjects, every KV bucket, and JetStream's whole API in its account;
+ * also the operator's hand in that account, so a tier transition copies streams as this identity
+ * (a snapshot's acknowledgements and a restore's chunks go to `$JS.SNAPSHOT.…`).
+ */
 function master(t: Topology): Permissions {
   return {
     publish: {
-      allow: [ZESTER_SUBJECTS, "$KV.>", ...apiPrefixes(t).map((p) => `${p}.>`), "$JS.ACK.>", FLOW_CONTROL, INBOX],
+      allow: [
+        ZESTER_SUBJECTS,
+        "$KV.>",
+        ...apiPrefixes(t).map((p) => `${p}.>`),
+        "$JS.ACK.>",
+        SNAPSHOT_CHUNKS,
+        FLOW_CONTROL,
+        INBOX,
+      ],
     },
     subscribe: { allow: [ZESTER_SUBJECTS, INBOX] },
   };

@@ -64,6 +64,12 @@ export function validate(t: Topology): void {
   const regionsWithDomain = [...domains].map((d) => d.split("=")[0]);
   if (new Set(regionsWithDomain).size !== regionsWithDomain.length)
     problems.push("servers of one region disagree on its JetStream domain");
+  const domainNames = [...domains].map((d) => d.split("=")[1]);
+  if (new Set(domainNames).size !== domainNames.length)
+    problems.push("two regions share a JetStream domain; each region's streams must be told apart");
+  const clusterNames = t.clusters.map((c) => c.name);
+  if (new Set(clusterNames).size !== clusterNames.length)
+    problems.push(`cluster names must be unique (a gateway or leaf link names them): ${clusterNames.join(", ")}`);
 
   const smallest = Math.min(...t.clusters.map((c) => c.servers.length));
   for (const b of t.plan.kv) {

@@ -265,7 +265,8 @@ function regionLayout(
   }
   const network: Network = entry.network ?? {};
   const netPath: Path = [...(isHub ? ["aws"] : ["aws", "regions", region.name]), "network"];
-  const prefix = t.plan.topology === "supercluster" ? `${region.name}-` : "";
+  // The first region keeps its unprefixed names when the fleet grows into a supercluster.
+  const prefix = isHub ? "" : `${region.name}-`;
   const siteNames = t.plan.leafSites.filter((x) => x.region === region.name).map((x) => x.name);
   const placed =
     network.vpcId === undefined

@@ -159,7 +159,7 @@ describe("every tier on AWS", () => {
     const providers = ofType(p, "pulumi:providers:aws").map((r) => r.inputs.region);
     expect(providers).toEqual(["eu-west-1", "us-east-1"]);
     expect(ofType(p, "aws:ec2/vpcPeeringConnection:VpcPeeringConnection")).toHaveLength(1);
-    const hubLeaf = ofType(p, INGRESS).filter((r) => r.name.startsWith("zester-region-0-core-in-7422-from-10-43"));
+    const hubLeaf = ofType(p, INGRESS).filter((r) => r.name.startsWith("zester-core-in-7422-from-10-43"));
     expect(hubLeaf).toHaveLength(1);
   });
 

@@ -478,7 +478,7 @@ describe("safe to change on Kubernetes", () => {
   });
 
   test("the hub's leafnode LoadBalancer is internal on EKS, GKE and AKS, admits only the given ranges and keeps source addresses", () => {
-    const lb = ofKind(planned(150_000), "Service").find((x) => x.inputs.metadata?.name === "region-0-core-leafnodes");
+    const lb = ofKind(planned(150_000), "Service").find((x) => x.inputs.metadata?.name === "core-leafnodes");
     const meta = lb?.inputs.metadata as { annotations: Record<string, string> };
     expect(meta.annotations).toEqual({
       "service.beta.kubernetes.io/aws-load-balancer-scheme": "internal",
@@ -530,7 +530,7 @@ describe("safe to change on Kubernetes", () => {
     // A single server has no routes to admit.
     expect(byPort(rules(planned(50), "core"))).toEqual({ "4222": "anyone", "8222+7777": monitoring });
     // The hub of a supercluster admits the other regions' ranges on 7422 too.
-    expect(byPort(rules(planned(150_000), "region-0-core"))["7422"]).toEqual([
+    expect(byPort(rules(planned(150_000), "core"))["7422"]).toEqual([
       expect.objectContaining({ namespaceSelector: expect.any(Object) as unknown }),
       { ipBlock: { cidr: "10.43.0.0/16" } },
     ]);

@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import path from "node:path";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
@@ -18,6 +18,20 @@ export function runScript(name: string, args: string[], nodeArgs: string[] = [])
     maxBuffer: 64 * 1024 * 1024,
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** `runScript` without blocking the event loop (for tests that keep clients busy meanwhile). */
+export function runScriptAsync(name: string, args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [path.join(ROOT, "scripts", "bin", "run.cjs"), name, ...args],
+      { cwd: ROOT, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        resolve({ status: error === null ? 0 : typeof error.code === "number" ? error.code : null, stdout, stderr });
+      },
+    );
+  });
 }
 
 /** Runs an npm script exactly as the README spells it. */

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, statSync } from "node:fs";
 import { Kvm } from "@nats-io/kv";
 import { connectAdmin } from "../../jetstream/connect";
 import path from "node:path";
@@ -22,7 +22,7 @@ interface StatusJson {
 }
 
 describe("npm run local", () => {
-  test("up --detach, status --json, a refused single → cluster change, down --purge", async () => {
+  test("up --detach, status --json, transition --json, up --peels moving the tier, down --purge", async () => {
     const dir = tempStateDir("cli");
     try {
       const upRun = runScript("local", ["up", "--detach", "--peels", "50", "--state-dir", dir, "--nats-server", SID]);
@@ -71,10 +71,40 @@ describe("npm run local", () => {
       expect(again.status).toBe(2);
       expect(again.stderr).toMatch(/already up/);
 
+      // The steps, without doing them: the stack output's shape, plus what is refused.
+      const dry = runScript("local", ["transition", "--peels", "2000", "--json", "--state-dir", dir]);
+      expect(dry.status).toBe(0);
+      const plan = JSON.parse(dry.stdout) as {
+        from: unknown;
+        to: unknown;
+        phase: unknown;
+        steps: { kind: string }[];
+        refused: unknown[];
+      };
+      expect(plan).toMatchObject({
+        from: { tier: "single-small", peels: 50 },
+        to: { tier: "cluster-3", peels: 2000 },
+        phase: null,
+        refused: [],
+      });
+      expect(plan.steps.map((x) => x.kind)).toEqual([
+        "add-cluster",
+        "copy-data",
+        "cut-over",
+        "set-replicas",
+        "delete-data",
+      ]);
+      expect(runScript("local", ["status", "--json", "--state-dir", dir]).stdout).toMatch(/"tier": "single-small"/);
+
+      // Stopped, a different peel count starts the tier the directory holds, then moves it.
       runScript("local", ["down", "--state-dir", dir]);
-      const grow = runScript("local", ["up", "--detach", "--peels", "2000", "--state-dir", dir, "--nats-server", SID]);
-      expect(grow.status).toBe(2);
-      expect(grow.stderr).toMatch(/cannot move into a cluster in place.*migration/);
+      const grow = runScript("local", ["up", "--peels", "2000", "--state-dir", dir]);
+      expect(grow.stderr).toBe("");
+      expect(grow.status).toBe(0);
+      expect(grow.stdout).toMatch(/starting the single-small tier \(50 peels\) it holds first/);
+      expect(grow.stdout).toMatch(/^03-cut-over \[move\] cut-over core-0/m);
+      expect(grow.stdout).toMatch(/moved single-small \(50 peels\) → cluster-3 \(2000 peels\)/);
+      expect(grow.stdout).toMatch(/tier cluster-3: healthy/);
     } finally {
       const d = runScript("local", ["down", "--purge", "--state-dir", dir]);
       expect(d.status).toBe(0);
@@ -137,6 +167,14 @@ describe("npm run local", () => {
       /--peels: must be a whole number from 0 to 1,000,000; got "lots"/,
     );
     expect(runScript("local", ["frobnicate"]).stderr).toMatch(/unknown command "frobnicate"/);
+    const noPeels = runScript("local", ["transition"]);
+    expect(noPeels.status).toBe(2);
+    expect(noPeels.stderr).toMatch(/--peels: required/);
+    const empty = tempStateDir("none");
+    const nothing = runScript("local", ["transition", "--peels", "2000", "--state-dir", empty]);
+    rmSync(empty, { recursive: true, force: true });
+    expect(nothing.status).toBe(2);
+    expect(nothing.stderr).toMatch(/nothing is up in .*: start a tier with `up` first/);
   });
 });
 

@@ -15,11 +15,11 @@ function problemOf(fn: () => unknown): { path: string; message: string } {
 }
 
 describe("regions", () => {
-  test("a supercluster with none declared gets max(2, ⌈peels / 99,999⌉) even regions, each its own JetStream domain", () => {
+  test("a supercluster with none declared gets max(2, ⌈peels / 99,999⌉) even regions, each its own JetStream domain (the first keeps the tiers' below)", () => {
     const p = plan({ peels: 250_000 });
     expect(p.regions.map((r) => r.name)).toEqual(["region-0", "region-1", "region-2"]);
     expect(p.regions.map((r) => r.peels)).toEqual([83_334, 83_333, 83_333]);
-    expect(p.regions.map((r) => r.jetstreamDomain)).toEqual(["region-0", "region-1", "region-2"]);
+    expect(p.regions.map((r) => r.jetstreamDomain)).toEqual(["zester", "region-1", "region-2"]);
     expect(plan({ peels: 100_000 }).regions).toHaveLength(2);
   });
 
@@ -54,6 +54,10 @@ describe("regions", () => {
       /at most 99,999/,
     );
     expect(problemOf(() => plan({ peels: 150_000, regions: [{ name: "eu" }] })).message).toMatch(/at least 2/);
+    expect(problemOf(() => plan({ peels: 150_000, regions: [{ name: "eu" }, { name: "zester" }] }))).toMatchObject({
+      path: "regions.1.name",
+      message: expect.stringMatching(/the JetStream domain and cluster name the first region keeps/) as unknown,
+    });
     expect(problemOf(() => plan({ peels: 150_000, regions: [{ name: "eu" }, { name: "eu" }] })).path).toBe(
       "regions.1.name",
     );

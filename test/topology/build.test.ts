@@ -42,12 +42,27 @@ describe("build()", () => {
 
   test("a supercluster: one cluster and JetStream domain per region, regions linked to the first one", () => {
     const t = topo(150_000);
-    expect(t.clusters.map((c) => c.name)).toEqual(["region-0", "region-1"]);
+    expect(t.clusters.map((c) => c.name)).toEqual(["zester", "region-1"]);
     expect(new Set(t.servers.filter((s) => s.region === "region-1" && s.role === "core").map((s) => s.domain))).toEqual(
       new Set(["region-1"]),
     );
     expect(t.regionLinks).toEqual([{ region: "region-1", hub: "region-0" }]);
     expect(t.servers.map((s) => s.name)).toContain("region-1-leaf-edge-7");
+  });
+
+  test("growing into a supercluster keeps the first region's servers, cluster and domain: it adds a region", () => {
+    const leaf = topo(60_000);
+    const grown = topo(150_000);
+    const identity = (t: Topology, region: string) =>
+      t.servers
+        .filter((s) => s.region === region)
+        .map((s) => [s.name, s.cluster ?? s.site, s.domain])
+        .filter(([name]) => leaf.servers.some((s) => s.name === name));
+    expect(identity(grown, "region-0")).toEqual(identity(leaf, "main"));
+    expect(grown.servers.filter((s) => s.region === "region-0" && s.role === "core").map((s) => s.domain)).toEqual(
+      Array(5).fill("zester"),
+    );
+    expect(grown.clusters.find((c) => c.region === "region-1")?.servers[0]).toBe("region-1-core-0");
   });
 
   test("growing a tier keeps every surviving server's name", () => {

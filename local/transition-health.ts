@@ -1,0 +1,133 @@
+/**
+ * What a transition step waits for, seen through nats-server's monitoring endpoints and the
+ * JetStream API: a meta group of the size the step expects (which is not yet, or no longer, the
+ * planned one), leaf connections up, a single server answering, streams with current replicas.
+ */
+import { jetstreamManager, type StreamInfo } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/nats-core";
+import { z } from "zod";
+import { monitorUrl, type TopologyServer } from "../topology/types";
+
+const VarzSchema = z.object({ server_name: z.string() }).passthrough();
+const RoutezSchema = z
+  .object({
+    routes: z.array(z.object({ remote_name: z.string().optional(), remote_id: z.string() }).passthrough()).nullish(),
+  })
+  .passthrough();
+const JszSchema = z
+  .object({
+    meta_cluster: z
+      .object({ leader: z.string().optional(), cluster_size: z.number().optional() })
+      .passthrough()
+      .optional(),
+  })
+  .passthrough();
+const LeafzSchema = z.object({ leafnodes: z.number() }).passthrough();
+
+async function get<T>(url: string, schema: z.ZodType<T>): Promise<T | undefined> {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+    if (!response.ok) return undefined;
+    const parsed = schema.safeParse(await response.json());
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `look` (undefined when all is well, else the problem) until it passes or `timeoutMs` is up. */
+export async function until(what: string, timeoutMs: number, look: () => Promise<string | undefined>): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const problem = await look().catch((error: unknown) => String(error));
+    if (problem === undefined) return;
+    if (Date.now() > deadline) throw new Error(`${what}: not so after ${String(timeoutMs / 1000)} s (${problem})`);
+    await sleep(100);
+  }
+}
+
+/** Why a server is not a member of a meta group of `size` with a leader; undefined when it is. */
+async function metaProblem(s: TopologyServer, size: number): Promise<string | undefined> {
+  const base = monitorUrl(s);
+  const [varz, routez, jsz] = await Promise.all([
+    get(`${base}/varz`, VarzSchema),
+    get(`${base}/routez`, RoutezSchema),
+    get(`${base}/jsz`, JszSchema),
+  ]);
+  if (varz === undefined) return `${s.name} does not answer`;
+  if (varz.server_name !== s.name) return `${s.name}'s port answers as ${varz.server_name}`;
+  const routes = new Set((routez?.routes ?? []).map((r) => r.remote_name ?? r.remote_id)).size;
+  if (size > 1 && routes < size - 1) return `${s.name} routes to ${String(routes)} of ${String(size - 1)} peers`;
+  if (size > 1 && (jsz?.meta_cluster?.leader ?? "") === "") return `${s.name} sees no meta leader`;
+  if (size > 1 && jsz?.meta_cluster?.cluster_size !== size)
+    return `${s.name} sees a meta group of ${String(jsz?.meta_cluster?.cluster_size)}, not ${String(size)}`;
+  if (size === 1 && jsz === undefined) return `${s.name}'s JetStream does not answer`;
+  return undefined;
+}
+
+/** Every one of `servers` in a meta group of `size` (1: a single server answering with JetStream). */
+export function waitMetaGroup(servers: TopologyServer[], size: number, timeoutMs: number): Promise<void> {
+  return until(`a meta group of ${String(size)} (${servers.map((s) => s.name).join(", ")})`, timeoutMs, async () => {
+    for (const s of servers) {
+      const problem = await metaProblem(s, size);
+      if (problem !== undefined) return problem;
+    }
+    return undefined;
+  });
+}
+
+/** Every one of `servers` has its leaf connection(s) up. */
+export function waitLeafLinks(servers: TopologyServer[], timeoutMs: number): Promise<void> {
+  return until(`leaf connections of ${servers.map((s) => s.name).join(", ")}`, timeoutMs, async () => {
+    for (const s of servers) {
+      const leafz = await get(`${monitorUrl(s)}/leafz`, LeafzSchema);
+      if ((leafz?.leafnodes ?? 0) < 1) return `${s.name} has no leaf connection`;
+    }
+    return undefined;
+  });
+}
+
+/** Why a stream is not whole (a leader and every replica current, none on `without`). */
+export function streamProblem(info: StreamInfo, without?: string): string | undefined {
+  const replicas = info.cluster?.replicas ?? [];
+  const peers = [info.cluster?.leader ?? "", ...replicas.map((r) => r.name)];
+  if (without !== undefined && peers.includes(without)) return `${info.config.name} still has a replica on ${without}`;
+  if (info.config.num_replicas <= 1) return undefined;
+  if ((info.cluster?.leader ?? "") === "") return `${info.config.name} has no leader`;
+  if (replicas.length !== info.config.num_replicas - 1 || !replicas.every((r) => r.current && !r.offline))
+    return `${info.config.name} has ${String(replicas.filter((r) => r.current && !r.offline).length + 1)} of ${String(info.config.num_replicas)} replicas current`;
+  return undefined;
+}
+
+/** Every stream in `streams` whole, on the cluster `nc` is connected to. */
+export function waitStreams(nc: NatsConnection, streams: string[], timeoutMs: number, without?: string): Promise<void> {
+  return until(
+    `streams with current replicas${without === undefined ? "" : ` off ${without}`}`,
+    timeoutMs,
+    async () => {
+      const jsm = await jetstreamManager(nc, { timeout: 2_000, checkAPI: false });
+      for (const stream of streams) {
+        const problem = streamProblem(await jsm.streams.info(stream), without);
+        if (problem !== undefined) return problem;
+      }
+      return undefined;
+    },
+  );
+}
+
+/** Waits until nats-server logs the outcome of a reload after `since` bytes of its log. */
+export async function waitReloaded(
+  readLog: () => string,
+  since: number,
+  server: string,
+  timeoutMs: number,
+): Promise<void> {
+  await until(`${server} reloaded`, timeoutMs, () => {
+    const tail = readLog().slice(since);
+    if (/Failed to reload server configuration/.test(tail))
+      throw new Error(`${server} refused the reload: ${/Failed to reload[^\n]*/.exec(tail)?.[0] ?? ""}`);
+    return Promise.resolve(/Reloaded server configuration/.test(tail) ? undefined : "no reload logged yet");
+  });
+}

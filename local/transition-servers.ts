@@ -1,0 +1,135 @@
+/**
+ * The server processes a local transition starts, signals and stops, each recorded in the state
+ * file before the next is touched (so `down` stops every one, by its pid, whatever happens next).
+ */
+import { spawn } from "node:child_process";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import type { NatsConnection } from "@nats-io/nats-core";
+import { connectAdmin } from "../jetstream/connect";
+import { renderNatsServerConf } from "../topology/render/nats-server-conf";
+import { clientUrl, monitorUrl, type Topology } from "../topology/types";
+import { clientAuth } from "./identities";
+import { isAlive } from "./runner";
+import { localConfInput } from "./server-auth";
+import { writeState, type LocalState, type ServerState } from "./state";
+import { waitReloaded } from "./transition-health";
+
+/** A transition's view of the state directory: the state is written back after every change. */
+export interface LocalRun {
+  stateDir: string;
+  state: LocalState;
+}
+
+export const serverDir = (run: LocalRun, name: string): string => path.join(run.stateDir, "servers", name);
+export const storeDir = (run: LocalRun, name: string): string => path.join(serverDir(run, name), "jetstream");
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export function serverState(run: LocalRun, name: string): ServerState | undefined {
+  return run.state.servers.find((s) => s.name === name);
+}
+
+export function running(run: LocalRun, name: string): boolean {
+  const s = serverState(run, name);
+  return s !== undefined && isAlive(s.pid, s.confPath);
+}
+
+function record(run: LocalRun, entry: ServerState): void {
+  run.state.servers = [...run.state.servers.filter((s) => s.name !== entry.name), entry];
+  writeState(run.stateDir, run.state);
+}
+
+/** Drops a server that no longer runs from the state. */
+export function forget(run: LocalRun, name: string): void {
+  run.state.servers = run.state.servers.filter((s) => s.name !== name);
+  writeState(run.stateDir, run.state);
+}
+
+/** Writes `name`'s config as `topology` renders it; returns its path. */
+export function writeConf(run: LocalRun, topology: Topology, name: string): string {
+  mkdirSync(storeDir(run, name), { recursive: true, mode: 0o700 });
+  const confPath = path.join(serverDir(run, name), "nats-server.conf");
+  writeFileSync(confPath, renderNatsServerConf(localConfInput(run.stateDir, run.state, topology, name)), {
+    mode: 0o600,
+  });
+  return confPath;
+}
+
+/** Starts `name` with `topology`'s config for it (it must not be running) and records its pid. */
+export function startServer(run: LocalRun, topology: Topology, name: string): void {
+  if (running(run, name)) throw new Error(`${name} is already running`);
+  const s = topology.servers.find((x) => x.name === name);
+  if (s === undefined) throw new Error(`no server ${name} in the ${topology.tier} topology`);
+  const confPath = writeConf(run, topology, name);
+  const logPath = path.join(serverDir(run, name), "nats-server.log");
+  const log = openSync(logPath, "a");
+  const child = spawn(run.state.natsServer.path, ["-c", confPath], { detached: true, stdio: ["ignore", log, log] });
+  closeSync(log);
+  // The servers outlive this process: `down` stops them.
+  child.unref();
+  if (child.pid === undefined) throw new Error(`${name}: ${run.state.natsServer.path} did not start`);
+  record(run, {
+    name,
+    role: s.role,
+    region: s.region,
+    ...(s.cluster === undefined ? {} : { cluster: s.cluster }),
+    ...(s.site === undefined ? {} : { site: s.site }),
+    pid: child.pid,
+    clientUrl: clientUrl(s),
+    monitorUrl: monitorUrl(s),
+    confPath,
+    logPath,
+  });
+}
+
+/**
+ * Stops `name` and waits until it has exited. `lame-duck` (SIGUSR2): leaders hand off and clients
+ * move gradually, what every planned stop of a cluster member or leaf server does. `terminate`
+ * (SIGTERM): for a single server, where lame duck buys nothing (JetStream stops at once, and no
+ * other server takes the clients) but the grace period's wait. Killed only if it outlives that.
+ */
+export async function stopServer(
+  run: LocalRun,
+  name: string,
+  how: "lame-duck" | "terminate",
+  budgetMs: number,
+): Promise<void> {
+  const s = serverState(run, name);
+  if (s === undefined || !isAlive(s.pid, s.confPath)) return;
+  process.kill(s.pid, how === "lame-duck" ? "SIGUSR2" : "SIGTERM");
+  const deadline = Date.now() + budgetMs;
+  while (isAlive(s.pid, s.confPath) && Date.now() < deadline) await sleep(50);
+  if (isAlive(s.pid, s.confPath)) process.kill(s.pid, "SIGKILL");
+  while (isAlive(s.pid, s.confPath)) await sleep(20);
+  record(run, { ...s, pid: undefined });
+}
+
+/** Rewrites `name`'s config and sends SIGHUP; waits until the server logs that it reloaded. */
+export async function reloadServer(run: LocalRun, topology: Topology, name: string, timeoutMs: number): Promise<void> {
+  const s = serverState(run, name);
+  if (s === undefined || !isAlive(s.pid, s.confPath)) throw new Error(`${name} is not running; it cannot reload`);
+  const since = existsSync(s.logPath) ? statSync(s.logPath).size : 0;
+  writeConf(run, topology, name);
+  process.kill(s.pid, "SIGHUP");
+  await waitReloaded(() => readFileSync(s.logPath, "utf8"), since, name, timeoutMs);
+}
+
+/** Moves a stopped server's JetStream store aside (kept until a delete-data step); returns where. */
+export function retireStore(run: LocalRun, name: string): string {
+  if (running(run, name)) throw new Error(`${name} still runs; its store cannot be set aside`);
+  const from = storeDir(run, name);
+  const to = `${from}.retired-${String(Date.now())}`;
+  if (existsSync(from)) renameSync(from, to);
+  run.state.retired = [...run.state.retired, to];
+  writeState(run.stateDir, run.state);
+  return to;
+}
+
+/**
+ * A provisioning connection in the app account (JetStream: the master identity, the only one that
+ * may copy a stream's messages) or the system account (peer removal).
+ */
+export function connectTo(run: LocalRun, urls: string[], account: "app" | "system"): Promise<NatsConnection> {
+  return connectAdmin(urls, clientAuth(run.state, account === "app" ? "master" : "system"));
+}

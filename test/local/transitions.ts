@@ -1,0 +1,131 @@
+/**
+ * Every tier transition the local target makes, on real nats-server, with peels writing through
+ * it: up the tiers from 50 peels to 150,000, then down from 60,000 to 50. After each, every write
+ * acknowledged so far (this transition's, the ones before it began, and every earlier
+ * transition's) is read back from the new tier's core and through a leaf server where it has one;
+ * the shape is checked through the monitoring endpoints; the servers the old tier had and the new
+ * one does not are gone. A move no safe transition makes is refused with exit status 2. Shared by
+ * one test file per nats-server version; the tests of a describe run in order on one state.
+ */
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { down, isAlive, up } from "../../local/runner";
+import { fetchFromDebian, type DebianSuite } from "../../local/nats-binary";
+import { readState } from "../../local/state";
+import type { AckedWrite } from "../../load/ledger";
+import { transitionUnderLoad, type TransitionUnderLoad } from "../../load/transition-load";
+import { monitor, tempStateDir } from "../helpers/local";
+import { runScriptAsync } from "../helpers/run";
+
+interface Jsz {
+  meta_cluster?: { leader?: string; cluster_size?: number };
+  config?: { domain?: string };
+  account_details?: { stream_detail?: { name: string; config?: { num_replicas: number } }[] | null }[] | null;
+}
+interface Varz {
+  server_name: string;
+}
+
+const WRITERS = 4;
+
+function line(version: string, r: TransitionUnderLoad): string {
+  return (
+    `nats-server ${version}: ${r.from.tier} (${String(r.from.peels)}) → ${r.to.tier} (${String(r.to.peels)}) in ` +
+    `${(r.transitionMs / 1000).toFixed(1)} s; write gap ${(r.gapMs / 1000).toFixed(2)} s (no peel at all: ` +
+    `${(r.outageMs / 1000).toFixed(2)} s); ${String(r.acked)} acknowledged (${String(r.ackedBefore)} before it began), ` +
+    `${String(r.unacked)} refused or timed out; ${String(r.checked)} read back, ${String(r.lost)} lost` +
+    (r.checkedThroughLeaf > 0
+      ? `; ${String(r.checkedThroughLeaf)} read back through a leaf server, ${String(r.lostThroughLeaf)} lost`
+      : "")
+  );
+}
+
+/** The running tier as its servers report it, not as the code under test thinks it is. */
+async function checkShape(stateDir: string, tier: string): Promise<void> {
+  const state = readState(stateDir);
+  expect(state?.tier).toBe(tier);
+  for (const s of state?.servers ?? []) {
+    expect(isAlive(s.pid, s.confPath)).toBe(true);
+    expect((await monitor<Varz>(s.monitorUrl, "/varz")).server_name).toBe(s.name);
+    if (s.role !== "core") continue;
+    const members = state?.servers.filter((x) => x.role === "core" && x.cluster === s.cluster).length ?? 0;
+    const jsz = await monitor<Jsz>(s.monitorUrl, "/jsz?accounts=true&streams=true&config=true");
+    if (members > 1) {
+      expect(jsz.meta_cluster?.cluster_size).toBe(members);
+      expect(jsz.meta_cluster?.leader).toMatch(/core-/);
+    }
+  }
+}
+
+/** A transition under writes; the numbers go to the test's output. */
+async function move(
+  stateDir: string,
+  version: string,
+  peels: number,
+  tier: string,
+  earlier: AckedWrite[],
+): Promise<TransitionUnderLoad> {
+  const before = readState(stateDir)?.servers ?? [];
+  const r = await transitionUnderLoad({ stateDir, peels, writers: WRITERS, earlier, healthTimeoutMs: 90_000 });
+  console.log(line(version, r));
+  expect(r.to).toEqual({ tier, peels });
+  expect(r.ackedBefore).toBeGreaterThan(0);
+  expect(r.acked).toBeGreaterThan(r.ackedBefore);
+  expect(r.checked).toBe(r.ledger.length);
+  expect(r.lostExamples).toEqual([]);
+  // Every key is written once: each write is found as written, none superseded or expired.
+  expect(r.found).toBe(r.checked);
+  expect(r.lost).toBe(0);
+  expect(r.lostThroughLeaf).toBe(0);
+  await checkShape(stateDir, tier);
+  const now = new Set((readState(stateDir)?.servers ?? []).map((s) => s.name));
+  for (const s of before.filter((x) => !now.has(x.name))) {
+    expect(isAlive(s.pid, s.confPath)).toBe(false);
+    if (s.role === "core") expect(existsSync(path.join(stateDir, "servers", s.name, "jetstream"))).toBe(false);
+  }
+  return r;
+}
+
+/** The refusal, through the command line (run without blocking the other chains' writers). */
+async function refusedDown(stateDir: string): Promise<void> {
+  const plan = await runScriptAsync("local", ["transition", "--peels", "60000", "--state-dir", stateDir]);
+  expect(plan.status).toBe(2);
+  expect(plan.stderr).toMatch(/\[data-loss\] region region-1 \(cluster region-1\) would be removed/);
+  const moved = await runScriptAsync("local", ["up", "--peels", "60000", "--state-dir", stateDir]);
+  expect(moved.status).toBe(2);
+  expect(moved.stderr).toMatch(/its KV buckets and job-events hold its own peels' state/);
+  expect(readState(stateDir)?.tier).toBe("supercluster");
+  expect(readState(stateDir)?.servers.every((s) => isAlive(s.pid, s.confPath))).toBe(true);
+}
+
+export const UP: [number, string][] = [
+  [500, "single"],
+  [2_000, "cluster-3"],
+  [12_000, "cluster-5"],
+  [60_000, "leaf"],
+  [150_000, "supercluster"],
+];
+export const DOWN: [number, string][] = [
+  [12_000, "cluster-5"],
+  [2_000, "cluster-3"],
+  [500, "single"],
+  [50, "single-small"],
+];
+
+/**
+ * One chain of transitions from `start` peels, each under writes, then (from the supercluster)
+ * the refused move down; every server it started is stopped and its directory removed.
+ */
+export async function chain(suite: DebianSuite, start: number, steps: [number, string][]): Promise<void> {
+  const natsServer = fetchFromDebian(suite);
+  const stateDir = tempStateDir(`transition-${suite}-${String(start)}`);
+  try {
+    await up({ peels: start, stateDir, natsServer, detach: true });
+    let ledger: AckedWrite[] = [];
+    for (const [peels, tier] of steps) ledger = (await move(stateDir, natsServer.version, peels, tier, ledger)).ledger;
+    if (readState(stateDir)?.tier === "supercluster") await refusedDown(stateDir);
+  } finally {
+    await down(stateDir, { purge: true });
+  }
+  expect(existsSync(stateDir)).toBe(false);
+}
