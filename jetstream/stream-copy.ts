@@ -150,11 +150,14 @@ async function copyOne(
 /**
  * A snapshot's copy holds the source's messages under the same sequence numbers. The memory-backed
  * copy renumbers them and holds every message that was still there when it was read (`published`:
- * its TTL may remove some while it is copied).
+ * its TTL may remove some while it is copied). Where clients already write to the target (a
+ * cluster becoming a single server: clients reconnect to it before the copy), a copy may also
+ * hold writes newer than the source's last: acknowledged by the copy, and kept.
  */
 function whole(copy: StreamInfo, source: StreamInfo, bucket: BucketPlan, published?: number): boolean {
-  if (bucket.storage === "memory" && published !== undefined) return copy.state.messages === published;
-  return copy.state.messages === source.state.messages && copy.state.last_seq === source.state.last_seq;
+  if (bucket.storage === "memory" && published !== undefined) return copy.state.messages >= published;
+  const newer = copy.state.last_seq - source.state.last_seq;
+  return newer >= 0 && copy.state.messages - newer >= source.state.messages;
 }
 
 /** A stream's snapshot, as the server streams it: chunks acknowledged one by one (its flow control). */

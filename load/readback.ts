@@ -104,3 +104,36 @@ export async function countLost(
   }
   return report;
 }
+
+/**
+ * What a peel behind a leaf server can check through its site's link: a peel may read a stream's
+ * info but not another peel's entries, so each written stream's state is looked up instead, and a
+ * write counts as lost there when the stream, seen through the leaf, ends before its sequence.
+ */
+export async function countReachable(
+  acked: readonly AckedWrite[],
+  connectionFor: (domain: string | undefined) => NatsConnection,
+): Promise<LossReport> {
+  const report: LossReport = { checked: 0, found: 0, superseded: 0, expired: 0, lost: 0, examples: [] };
+  const lastSeq = new Map<string, number>();
+  for (const w of acked) {
+    const id = `${w.domain ?? ""}\u0000${w.stream}`;
+    let last = lastSeq.get(id);
+    if (last === undefined) {
+      const jsm = await jetstreamManager(connectionFor(w.domain), {
+        timeout: 5_000,
+        checkAPI: false,
+        ...(w.domain === undefined ? {} : { domain: w.domain }),
+      });
+      last = (await patiently(() => jsm.streams.info(w.stream))).state.last_seq;
+      lastSeq.set(id, last);
+    }
+    report.checked++;
+    if (w.seq <= last) report.found++;
+    else {
+      report.lost++;
+      if (report.examples.length < 10) report.examples.push(w);
+    }
+  }
+  return report;
+}

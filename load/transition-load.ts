@@ -3,8 +3,8 @@
  * acknowledged one must still be there) while the local target moves a running tier to another
  * peel count; afterwards every acknowledged write (this transition's, the ones before it began,
  * and any earlier ones handed in) is read back from the wanted tier's core and, where it has one,
- * through a leaf server. Reports the write gap (the longest a peel went without an acknowledged
- * write) and what was lost.
+ * looked for through a leaf server as a peel (each stream's state covers it). Reports the write
+ * gap (the longest a peel went without an acknowledged write) and what was lost.
  */
 import type { NatsConnection } from "@nats-io/nats-core";
 import { performance } from "node:perf_hooks";
@@ -17,7 +17,7 @@ import { connectNode } from "./connect";
 import { spread } from "./fault-scenarios";
 import { operatorIdentity, peelIdentity } from "./identity";
 import type { AckedWrite } from "./ledger";
-import { countLost, type LossReport } from "./readback";
+import { countLost, countReachable, type LossReport } from "./readback";
 import { loadState } from "./servers";
 import { WriterGroup, type WriterOptions } from "./writers";
 
@@ -55,7 +55,7 @@ export interface TransitionUnderLoad {
   lost: number;
   /** The first lost writes, for the report. */
   lostExamples: AckedWrite[];
-  /** Looked up again through a leaf server of the wanted tier (0 when it has none). */
+  /** Looked for again through a leaf server of the wanted tier, as a peel (0 when it has none). */
   checkedThroughLeaf: number;
   lostThroughLeaf: number;
   /** Writes never acknowledged (refused while writes were paused, timed out): not losses. */
@@ -138,7 +138,7 @@ async function everyWriterBack(writers: WriterGroup, after: number): Promise<num
   return performance.now();
 }
 
-/** Reads every write back from the first region's core, and through one of its leaf servers if it has any. */
+/** Reads every write back from the first region's core; checks through one of its leaf servers, if any, that a peel there reaches it. */
 async function readBack(
   stateDir: string,
   to: Topology,
@@ -153,9 +153,18 @@ async function readBack(
   try {
     const fromCore = await countLost(ledger, () => core);
     if (leafServer === undefined) return [fromCore, undefined];
-    const leaf = await connect([clientUrl(leafServer)], "zester-infra transition read-back through a leaf");
+    // Through the leaf as a peel: its site's link lets a peel's requests through, nothing more.
+    const leaf = await connectNode({
+      ...peelIdentity(state),
+      servers: [clientUrl(leafServer)],
+      name: "zester-infra transition check through a leaf",
+      maxReconnectAttempts: -1,
+    });
     try {
-      return [fromCore, await countLost(ledger, () => leaf)];
+      // Behind a leaf server, the core's JetStream is reached through its domain.
+      const domain = to.servers.find((s) => s.region === region && s.role === "core")?.domain;
+      const viaDomain = ledger.map((w) => ({ ...w, domain: w.domain ?? domain }));
+      return [fromCore, await countReachable(viaDomain, () => leaf)];
     } finally {
       await leaf.close();
     }

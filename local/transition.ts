@@ -72,6 +72,8 @@ export interface LocalTransitionRun {
   /** From the first step until the wanted tier was healthy with its buckets reconciled. */
   totalMs: number;
   report: StatusReport;
+  /** The state file as the transition left it: the wanted tier's. */
+  state: LocalState;
 }
 
 export interface TransitionOptions {
@@ -130,7 +132,7 @@ export async function runLocalTransition(options: TransitionOptions): Promise<Lo
   await waitHealthy(planned.to, ctx.healthTimeoutMs);
   await reconcileLocal(planned.to, state);
   const report = await status(planned.to);
-  return { transition, steps, totalMs: performance.now() - started, report };
+  return { transition, steps, totalMs: performance.now() - started, report, state };
 }
 
 /** The state says the wanted tier runs: its peels, its servers in its order, only its ports. */

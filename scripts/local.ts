@@ -216,6 +216,9 @@ async function moveTier(
     "",
     `moved ${moved.transition.from.tier} (${String(moved.transition.from.peels)} peels) → ${moved.transition.to.tier} (${String(moved.transition.to.peels)} peels) in ${(moved.totalMs / 1000).toFixed(1)} s, ${String(moved.steps.length)} steps`,
     `State: ${stateDir}`,
+    "",
+    // The client URLs change when servers come and go: the connection files are written again.
+    ...connectSection(topologyOf(moved.state), moved.state, stateDir),
   ]);
 }
 

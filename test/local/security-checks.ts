@@ -82,7 +82,7 @@ export function securityChecks(suite: DebianSuite): void {
       await Promise.all(conns.map((c) => c.close().catch(() => undefined)));
       for (const child of extra) if (child.pid !== undefined && child.exitCode === null) child.kill("SIGKILL");
       await run.stop();
-    });
+    }, 60_000);
 
     test("a plaintext client is refused: told TLS is required, then cut off without an answer", async () => {
       const port = Number(new URL(core()[0] ?? "").port);

@@ -2,8 +2,8 @@
  * Every tier transition the local target makes, on real nats-server, with peels writing through
  * it: up the tiers from 50 peels to 150,000, then down from 60,000 to 50. After each, every write
  * acknowledged so far (this transition's, the ones before it began, and every earlier
- * transition's) is read back from the new tier's core and through a leaf server where it has one;
- * the shape is checked through the monitoring endpoints; the servers the old tier had and the new
+ * transition's) is read back from the new tier's core, and looked for through a leaf server as
+ * a peel where it has one; the shape is checked through the monitoring endpoints; the servers the old tier had and the new
  * one does not are gone. A move no safe transition makes is refused with exit status 2. Shared by
  * one test file per nats-server version; the tests of a describe run in order on one state.
  */
@@ -35,7 +35,7 @@ function line(version: string, r: TransitionUnderLoad): string {
     `${(r.outageMs / 1000).toFixed(2)} s); ${String(r.acked)} acknowledged (${String(r.ackedBefore)} before it began), ` +
     `${String(r.unacked)} refused or timed out; ${String(r.checked)} read back, ${String(r.lost)} lost` +
     (r.checkedThroughLeaf > 0
-      ? `; ${String(r.checkedThroughLeaf)} read back through a leaf server, ${String(r.lostThroughLeaf)} lost`
+      ? `; ${String(r.checkedThroughLeaf)} found through a leaf server (as a peel), ${String(r.lostThroughLeaf)} lost`
       : "")
   );
 }

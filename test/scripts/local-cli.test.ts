@@ -105,6 +105,10 @@ describe("npm run local", () => {
       expect(grow.stdout).toMatch(/^03-cut-over \[move\] cut-over core-0/m);
       expect(grow.stdout).toMatch(/moved single-small \(50 peels\) → cluster-3 \(2000 peels\)/);
       expect(grow.stdout).toMatch(/tier cluster-3: healthy/);
+      // The three servers' URLs, where a client connects now.
+      const moved = JSON.parse(runScript("local", ["status", "--json", "--state-dir", dir]).stdout) as StatusJson;
+      expect(moved.connect.servers).toHaveLength(3);
+      expect(grow.stdout).toContain(`servers:  ${moved.connect.servers.join(",")}`);
     } finally {
       const d = runScript("local", ["down", "--purge", "--state-dir", dir]);
       expect(d.status).toBe(0);
