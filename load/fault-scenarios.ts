@@ -295,6 +295,8 @@ function regionCut(): Scenario {
 /** What the storage-full scenario lowers each server's JetStream file store to, so it fills in seconds. */
 export const STORAGE_FULL_STORE_BYTES = 64 * 1024 * 1024;
 const FILL_STREAM = "FAULT_FILL";
+/** Under `zester.>`, which the identity the load tools use (the master's) may publish; nothing of Zester's. */
+const FILL_SUBJECT = "zester.fault-fill";
 const FILL_CHUNK_BYTES = 256 * 1024;
 
 const storageFull: Scenario = {
@@ -317,7 +319,7 @@ const storageFull: Scenario = {
     const replicas = Math.min(3, ctx.topology.clusters[0]?.servers.length ?? 1);
     await jsm.streams.add({
       name: FILL_STREAM,
-      subjects: ["zester-fault.fill"],
+      subjects: [FILL_SUBJECT],
       storage: StorageType.File,
       retention: RetentionPolicy.Limits,
       num_replicas: replicas,
@@ -329,7 +331,7 @@ const storageFull: Scenario = {
     // Only the store's own refusal ends the fill: a timeout on a loaded machine is retried.
     for (let failures = 0; refusal === undefined;) {
       try {
-        await js.publish("zester-fault.fill", chunk, { timeout: 5_000 });
+        await js.publish(FILL_SUBJECT, chunk, { timeout: 5_000 });
         filled += chunk.length;
         failures = 0;
       } catch (error) {

@@ -14,7 +14,11 @@
  *   Secret's and a ConfigMap's data unless the provider sets `enableSecretMutable` /
  *   `enableConfigMapMutable`); read at commit 94977969 (v4.32.0 + 27). A named object it must
  *   replace is deleted before it is created again (same name).
- * - random: every input of `random_password` replaces it (its keepers are its inputs).
+ * - random: every input of `random_password` and `random_bytes` replaces it (its keepers are its
+ *   inputs).
+ * - tls (terraform-provider-tls): every input of a key, a request or a certificate replaces it
+ *   (counted so here even for `earlyRenewalHours`, which may update in place: a preview that
+ *   overstates is safer than one that understates).
  *
  * Not modelled: a provider's own config change (it may replace every resource it manages; the
  * real `pulumi preview` decides), and values known only at deploy time.
@@ -53,6 +57,8 @@ const tf = (file: string, read = false) => ({
   source: `terraform-provider-aws internal/service/${file}`,
   read,
 });
+
+const tls = (file: string) => ({ source: `terraform-provider-tls internal/provider/${file}`, read: false });
 
 const k8s = {
   source: "pulumi-kubernetes provider/pkg/provider/diff.go, provider.go (94977969)",
@@ -237,6 +243,16 @@ export const REPLACEMENT: Readonly<Record<string, TypeFacts>> = {
     read: false,
     forces: "any",
   },
+  "random:index/randomBytes:RandomBytes": {
+    source: "terraform-provider-random internal/provider/resource_bytes.go",
+    read: false,
+    forces: "any",
+  },
+  // The TLS provider keeps nothing it could change in place: a new input is a new key or certificate.
+  "tls:index/privateKey:PrivateKey": { ...tls("resource_private_key.go"), forces: "any" },
+  "tls:index/certRequest:CertRequest": { ...tls("resource_cert_request.go"), forces: "any" },
+  "tls:index/selfSignedCert:SelfSignedCert": { ...tls("resource_self_signed_cert.go"), forces: "any" },
+  "tls:index/locallySignedCert:LocallySignedCert": { ...tls("resource_locally_signed_cert.go"), forces: "any" },
   "kubernetes:apps/v1:StatefulSet": {
     ...k8s,
     forces: [

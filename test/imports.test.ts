@@ -15,9 +15,14 @@ const RULES: Record<string, { folders: string[]; packages: RegExp }> = {
   topology: { folders: ["sizing"], packages: /^(zod|yaml)$/ },
   // Runs inside the reconcile job (Lambda, Kubernetes Job) as well as locally: NATS clients only.
   jetstream: { folders: ["sizing", "topology"], packages: /^(zod|@nats-io\/.+)$/ },
-  local: { folders: ["sizing", "topology", "jetstream"], packages: /^(zod|yaml|@nats-io\/.+)$/ },
+  local: {
+    folders: ["sizing", "topology", "jetstream"],
+    // Its own CA and certificates: X.509 on WebCrypto (which needs reflect-metadata loaded).
+    packages: /^(zod|yaml|@nats-io\/.+|@peculiar\/x509|reflect-metadata)$/,
+  },
   load: { folders: ["sizing", "topology", "jetstream", "local"], packages: /^(zod|@nats-io\/.+)$/ },
-  components: { folders: ["sizing", "topology", "jetstream"], packages: /^(zod|yaml|@pulumi\/.+)$/ },
+  // NKey public keys derived from the stack's random bytes.
+  components: { folders: ["sizing", "topology", "jetstream"], packages: /^(zod|yaml|@pulumi\/.+|@nats-io\/nkeys.*)$/ },
   stacks: { folders: ["sizing", "topology", "jetstream", "components"], packages: /^(zod|yaml|@pulumi\/.+)$/ },
   // Reads plans (JSON) of the components' resources; the CIDR parser is the components' own.
   preview: { folders: ["sizing", "topology", "components"], packages: /^zod$/ },

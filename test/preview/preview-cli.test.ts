@@ -96,8 +96,9 @@ describe("every tier edge on both targets", () => {
     (target, from, to) => {
       const { run, json } = edge(target, from, to);
       const [tierBefore, tierAfter, refusedOnAws] = expected[String(from)] ?? [];
-      // Kubernetes keeps JetStream on its claims across 50,000 (a claim keeps its class): not refused.
-      const refused = refusedOnAws === true && !(target === "kubernetes" && from === 49_999);
+      // Kubernetes keeps JetStream on its claims across 50,000 (a claim keeps its class), and grows
+      // into a supercluster by adding a region next to the running one: neither is refused there.
+      const refused = refusedOnAws === true && !(target === "kubernetes" && (from === 49_999 || from === 99_999));
       expect([json.stack, json.target]).toEqual([STACK[target], target]);
       expect([json.before?.tier, json.before?.peels, json.after.tier, json.after.peels]).toEqual([
         tierBefore,
@@ -186,14 +187,22 @@ describe("every tier edge on both targets", () => {
   });
 
   test.each(TARGETS)(
-    "%s 99,999 → 100,000: the servers are renamed per region, which loses data and quorum: refused",
+    "%s 99,999 → 100,000: region-1 is added next to the running region, which keeps its names",
     (target) => {
       const { json } = edge(target, 99_999, 100_000);
-      expect(new Set(json.refusals.map((r) => r.risk))).toEqual(new Set(["data-loss", "quorum"]));
-      expect(names(json, "delete")).toEqual(expect.arrayContaining(["core-0", "core-4"]));
+      expect(names(json, "create")).toEqual(expect.arrayContaining(["region-1-core-0", "region-1-core-4"]));
+      expect(names(json, "delete").filter((n) => n.startsWith("core-"))).toEqual([]);
       expect(json.checklist.map((c) => c.since)).toEqual(Array(5).fill("supercluster"));
     },
   );
+
+  test("aws 99,999 → 100,000: the instance-store cores cannot take the bigger type in place: data-loss, refused", () => {
+    const { json } = edge("aws", 99_999, 100_000);
+    expect(json.refusals.map((r) => r.risk)).toEqual(Array(5).fill("data-loss"));
+    expect(json.refusals.map((r) => /^core-\d keeps JetStream on instance-store NVMe/.test(r.reason))).toEqual(
+      Array(5).fill(true),
+    );
+  });
 });
 
 describe("Mermaid's own parser reads every diagram", () => {
