@@ -39,7 +39,7 @@ export async function transitionsSection(): Promise<void> {
     `\ntier transitions on the local target, nats-server ${natsServer.version} (Debian ${suite}), ${String(writers)} peels writing; ` +
       "each next to booting the tier it moves to from nothing",
   );
-  console.log("  from → to                         transition   write gap   boot new tier   acked (lost)");
+  console.log("  from → to                             transition   write gap   boot new tier   acked (lost)");
   for (const chain of CHAINS) {
     const stateDir = mkdtempSync(path.join(os.tmpdir(), "zester-bench-transition-"));
     try {
@@ -51,7 +51,7 @@ export async function transitionsSection(): Promise<void> {
         const boot = await bootMs(natsServer, peels);
         const label = `${r.from.tier} (${String(r.from.peels)}) → ${r.to.tier} (${String(r.to.peels)})`;
         console.log(
-          `  ${label.padEnd(34)} ${seconds(r.transitionMs)} s   ${seconds(r.gapMs)} s   ${seconds(boot)} s       ` +
+          `  ${label.padEnd(38)} ${seconds(r.transitionMs)} s   ${seconds(r.gapMs)} s   ${seconds(boot)} s       ` +
             `${String(r.acked)} (${String(r.lost + r.lostThroughLeaf)})`,
         );
       }
