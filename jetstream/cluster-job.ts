@@ -10,6 +10,8 @@ import { TierPointSchema } from "../topology/transition-output";
 import { clientUrl, type Topology, type TopologyCluster } from "../topology/types";
 
 export const JOB_ENV = "ZESTER_RECONCILE_JOB";
+/** The key of the Kubernetes ConfigMap a tier transition's report is written under. */
+export const TRANSITION_REPORT_KEY = "report";
 /** Where the job is read from a file instead (a Secret mounted into the pod). */
 export const JOB_FILE_ENV = "ZESTER_RECONCILE_JOB_FILE";
 

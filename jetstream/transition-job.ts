@@ -44,8 +44,9 @@ export function streamShortfall(info: StreamInfo, bucket: BucketPlan, clusterSiz
   if (replicas > 1) {
     if (info.cluster?.leader === undefined || info.cluster.leader === "") return `${bucket.stream} has no leader`;
     const followers = info.cluster.replicas ?? [];
-    const behind = followers.filter((r) => !r.current || r.offline === true).map((r) => r.name);
-    if (followers.length < replicas - 1) return `${bucket.stream} has ${String(followers.length + 1)} of ${String(replicas)} replicas placed`;
+    const behind = followers.filter((r) => !r.current || (r.offline ?? false)).map((r) => r.name);
+    if (followers.length < replicas - 1)
+      return `${bucket.stream} has ${String(followers.length + 1)} of ${String(replicas)} replicas placed`;
     if (behind.length > 0) return `${bucket.stream}'s replicas on ${behind.join(", ")} are not current`;
   }
   return undefined;
@@ -64,7 +65,8 @@ export async function waitPlanned(
     const problems: string[] = [];
     for (const bucket of buckets) {
       const info = await jsm.streams.info(bucket.stream).catch((error: unknown) => String(error));
-      const problem = typeof info === "string" ? `${bucket.stream}: ${info}` : streamShortfall(info, bucket, clusterSize);
+      const problem =
+        typeof info === "string" ? `${bucket.stream}: ${info}` : streamShortfall(info, bucket, clusterSize);
       if (problem !== undefined) problems.push(problem);
     }
     if (problems.length === 0) return;
@@ -77,7 +79,11 @@ export async function waitPlanned(
 }
 
 /** Before the reconcile: refuses (writing nothing) when lowering the limits would drop messages. */
-export async function checkTransitionFits(nc: NatsConnection, job: ReconcileJob, transition: TransitionJob): Promise<void> {
+export async function checkTransitionFits(
+  nc: NatsConnection,
+  job: ReconcileJob,
+  transition: TransitionJob,
+): Promise<void> {
   if (!transition.steps.some((s) => s.kind === "set-limits")) return;
   const over = await streamsOverLimit(nc, job.buckets, transition.to.tier);
   if (over.length > 0)

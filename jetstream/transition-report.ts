@@ -8,15 +8,13 @@ import { readFileSync } from "node:fs";
 import { request } from "node:https";
 import { createRequire } from "node:module";
 import type { TransitionReport } from "../topology/phased";
+import { TRANSITION_REPORT_KEY } from "./cluster-job";
 import type { ReportWriter } from "./transition-job";
 
 interface SsmPutModule {
   SSMClient: new (config: { region: string }) => { send(command: unknown): Promise<unknown> };
   PutParameterCommand: new (input: { Name: string; Value: string; Type: "String"; Overwrite: boolean }) => unknown;
 }
-
-/** The ConfigMap key the report is written under. */
-export const REPORT_KEY = "report";
 
 const SERVICE_ACCOUNT = "/var/run/secrets/kubernetes.io/serviceaccount";
 
@@ -31,8 +29,9 @@ async function putParameter(name: string, region: string, report: TransitionRepo
 function patchConfigMap(namespace: string, name: string, report: TransitionReport): Promise<void> {
   const host = process.env.KUBERNETES_SERVICE_HOST;
   const port = process.env.KUBERNETES_SERVICE_PORT ?? "443";
-  if (host === undefined) throw new Error("KUBERNETES_SERVICE_HOST is not set: the report is written from inside a pod");
-  const body = JSON.stringify({ data: { [REPORT_KEY]: JSON.stringify(report) } });
+  if (host === undefined)
+    throw new Error("KUBERNETES_SERVICE_HOST is not set: the report is written from inside a pod");
+  const body = JSON.stringify({ data: { [TRANSITION_REPORT_KEY]: JSON.stringify(report) } });
   return new Promise((resolve, reject) => {
     const req = request(
       {

@@ -55,6 +55,23 @@ export const TransitionReportSchema = z.strictObject({
 });
 export type TransitionReport = z.infer<typeof TransitionReportSchema>;
 
+/** The report in `text`, or undefined when nothing has been written; throws naming `where` when it is not one. */
+export function parseReport(text: string | undefined, where: string): TransitionReport | undefined {
+  if (text === undefined || text === "") return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new Error(`${where} holds no tier transition report (not JSON); nothing was changed`);
+  }
+  const parsed = TransitionReportSchema.safeParse(json);
+  if (!parsed.success)
+    throw new Error(
+      `${where} holds no tier transition report this version reads (${parsed.error.issues[0]?.message ?? "invalid"} at ${parsed.error.issues[0]?.path.join(".") ?? ""}); nothing was changed`,
+    );
+  return parsed.data;
+}
+
 /** What an update declares: the servers of the tier it starts from or of the wanted one, and what the job does. */
 export interface PhasePlan {
   phase: Phase;
@@ -97,7 +114,9 @@ export const sameTransition = (t: Transition, last: TransitionOutput): boolean =
 
 const stepsIn = (t: Transition, phase: Phase): TransitionStep[] => t.steps.filter((s) => s.phase === phase);
 const jobStepsIn = (t: Transition, phase: Phase): { id: string; kind: JobStepKind }[] =>
-  stepsIn(t, phase).flatMap((s) => (CLOUD_CARRIER[s.kind] === "job" ? [{ id: s.id, kind: s.kind as JobStepKind }] : []));
+  stepsIn(t, phase).flatMap((s) =>
+    CLOUD_CARRIER[s.kind] === "job" ? [{ id: s.id, kind: s.kind as JobStepKind }] : [],
+  );
 
 /** What the job must have reported before the phase after `phase` (or the end) may be applied. */
 export function awaitedReport(t: Transition, phase: Phase, reportAt: string): string {
@@ -146,7 +165,10 @@ export function decidePhase(input: PhaseInput): PhaseDecision {
   if (jobStepsIn(t, applied).length > 0 && !reported(t, applied, report)) {
     const waitingFor = awaitedReport(t, applied, reportAt);
     const next = t.phases[index + 1];
-    const risk: Risk = next !== undefined && stepsIn(t, next).some((s) => s.risks.includes("data-loss")) ? "data-loss" : "fewer-replicas";
+    const risk: Risk =
+      next !== undefined && stepsIn(t, next).some((s) => s.risks.includes("data-loss"))
+        ? "data-loss"
+        : "fewer-replicas";
     return {
       state: "waiting",
       waitingFor,
@@ -164,5 +186,15 @@ export function decidePhase(input: PhaseInput): PhaseDecision {
 /** The refusal of a transition the cloud targets cannot carry out yet, naming the steps they lack. */
 export function unsupportedNote(t: Transition, missing: TransitionStep[]): string {
   const kinds = [...new Set(missing.map((s) => s.kind))];
-  return `A tier transition from ${t.from.tier} to ${t.to.tier} needs steps the cloud targets do not carry out yet: ${kinds.map((k) => `${k} (${missing.filter((s) => s.kind === k).map((s) => s.id).join(", ")})`).join("; ")}. On the local target, \`npm run -s local -- up --peels ${String(t.to.peels)}\` carries it out; see docs/topology.md.`;
+  return `A tier transition from ${t.from.tier} to ${t.to.tier} needs steps the cloud targets do not carry out yet: ${kinds
+    .map(
+      (k) =>
+        `${k} (${missing
+          .filter((s) => s.kind === k)
+          .map((s) => s.id)
+          .join(", ")})`,
+    )
+    .join(
+      "; ",
+    )}. On the local target, \`npm run -s local -- up --peels ${String(t.to.peels)}\` carries it out; see docs/topology.md.`;
 }
