@@ -44,7 +44,7 @@ export function streamShortfall(info: StreamInfo, bucket: BucketPlan, clusterSiz
   if (replicas > 1) {
     if (info.cluster?.leader === undefined || info.cluster.leader === "") return `${bucket.stream} has no leader`;
     const followers = info.cluster.replicas ?? [];
-    const behind = followers.filter((r) => !r.current || (r.offline ?? false)).map((r) => r.name);
+    const behind = followers.filter((r) => !r.current || r.offline).map((r) => r.name);
     if (followers.length < replicas - 1)
       return `${bucket.stream} has ${String(followers.length + 1)} of ${String(replicas)} replicas placed`;
     if (behind.length > 0) return `${bucket.stream}'s replicas on ${behind.join(", ")} are not current`;
