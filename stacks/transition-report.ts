@@ -23,7 +23,7 @@ export async function ssmReport(name: string, region: string): Promise<Transitio
 }
 
 /** The logical name of the read (shown by `pulumi preview` as a read). */
-export const REPORT_READ = "zester-transition-report";
+export const REPORT_READ = "zester-transition-read";
 
 export async function configMapReport(
   namespace: string,

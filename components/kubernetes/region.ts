@@ -264,7 +264,7 @@ function reconcile(region: RegionScope, opts: pulumi.CustomResourceOptions): voi
 function transitionReport(region: RegionScope, opts: pulumi.CustomResourceOptions): void {
   const { children, settings: s, prefix } = region;
   const ns = s.namespace;
-  children.make(`${prefix}${TRANSITION_CONFIGMAP}`, { ...opts, ignoreChanges: ["data"] }, (name, o) => {
+  children.make(`${prefix}transition`, { ...opts, ignoreChanges: ["data"] }, (name, o) => {
     return new k8s.core.v1.ConfigMap(
       name,
       { metadata: withLabels(region, { name: TRANSITION_CONFIGMAP, namespace: ns }), data: {} },
