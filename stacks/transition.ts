@@ -14,6 +14,7 @@ import { planTransition, type Transition } from "../topology/transition";
 import { TransitionOutputSchema, type TransitionOutput } from "../topology/transition-output";
 import type { Topology } from "../topology/types";
 import type { ReconcileDuringTransition } from "../components/transition";
+import { ConfigError } from "./config";
 
 export interface Prepared {
   topology: Topology;
@@ -72,7 +73,17 @@ export async function transitionPhase<P extends Prepared>(input: TransitionInput
     );
   const fromPeels = last?.from.peels ?? previous.peels;
   const to = input.prepare(wantedPeels);
-  const from = input.prepare(fromPeels);
+  let from: P;
+  try {
+    from = input.prepare(fromPeels);
+  } catch (error) {
+    // Today's settings may not describe the deployed tier (e.g. regions set for the supercluster
+    // being moved to): no transition can be planned from it, and issue 9's check alone decides.
+    if (last !== null || !(error instanceof ConfigError)) throw error;
+    const refused = planChange(previous, to.deployment).refused;
+    if (refused.length > 0) throw new ChangeRefused(refused);
+    return { kind: "none" };
+  }
   if (last === null && from.topology.tier === to.topology.tier) return { kind: "none" };
   const deployed = last === null ? previous : from.deployment;
   const transition = planTransition({ from: from.topology, to: to.topology, deployed, wanted: to.deployment });

@@ -165,10 +165,9 @@ export function decidePhase(input: PhaseInput): PhaseDecision {
   if (jobStepsIn(t, applied).length > 0 && !reported(t, applied, report)) {
     const waitingFor = awaitedReport(t, applied, reportAt);
     const next = t.phases[index + 1];
-    const risk: Risk =
-      next !== undefined && stepsIn(t, next).some((s) => s.risks.includes("data-loss"))
-        ? "data-loss"
-        : "fewer-replicas";
+    // Going ahead before the data moved: the next phase acts on servers as if it had (data at stake);
+    // finishing drops the transition from the job while streams may still be below plan.
+    const risk: Risk = next === undefined ? "fewer-replicas" : "data-loss";
     return {
       state: "waiting",
       waitingFor,
