@@ -8,6 +8,7 @@ import type { ServerOutput } from "../components/aws/servers";
 import type { ChecklistStatus } from "../components/checklist";
 import { prepareKubernetes, ZesterKubernetes } from "../components/kubernetes/component";
 import type { Deployment } from "../topology/deployment";
+import type { TransitionReport } from "../topology/phased";
 import type { TransitionOutput } from "../topology/transition-output";
 import { transitionReportParameter, type ReconcileDuringTransition } from "../components/transition";
 import { asLegacy, deployedBySelf, type Deployed } from "./deployed";
@@ -118,7 +119,7 @@ function phaseOf<P extends Prepared>(
   previous: Deployment | undefined,
   last: Deployed,
   prepare: (peels: number) => P,
-  report: { read: TransitionInputReport; at: string },
+  report: { read: () => Promise<TransitionReport | undefined>; at: string },
 ): Promise<TransitionApplied<P>> {
   return transitionPhase({
     wantedPeels,
@@ -129,8 +130,6 @@ function phaseOf<P extends Prepared>(
     reportAt: report.at,
   });
 }
-
-type TransitionInputReport = Parameters<typeof transitionPhase>[0]["readReport"];
 
 /** The stack as this update declares it: a transition's phase may declare the tier it starts from. */
 function withPeels(stack: StackConfig, phase: TransitionApplied<Prepared>): StackConfig {

@@ -36,7 +36,7 @@ export interface TransitionInput<P extends Prepared> {
 }
 
 export type TransitionApplied<P extends Prepared> =
-  /** No transition: the wanted peels as they are (issue 9's check still applies). */
+  /** No transition: the wanted peels as they are (the deployed-state check, topology/change.ts, still applies). */
   | { kind: "none"; output?: null }
   /** This update applies one phase: it declares `peels`' servers and hands the job `reconcile`. */
   | { kind: "phase"; peels: number; prepared: P; reconcile: ReconcileDuringTransition; output: TransitionOutput };
@@ -78,7 +78,7 @@ export async function transitionPhase<P extends Prepared>(input: TransitionInput
     from = input.prepare(fromPeels);
   } catch (error) {
     // Today's settings may not describe the deployed tier (e.g. regions set for the supercluster
-    // being moved to): no transition can be planned from it, and issue 9's check alone decides.
+    // being moved to): no transition can be planned from it, and the deployed-state check alone decides.
     if (last !== null || !(error instanceof ConfigError)) throw error;
     const refused = planChange(previous, to.deployment).refused;
     if (refused.length > 0) throw new ChangeRefused(refused);
@@ -88,7 +88,7 @@ export async function transitionPhase<P extends Prepared>(input: TransitionInput
   const deployed = last === null ? previous : from.deployment;
   const transition = planTransition({ from: from.topology, to: to.topology, deployed, wanted: to.deployment });
   const refuse = (fallback: Refusal[], note?: string): never => {
-    // Issue 9's own reasons when it has any (what a single update would lose), else the planner's.
+    // The deployed-state check's own reasons when it has any (what a single update would lose), else the planner's.
     const change = planChange(previous, to.deployment).refused;
     throw new ChangeRefused(change.length > 0 ? change : fallback, note);
   };
