@@ -70,19 +70,22 @@ test.each(SUITES)(
         if (facts === undefined) throw new Error("the plan has a facts bucket");
         // Written as the master (the reconcile identity manages streams, it writes no entries).
         const master = await connectAdmin(job.servers, { seed: run.state.auth.seeds.master, ca: job.ca });
-        const kv = await new Kvm(master).open("facts");
-        await kv.put("minion-1", "x".repeat(4_096));
-        const held = (await jsm.streams.info(facts.stream)).state.bytes;
-        const tight = { ...job, buckets: wanted.map((b) => (b === facts ? { ...b, maxBytes: held - 1 } : b)) };
-        await expect(runReconcileJob(tight, write, 30_000)).rejects.toThrow(
-          new RegExp(
-            `^the streams do not fit the single tier's store; nothing was lowered and no report written:\\n- ${facts.stream} holds ${String(held)} bytes`,
-          ),
-        );
-        expect(written).toHaveLength(1);
-        expect((await jsm.streams.info(facts.stream)).config.max_bytes).toBe(facts.maxBytes);
-        expect((await kv.get("minion-1"))?.string()).toBe("x".repeat(4_096));
-        await master.close();
+        try {
+          const kv = await new Kvm(master).open("facts");
+          await kv.put("minion-1", "x".repeat(4_096));
+          const held = (await jsm.streams.info(facts.stream)).state.bytes;
+          const tight = { ...job, buckets: wanted.map((b) => (b === facts ? { ...b, maxBytes: held - 1 } : b)) };
+          await expect(runReconcileJob(tight, write, 30_000)).rejects.toThrow(
+            new RegExp(
+              `^the streams do not fit the single tier's store; nothing was lowered and no report written:\\n- ${facts.stream} holds ${String(held)} bytes`,
+            ),
+          );
+          expect(written).toHaveLength(1);
+          expect((await jsm.streams.info(facts.stream)).config.max_bytes).toBe(facts.maxBytes);
+          expect((await kv.get("minion-1"))?.string()).toBe("x".repeat(4_096));
+        } finally {
+          await master.close();
+        }
       } finally {
         await nc.close();
       }
