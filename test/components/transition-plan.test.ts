@@ -33,6 +33,11 @@ const TARGETS = {
 };
 type Target = keyof typeof TARGETS;
 
+function lazy<T>(make: () => T): () => T {
+  let made: { value: T } | undefined;
+  return () => (made ??= { value: make() }).value;
+}
+
 function parsed(r: Run): Plan {
   if (r.status !== 0) throw new Error(`plan failed (${String(r.status)}): ${r.stderr}`);
   return JSON.parse(r.stdout) as Plan;
@@ -68,42 +73,43 @@ const REPORT: TransitionReport = {
 describe.each<Target>(["aws", "kubernetes"])("%s: cluster-3 → cluster-5, one phase per update", (target) => {
   const { stack, sets } = TARGETS[target];
   const at = (peels: number) => [`peels=${String(peels)}`, ...sets];
-  const deployed = planOf(stack, at(2_000)) as Plan;
-  const expand = parsed(runPlanOver(deployed, stack, at(12_000)));
-  const move = parsed(runPlanOver(expand, stack, at(12_000)));
+  // Planned when a test first asks (each plan is a process of about 2 s), then kept.
+  const deployed = lazy(() => planOf(stack, at(2_000)) as Plan);
+  const expand = lazy(() => parsed(runPlanOver(deployed(), stack, at(12_000))));
+  const move = lazy(() => parsed(runPlanOver(expand(), stack, at(12_000))));
 
   test("expand: the five servers declared, the job still reconciling cluster-3's buckets, no transition in it", () => {
-    expect(transitionOf(expand)).toMatchObject({
+    expect(transitionOf(expand())).toMatchObject({
       from: { tier: "cluster-3", peels: 2_000 },
       to: { tier: "cluster-5", peels: 12_000 },
       phase: "expand",
       phases: ["expand", "move"],
     });
-    expect(transitionOf(expand).steps.map((s) => `${s.id} ${s.phase}`)).toEqual([
+    expect(transitionOf(expand()).steps.map((s) => `${s.id} ${s.phase}`)).toEqual([
       "01-restart expand",
       "02-restart expand",
       "03-restart expand",
       "04-add-servers expand",
       "05-set-limits move",
     ]);
-    expect(expand.outputs.deployment.servers.map((s) => s.name)).toEqual([
+    expect(expand().outputs.deployment.servers.map((s) => s.name)).toEqual([
       "core-0",
       "core-1",
       "core-2",
       "core-3",
       "core-4",
     ]);
-    const job = jobOf(expand);
+    const job = jobOf(expand());
     expect([job.clusterSize, job.transition]).toEqual([3, undefined]);
-    expect(job.buckets).toEqual(jobOf(deployed).buckets);
+    expect(job.buckets).toEqual(jobOf(deployed()).buckets);
   });
 
   test("move: the job gets cluster-5's buckets and the step to report, and the output names where the report is", () => {
-    const t = transitionOf(move);
+    const t = transitionOf(move());
     expect(t.phase).toBe("move");
-    const job = jobOf(move);
+    const job = jobOf(move());
     expect(job.clusterSize).toBe(5);
-    expect(job.buckets).not.toEqual(jobOf(deployed).buckets);
+    expect(job.buckets).not.toEqual(jobOf(deployed()).buckets);
     const where =
       target === "aws"
         ? { ssmParameter: "/zester/zester-infra-staging/zester/kv-reconcile/transition", region: "eu-west-1" }
@@ -123,30 +129,30 @@ describe.each<Target>(["aws", "kubernetes"])("%s: cluster-3 → cluster-5, one p
   });
 
   test("the update after move is refused (exit 2) until the job's report is there, naming what it waits for", () => {
-    const r = runPlanOver(move, stack, at(12_000));
+    const r = runPlanOver(move(), stack, at(12_000));
     expect(r.status).toBe(2);
     expect(r.stdout).toBe("");
     expect(r.stderr).toContain(
       "refused: the tier transition cluster-3 (2000 peels) → cluster-5 (12000 peels) waits for its data to move",
     );
-    expect(r.stderr).toContain(transitionOf(move).waitingFor ?? "a waitingFor");
+    expect(r.stderr).toContain(transitionOf(move()).waitingFor ?? "a waitingFor");
     expect(r.stderr).toContain("no report has been written yet");
-    const early = runPlanOver(move, stack, at(12_000), { ...REPORT, done: [] });
+    const early = runPlanOver(move(), stack, at(12_000), { ...REPORT, done: [] });
     expect(early.status).toBe(2);
   });
 
   test("with the report, the transition is finished: the output null, the job without it", () => {
-    const done = parsed(runPlanOver(move, stack, at(12_000), REPORT));
+    const done = parsed(runPlanOver(move(), stack, at(12_000), REPORT));
     expect(done.outputs.transition).toBeNull();
     expect(done.outputs.deployment.tier).toBe("cluster-5");
     expect(jobOf(done).transition).toBeUndefined();
-    expect(jobOf(done).buckets).toEqual(jobOf(move).buckets);
+    expect(jobOf(done).buckets).toEqual(jobOf(move()).buckets);
     const after = parsed(runPlanOver(done, stack, at(12_000)));
     expect(after.outputs.transition).toBeUndefined();
   });
 
   test("another peel count while the transition is under way is refused, naming how to finish it", () => {
-    const r = runPlanOver(expand, stack, at(2_000));
+    const r = runPlanOver(expand(), stack, at(2_000));
     expect(r.status).toBe(2);
     expect(r.stderr).toContain(
       "a tier transition cluster-3 (2000 peels) → cluster-5 (12000 peels) is under way (its expand phase applied)",
@@ -172,6 +178,18 @@ test("aws: where the job writes its report, the function may write, and nothing 
     Action: ["ssm:PutParameter"],
     Resource: "arn:aws:ssm:eu-west-1:*:parameter/zester/zester-infra-staging/zester/kv-reconcile/transition",
   });
+});
+
+test("aws: the move phase's function environment, transition included, stays within Lambda's 4 KB", () => {
+  const move = parsed(
+    runPlanOver(parsed(runPlanOver(planOf("staging", ["peels=2000"]), "staging", ["peels=12000"])), "staging", [
+      "peels=12000",
+    ]),
+  );
+  const lambda = move.resources.find((r) => r.type === "aws:lambda/function:Function");
+  const variables = (lambda?.inputs.environment as { variables: Record<string, string> }).variables;
+  const bytes = Object.entries(variables).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0);
+  expect(bytes).toBeLessThanOrEqual(4_096);
 });
 
 test("kubernetes: the report's ConfigMap, and a Role that lets the job's ServiceAccount patch that one only", () => {
