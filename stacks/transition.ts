@@ -102,7 +102,7 @@ export async function transitionPhase<P extends Prepared>(input: TransitionInput
           reason: `${tierChange(transition.from, transition.to)} spans regions; a supercluster's transition needs a report per region, which the cloud targets do not read yet`,
         },
       ],
-      unsupportedNote(transition, []),
+      `On the local target, \`npm run -s local -- up --peels ${String(transition.to.peels)}\` carries it out; see docs/aws.md, "Tier transitions".`,
     );
   const report = last === null ? undefined : await input.readReport();
   const decision = decidePhase({ transition, last, report, reportAt: input.reportAt });
