@@ -130,9 +130,9 @@ export async function transitionPhase<P extends Prepared>(input: TransitionInput
 }
 
 function applied<P extends Prepared>(plan: PhasePlan, t: Transition, from: P, to: P): TransitionApplied<P> {
-  const declared = plan.servers === "to" ? to : from;
+  const declared = plan.servers === "wanted" ? to : from;
   const reconcile: ReconcileDuringTransition =
-    plan.job === "from"
+    plan.job === "current"
       ? { topology: from.topology }
       : plan.job === "transition"
         ? {
@@ -142,7 +142,7 @@ function applied<P extends Prepared>(plan: PhasePlan, t: Transition, from: P, to
         : { topology: to.topology };
   return {
     kind: "phase",
-    peels: plan.servers === "to" ? t.to.peels : t.from.peels,
+    peels: plan.servers === "wanted" ? t.to.peels : t.from.peels,
     prepared: declared,
     reconcile,
     output: plan.output,

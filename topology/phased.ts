@@ -75,13 +75,13 @@ export function parseReport(text: string | undefined, where: string): Transition
 /** What an update declares: the servers of the tier it starts from or of the wanted one, and what the job does. */
 export interface PhasePlan {
   phase: Phase;
-  /** The servers declared: `from` until a phase with update steps is reached, then `to`. */
-  servers: "from" | "to";
+  /** The servers declared: the `current` tier's until a phase with update steps is reached, then the `wanted` one's. */
+  servers: "current" | "wanted";
   /**
-   * What the reconcile job reconciles to: the `from` tier's buckets until its data-moving phase;
-   * `transition`: the `to` tier's, carrying the phase's steps out and writing the report; `to` after.
+   * What the reconcile job reconciles to: the `current` tier's buckets until its data-moving phase;
+   * `transition`: the `wanted` tier's, carrying the phase's steps out and writing the report; `wanted` after.
    */
-  job: "from" | "to" | "transition";
+  job: "current" | "wanted" | "transition";
   /** The job's steps in this phase (empty unless `job` is `transition`). */
   jobSteps: { id: string; kind: JobStepKind }[];
   output: TransitionOutput;
@@ -133,14 +133,16 @@ function reported(t: Transition, phase: Phase, report: TransitionReport | undefi
 function phasePlan(t: Transition, phase: Phase, reportAt: string): PhasePlan {
   const index = t.phases.indexOf(phase);
   const upTo = t.phases.slice(0, index + 1);
-  const servers = upTo.some((p) => stepsIn(t, p).some((s) => CLOUD_CARRIER[s.kind] === "update")) ? "to" : "from";
+  const servers = upTo.some((p) => stepsIn(t, p).some((s) => CLOUD_CARRIER[s.kind] === "update"))
+    ? "wanted"
+    : "current";
   const jobSteps = jobStepsIn(t, phase);
   const job =
     jobSteps.length > 0
       ? "transition"
       : t.phases.slice(0, index).some((p) => jobStepsIn(t, p).length > 0)
-        ? "to"
-        : "from";
+        ? "wanted"
+        : "current";
   const next = t.phases[index + 1];
   const waitingFor =
     jobSteps.length > 0

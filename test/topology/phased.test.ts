@@ -43,7 +43,7 @@ describe("cluster-3 → cluster-5 (2,000 → 12,000 peels), phase by phase", () 
 
   test("the first update applies expand: the five servers declared, the job still at cluster-3's buckets", () => {
     const plan = applied(decidePhase({ transition: t, last: undefined, report: undefined, reportAt: AT }));
-    expect([plan.phase, plan.servers, plan.job, plan.jobSteps]).toEqual(["expand", "to", "from", []]);
+    expect([plan.phase, plan.servers, plan.job, plan.jobSteps]).toEqual(["expand", "wanted", "current", []]);
     expect(TransitionOutputSchema.parse(plan.output)).toEqual(plan.output);
     expect(plan.output).toMatchObject({ phase: "expand", phases: ["expand", "move"] });
     expect(plan.output.waitingFor).toMatch(/^this update's servers healthy .*applies the move phase$/);
@@ -52,7 +52,7 @@ describe("cluster-3 → cluster-5 (2,000 → 12,000 peels), phase by phase", () 
   test("the next applies move: the job gets set-limits and the output names the report it waits for", () => {
     const last = applied(decidePhase({ transition: t, last: undefined, report: undefined, reportAt: AT })).output;
     const plan = applied(decidePhase({ transition: t, last, report: undefined, reportAt: AT }));
-    expect([plan.phase, plan.servers, plan.job]).toEqual(["move", "to", "transition"]);
+    expect([plan.phase, plan.servers, plan.job]).toEqual(["move", "wanted", "transition"]);
     expect(plan.jobSteps).toEqual([{ id: "05-set-limits", kind: "set-limits" }]);
     expect(plan.output.waitingFor).toBe(
       `the reconcile job's report that 05-set-limits of cluster-3 → cluster-5 (move) are done, every stream as the cluster-5 tier plans it (${AT})`,
