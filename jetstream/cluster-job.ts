@@ -4,9 +4,14 @@
  * only describe the job load no NATS client.
  */
 import { z } from "zod";
+import { JOB_STEP_KINDS } from "../topology/phased";
+import { PHASES } from "../topology/transition";
+import { TierPointSchema } from "../topology/transition-output";
 import { clientUrl, type Topology, type TopologyCluster } from "../topology/types";
 
 export const JOB_ENV = "ZESTER_RECONCILE_JOB";
+/** The key of the Kubernetes ConfigMap a tier transition's report is written under. */
+export const TRANSITION_REPORT_KEY = "report";
 /** Where the job is read from a file instead (a Secret mounted into the pod). */
 export const JOB_FILE_ENV = "ZESTER_RECONCILE_JOB_FILE";
 
@@ -21,6 +26,25 @@ const BucketSchema = z.strictObject({
   maxBytes: z.number().int(),
   discard: z.enum(["old", "new"]),
 });
+
+/**
+ * A tier transition's data-moving phase, handed to the job by the update that applies it: the job
+ * carries the steps out (its buckets are the wanted tier's), waits until every stream is as
+ * planned, and writes the report (topology/phased.ts's TransitionReport) where `report` names.
+ */
+export const TransitionJobSchema = z.strictObject({
+  from: TierPointSchema,
+  to: TierPointSchema,
+  phase: z.enum(PHASES),
+  steps: z.array(z.strictObject({ id: z.string().min(1), kind: z.enum(JOB_STEP_KINDS) })).min(1),
+  report: z.union([
+    /** AWS: a String parameter the function may write (and nothing else). */
+    z.strictObject({ ssmParameter: z.string().min(1), region: z.string().min(1) }),
+    /** Kubernetes: a ConfigMap the job's ServiceAccount may patch, its `report` key. */
+    z.strictObject({ configMap: z.string().min(1), namespace: z.string().min(1) }),
+  ]),
+});
+export type TransitionJob = z.infer<typeof TransitionJobSchema>;
 
 export const ReconcileJobSchema = z.strictObject({
   /** Client URLs of the cluster's servers. */
@@ -37,6 +61,8 @@ export const ReconcileJobSchema = z.strictObject({
   ]),
   clusterSize: z.number().int().min(1),
   buckets: z.array(BucketSchema),
+  /** A tier transition's data-moving phase to carry out and report. @default none */
+  transition: TransitionJobSchema.optional(),
 });
 export type ReconcileJob = z.infer<typeof ReconcileJobSchema>;
 

@@ -9,6 +9,8 @@ import { connectAdmin } from "./connect";
 import { readSecureParameter } from "./ssm-seed";
 import { awaitHealthy, AwaitHealthySchema } from "./health-gate";
 import { reconcileKv, type BucketChange } from "./reconcile";
+import { checkTransitionFits, reportTransition, type ReportWriter } from "./transition-job";
+import { targetReportWriter } from "./transition-report";
 
 /** The job's seed: in the job itself, or in the SSM parameter it names. */
 async function seedOf(job: ReconcileJob): Promise<string> {
@@ -16,10 +18,25 @@ async function seedOf(job: ReconcileJob): Promise<string> {
   return "seed" in c ? c.seed : readSecureParameter(c.ssmParameter, c.region);
 }
 
-export async function runReconcileJob(job: ReconcileJob): Promise<BucketChange[]> {
+/**
+ * The reconcile; with a transition in the job, its data-moving phase too: the limits checked
+ * before anything is lowered, and the report written (by `write`) only once every stream is as
+ * the wanted tier plans it.
+ */
+export async function runReconcileJob(
+  job: ReconcileJob,
+  write: ReportWriter = targetReportWriter,
+  settleWithinMs?: number,
+): Promise<BucketChange[]> {
   const nc = await connectAdmin(job.servers, { seed: await seedOf(job), ca: job.ca });
   try {
-    return await reconcileKv(nc, job.buckets, { clusterSize: job.clusterSize });
+    if (job.transition !== undefined) await checkTransitionFits(nc, job, job.transition);
+    const changes = await reconcileKv(nc, job.buckets, { clusterSize: job.clusterSize });
+    if (job.transition !== undefined) {
+      const report = await reportTransition(nc, job, job.transition, write, settleWithinMs);
+      console.log(JSON.stringify({ transitionReport: report }));
+    }
+    return changes;
   } finally {
     await nc.close();
   }

@@ -209,12 +209,12 @@ function transition(p: Preview): string {
   return [
     `### Transition: ${code(t.from.tier)} (${fmt(t.from.peels)} peels) → ${code(t.to.tier)} (${fmt(t.to.peels)} peels)`,
     "",
-    `Phase ${String(t.phase)} of ${String(t.phases)}${t.waitingFor === null ? "" : `, waiting for: ${t.waitingFor}`}.`,
+    `${t.phase === null ? "Every step in one go" : `Phase \`${t.phase}\` (${String(t.phases.indexOf(t.phase) + 1)} of ${String(t.phases.length)}: ${t.phases.join(" → ")}), one per \`pulumi up\``}${t.waitingFor === null ? "" : `; the next waits for: ${t.waitingFor}`}.`,
     "",
     table(
       ["phase", "step", "kind", "servers", "waits for", "risks", "what"],
       t.steps.map((s) => [
-        String(s.phase),
+        s.phase,
         s.id,
         s.kind,
         s.servers.join(", ") || "—",

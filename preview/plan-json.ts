@@ -3,6 +3,7 @@
  * of other versions (a base branch, an earlier file), so only what it uses is required, and
  * everything else is kept as it came.
  */
+import { TransitionOutputSchema, type TransitionOutput } from "../topology/transition-output";
 import { z } from "zod";
 import { DeploymentSchema } from "../topology/deployment";
 import { TIER_IDS } from "../sizing/types";
@@ -26,26 +27,12 @@ const TargetChecklistSchema = z.array(
 
 const TargetServerSchema = z.object({ name: z.string(), namespace: z.string().optional() }).passthrough();
 
-/** What the tier-transition planner adds to a plan's outputs (optional: only plans that have it). */
-export const TransitionSchema = z.object({
-  from: z.object({ tier: z.enum(TIER_IDS), peels: z.number() }),
-  to: z.object({ tier: z.enum(TIER_IDS), peels: z.number() }),
-  phase: z.number().int(),
-  phases: z.number().int(),
-  waitingFor: z.string().nullable(),
-  steps: z.array(
-    z.object({
-      id: z.string(),
-      phase: z.number().int(),
-      kind: z.string(),
-      servers: z.array(z.string()),
-      waitsFor: z.string(),
-      risks: z.array(z.string()),
-      description: z.string(),
-    }),
-  ),
-});
-export type Transition = z.infer<typeof TransitionSchema>;
+/**
+ * What the tier-transition planner adds to a plan's outputs: the output contract itself
+ * (topology/transition-output.ts), strictly; null once a transition has finished.
+ */
+export const TransitionSchema = TransitionOutputSchema;
+export type Transition = TransitionOutput;
 
 export const PlanOutputsSchema = z
   .object({
@@ -70,7 +57,7 @@ export const PlanOutputsSchema = z
       .passthrough()
       .optional(),
     deployment: DeploymentSchema.optional(),
-    transition: TransitionSchema.optional(),
+    transition: TransitionSchema.nullable().optional(),
   })
   .passthrough();
 export type PlanOutputs = z.infer<typeof PlanOutputsSchema>;

@@ -299,6 +299,10 @@ export const REPLACEMENT: Readonly<Record<string, TypeFacts>> = {
     ],
   },
   "kubernetes:core/v1:Service": { ...k8s, forces: [...K8S_IDENTITY, "spec.clusterIP"] },
+  "kubernetes:core/v1:ServiceAccount": { ...k8s, forces: K8S_IDENTITY },
+  "kubernetes:rbac.authorization.k8s.io/v1:Role": { ...k8s, forces: K8S_IDENTITY },
+  // Kubernetes refuses a changed roleRef: the binding is deleted and created again.
+  "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding": { ...k8s, forces: [...K8S_IDENTITY, "roleRef"] },
   "kubernetes:networking.k8s.io/v1:NetworkPolicy": { ...k8s, forces: K8S_IDENTITY },
   "kubernetes:policy/v1:PodDisruptionBudget": { ...k8s, forces: K8S_IDENTITY },
   "kubernetes:monitoring.coreos.com/v1:PodMonitor": { ...k8s, forces: K8S_IDENTITY },

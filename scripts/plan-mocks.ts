@@ -160,7 +160,16 @@ export interface MockOptions<T> {
    * (an earlier `plan --json`'s outputs). @default none: the stack has never been deployed
    */
   previousOutputs?: Record<string, unknown>;
+  /**
+   * The reconcile job's tier transition report (its JSON text), as the stack reads it back: the
+   * SSM parameter's value on AWS, the ConfigMap's `report` key on Kubernetes. @default none written
+   */
+  transitionReport?: string;
 }
+
+/** What the program reads the job's report with (stacks/transition-report.ts). */
+const SSM_GET_PARAMETER = "aws:ssm/getParameter:getParameter";
+const CONFIG_MAP = "kubernetes:core/v1:ConfigMap";
 
 /** Pulumi's organization as a self-managed backend names it (the only one it accepts). */
 const ORGANIZATION = "organization";
@@ -201,6 +210,14 @@ export async function runProgramWithMocks<T = StackOutputs>(
               secretOutputNames: [],
             },
           };
+        // A read of an object that exists (`get`): the report ConfigMap holds what the job wrote.
+        if (args.id !== undefined && args.id !== "" && args.type === CONFIG_MAP)
+          return {
+            id: args.id,
+            state: {
+              data: options.transitionReport === undefined ? {} : { report: options.transitionReport },
+            },
+          };
         return {
           id: `${args.name}-id`,
           // A name left to Pulumi (autonaming adds a random suffix at deploy) reads as the logical name.
@@ -208,7 +225,16 @@ export async function runProgramWithMocks<T = StackOutputs>(
         };
       },
       // A lookup (e.g. the newest AMI) is answered at deploy time; the plan says so instead of guessing.
-      call: (args) => ({ ...(args.inputs as Record<string, unknown>), id: `(${args.token}, looked up at deploy)` }),
+      call: (args) => {
+        // No report written yet: a parameter without a value (AWS answers ParameterNotFound, which
+        // the program reads as none; Pulumi's mocks cannot carry an error's message).
+        if (args.token === SSM_GET_PARAMETER)
+          return {
+            ...(args.inputs as Record<string, unknown>),
+            ...(options.transitionReport === undefined ? {} : { value: options.transitionReport }),
+          };
+        return { ...(args.inputs as Record<string, unknown>), id: `(${args.token}, looked up at deploy)` };
+      },
     },
     project,
     stack,

@@ -9,11 +9,13 @@ import { ChangeRefused } from "../topology/change";
 import { runProgramWithMocks, type PlannedResource } from "./plan-mocks";
 import { parseFlags, runMain, UsageError } from "./cli";
 import { stackConfig } from "./stack-file";
+import { parseReport } from "../topology/phased";
 import { ConfigError, NAMESPACE } from "../stacks/config";
 import type { StackOutputs } from "../stacks/program";
 import type { Unwrap } from "@pulumi/pulumi";
 
-const USAGE = `Usage: npm run -s plan -- --stack NAME [--set key=value ...] [--previous PLAN.json] [--json]
+const USAGE = `Usage: npm run -s plan -- --stack NAME [--set key=value ...] [--previous PLAN.json]
+       [--transition-report REPORT.json] [--json]
 
 Runs the Pulumi program offline under Pulumi's mocks with stacks/Pulumi.NAME.yaml, and prints
 the stack outputs and every resource the program registers. Nothing is created.
@@ -24,7 +26,12 @@ the stack outputs and every resource the program registers. Nothing is created.
                       (e.g. --set 'leafSites=[{"name":"dmz"}]'); repeatable
   --previous FILE     what is deployed: an earlier \`plan --json\` (its outputs are what the
                       program reads back from the stack); a change that would lose data or
-                      quorum is then refused, as \`pulumi up\` would refuse it
+                      quorum is then refused, as \`pulumi up\` would refuse it; a tier
+                      transition applies one phase per plan (its \`transition\` output)
+  --transition-report FILE
+                      the reconcile job's report that a transition's data moved, as the
+                      stack reads it back (AWS: the SSM parameter; Kubernetes: the
+                      ConfigMap); without it, none has been written
   --json              print { "outputs": {...}, "resources": [{ type, name, urn, parent,
                       aliases, options, inputs }] }
   -h, --help          show this help
@@ -72,6 +79,7 @@ async function main(argv: string[]): Promise<number> {
     stack: { type: "string" },
     set: { type: "string", multiple: true },
     previous: { type: "string" },
+    "transition-report": { type: "string" },
     json: { type: "boolean" },
     help: { type: "boolean", short: "h" },
   });
@@ -82,8 +90,11 @@ async function main(argv: string[]): Promise<number> {
   if (values.stack === undefined) throw new UsageError("--stack is required: the NAME of a stacks/Pulumi.NAME.yaml");
   const { project, config } = stackConfig(values.stack, values.set ?? []);
   const previousOutputs = values.previous === undefined ? undefined : readPrevious(values.previous);
+  const report = values["transition-report"];
+  const transitionReport = report === undefined ? undefined : readReport(report);
   const { outputs, resources } = await runProgramWithMocks(project, values.stack, config, {
     ...(previousOutputs === undefined ? {} : { previousOutputs }),
+    ...(transitionReport === undefined ? {} : { transitionReport }),
   });
   process.stdout.write(
     values.json === true ? `${JSON.stringify({ outputs, resources }, null, 2)}\n` : printReadable(outputs, resources),
@@ -111,6 +122,24 @@ function readPrevious(file: string): Record<string, unknown> {
   if (!parsed.success)
     throw new UsageError(`--previous: ${file} has no "outputs" object; give the output of an earlier \`plan --json\``);
   return parsed.data.outputs;
+}
+
+/** A report file, checked here so a wrong one is named as this flag's. */
+function readReport(file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    throw new UsageError(
+      `--transition-report: cannot read ${file}: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+  try {
+    parseReport(text, file);
+  } catch (error) {
+    throw new UsageError(`--transition-report: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  return text;
 }
 
 // Invalid stack config and a refused change are refused input (exit 2), the message naming why.

@@ -13,6 +13,8 @@ export interface Deployed {
   deployment?: Deployment;
   /** A stack from before that output: its `peels` output. */
   legacyPeels?: number;
+  /** The stack's `transition` output: a tier transition under way (checked by stacks/transition.ts). */
+  transition?: unknown;
 }
 
 /** The StackReference's logical name (shown by `pulumi preview` as a read). */
@@ -33,7 +35,8 @@ export async function deployedBySelf(): Promise<Deployed> {
       throw new Error(
         `the stack's last "deployment" output is not one this version reads (${parsed.error.issues[0]?.message ?? "invalid"} at ${parsed.error.issues[0]?.path.join(".") ?? ""}); nothing was changed`,
       );
-    return { deployment: parsed.data };
+    const transition = await read("transition");
+    return { deployment: parsed.data, ...(transition === undefined ? {} : { transition }) };
   }
   const peels: unknown = await read("peels");
   return typeof peels === "number" ? { legacyPeels: peels } : {};

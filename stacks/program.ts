@@ -8,7 +8,12 @@ import type { ServerOutput } from "../components/aws/servers";
 import type { ChecklistStatus } from "../components/checklist";
 import { prepareKubernetes, ZesterKubernetes } from "../components/kubernetes/component";
 import type { Deployment } from "../topology/deployment";
+import type { TransitionReport } from "../topology/phased";
+import type { TransitionOutput } from "../topology/transition-output";
+import { transitionReportParameter, type ReconcileDuringTransition } from "../components/transition";
 import { asLegacy, deployedBySelf, type Deployed } from "./deployed";
+import { transitionPhase, type TransitionApplied, type Prepared } from "./transition";
+import { configMapReport, ssmReport } from "./transition-report";
 import { plan, SpecError, type SizingPlan } from "../sizing";
 import { awsProviderDefaults, ConfigError, readStackConfig, type StackConfig, type Target } from "./config";
 
@@ -46,6 +51,11 @@ export interface StackOutputs {
   kubernetes?: KubernetesOutputs;
   /** What this update deploys, read back by the next one before it changes anything (no secrets). */
   deployment?: Deployment;
+  /**
+   * A tier transition under way: the phase this update applied, what the next one waits for, every
+   * step (topology/transition-output.ts). Null once the last phase is done; absent when none ran.
+   */
+  transition?: TransitionOutput | null;
 }
 
 /** The component's name: its children are `zester-…` (aliased to their names from before that prefix). */
@@ -73,23 +83,61 @@ export async function program(
   };
   if (stack.aws !== undefined) {
     const settings = stack.aws;
-    const previous = previousOf(last, (peels) => prepareAws({ spec: { ...stack.sizing, peels }, settings }).deployment);
-    const aws = awsTarget(stack, settings, config, previous);
+    const prepare = (peels: number) => checked(() => prepareAws({ spec: { ...stack.sizing, peels }, settings }));
+    const previous = previousOf(last, (peels) => prepare(peels).deployment);
+    const region = prepare(sizing.peels).settings.region;
+    const parameter = transitionReportParameter(`${pulumi.getProject()}-${pulumi.getStack()}`, COMPONENT);
+    const phase = await phaseOf(sizing.peels, previous, last, prepare, {
+      read: () => ssmReport(parameter, region),
+      at: `SSM parameter ${parameter} in ${region}`,
+    });
+    const aws = awsTarget(withPeels(stack, phase), settings, config, previous, reconcileOf(phase));
     outputs.aws = aws.outputs;
     outputs.deployment = aws.deployment;
+    if (phase.output !== undefined) outputs.transition = phase.output;
   }
   if (stack.kubernetes !== undefined) {
     const settings = stack.kubernetes;
-    const previous = previousOf(
-      last,
-      (peels) => prepareKubernetes({ spec: { ...stack.sizing, peels }, settings }).deployment,
-    );
-    const k8s = kubernetesTarget(stack, settings, previous);
+    const prepare = (peels: number) => checked(() => prepareKubernetes({ spec: { ...stack.sizing, peels }, settings }));
+    const previous = previousOf(last, (peels) => prepare(peels).deployment);
+    const namespace = prepare(sizing.peels).settings.namespace;
+    const phase = await phaseOf(sizing.peels, previous, last, prepare, {
+      read: () => configMapReport(namespace, settings.context),
+      at: `ConfigMap ${namespace}/zester-transition, key report`,
+    });
+    const k8s = kubernetesTarget(withPeels(stack, phase), settings, previous, reconcileOf(phase));
     outputs.kubernetes = k8s.outputs;
     outputs.deployment = k8s.deployment;
+    if (phase.output !== undefined) outputs.transition = phase.output;
   }
   return outputs;
 }
+
+/** The phase of a tier transition this update applies (stacks/transition.ts), or none. */
+function phaseOf<P extends Prepared>(
+  wantedPeels: number,
+  previous: Deployment | undefined,
+  last: Deployed,
+  prepare: (peels: number) => P,
+  report: { read: () => Promise<TransitionReport | undefined>; at: string },
+): Promise<TransitionApplied<P>> {
+  return transitionPhase({
+    wantedPeels,
+    previous,
+    lastTransition: last.transition,
+    prepare,
+    readReport: report.read,
+    reportAt: report.at,
+  });
+}
+
+/** The stack as this update declares it: a transition's phase may declare the tier it starts from. */
+function withPeels(stack: StackConfig, phase: TransitionApplied<Prepared>): StackConfig {
+  return phase.kind === "phase" ? { ...stack, sizing: { ...stack.sizing, peels: phase.peels } } : stack;
+}
+
+const reconcileOf = (phase: TransitionApplied<Prepared>): ReconcileDuringTransition | undefined =>
+  phase.kind === "phase" ? phase.reconcile : undefined;
 
 /** What is deployed: the record, or for a stack from before it, the same settings at its last peel count. */
 function previousOf(last: Deployed, rebuild: (peels: number) => Deployment): Deployment | undefined {
@@ -112,6 +160,7 @@ function awsTarget(
   settings: NonNullable<StackConfig["aws"]>,
   config: Record<string, string>,
   previousDeployment: Deployment | undefined,
+  reconcile: ReconcileDuringTransition | undefined,
 ): { outputs: AwsOutputs; deployment: Deployment } {
   const aws = checked(
     () =>
@@ -122,6 +171,7 @@ function awsTarget(
         stackId: `${pulumi.getProject()}-${pulumi.getStack()}`,
         aliasUnprefixedChildren: true,
         ...(previousDeployment === undefined ? {} : { previousDeployment }),
+        ...(reconcile === undefined ? {} : { reconcile }),
       }),
   );
   return {
@@ -140,6 +190,7 @@ function kubernetesTarget(
   stack: StackConfig,
   settings: NonNullable<StackConfig["kubernetes"]>,
   previousDeployment: Deployment | undefined,
+  reconcile: ReconcileDuringTransition | undefined,
 ): { outputs: KubernetesOutputs; deployment: Deployment } {
   const k8s = checked(
     () =>
@@ -148,6 +199,7 @@ function kubernetesTarget(
         settings,
         aliasUnprefixedChildren: true,
         ...(previousDeployment === undefined ? {} : { previousDeployment }),
+        ...(reconcile === undefined ? {} : { reconcile }),
       }),
   );
   return {

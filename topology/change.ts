@@ -159,11 +159,18 @@ function checkQuorum(before: Deployment, changes: ServerChange[], refused: Refus
   }
 }
 
-/** A change no update can make safely: thrown before anything is created. */
+/**
+ * A change no update can make safely: thrown before anything is created. `note` (a paragraph
+ * after the list) says what would make it possible; `headline` replaces the first line.
+ */
 export class ChangeRefused extends Error {
-  constructor(readonly refusals: Refusal[]) {
+  constructor(
+    readonly refusals: Refusal[],
+    note?: string,
+    headline = "refused: this update could lose data or quorum, so nothing was changed:",
+  ) {
     super(
-      `refused: this update could lose data or quorum, so nothing was changed:\n${refusals.map((r) => `- [${r.risk}] ${r.reason}`).join("\n")}`,
+      `${headline}\n${refusals.map((r) => `- [${r.risk}] ${r.reason}`).join("\n")}${note === undefined ? "" : `\n${note}`}`,
     );
     this.name = "ChangeRefused";
   }

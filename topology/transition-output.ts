@@ -15,7 +15,7 @@ import { TIER_IDS } from "../sizing/types";
 import { RISKS } from "./change";
 import { PHASES, STEP_KINDS, type Phase, type Transition } from "./transition";
 
-const TierPointSchema = z.strictObject({ tier: z.enum(TIER_IDS), peels: z.number().int().min(0) });
+export const TierPointSchema = z.strictObject({ tier: z.enum(TIER_IDS), peels: z.number().int().min(0) });
 
 export const TransitionStepOutputSchema = z.strictObject({
   id: z.string(),

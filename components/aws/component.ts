@@ -15,6 +15,7 @@ import type { ChecklistStatus } from "../checklist";
 import { Children } from "../children";
 import { Deferred } from "../deferred";
 import { shippedReconcileCode } from "../reconcile-code";
+import type { ReconcileDuringTransition } from "../transition";
 import { stackTls } from "../certificates";
 import { generatedIdentities } from "../identities";
 import { resolveAwsSettings, type AwsSettingsArgs } from "./args";
@@ -70,6 +71,12 @@ export interface ZesterAwsArgs {
    * get their changes one at a time. @default none: nothing to compare, everything is new
    */
   previousDeployment?: Deployment;
+  /**
+   * A tier transition under way: the tier whose buckets the KV reconcile job keeps until its
+   * data-moving phase, and that phase's steps, which the job carries out and then reports in the
+   * SSM parameter `/zester/<stackId>/<name>/kv-reconcile/transition` (docs/aws.md). @default none
+   */
+  reconcile?: ReconcileDuringTransition;
 }
 
 export class ZesterAws extends pulumi.ComponentResource {
@@ -125,6 +132,7 @@ export class ZesterAws extends pulumi.ComponentResource {
       generations: new Map(this.deployment.servers.map((x) => [x.name, x.restart])),
       agentScript: agentScript(),
       parameterPath: (server) => `/zester/${stackId}/${name}/${server}/`,
+      reconcile: args.reconcile ?? {},
     };
     const declared = declareTopology(scope, args.reconcileCode ?? shippedReconcileCode());
     this.clientUrl = pulumi.output(declared.clientUrl);

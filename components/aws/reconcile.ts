@@ -1,8 +1,7 @@
 /** The KV reconcile on a schedule, from inside the VPC, with the same code every target runs. */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { clusterJob } from "../../jetstream/cluster-job";
-import { JOB_ENV } from "../../jetstream/cluster-job";
+import { clusterJob, JOB_ENV } from "../../jetstream/cluster-job";
 import { securityGroup, type AwsScope, type RegionScope } from "./scope";
 
 /**
@@ -19,14 +18,22 @@ export function scheduledReconcile(
 ): aws.lambda.Function {
   const { children, topology: t, settings: s } = scope;
   const { r, net, o } = region;
-  const cluster = t.clusters.find((c) => c.region === r.name);
+  // During a tier transition the job may reconcile to another tier's plan than the servers declared.
+  const jobTopology = scope.reconcile.topology ?? t;
+  const cluster = jobTopology.clusters.find((c) => c.region === r.name);
   if (cluster === undefined) throw new Error(`region ${r.name} has no core cluster`);
   const local = `${r.prefix}kv-reconcile`;
   const stackTag = { "zester:stack": scope.stackId };
-  const seed = reconcileSeed(scope, region, role, local);
-  const job = scope.tls.ca.apply((ca) =>
-    clusterJob(t, cluster, { ca, credentials: { ssmParameter: seed, region: r.awsRegion } }),
-  );
+  // The same name transitionReportParameter gives the program that reads it back.
+  const report = `${scope.parameterPath(local)}transition`;
+  const seed = reconcileSeed(scope, region, role, local, report);
+  const transition = scope.reconcile.transition;
+  const job = scope.tls.ca.apply((ca) => ({
+    ...clusterJob(jobTopology, cluster, { ca, credentials: { ssmParameter: seed, region: r.awsRegion } }),
+    ...(transition === undefined
+      ? {}
+      : { transition: { ...transition, report: { ssmParameter: report, region: r.awsRegion } } }),
+  }));
   const fn = children.make(local, o, (name, opts) => {
     return new aws.lambda.Function(
       name,
@@ -71,8 +78,17 @@ export function scheduledReconcile(
   return fn;
 }
 
-/** The reconcile identity's seed in a SecureString parameter, and the function's leave to read it. */
-function reconcileSeed(scope: AwsScope, region: RegionScope, role: aws.iam.Role, local: string): string {
+/**
+ * The reconcile identity's seed in a SecureString parameter, and the function's leave to read it
+ * and to write its tier transition report (that one parameter, which the next update reads).
+ */
+function reconcileSeed(
+  scope: AwsScope,
+  region: RegionScope,
+  role: aws.iam.Role,
+  local: string,
+  report: string,
+): string {
   const { children } = scope;
   const { r, o } = region;
   const name = `${scope.parameterPath(local)}seed`;
@@ -100,6 +116,11 @@ function reconcileSeed(scope: AwsScope, region: RegionScope, role: aws.iam.Role,
               Effect: "Allow",
               Action: ["ssm:GetParameter"],
               Resource: `arn:aws:ssm:${r.awsRegion}:*:parameter${name}`,
+            },
+            {
+              Effect: "Allow",
+              Action: ["ssm:PutParameter"],
+              Resource: `arn:aws:ssm:${r.awsRegion}:*:parameter${report}`,
             },
           ],
         }),

@@ -6,6 +6,7 @@ import type { Topology } from "../../topology/types";
 import type { StackTls } from "../certificates";
 import type { Children } from "../children";
 import type { Identities } from "../identities";
+import type { ReconcileDuringTransition } from "../transition";
 import type { Deferred } from "../deferred";
 import type { AwsLayout, RegionLayout, SecurityGroupName } from "./layout";
 import type { RegionNetwork } from "./network";
@@ -33,6 +34,8 @@ export interface AwsScope {
   agentScript: string;
   /** Where a server's configuration is kept in the parameter store (ends with `/`). */
   parameterPath(server: string): string;
+  /** What the KV reconcile job does while a tier transition is under way. */
+  reconcile: ReconcileDuringTransition;
 }
 
 export interface RegionScope {

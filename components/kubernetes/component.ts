@@ -18,6 +18,7 @@ import type { ChecklistStatus } from "../checklist";
 import { Children } from "../children";
 import { Deferred } from "../deferred";
 import { shippedReconcileCode } from "../reconcile-code";
+import type { ReconcileDuringTransition } from "../transition";
 import { stackTls } from "../certificates";
 import { generatedIdentities } from "../identities";
 import { resolveKubernetesSettings, type KubernetesSettingsArgs } from "./args";
@@ -52,6 +53,12 @@ export interface ZesterKubernetesArgs {
    * created. @default none: nothing to compare, everything is new
    */
   previousDeployment?: Deployment;
+  /**
+   * A tier transition under way: the tier whose buckets the KV reconcile job keeps until its
+   * data-moving phase, and that phase's steps, which the job carries out and then reports in the
+   * ConfigMap `zester-transition` (docs/kubernetes.md). @default none
+   */
+  reconcile?: ReconcileDuringTransition;
 }
 
 export interface PreparedKubernetes {
@@ -116,6 +123,7 @@ export class ZesterKubernetes extends pulumi.ComponentResource {
       tls: stackTls(children, this.topology, `${pulumi.getProject()}-${pulumi.getStack()}`),
       labels: args.labels ?? {},
       reconcileCode: args.reconcileCode ?? shippedReconcileCode(),
+      reconcile: args.reconcile ?? {},
     };
     layout.regions.forEach((region, index) => {
       const given = index === 0 ? this.getProvider("kubernetes::Provider") : args.regionProviders?.[region.region];

@@ -396,11 +396,15 @@ export function nodeTuning(plan: SizingPlan, s: KubernetesSettings, ns: string):
 }
 
 /** The reconcile pod: the bundled code from a ConfigMap, the job from a Secret, on a plain Node image. */
+/** The reconcile job's ServiceAccount: it may write a tier transition's report, nothing else. */
+export const RECONCILE_SERVICE_ACCOUNT = "kv-reconcile";
+
 export function reconcilePod(s: KubernetesSettings): Record<string, unknown> {
   return {
     metadata: { labels: { "app.kubernetes.io/name": "zester-kv-reconcile", "app.kubernetes.io/part-of": "zester" } },
     spec: {
       restartPolicy: "OnFailure",
+      serviceAccountName: RECONCILE_SERVICE_ACCOUNT,
       containers: [
         {
           name: "kv-reconcile",

@@ -14,8 +14,9 @@ import { masterConfig, peelConfig } from "../../topology/render/zester-config";
 import type { Topology } from "../../topology/types";
 import type { Children } from "../children";
 import type { Deferred } from "../deferred";
+import { TRANSITION_CONFIGMAP, type ReconcileDuringTransition } from "../transition";
 import { kubernetesCertificate, renderConf, type KubernetesLayout, type RegionManifests } from "./layout";
-import { reconcilePod, type K8sObject } from "./objects";
+import { RECONCILE_SERVICE_ACCOUNT, reconcilePod, type K8sObject } from "./objects";
 import type { KubernetesSettings } from "./settings";
 
 export interface K8sScope {
@@ -29,6 +30,8 @@ export interface K8sScope {
   /** The caller's labels, merged under ours. */
   labels: Record<string, string>;
   reconcileCode: string;
+  /** What the KV reconcile job does while a tier transition is under way. */
+  reconcile: ReconcileDuringTransition;
 }
 
 interface RegionScope extends K8sScope {
@@ -191,10 +194,14 @@ function claims(region: RegionScope, opts: pulumi.CustomResourceOptions): pulumi
 
 /** The KV reconcile: a Job once the servers exist, and a CronJob correcting drift. */
 function reconcile(region: RegionScope, opts: pulumi.CustomResourceOptions): void {
-  const { children, topology: t, settings: s, identities, tls, r, prefix } = region;
+  const { children, settings: s, identities, tls, r, prefix } = region;
+  // During a tier transition the job may reconcile to another tier's plan than the servers declared.
+  const t = region.reconcile.topology ?? region.topology;
   const cluster = t.clusters.find((c) => c.region === r.region);
   if (cluster === undefined) return;
   const ns = s.namespace;
+  const transition = region.reconcile.transition;
+  transitionReport(region, opts);
   children.make(`${prefix}kv-reconcile-code`, opts, (name, o) => {
     return new k8s.core.v1.ConfigMap(
       name,
@@ -212,7 +219,12 @@ function reconcile(region: RegionScope, opts: pulumi.CustomResourceOptions): voi
         metadata: withLabels(region, { name: "kv-reconcile-job", namespace: ns }),
         stringData: pulumi.secret(
           pulumi.all([identities.seeds, tls.ca]).apply(([seeds, ca]) => ({
-            job: JSON.stringify(clusterJob(t, cluster, { ca, credentials: { seed: seeds.reconcile } })),
+            job: JSON.stringify({
+              ...clusterJob(t, cluster, { ca, credentials: { seed: seeds.reconcile } }),
+              ...(transition === undefined
+                ? {}
+                : { transition: { ...transition, report: { configMap: TRANSITION_CONFIGMAP, namespace: ns } } }),
+            }),
           })),
         ),
       },
@@ -238,6 +250,58 @@ function reconcile(region: RegionScope, opts: pulumi.CustomResourceOptions): voi
           concurrencyPolicy: "Forbid",
           jobTemplate: { spec: { backoffLimit: 2, template: pod } },
         },
+      },
+      o,
+    );
+  });
+}
+
+/**
+ * Where the reconcile job reports a tier transition's data moved: a ConfigMap the stack declares
+ * (the job only fills in its `report` key, which updates leave alone), and a ServiceAccount whose
+ * Role may patch that one ConfigMap and nothing else. The next update reads it back.
+ */
+function transitionReport(region: RegionScope, opts: pulumi.CustomResourceOptions): void {
+  const { children, settings: s, prefix } = region;
+  const ns = s.namespace;
+  children.make(`${prefix}transition`, { ...opts, ignoreChanges: ["data"] }, (name, o) => {
+    return new k8s.core.v1.ConfigMap(
+      name,
+      { metadata: withLabels(region, { name: TRANSITION_CONFIGMAP, namespace: ns }), data: {} },
+      o,
+    );
+  });
+  children.make(`${prefix}kv-reconcile`, opts, (name, o) => {
+    return new k8s.core.v1.ServiceAccount(
+      name,
+      { metadata: withLabels(region, { name: RECONCILE_SERVICE_ACCOUNT, namespace: ns }) },
+      o,
+    );
+  });
+  children.make(`${prefix}kv-reconcile-report`, opts, (name, o) => {
+    return new k8s.rbac.v1.Role(
+      name,
+      {
+        metadata: withLabels(region, { name: "kv-reconcile-report", namespace: ns }),
+        rules: [
+          {
+            apiGroups: [""],
+            resources: ["configmaps"],
+            resourceNames: [TRANSITION_CONFIGMAP],
+            verbs: ["get", "patch"],
+          },
+        ],
+      },
+      o,
+    );
+  });
+  children.make(`${prefix}kv-reconcile-report`, opts, (name, o) => {
+    return new k8s.rbac.v1.RoleBinding(
+      name,
+      {
+        metadata: withLabels(region, { name: "kv-reconcile-report", namespace: ns }),
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "kv-reconcile-report" },
+        subjects: [{ kind: "ServiceAccount", name: RECONCILE_SERVICE_ACCOUNT, namespace: ns }],
       },
       o,
     );

@@ -287,7 +287,8 @@ describe("every tier on AWS", () => {
       ]);
     }
     expect(agents).toHaveLength(3);
-    // The KV reconcile function may read its own seed's parameter, one parameter, nothing else.
+    // The KV reconcile function may read its own seed's parameter and write its tier transition
+    // report's, one parameter each, nothing else.
     const seed = ofType(p, "aws:iam/rolePolicy:RolePolicy").find((x) => x.name === "zester-kv-reconcile-seed");
     expect(JSON.parse(String(seed?.inputs.policy))).toEqual({
       Version: "2012-10-17",
@@ -296,6 +297,11 @@ describe("every tier on AWS", () => {
           Effect: "Allow",
           Action: ["ssm:GetParameter"],
           Resource: "arn:aws:ssm:eu-west-1:*:parameter/zester/zester-infra-staging/zester/kv-reconcile/seed",
+        },
+        {
+          Effect: "Allow",
+          Action: ["ssm:PutParameter"],
+          Resource: "arn:aws:ssm:eu-west-1:*:parameter/zester/zester-infra-staging/zester/kv-reconcile/transition",
         },
       ],
     });

@@ -11,6 +11,7 @@ import * as appsV1 from "kubernetes-models/apps/v1";
 import * as batchV1 from "kubernetes-models/batch/v1";
 import * as networkingV1 from "kubernetes-models/networking.k8s.io/v1";
 import * as policyV1 from "kubernetes-models/policy/v1";
+import * as rbacV1 from "kubernetes-models/rbac.authorization.k8s.io/v1";
 import * as coreV1 from "kubernetes-models/v1";
 import { parse } from "yaml";
 import { plan } from "../../sizing";
@@ -95,6 +96,7 @@ const MODELS: Record<string, Record<string, unknown>> = {
   "batch/v1": batchV1,
   "policy/v1": policyV1,
   "networking.k8s.io/v1": networkingV1,
+  "rbac.authorization.k8s.io/v1": rbacV1,
 };
 
 function validate(r: Resource): void {

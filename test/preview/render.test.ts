@@ -64,13 +64,13 @@ function plan(tier: TierId, peels: number, servers: number, extra: Record<string
 const TRANSITION = {
   from: { tier: "cluster-3", peels: 2_000 },
   to: { tier: "cluster-5", peels: 12_000 },
-  phase: 1,
-  phases: 2,
+  phase: "expand",
+  phases: ["expand", "move"],
   waitingFor: "core-3 and core-4 to join the meta group",
   steps: [
     {
-      id: "add-core-3",
-      phase: 1,
+      id: "01-add-servers",
+      phase: "expand",
       kind: "add-servers",
       servers: ["core-3", "core-4"],
       waitsFor: "meta group of 5",
@@ -78,13 +78,13 @@ const TRANSITION = {
       description: "start two servers that join the cluster",
     },
     {
-      id: "restart-core-0",
-      phase: 2,
-      kind: "restart",
+      id: "02-set-limits",
+      phase: "move",
+      kind: "set-limits",
       servers: ["core-0"],
-      waitsFor: "/healthz",
-      risks: ["restart"],
-      description: "a bigger instance, one at a time",
+      waitsFor: "every stream updated",
+      risks: ["fewer-replicas"],
+      description: "limits grow",
     },
   ],
 };
@@ -100,12 +100,14 @@ test("a plan with a transition: its phase, what it waits for and every step are 
   expect(preview.transition).toEqual(TRANSITION);
   const text = renderMarkdown(preview);
   expect(text).toContain("### Transition: `cluster-3` (2,000 peels) → `cluster-5` (12,000 peels)");
-  expect(text).toContain("Phase 1 of 2, waiting for: core-3 and core-4 to join the meta group.");
   expect(text).toContain(
-    "| 1 | add-core-3 | add-servers | core-3, core-4 | meta group of 5 | — | start two servers that join the cluster |",
+    "Phase `expand` (1 of 2: expand → move), one per `pulumi up`; the next waits for: core-3 and core-4 to join the meta group.",
   );
   expect(text).toContain(
-    "| 2 | restart-core-0 | restart | core-0 | /healthz | `restart` | a bigger instance, one at a time |",
+    "| expand | 01-add-servers | add-servers | core-3, core-4 | meta group of 5 | — | start two servers that join the cluster |",
+  );
+  expect(text).toContain(
+    "| move | 02-set-limits | set-limits | core-0 | every stream updated | `fewer-replicas` | limits grow |",
   );
 });
 
@@ -123,7 +125,10 @@ test("a plan without one shows no transition section", () => {
 
 test("a malformed transition is refused when the plan is read, naming where", () => {
   expect(() => plan("cluster-5", 12_000, 5, { transition: { ...TRANSITION, phase: "one" } })).toThrow(
-    /is not a plan this preview reads: Expected number, received string at outputs\.transition\.phase/,
+    /is not a plan this preview reads: Invalid enum value\. Expected 'expand' \| 'move' \| 'contract', received 'one' at outputs\.transition\.phase/,
+  );
+  expect(() => plan("cluster-5", 12_000, 5, { transition: { ...TRANSITION, extra: 1 } })).toThrow(
+    /is not a plan this preview reads: Unrecognized key\(s\) in object: 'extra' at outputs\.transition/,
   );
 });
 
