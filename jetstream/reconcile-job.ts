@@ -9,6 +9,7 @@ import { connectAdmin } from "./connect";
 import { readSecureParameter } from "./ssm-seed";
 import { awaitHealthy, AwaitHealthySchema } from "./health-gate";
 import { reconcileKv, type BucketChange } from "./reconcile";
+import { reconcileReplicas } from "./replicas";
 
 /** The job's seed: in the job itself, or in the SSM parameter it names. */
 async function seedOf(job: ReconcileJob): Promise<string> {
@@ -19,7 +20,10 @@ async function seedOf(job: ReconcileJob): Promise<string> {
 export async function runReconcileJob(job: ReconcileJob): Promise<BucketChange[]> {
   const nc = await connectAdmin(job.servers, { seed: await seedOf(job), ca: job.ca });
   try {
-    return await reconcileKv(nc, job.buckets, { clusterSize: job.clusterSize });
+    const options = { clusterSize: job.clusterSize };
+    // The planned buckets first: a copy another region keeps mirrors one of them.
+    const buckets = await reconcileKv(nc, job.buckets, options);
+    return [...buckets, ...(await reconcileReplicas(nc, job.replicas ?? [], options))];
   } finally {
     await nc.close();
   }
