@@ -100,6 +100,12 @@ export async function reconfigure(
   why: string,
   patch: (conf: ConfBlock, server: TopologyServer) => void,
   healthTimeoutMs = 60_000,
+  /**
+   * How each server stops: lame duck (SIGUSR2) as a rollout does, or SIGTERM, where what is
+   * measured comes after the restarts (nats-server waits ten seconds in lame duck even with no
+   * clients; SIGTERM hands leadership over just as well).
+   */
+  stopSignal: "SIGUSR2" | "SIGTERM" = "SIGUSR2",
 ): Promise<void> {
   const state = loadState(stateDir);
   const topology = topologyOf(state);
@@ -126,7 +132,7 @@ export async function reconfigure(
     if (after === before) continue;
     writeFileSync(s.confPath, after, { mode: 0o600 });
     if (isAlive(s.pid, s.confPath)) {
-      process.kill(s.pid, "SIGUSR2");
+      process.kill(s.pid, stopSignal);
       if (!(await waitExited(stateDir, s.name, budget))) throw new Error(`${s.name} outlived its lame duck`);
     }
     startServer(stateDir, s.name);
