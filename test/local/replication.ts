@@ -18,7 +18,6 @@ import { down, up } from "../../local/runner";
 import type { LocalSizing } from "../../local/state";
 import { replicaBucketName } from "../../sizing/replication";
 import type { ConfBlock } from "../../topology/render/nats-conf-format";
-import { ROUTE_SEEDS } from "../../topology/render/nats-server-conf";
 import { eventually, monitor, tempStateDir } from "../helpers/local";
 
 interface Leafz {
@@ -70,39 +69,50 @@ export function replicationAcrossRegions(suite: DebianSuite): void {
           .filter((c) => c.action !== "unchanged"),
       ).toEqual([]);
 
-      // The hub's seeds (what region-1's leaf remotes list), each behind a relay that can be cut.
+      // Every hub core behind a relay that can be cut. region-1's core reaches the hub only
+      // through them: its leaf remotes list the relays, and the hub advertises the relays as its
+      // leafnode URLs (2.9.10 still hands a remote a hub's own listen address with no_advertise
+      // set, measured: the "cut" region reconnected around the relays within seconds).
       const hub = t.clusters.find((c) => c.region === "region-0");
-      for (const name of (hub?.servers ?? []).slice(0, ROUTE_SEEDS)) {
+      const relayOf = new Map<string, LinkCut>();
+      for (const name of hub?.servers ?? []) {
         const port = t.servers.find((s) => s.name === name)?.ports.leafnode;
         if (port === undefined) throw new Error(`${name} has no leafnode port`);
-        relays.push(await LinkCut.open(port));
+        const relay = await LinkCut.open(port);
+        relays.push(relay);
+        relayOf.set(name, relay);
       }
-      // As the fault runner's region cut: region-1's core reaches the hub only through the relays,
-      // and the hub advertises no other leafnode URL to get around them.
+      const relayUrl = (relay: LinkCut): string => `127.0.0.1:${String(relay.port)}`;
       await reconfigure(
         stateDir,
         "a region cut",
         (conf, server) => {
           const leafnodes = conf.leafnodes as ConfBlock | undefined;
           if (leafnodes === undefined || server.role !== "core") return;
-          if (server.region === "region-0") leafnodes.no_advertise = true;
+          const relay = relayOf.get(server.name);
+          if (relay !== undefined) {
+            leafnodes.advertise = relayUrl(relay);
+            leafnodes.no_advertise = true;
+          }
           const remotes = leafnodes.remotes as ConfBlock[] | undefined;
           if (server.region === "region-1" && remotes?.[0] !== undefined)
-            leafnodes.remotes = [
-              { ...remotes[0], urls: relays.map((relay) => `nats-leaf://127.0.0.1:${String(relay.port)}`) },
-            ];
+            leafnodes.remotes = [{ ...remotes[0], urls: relays.map((r) => `nats-leaf://${relayUrl(r)}`) }];
         },
         60_000,
         // The rewiring is set-up, not what is measured: no ten-second lame duck per server.
         "SIGTERM",
       );
-      const relayPorts = new Set(relays.map((r) => r.port));
+      // Any connection from region-1's core to the hub: through a relay, or around them.
+      const hubPorts = new Set([
+        ...relays.map((r) => r.port),
+        ...t.servers.flatMap((s) => (s.region === "region-0" && s.role === "core" ? [s.ports.leafnode] : [])),
+      ]);
       const region1Cores = run.state.servers.filter((s) => s.region === "region-1" && s.role === "core");
       const links = async (): Promise<number> => {
         const leafz = await Promise.all(region1Cores.map((s) => monitor<Leafz>(s.monitorUrl, "/leafz")));
-        return leafz.flatMap((l) => l.leafs ?? []).filter((leaf) => relayPorts.has(leaf.port)).length;
+        return leafz.flatMap((l) => l.leafs ?? []).filter((leaf) => hubPorts.has(leaf.port)).length;
       };
-      await eventually("region-1's core links to region-0 through the relays", async () => (await links()) > 0);
+      await eventually("region-1's core links to region-0", async () => (await links()) > 0);
 
       const core = (region: string) => t.servers.find((s) => s.region === region && s.role === "core");
       const master = async (region: string): Promise<NatsConnection> => {
