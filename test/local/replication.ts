@@ -62,6 +62,7 @@ export function replicationAcrossRegions(suite: DebianSuite): void {
       expect(run.kvChanges["region-0"]?.some((c) => c.stream.includes("-from-"))).toBe(false);
       // Idempotent: a second run changes nothing, the copy included.
       const again = await reconcileLocal(t, run.state);
+      expect(again["region-1"]?.find((c) => c.stream === `KV_${COPY}`)?.action).toBe("unchanged");
       expect(Object.values(again).flat().length).toBeGreaterThan(0);
       expect(
         Object.values(again)
