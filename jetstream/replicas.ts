@@ -50,6 +50,8 @@ export async function reconcileReplicas(
   replicas: ReplicaPlan[],
   options: ReconcileOptions,
 ): Promise<BucketChange[]> {
+  // A region that keeps no copies makes no request at all: the job runs as it did before.
+  if (replicas.length === 0) return [];
   const jsm = await jetstreamManager(nc, { timeout: API_TIMEOUT_MS });
   const changes: BucketChange[] = [];
   for (const replica of replicas) changes.push(await withRetries(() => reconcileReplica(jsm, replica, options)));

@@ -90,8 +90,8 @@ export function restartDelayMs(state: LocalState): number {
 
 /**
  * Rewrites every server's config with `patch` applied to the rendered config data and restarts
- * the servers it changes one at a time (lame duck, start, then wait until the server is healthy and every
- * stream has current replicas again), as a config change is rolled out. Refuses when a config on
+ * the servers it changes one at a time (lame duck, start, then wait until the server is healthy
+ * and every stream has current replicas again), as a config change is rolled out. Refuses when a config on
  * disk is not what this version renders for that state, so nothing the local target added is
  * dropped.
  */
