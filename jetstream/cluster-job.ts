@@ -46,6 +46,13 @@ export const TransitionJobSchema = z.strictObject({
 });
 export type TransitionJob = z.infer<typeof TransitionJobSchema>;
 
+/** A region's copy of another region's bucket: a bucket with the stream it mirrors (sizing ReplicaPlan). */
+const ReplicaSchema = BucketSchema.extend({
+  kind: z.literal("kv"),
+  discard: z.literal("new"),
+  mirror: z.strictObject({ region: z.string(), domain: z.string(), bucket: z.string(), stream: z.string() }),
+});
+
 export const ReconcileJobSchema = z.strictObject({
   /** Client URLs of the cluster's servers. */
   servers: z.array(z.string()).min(1),
@@ -63,6 +70,9 @@ export const ReconcileJobSchema = z.strictObject({
   buckets: z.array(BucketSchema),
   /** A tier transition's data-moving phase to carry out and report. @default none */
   transition: TransitionJobSchema.optional(),
+
+  /** The cluster's region's copies of other regions' buckets. @default none */
+  replicas: z.array(ReplicaSchema).optional(),
 });
 export type ReconcileJob = z.infer<typeof ReconcileJobSchema>;
 
@@ -72,11 +82,14 @@ export function clusterJob(
   cluster: TopologyCluster,
   auth: { ca: string; credentials: ReconcileJob["credentials"] },
 ): ReconcileJob {
+  const replicas = t.plan.regions.find((r) => r.name === cluster.region)?.replicas ?? [];
   return {
     servers: t.servers.filter((x) => x.cluster === cluster.name).map(clientUrl),
     ca: auth.ca,
     credentials: auth.credentials,
     clusterSize: cluster.servers.length,
     buckets: t.plan.kv,
+    // Absent when the region keeps no copies, so a job without replication reads as before.
+    ...(replicas.length === 0 ? {} : { replicas }),
   };
 }

@@ -9,6 +9,7 @@ import { connectAdmin } from "./connect";
 import { readSecureParameter } from "./ssm-seed";
 import { awaitHealthy, AwaitHealthySchema } from "./health-gate";
 import { reconcileKv, type BucketChange } from "./reconcile";
+import { reconcileReplicas } from "./replicas";
 import { checkTransitionFits, reportTransition, type ReportWriter } from "./transition-job";
 import { targetReportWriter } from "./transition-report";
 
@@ -31,7 +32,10 @@ export async function runReconcileJob(
   const nc = await connectAdmin(job.servers, { seed: await seedOf(job), ca: job.ca });
   try {
     if (job.transition !== undefined) await checkTransitionFits(nc, job, job.transition);
-    const changes = await reconcileKv(nc, job.buckets, { clusterSize: job.clusterSize });
+    const options = { clusterSize: job.clusterSize };
+    // The planned buckets first: a copy another region keeps mirrors one of them.
+    const buckets = await reconcileKv(nc, job.buckets, options);
+    const changes = [...buckets, ...(await reconcileReplicas(nc, job.replicas ?? [], options))];
     if (job.transition !== undefined) {
       const report = await reportTransition(nc, job, job.transition, write, settleWithinMs);
       console.log(JSON.stringify({ transitionReport: report }));

@@ -32,9 +32,10 @@ export interface ReconcileOptions {
   clusterSize: number;
 }
 
-const storage = (s: BucketPlan["storage"]): StorageType => (s === "memory" ? StorageType.Memory : StorageType.File);
+export const storage = (s: BucketPlan["storage"]): StorageType =>
+  s === "memory" ? StorageType.Memory : StorageType.File;
 
-async function infoOrUndefined(jsm: JetStreamManager, stream: string) {
+export async function infoOrUndefined(jsm: JetStreamManager, stream: string) {
   try {
     return await jsm.streams.info(stream);
   } catch (error) {
@@ -66,7 +67,7 @@ export async function reconcileKv(
   return changes;
 }
 
-const API_TIMEOUT_MS = 10_000;
+export const API_TIMEOUT_MS = 10_000;
 const CONCURRENCY = 4;
 const ATTEMPTS = 8;
 
@@ -74,7 +75,7 @@ const ATTEMPTS = 8;
  * JetStream API calls can time out while a cluster settles (a meta leader just elected, stream
  * placement under way). Each bucket's reconcile reads before it writes, so it is safe to repeat.
  */
-async function withRetries<T>(run: () => Promise<T>): Promise<T> {
+export async function withRetries<T>(run: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await run();
@@ -92,7 +93,9 @@ async function withRetries<T>(run: () => Promise<T>): Promise<T> {
 }
 
 /** The limits the plan gives a stream, in JetStream's own units (max_age in nanoseconds). */
-export function plannedLimits(bucket: BucketPlan): Pick<StreamConfig, "max_bytes" | "max_age" | "discard"> {
+export function plannedLimits(
+  bucket: Pick<BucketPlan, "maxBytes" | "ttlSeconds" | "discard">,
+): Pick<StreamConfig, "max_bytes" | "max_age" | "discard"> {
   return {
     max_bytes: bucket.maxBytes,
     max_age: bucket.ttlSeconds * 1_000_000_000,
@@ -148,7 +151,7 @@ async function reconcileBucket(
  * replica change a client can get "no responders" (seen on a fresh 3-node cluster). Waits until
  * the stream has a leader and every planned replica is current.
  */
-async function untilServing(jsm: JetStreamManager, stream: string, replicas: number): Promise<void> {
+export async function untilServing(jsm: JetStreamManager, stream: string, replicas: number): Promise<void> {
   const deadline = Date.now() + API_TIMEOUT_MS;
   for (;;) {
     // Right after a create, 2.9 can still answer "stream not found" for a moment.

@@ -90,8 +90,8 @@ export function restartDelayMs(state: LocalState): number {
 
 /**
  * Rewrites every server's config with `patch` applied to the rendered config data and restarts
- * the servers one at a time (lame duck, start, then wait until the server is healthy and every
- * stream has current replicas again), as a config change is rolled out. Refuses when a config on
+ * the servers it changes one at a time (lame duck, start, then wait until the server is healthy
+ * and every stream has current replicas again), as a config change is rolled out. Refuses when a config on
  * disk is not what this version renders for that state, so nothing the local target added is
  * dropped.
  */
@@ -100,6 +100,12 @@ export async function reconfigure(
   why: string,
   patch: (conf: ConfBlock, server: TopologyServer) => void,
   healthTimeoutMs = 60_000,
+  /**
+   * How each server stops: lame duck (SIGUSR2) as a rollout does, or SIGTERM, where what is
+   * measured comes after the restarts (nats-server waits ten seconds in lame duck even with no
+   * clients; SIGTERM hands leadership over just as well).
+   */
+  stopSignal: "SIGUSR2" | "SIGTERM" = "SIGUSR2",
 ): Promise<void> {
   const state = loadState(stateDir);
   const topology = topologyOf(state);
@@ -116,16 +122,17 @@ export async function reconfigure(
     (topology.plan.natsServer.lameDuckDurationSeconds + topology.plan.natsServer.lameDuckGracePeriodSeconds + 10) *
     1000;
   for (const [s, input] of inputs) {
+    const header = [`nats-server.conf for ${s.name}, rendered by zester-infra and changed for ${why}.`];
     const conf = natsServerConfig(input);
+    const before = serializeNatsConf(conf, header);
     const server = topology.servers.find((x) => x.name === s.name);
     if (server !== undefined) patch(conf, server);
-    writeFileSync(
-      s.confPath,
-      serializeNatsConf(conf, [`nats-server.conf for ${s.name}, rendered by zester-infra and changed for ${why}.`]),
-      { mode: 0o600 },
-    );
+    const after = serializeNatsConf(conf, header);
+    // A server the patch leaves as it is keeps running: a restart would change nothing.
+    if (after === before) continue;
+    writeFileSync(s.confPath, after, { mode: 0o600 });
     if (isAlive(s.pid, s.confPath)) {
-      process.kill(s.pid, "SIGUSR2");
+      process.kill(s.pid, stopSignal);
       if (!(await waitExited(stateDir, s.name, budget))) throw new Error(`${s.name} outlived its lame duck`);
     }
     startServer(stateDir, s.name);

@@ -22,7 +22,7 @@ import { freePorts } from "./ports";
 import { ensureCertificates, caFile } from "./certificates";
 import { newSeeds, seedFile, writeSeedFiles } from "./identities";
 import { localConfInput } from "./server-auth";
-import { readState, writeState, type LocalState, type ZesterProcess } from "./state";
+import { readState, writeState, type LocalSizing, type LocalState, type ZesterProcess } from "./state";
 
 export interface UpOptions {
   peels: number;
@@ -34,6 +34,12 @@ export interface UpOptions {
   peelBin?: string;
   /** @default 1 when peelBin is given */
   peelProcs?: number;
+  /**
+   * Regions (with what each replicates to another) and overrides, as the stack config's
+   * `zester:regions` and `zester:overrides`. Kept in the state directory.
+   * @default what a stopped state directory holds, else implied from the peels
+   */
+  sizing?: LocalSizing;
   /** Leave the servers running when this process exits. */
   detach?: boolean;
   healthTimeoutMs?: number;
@@ -54,9 +60,9 @@ export class LocalTargetError extends Error {}
 export class RefusedError extends LocalTargetError {}
 
 /** Rebuilds the topology a state directory runs (same ports, same names). */
-export function topologyOf(state: Pick<LocalState, "peels" | "ports" | "addresses">): Topology {
+export function topologyOf(state: Pick<LocalState, "peels" | "ports" | "addresses" | "sizing">): Topology {
   const addressing = state.addresses === undefined ? loopbackAddressing(state.ports) : bookAddressing(state.addresses);
-  return build(planSizing({ peels: state.peels }), addressing);
+  return build(planSizing({ peels: state.peels, ...state.sizing }), addressing);
 }
 
 export function isAlive(pid: number | undefined, confPath: string): pid is number {
@@ -91,9 +97,15 @@ export async function up(options: UpOptions): Promise<Running> {
     if (alive.length > 0)
       throw new RefusedError(`already up (${alive.map((s) => s.name).join(", ")}); run \`status\` or \`down\``);
   }
-  const sizing = planSizing({ peels: options.peels });
+  const declared = options.sizing ?? existing?.sizing;
+  const sizing = planSizing({ peels: options.peels, ...declared });
   const ports = existing?.ports ?? (await freePorts(sizing.totalServers * PORTS_PER_SERVER));
-  const topology = topologyOf({ peels: options.peels, ports, addresses: existing?.addresses });
+  const topology = topologyOf({
+    peels: options.peels,
+    ports,
+    addresses: existing?.addresses,
+    ...(declared === undefined ? {} : { sizing: declared }),
+  });
   const seeds = existing?.auth.seeds ?? newSeeds();
   writeSeedFiles(stateDir, seeds);
   const auth = { seeds, ca: await ensureCertificates(stateDir, topology) };
@@ -127,6 +139,7 @@ export async function up(options: UpOptions): Promise<Running> {
   }
   const state: LocalState = {
     peels: options.peels,
+    ...(declared === undefined ? {} : { sizing: declared }),
     tier: sizing.tier,
     serversPerCluster: sizing.serversPerCluster,
     natsServer,

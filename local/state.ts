@@ -2,6 +2,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
+import { OverridesSchema, RegionSpecSchema } from "../sizing/spec";
 
 export const STATE_FILE = "state.json";
 
@@ -33,8 +34,17 @@ const ZesterProcessSchema = z.object({
   logPath: z.string(),
 });
 
+/** What the sizing spec declares besides the peel count (see UpOptions.sizing). */
+export const LocalSizingSchema = z.strictObject({
+  regions: z.array(RegionSpecSchema).optional(),
+  overrides: OverridesSchema.optional(),
+});
+export type LocalSizing = z.infer<typeof LocalSizingSchema>;
+
 export const LocalStateSchema = z.object({
   peels: z.number().int().min(0),
+  /** Declared regions (their cross-region replication) and overrides; absent: implied from the peels. */
+  sizing: LocalSizingSchema.optional(),
   tier: z.string(),
   serversPerCluster: z.number().int().min(1),
   natsServer: z.object({ path: z.string(), version: z.string(), origin: z.string() }),

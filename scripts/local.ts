@@ -4,7 +4,8 @@
  */
 import { accessSync, constants } from "node:fs";
 import path from "node:path";
-import { PEELS_ACCEPTED } from "../sizing";
+import { plan as planSizing, PEELS_ACCEPTED, SpecError } from "../sizing";
+import { problemsOf } from "../sizing/spec";
 import { MAX_PEELS } from "../sizing/policy";
 import { startDriftCorrection } from "../jetstream/reconcile";
 import { status, type StatusReport } from "../jetstream/health";
@@ -14,7 +15,7 @@ import { connectCluster } from "../local/kv";
 import { repoRoot } from "../local/repo-root";
 import { down, isAlive, RefusedError, topologyOf, up } from "../local/runner";
 import { parseFlags, runMain, UsageError, wholeNumberFlag } from "./cli";
-import { readState, type LocalState } from "../local/state";
+import { LocalSizingSchema, readState, type LocalSizing, type LocalState } from "../local/state";
 import type { Topology } from "../topology/types";
 import { planLocal, runLocalTransition } from "../local/transition";
 import { ChangeRefused } from "../topology/change";
@@ -39,6 +40,10 @@ Commands:
 Flags:
   --peels N            (up) how many peels: ${PEELS_ACCEPTED}; default 2000 (a 3-node cluster)
   --detach             (up) start, print the status and leave the servers running
+  --sizing JSON        (up) regions and overrides, as zester:regions and zester:overrides, e.g.
+                       '{"regions":[{"name":"region-0","replicate":[{"bucket":"secrets",
+                       "to":"region-1"}]},{"name":"region-1"}]}' (cross-region replication,
+                       docs/topology.md); kept in the state directory
   --nats-server PATH   (up) the nats-server binary; default: one on PATH, else Debian sid's
                        current build, fetched once into .cache/nats-server/
   --master-bin PATH    (up) a Zester master binary: one runs next to every core server, with
@@ -99,6 +104,29 @@ function executable(value: string | boolean | undefined, flag: string): string |
   return path.resolve(value);
 }
 
+/** `--sizing`: JSON of regions and overrides, checked as the stack config is, and planned with the peels. */
+function sizingFlag(value: string | boolean | undefined, peels: number): LocalSizing | undefined {
+  if (typeof value !== "string") return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    throw new UsageError(`--sizing: not JSON: ${value}`);
+  }
+  const result = LocalSizingSchema.safeParse(parsed);
+  const problems = result.success ? [] : problemsOf(result.error);
+  if (result.success)
+    try {
+      planSizing({ peels, ...result.data });
+    } catch (error) {
+      if (!(error instanceof SpecError)) throw error;
+      problems.push(...error.problems);
+    }
+  if (problems.length > 0 || !result.success)
+    throw new UsageError(problems.map((p) => `--sizing ${p.path.join(".")}: ${p.message}`).join("\n"));
+  return result.data;
+}
+
 async function cmdUp(values: Record<string, string | boolean | undefined>, stateDir: string): Promise<void> {
   const peels = wholeNumberFlag("peels", typeof values.peels === "string" ? values.peels : "2000", 0, MAX_PEELS);
   const existing = readState(stateDir);
@@ -112,6 +140,11 @@ async function cmdUp(values: Record<string, string | boolean | undefined>, state
   const procs = values["peel-procs"];
   if (procs !== undefined && peelBin === undefined) throw new UsageError("--peel-procs needs --peel-bin");
   const peelProcs = wholeNumberFlag("peel-procs", typeof procs === "string" ? procs : "1", 1, 1_000);
+  const sizing = sizingFlag(values.sizing, peels);
+  if (sizing !== undefined && existing !== undefined && JSON.stringify(sizing) !== JSON.stringify(existing.sizing))
+    throw new UsageError(
+      `--sizing: ${stateDir} already runs ${existing.sizing === undefined ? "the implied regions" : JSON.stringify(existing.sizing)}; changed regions rename servers. Use a new --state-dir, or \`down --purge\` first`,
+    );
   // Every flag is checked before anything is fetched or started.
   const natsServer = resolveNatsServer(typeof values["nats-server"] === "string" ? values["nats-server"] : undefined);
   process.stdout.write(`nats-server ${natsServer.version} from ${natsServer.origin}\n`);
@@ -120,6 +153,7 @@ async function cmdUp(values: Record<string, string | boolean | undefined>, state
     stateDir,
     natsServer,
     detach,
+    ...(sizing === undefined ? {} : { sizing }),
     ...(masterBin === undefined ? {} : { masterBin }),
     ...(peelBin === undefined ? {} : { peelBin, peelProcs }),
   });
@@ -188,6 +222,10 @@ async function moveTier(
   existing: NonNullable<ReturnType<typeof readState>>,
   peels: number,
 ): Promise<void> {
+  if (values.sizing !== undefined)
+    throw new UsageError(
+      "--sizing: a tier transition plans the target tier from the peel count alone; set regions and overrides with `up` at a peel count the state directory already runs, or on a new state directory",
+    );
   for (const flag of ["master-bin", "peel-bin", "peel-procs"])
     if (values[flag] !== undefined)
       throw new UsageError(
@@ -273,6 +311,7 @@ async function main(argv: string[]): Promise<number> {
   const values = parseFlags(rest, {
     peels: { type: "string" },
     detach: { type: "boolean" },
+    sizing: { type: "string" },
     "nats-server": { type: "string" },
     "master-bin": { type: "string" },
     "peel-bin": { type: "string" },

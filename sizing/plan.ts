@@ -9,6 +9,7 @@ import { kvPlan } from "./kv";
 import { checkLimitNofile, limitNofileWhy, sysctlFor, tierLimitNofile } from "./os";
 import { coreServer, leafExpectedPeels, leafNodeSize, maxConnectionsFor, serverTuning } from "./server";
 import { parseSizingSpec, type SizingSpecInput } from "./spec";
+import { planReplication } from "./replication";
 import { planLeafSites, planRegions } from "./split";
 import type { BelowPlan, LeafNodePlan, SizingPlan } from "./types";
 
@@ -62,6 +63,7 @@ export function plan(input: SizingSpecInput): SizingPlan {
   const os = sysctlFor(peels, Math.max(limitNofile, leafNode?.limitNofile ?? 0));
   const { kv, storageBudget } = kvPlan(tier.serversPerCluster, natsServer.jetstream, overrides, applied, below);
   checkBelowPlan(below, overrides);
+  const regionsWithCopies = planReplication(regions, spec.regions, kv, storageBudget);
   return {
     tier: tier.id,
     peels,
@@ -86,7 +88,7 @@ export function plan(input: SizingSpecInput): SizingPlan {
     kv,
     storageBudget,
     bandwidth: bandwidth(peels, spec.factIntervalSeconds),
-    regions,
+    regions: regionsWithCopies,
     leafSites: sites,
     ...(leafNode === undefined ? {} : { leafNode }),
     checklist: checklistFor(tier.id),

@@ -49,14 +49,30 @@ export const LeafSiteSpecSchema = z.strictObject({
 });
 export type LeafSiteSpec = z.infer<typeof LeafSiteSpecSchema>;
 
+const bucketNames = BUCKETS.map((b) => b.name);
+/** The buckets a region can replicate: KV buckets, so the copy opens as a KV bucket too. */
+export const REPLICABLE_BUCKETS = BUCKETS.filter((b) => b.kind === "kv").map((b) => b.name);
+
+/** One of this region's KV buckets, copied into another region (a mirror across JetStream domains). */
+export const ReplicateSpecSchema = z.strictObject({
+  bucket: z.enum(REPLICABLE_BUCKETS as [string, ...string[]], {
+    errorMap: () => ({ message: `must be one of the KV buckets: ${REPLICABLE_BUCKETS.join(", ")}` }),
+  }),
+  /** The region that keeps the read-only copy; another region of the plan. */
+  to: dnsLabel,
+});
+export type ReplicateSpec = z.infer<typeof ReplicateSpecSchema>;
+
 export const RegionSpecSchema = z.strictObject({
   name: dnsLabel,
   /** @default an even share of the peels that no region claims */
   peels: peelCount.optional(),
+  /** This region's buckets that other regions keep a read-only copy of. @default none */
+  replicate: z
+    .array(ReplicateSpecSchema, { invalid_type_error: 'must be a list, e.g. [{ bucket: "facts", to: "region-1" }]' })
+    .optional(),
 });
 export type RegionSpec = z.infer<typeof RegionSpecSchema>;
-
-const bucketNames = BUCKETS.map((b) => b.name);
 
 const BucketOverrideSchema = z.strictObject({
   replicas: wholeNumber(1, 5).optional(),

@@ -133,6 +133,20 @@ export interface RegionPlan {
   declared: boolean;
   /** Set on superclusters only (the guide: a JetStream domain per region). */
   jetstreamDomain?: string;
+  /** Read-only copies of other regions' buckets this region keeps; absent when none. */
+  replicas?: ReplicaPlan[];
+}
+
+/**
+ * A read-only copy, in one region, of another region's KV bucket: a KV bucket of its own,
+ * `<bucket>-from-<region>`, whose stream mirrors the source's stream across JetStream domains.
+ * Limits, history and replicas are the source's, so the copy holds what the source holds.
+ */
+export interface ReplicaPlan extends Omit<BucketPlan, "kind" | "discard"> {
+  kind: "kv";
+  discard: "new";
+  /** What it mirrors: the source region, its JetStream domain, the bucket and its stream. */
+  mirror: { region: string; domain: string; bucket: string; stream: string };
 }
 
 /** Leaf-node servers: no JetStream, they extend the core's. */

@@ -45,8 +45,9 @@ export const STACK_KEYS = {
   regions: {
     schema: z.array(RegionSpecSchema).optional(),
     required: false,
-    type: "array of { name, peels? }",
-    description: "Supercluster regions (100,000+ peels only). Default: implied from the peel count.",
+    type: "array of { name, peels?, replicate? }",
+    description:
+      'Supercluster regions (100,000+ peels only). Default: implied from the peel count. `replicate: [{ bucket: "facts", to: "<region>" }]` keeps a read-only copy of a region\'s KV bucket in another region (docs/topology.md).',
   },
   leafSites: {
     schema: z.array(LeafSiteSpecSchema).optional(),

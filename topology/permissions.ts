@@ -121,11 +121,14 @@ function master(t: Topology): Permissions {
 }
 
 /**
- * The KV reconcile (and a transition job): look at, create and change the planned streams, on
- * the cluster it runs next to; not a message in them, not another stream, never a deletion.
+ * The KV reconcile (and a transition job): look at, create and change the planned streams and
+ * the regions' copies of other regions' buckets (mirrors: the server, not this identity, reads
+ * the source), on the cluster it runs next to; not a message in them, not another stream, never
+ * a deletion.
  */
 function reconcile(t: Topology): Permissions {
-  const streams = [...new Set(t.plan.kv.map((b) => b.stream))];
+  const copies = t.plan.regions.flatMap((r) => (r.replicas ?? []).map((c) => c.stream));
+  const streams = [...new Set([...t.plan.kv.map((b) => b.stream), ...copies])];
   return {
     publish: {
       allow: [

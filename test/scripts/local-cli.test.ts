@@ -180,6 +180,32 @@ describe("npm run local", () => {
     expect(nothing.status).toBe(2);
     expect(nothing.stderr).toMatch(/nothing is up in .*: start a tier with `up` first/);
   });
+
+  test("--sizing is checked as the stack config is, before anything starts: exit 2 naming the entry", () => {
+    const regions = (replicate: unknown) =>
+      JSON.stringify({ regions: [{ name: "region-0", replicate }, { name: "region-1" }] });
+    const toItself = runScript("local", [
+      "up",
+      "--peels",
+      "150000",
+      "--sizing",
+      regions([{ bucket: "secrets", to: "region-0" }]),
+    ]);
+    expect(toItself.status).toBe(2);
+    expect(toItself.stderr).toMatch(
+      /--sizing regions\.0\.replicate\.0\.to: "region-0" is the region that holds secrets; a copy goes to another region: region-1/,
+    );
+    const unknown = runScript("local", [
+      "up",
+      "--peels",
+      "150000",
+      "--sizing",
+      regions([{ bucket: "x", to: "region-1" }]),
+    ]);
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toMatch(/--sizing regions\.0\.replicate\.0\.bucket: must be one of the KV buckets: facts, /);
+    expect(runScript("local", ["up", "--sizing", "{regions"]).stderr).toMatch(/--sizing: not JSON: \{regions/);
+  });
 });
 
 test("--master-bin and --peel-bin run Zester next to the servers with the rendered configs", async () => {

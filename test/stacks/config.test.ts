@@ -80,4 +80,17 @@ describe("stack config", () => {
     ]);
     expect(configKey(["leafSites", 1, "peels"])).toBe("zester:leafSites[1].peels");
   });
+
+  test("a replication to no region of the plan, or of no KV bucket, names the entry's key and what is accepted", async () => {
+    const regions = (replicate: unknown) => JSON.stringify([{ name: "eu", replicate }, { name: "us" }]);
+    const base = { "zester:peels": "150000", "zester:target": "aws", "aws:region": "eu-west-1" };
+    expect(await messages({ ...base, "zester:regions": regions([{ bucket: "secrets", to: "ap" }]) })).toEqual([
+      'zester:regions[0].replicate[0].to: "ap" is not a region of this plan; the regions are: eu, us',
+    ]);
+    expect(await messages({ ...base, "zester:regions": regions([{ bucket: "fact", to: "us" }]) })).toEqual([
+      expect.stringMatching(
+        /^zester:regions\[0\]\.replicate\[0\]\.bucket: must be one of the KV buckets: facts, /,
+      ) as unknown,
+    ]);
+  });
 });

@@ -1,0 +1,3 @@
+import { replicationAcrossRegions } from "./replication";
+
+replicationAcrossRegions("bookworm");
