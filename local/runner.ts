@@ -232,7 +232,7 @@ export async function down(stateDir: string, options: { purge?: boolean } = {}):
   const state = readState(stateDir);
   const stopped: string[] = [];
   if (state !== undefined) {
-    const sizing = planSizing({ peels: state.peels });
+    const sizing = planSizing({ peels: state.peels, ...state.sizing });
     // Zester first (SIGTERM: clients drain), then the servers they talk to.
     const zester = state.zester.filter((z) => isAlive(z.pid, z.configPath));
     for (const z of zester) if (z.pid !== undefined) process.kill(z.pid, "SIGTERM");

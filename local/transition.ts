@@ -51,7 +51,8 @@ export async function planLocal(stateDir: string, peels: number): Promise<LocalT
       `a transition to ${String(state.transition.peels)} peels is under way (${String(state.transition.done.length)} steps done): run \`up --peels ${String(state.transition.peels)}\` to finish it first`,
     );
   const from = topologyOf(state);
-  const sizing = planSizing({ peels });
+  // The regions and overrides the directory was started with carry over: nothing declared is dropped.
+  const sizing = planSizing({ peels, ...state.sizing });
   const book = { ...(state.addresses ?? addressBookOf(from)) };
   const to = build(sizing, bookAddressing(book, await freePorts(sizing.totalServers * PORTS_PER_SERVER)));
   const input = { from, to, deployed: describe(state, stateDir, from), wanted: describe(state, stateDir, to) };

@@ -25,7 +25,19 @@ describe("npm run local", () => {
   test("up --detach, status --json, transition --json, up --peels moving the tier, down --purge", async () => {
     const dir = tempStateDir("cli");
     try {
-      const upRun = runScript("local", ["up", "--detach", "--peels", "50", "--state-dir", dir, "--nats-server", SID]);
+      // An override declared at the start is kept through the tier transition below.
+      const upRun = runScript("local", [
+        "up",
+        "--detach",
+        "--peels",
+        "50",
+        "--state-dir",
+        dir,
+        "--nats-server",
+        SID,
+        "--sizing",
+        '{"overrides":{"natsServer":{"maxConnections":7777}}}',
+      ]);
       expect(upRun.stderr).toBe("");
       expect(upRun.status).toBe(0);
       expect(upRun.stdout).toMatch(/nats-server 2\.15\.1 from --nats-server/);
@@ -105,6 +117,10 @@ describe("npm run local", () => {
       expect(grow.stdout).toMatch(/^03-cut-over \[move\] cut-over core-0/m);
       expect(grow.stdout).toMatch(/moved single-small \(50 peels\) → cluster-3 \(2000 peels\)/);
       expect(grow.stdout).toMatch(/tier cluster-3: healthy/);
+      for (const server of ["core-0", "core-1", "core-2"])
+        expect(readFileSync(path.join(dir, "servers", server, "nats-server.conf"), "utf8")).toMatch(
+          /^max_connections: 7777$/m,
+        );
       // The three servers' URLs, where a client connects now.
       const moved = JSON.parse(runScript("local", ["status", "--json", "--state-dir", dir]).stdout) as StatusJson;
       expect(moved.connect.servers).toHaveLength(3);
