@@ -6,13 +6,15 @@ import { createConnection } from "node:net";
 import { z } from "zod";
 import { clientUrl, monitorUrl, type Topology, type TopologyServer } from "../topology/types";
 
-const VarzSchema = z.object({ server_name: z.string(), version: z.string(), connections: z.number() }).passthrough();
-const RoutezSchema = z
+export const VarzSchema = z
+  .object({ server_name: z.string(), version: z.string(), connections: z.number() })
+  .passthrough();
+export const RoutezSchema = z
   .object({
     routes: z.array(z.object({ remote_name: z.string().optional(), remote_id: z.string() }).passthrough()).nullish(),
   })
   .passthrough();
-const JszSchema = z
+export const JszSchema = z
   .object({
     meta_cluster: z
       .object({ leader: z.string().optional(), cluster_size: z.number().optional() })
@@ -37,14 +39,15 @@ const JszSchema = z
       .nullish(),
   })
   .passthrough();
-const LeafzSchema = z
+export const LeafzSchema = z
   .object({
     leafnodes: z.number(),
     leafs: z.array(z.object({ name: z.string().optional(), account: z.string() }).passthrough()).nullish(),
   })
   .passthrough();
 
-async function get<T>(url: string, schema: z.ZodType<T>): Promise<T | undefined> {
+/** A monitoring endpoint's answer, parsed; undefined when the server does not answer (yet) or answers otherwise. */
+export async function getMonitoring<T>(url: string, schema: z.ZodType<T>): Promise<T | undefined> {
   try {
     const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
     if (!response.ok) return undefined;
@@ -111,10 +114,10 @@ function acceptsClients(s: TopologyServer): Promise<boolean> {
 async function serverStatus(t: Topology, s: TopologyServer): Promise<ServerStatus> {
   const base = monitorUrl(s);
   const [varz, routez, jsz, leafz, listening] = await Promise.all([
-    get(`${base}/varz`, VarzSchema),
-    get(`${base}/routez`, RoutezSchema),
-    s.jetstream ? get(`${base}/jsz`, JszSchema) : Promise.resolve(undefined),
-    get(`${base}/leafz`, LeafzSchema),
+    getMonitoring(`${base}/varz`, VarzSchema),
+    getMonitoring(`${base}/routez`, RoutezSchema),
+    s.jetstream ? getMonitoring(`${base}/jsz`, JszSchema) : Promise.resolve(undefined),
+    getMonitoring(`${base}/leafz`, LeafzSchema),
     acceptsClients(s),
   ]);
   const cluster = t.clusters.find((c) => c.name === s.cluster);
@@ -165,7 +168,7 @@ async function kvReplicas(t: Topology, region: string): Promise<Map<string, numb
   const replicas = new Map<string, number>();
   const cores = t.servers.filter((s) => s.jetstream && s.region === region);
   const all = await Promise.all(
-    cores.map((s) => get(`${monitorUrl(s)}/jsz?accounts=true&streams=true&config=true`, JszSchema)),
+    cores.map((s) => getMonitoring(`${monitorUrl(s)}/jsz?accounts=true&streams=true&config=true`, JszSchema)),
   );
   for (const jsz of all) {
     for (const account of jsz?.account_details ?? []) {

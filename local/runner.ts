@@ -11,9 +11,8 @@ import { status, waitHealthy, type StatusReport } from "../jetstream/health";
 import type { BucketChange } from "../jetstream/reconcile";
 import { plan as planSizing } from "../sizing";
 import { build } from "../topology/build";
-import { renderNatsServerConf } from "../topology/render/nats-server-conf";
 import { masterConfig, peelConfig, ZESTER_CONFIG_FLAG } from "../topology/render/zester-config";
-import { clientUrl, monitorUrl, type Topology } from "../topology/types";
+import type { Topology } from "../topology/types";
 import { addressBookOf, bookAddressing } from "./address-book";
 import { loopbackAddressing, PORTS_PER_SERVER } from "./addressing";
 import { reconcileLocal } from "./kv";
@@ -21,7 +20,7 @@ import type { NatsServerBinary } from "./nats-binary";
 import { freePorts } from "./ports";
 import { ensureCertificates, caFile } from "./certificates";
 import { newSeeds, seedFile, writeSeedFiles } from "./identities";
-import { localConfInput } from "./server-auth";
+import { spawnServer } from "./spawn-server";
 import { readState, writeState, type LocalSizing, type LocalState, type ZesterProcess } from "./state";
 
 export interface UpOptions {
@@ -112,31 +111,8 @@ export async function up(options: UpOptions): Promise<Running> {
 
   const servers: LocalState["servers"] = [];
   const spawnedAt = performance.now();
-  for (const s of topology.servers) {
-    const dir = path.join(stateDir, "servers", s.name);
-    mkdirSync(path.join(dir, "jetstream"), { recursive: true, mode: 0o700 });
-    const confPath = path.join(dir, "nats-server.conf");
-    const logPath = path.join(dir, "nats-server.log");
-    writeFileSync(confPath, renderNatsServerConf(localConfInput(stateDir, { auth, natsServer }, topology, s.name)), {
-      mode: 0o600,
-    });
-    const log = openSync(logPath, "a");
-    const child = spawn(natsServer.path, ["-c", confPath], { detached: true, stdio: ["ignore", log, log] });
-    closeSync(log);
-    if (options.detach === true) child.unref();
-    servers.push({
-      name: s.name,
-      role: s.role,
-      region: s.region,
-      ...(s.cluster === undefined ? {} : { cluster: s.cluster }),
-      ...(s.site === undefined ? {} : { site: s.site }),
-      ...(child.pid === undefined ? {} : { pid: child.pid }),
-      clientUrl: clientUrl(s),
-      monitorUrl: monitorUrl(s),
-      confPath,
-      logPath,
-    });
-  }
+  for (const s of topology.servers)
+    servers.push(spawnServer(stateDir, { auth, natsServer }, topology, s.name, options.detach === true));
   const state: LocalState = {
     peels: options.peels,
     ...(declared === undefined ? {} : { sizing: declared }),

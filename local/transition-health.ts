@@ -5,35 +5,8 @@
  */
 import { jetstreamManager, type StreamInfo } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
-import { z } from "zod";
+import { getMonitoring, JszSchema, LeafzSchema, RoutezSchema, VarzSchema } from "../jetstream/health";
 import { monitorUrl, type TopologyServer } from "../topology/types";
-
-const VarzSchema = z.object({ server_name: z.string() }).passthrough();
-const RoutezSchema = z
-  .object({
-    routes: z.array(z.object({ remote_name: z.string().optional(), remote_id: z.string() }).passthrough()).nullish(),
-  })
-  .passthrough();
-const JszSchema = z
-  .object({
-    meta_cluster: z
-      .object({ leader: z.string().optional(), cluster_size: z.number().optional() })
-      .passthrough()
-      .optional(),
-  })
-  .passthrough();
-const LeafzSchema = z.object({ leafnodes: z.number() }).passthrough();
-
-async function get<T>(url: string, schema: z.ZodType<T>): Promise<T | undefined> {
-  try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
-    if (!response.ok) return undefined;
-    const parsed = schema.safeParse(await response.json());
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -52,9 +25,9 @@ export async function until(what: string, timeoutMs: number, look: () => Promise
 async function metaProblem(s: TopologyServer, size: number): Promise<string | undefined> {
   const base = monitorUrl(s);
   const [varz, routez, jsz] = await Promise.all([
-    get(`${base}/varz`, VarzSchema),
-    get(`${base}/routez`, RoutezSchema),
-    get(`${base}/jsz`, JszSchema),
+    getMonitoring(`${base}/varz`, VarzSchema),
+    getMonitoring(`${base}/routez`, RoutezSchema),
+    getMonitoring(`${base}/jsz`, JszSchema),
   ]);
   if (varz === undefined) return `${s.name} does not answer`;
   if (varz.server_name !== s.name) return `${s.name}'s port answers as ${varz.server_name}`;
@@ -82,7 +55,7 @@ export function waitMetaGroup(servers: TopologyServer[], size: number, timeoutMs
 export function waitLeafLinks(servers: TopologyServer[], timeoutMs: number): Promise<void> {
   return until(`leaf connections of ${servers.map((s) => s.name).join(", ")}`, timeoutMs, async () => {
     for (const s of servers) {
-      const leafz = await get(`${monitorUrl(s)}/leafz`, LeafzSchema);
+      const leafz = await getMonitoring(`${monitorUrl(s)}/leafz`, LeafzSchema);
       if ((leafz?.leafnodes ?? 0) < 1) return `${s.name} has no leaf connection`;
     }
     return undefined;

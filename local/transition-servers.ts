@@ -2,16 +2,14 @@
  * The server processes a local transition starts, signals and stops, each recorded in the state
  * file before the next is touched (so `down` stops every one, by its pid, whatever happens next).
  */
-import { spawn } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, renameSync, statSync } from "node:fs";
 import path from "node:path";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { connectAdmin } from "../jetstream/connect";
-import { renderNatsServerConf } from "../topology/render/nats-server-conf";
-import { clientUrl, monitorUrl, type Topology } from "../topology/types";
+import type { Topology } from "../topology/types";
 import { clientAuth } from "./identities";
 import { isAlive } from "./runner";
-import { localConfInput } from "./server-auth";
+import { spawnServer, writeServerConf } from "./spawn-server";
 import { writeState, type LocalState, type ServerState } from "./state";
 import { waitReloaded } from "./transition-health";
 
@@ -46,41 +44,13 @@ export function forget(run: LocalRun, name: string): void {
   writeState(run.stateDir, run.state);
 }
 
-/** Writes `name`'s config as `topology` renders it; returns its path. */
-export function writeConf(run: LocalRun, topology: Topology, name: string): string {
-  mkdirSync(storeDir(run, name), { recursive: true, mode: 0o700 });
-  const confPath = path.join(serverDir(run, name), "nats-server.conf");
-  writeFileSync(confPath, renderNatsServerConf(localConfInput(run.stateDir, run.state, topology, name)), {
-    mode: 0o600,
-  });
-  return confPath;
-}
-
 /** Starts `name` with `topology`'s config for it (it must not be running) and records its pid. */
 export function startServer(run: LocalRun, topology: Topology, name: string): void {
   if (running(run, name)) throw new Error(`${name} is already running`);
-  const s = topology.servers.find((x) => x.name === name);
-  if (s === undefined) throw new Error(`no server ${name} in the ${topology.tier} topology`);
-  const confPath = writeConf(run, topology, name);
-  const logPath = path.join(serverDir(run, name), "nats-server.log");
-  const log = openSync(logPath, "a");
-  const child = spawn(run.state.natsServer.path, ["-c", confPath], { detached: true, stdio: ["ignore", log, log] });
-  closeSync(log);
   // The servers outlive this process: `down` stops them.
-  child.unref();
-  if (child.pid === undefined) throw new Error(`${name}: ${run.state.natsServer.path} did not start`);
-  record(run, {
-    name,
-    role: s.role,
-    region: s.region,
-    ...(s.cluster === undefined ? {} : { cluster: s.cluster }),
-    ...(s.site === undefined ? {} : { site: s.site }),
-    pid: child.pid,
-    clientUrl: clientUrl(s),
-    monitorUrl: monitorUrl(s),
-    confPath,
-    logPath,
-  });
+  const entry = spawnServer(run.stateDir, run.state, topology, name, true);
+  if (entry.pid === undefined) throw new Error(`${name}: ${run.state.natsServer.path} did not start`);
+  record(run, entry);
 }
 
 /**
@@ -110,7 +80,7 @@ export async function reloadServer(run: LocalRun, topology: Topology, name: stri
   const s = serverState(run, name);
   if (s === undefined || !isAlive(s.pid, s.confPath)) throw new Error(`${name} is not running; it cannot reload`);
   const since = existsSync(s.logPath) ? statSync(s.logPath).size : 0;
-  writeConf(run, topology, name);
+  writeServerConf(run.stateDir, run.state, topology, name);
   process.kill(s.pid, "SIGHUP");
   await waitReloaded(() => readFileSync(s.logPath, "utf8"), since, name, timeoutMs);
 }
