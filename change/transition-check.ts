@@ -10,7 +10,7 @@
 import { targetReplicas } from "../sizing/kv";
 import { tolerates } from "./change";
 import type { TransitionInput, TransitionStep } from "./transition";
-import type { Topology } from "./types";
+import type { Topology } from "../topology/types";
 
 /** One server's JetStream store: a name and how many times it has been started afresh. */
 interface Store {

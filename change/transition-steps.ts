@@ -20,7 +20,7 @@ import { tierIndex } from "../sizing/split";
 import { planChange, type Refusal, type Risk, type ServerChange } from "./change";
 import type { Deployment } from "./deployment";
 import type { StepKind, TransitionInput, TransitionStep } from "./transition";
-import type { Topology, TopologyCluster, TopologyLeafSite } from "./types";
+import type { Topology, TopologyCluster, TopologyLeafSite } from "../topology/types";
 
 type Draft = Omit<TransitionStep, "id">;
 

@@ -11,7 +11,7 @@ import { ChangeRefused, type Refusal, type Risk } from "./change";
 import type { Deployment } from "./deployment";
 import { checkSteps } from "./transition-check";
 import { transitionSteps } from "./transition-steps";
-import type { Topology } from "./types";
+import type { Topology } from "../topology/types";
 
 /**
  * The phases a cloud target applies as successive updates, each safe on its own: `expand` only

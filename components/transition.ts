@@ -1,7 +1,7 @@
 /**
  * What a component's KV reconcile job does while a tier transition is under way: which tier's
  * buckets it reconciles to, and the data-moving phase it carries out and reports. The stack's
- * program decides it (stacks/transition.ts, from topology/phased.ts); each target says where the
+ * program decides it (stacks/transition.ts, from change/phased.ts); each target says where the
  * report goes (AWS: an SSM parameter; Kubernetes: a ConfigMap) and lets the job write it.
  */
 import type { TransitionJob } from "../jetstream/cluster-job";

@@ -4,9 +4,9 @@
  * only describe the job load no NATS client.
  */
 import { z } from "zod";
-import { JOB_STEP_KINDS } from "../topology/phased";
-import { PHASES } from "../topology/transition";
-import { TierPointSchema } from "../topology/transition-output";
+import { JOB_STEP_KINDS } from "../change/phased";
+import { PHASES } from "../change/transition";
+import { TierPointSchema } from "../change/transition-output";
 import { clientUrl, type Topology, type TopologyCluster } from "../topology/types";
 
 export const JOB_ENV = "ZESTER_RECONCILE_JOB";
@@ -30,7 +30,7 @@ const BucketSchema = z.strictObject({
 /**
  * A tier transition's data-moving phase, handed to the job by the update that applies it: the job
  * carries the steps out (its buckets are the wanted tier's), waits until every stream is as
- * planned, and writes the report (topology/phased.ts's TransitionReport) where `report` names.
+ * planned, and writes the report (change/phased.ts's TransitionReport) where `report` names.
  */
 export const TransitionJobSchema = z.strictObject({
   from: TierPointSchema,

@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import { request } from "node:https";
 import { createRequire } from "node:module";
-import type { TransitionReport } from "../topology/phased";
+import type { TransitionReport } from "../change/phased";
 import { TRANSITION_REPORT_KEY } from "./cluster-job";
 import type { ReportWriter } from "./transition-job";
 

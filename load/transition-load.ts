@@ -10,7 +10,7 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { performance } from "node:perf_hooks";
 import { runLocalTransition, type StepRun } from "../local/transition";
 import { topologyOf } from "../local/runner";
-import type { TierPoint } from "../topology/transition";
+import type { TierPoint } from "../change/transition";
 import { clientUrl, type Topology } from "../topology/types";
 import { coreUrls, peelAddresses } from "./addresses";
 import { connectNode } from "./connect";

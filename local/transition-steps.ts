@@ -10,7 +10,7 @@ import { runReconcileJob } from "../jetstream/reconcile-job";
 import { reconcileJob } from "./kv";
 import { copyStreams, freeze, thaw, type CopiedStream } from "../jetstream/stream-copy";
 import { targetReplicas } from "../sizing/kv";
-import type { StepKind, TransitionStep } from "../topology/transition";
+import type { StepKind, TransitionStep } from "../change/transition";
 import { clientUrl, type Topology, type TopologyServer } from "../topology/types";
 import { waitLeafLinks, waitMetaGroup, waitStreams } from "./transition-health";
 import {

@@ -1,6 +1,6 @@
 /**
  * Tier transitions on the local target: `up --peels N` on a running topology plans the move to
- * N's tier (topology/transition.ts) and carries its steps out on the running servers, one after
+ * N's tier (change/transition.ts) and carries its steps out on the running servers, one after
  * the other, each waiting for what it names; `transition --peels N` only plans. Every step done
  * is written to the state file, so an `up` that stopped half way resumes where it stopped.
  */
@@ -8,8 +8,8 @@ import { performance } from "node:perf_hooks";
 import { status, waitHealthy, type StatusReport } from "../jetstream/health";
 import { plan as planSizing } from "../sizing";
 import { build } from "../topology/build";
-import { ChangeRefused } from "../topology/change";
-import { planTransition, type Transition, type TransitionStep } from "../topology/transition";
+import { ChangeRefused } from "../change/change";
+import { planTransition, type Transition, type TransitionStep } from "../change/transition";
 import type { Topology } from "../topology/types";
 import { addressBookOf, bookAddressing } from "./address-book";
 import { ensureCertificates } from "./certificates";

@@ -3,9 +3,9 @@
  * of other versions (a base branch, an earlier file), so only what it uses is required, and
  * everything else is kept as it came.
  */
-import { TransitionOutputSchema, type TransitionOutput } from "../topology/transition-output";
+import { TransitionOutputSchema, type TransitionOutput } from "../change/transition-output";
 import { z } from "zod";
-import { DeploymentSchema } from "../topology/deployment";
+import { DeploymentSchema } from "../change/deployment";
 import { TIER_IDS } from "../sizing/types";
 
 const ServerSizeSchema = z
@@ -29,7 +29,7 @@ const TargetServerSchema = z.object({ name: z.string(), namespace: z.string().op
 
 /**
  * What the tier-transition planner adds to a plan's outputs: the output contract itself
- * (topology/transition-output.ts), strictly; null once a transition has finished.
+ * (change/transition-output.ts), strictly; null once a transition has finished.
  */
 export const TransitionSchema = TransitionOutputSchema;
 export type Transition = TransitionOutput;

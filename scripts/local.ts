@@ -18,8 +18,8 @@ import { parseFlags, runMain, UsageError, wholeNumberFlag } from "./cli";
 import { LocalSizingSchema, readState, type LocalSizing, type LocalState } from "../local/state";
 import type { Topology } from "../topology/types";
 import { planLocal, runLocalTransition } from "../local/transition";
-import { ChangeRefused } from "../topology/change";
-import { transitionOutput } from "../topology/transition-output";
+import { ChangeRefused } from "../change/change";
+import { transitionOutput } from "../change/transition-output";
 
 const USAGE = `Usage: npm run -s local -- <command> [flags]     (npm start = local up)
 

@@ -5,11 +5,11 @@
  */
 import { readFileSync } from "node:fs";
 import { z } from "zod";
-import { ChangeRefused } from "../topology/change";
+import { ChangeRefused } from "../change/change";
 import { runProgramWithMocks, type PlannedResource } from "./plan-mocks";
 import { parseFlags, runMain, UsageError } from "./cli";
 import { stackConfig } from "./stack-file";
-import { parseReport } from "../topology/phased";
+import { parseReport } from "../change/phased";
 import { ConfigError, NAMESPACE } from "../stacks/config";
 import type { StackOutputs } from "../stacks/program";
 import type { Unwrap } from "@pulumi/pulumi";

@@ -7,9 +7,9 @@ import { prepareAws, ZesterAws } from "../components/aws/component";
 import type { ServerOutput } from "../components/aws/servers";
 import type { ChecklistStatus } from "../components/checklist";
 import { prepareKubernetes, ZesterKubernetes } from "../components/kubernetes/component";
-import type { Deployment } from "../topology/deployment";
-import type { TransitionReport } from "../topology/phased";
-import type { TransitionOutput } from "../topology/transition-output";
+import type { Deployment } from "../change/deployment";
+import type { TransitionReport } from "../change/phased";
+import type { TransitionOutput } from "../change/transition-output";
 import { transitionReportParameter, type ReconcileDuringTransition } from "../components/transition";
 import { asLegacy, deployedBySelf, type Deployed } from "./deployed";
 import { transitionPhase, type TransitionApplied, type Prepared } from "./transition";
@@ -53,7 +53,7 @@ export interface StackOutputs {
   deployment?: Deployment;
   /**
    * A tier transition under way: the phase this update applied, what the next one waits for, every
-   * step (topology/transition-output.ts). Null once the last phase is done; absent when none ran.
+   * step (change/transition-output.ts). Null once the last phase is done; absent when none ran.
    */
   transition?: TransitionOutput | null;
 }

@@ -7,7 +7,7 @@
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import { TRANSITION_REPORT_KEY } from "../jetstream/cluster-job";
-import { parseReport, type TransitionReport } from "../topology/phased";
+import { parseReport, type TransitionReport } from "../change/phased";
 import { TRANSITION_CONFIGMAP } from "../components/transition";
 
 export async function ssmReport(name: string, region: string): Promise<TransitionReport | undefined> {

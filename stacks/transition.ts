@@ -3,15 +3,15 @@
  * What runs is the stack's last `deployment` output; a transition under way is its last
  * `transition` output (the phase that update applied); whether the data moved is the reconcile
  * job's report (AWS: an SSM parameter; Kubernetes: a ConfigMap), read before anything is
- * declared. topology/phased.ts decides which phase this update applies, or refuses (exit 2 in the
+ * declared. change/phased.ts decides which phase this update applies, or refuses (exit 2 in the
  * offline plan) naming what it waits for; a transition the cloud cannot carry out yet is refused
  * naming the steps it lacks. Plain values only: the components get a spec and a job to declare.
  */
-import { planChange, ChangeRefused, type Refusal } from "../topology/change";
-import type { Deployment } from "../topology/deployment";
-import { decidePhase, unsupportedNote, type PhasePlan, type TransitionReport } from "../topology/phased";
-import { planTransition, type Transition } from "../topology/transition";
-import { TransitionOutputSchema, type TransitionOutput } from "../topology/transition-output";
+import { planChange, ChangeRefused, type Refusal } from "../change/change";
+import type { Deployment } from "../change/deployment";
+import { decidePhase, unsupportedNote, type PhasePlan, type TransitionReport } from "../change/phased";
+import { planTransition, type Transition } from "../change/transition";
+import { TransitionOutputSchema, type TransitionOutput } from "../change/transition-output";
 import type { Topology } from "../topology/types";
 import type { ReconcileDuringTransition } from "../components/transition";
 import { ConfigError } from "./config";
@@ -36,7 +36,7 @@ export interface TransitionInput<P extends Prepared> {
 }
 
 export type TransitionApplied<P extends Prepared> =
-  /** No transition: the wanted peels as they are (the deployed-state check, topology/change.ts, still applies). */
+  /** No transition: the wanted peels as they are (the deployed-state check, change/change.ts, still applies). */
   | { kind: "none"; output?: null }
   /** This update applies one phase: it declares `peels`' servers and hands the job `reconcile`. */
   | { kind: "phase"; peels: number; prepared: P; reconcile: ReconcileDuringTransition; output: TransitionOutput };

@@ -1,5 +1,5 @@
 /**
- * Which folder may import which. The pure core (sizing/, topology/) is what makes the calculator,
+ * Which folder may import which. The pure core (sizing/, topology/, change/) is what makes the calculator,
  * the CI diff, the local target and the cloud targets agree, so it reaches nothing outside itself;
  * the local target and the load tools never see Pulumi; the components never see the local target.
  */
@@ -13,28 +13,36 @@ const RULES: Record<string, { folders: string[]; packages: RegExp }> = {
   // Validation, a serializer, hashing and compression: no I/O (`node:` below is narrowed for the core).
   sizing: { folders: [], packages: /^zod$/ },
   topology: { folders: ["sizing"], packages: /^(zod|yaml)$/ },
+  // What is deployed and how it changes: the guard, the transition planner, its phases. Pure too.
+  change: { folders: ["sizing", "topology"], packages: /^zod$/ },
   // Runs inside the reconcile job (Lambda, Kubernetes Job) as well as locally: NATS clients only.
-  jetstream: { folders: ["sizing", "topology"], packages: /^(zod|@nats-io\/.+)$/ },
+  jetstream: { folders: ["sizing", "topology", "change"], packages: /^(zod|@nats-io\/.+)$/ },
   local: {
-    folders: ["sizing", "topology", "jetstream"],
+    folders: ["sizing", "topology", "change", "jetstream"],
     // Its own CA and certificates: X.509 on WebCrypto (which needs reflect-metadata loaded).
     packages: /^(zod|yaml|@nats-io\/.+|@peculiar\/x509|reflect-metadata)$/,
   },
-  load: { folders: ["sizing", "topology", "jetstream", "local"], packages: /^(zod|@nats-io\/.+)$/ },
+  load: { folders: ["sizing", "topology", "change", "jetstream", "local"], packages: /^(zod|@nats-io\/.+)$/ },
   // NKey public keys derived from the stack's random bytes.
-  components: { folders: ["sizing", "topology", "jetstream"], packages: /^(zod|yaml|@pulumi\/.+|@nats-io\/nkeys.*)$/ },
-  stacks: { folders: ["sizing", "topology", "jetstream", "components"], packages: /^(zod|yaml|@pulumi\/.+)$/ },
+  components: {
+    folders: ["sizing", "topology", "change", "jetstream"],
+    packages: /^(zod|yaml|@pulumi\/.+|@nats-io\/nkeys.*)$/,
+  },
+  stacks: {
+    folders: ["sizing", "topology", "change", "jetstream", "components"],
+    packages: /^(zod|yaml|@pulumi\/.+)$/,
+  },
   // Reads plans (JSON) of the components' resources; the CIDR parser is the components' own.
-  preview: { folders: ["sizing", "topology", "components"], packages: /^zod$/ },
+  preview: { folders: ["sizing", "topology", "change", "components"], packages: /^zod$/ },
   // The command line: the one place that puts the pieces together.
   scripts: {
-    folders: ["sizing", "topology", "jetstream", "local", "load", "components", "stacks", "preview"],
+    folders: ["sizing", "topology", "change", "jetstream", "local", "load", "components", "stacks", "preview"],
     packages: /^(zod|yaml|cli-table3|@nats-io\/.+|@pulumi\/.+)$/,
   },
 };
 /** The pure core may use these of Node's modules, and no other (no fs, no net, no processes). */
 const CORE_NODE = new Set(["node:crypto", "node:zlib"]);
-const CORE = new Set(["sizing", "topology"]);
+const CORE = new Set(["sizing", "topology", "change"]);
 /** Folders that hold no project code of their own (tests, fixtures, build output, tools). */
 const NOT_CODE = new Set(["test", "node_modules", "dist", "lib", "coverage", "docs"]);
 
@@ -84,6 +92,8 @@ test.each(Object.keys(RULES))("%s/ imports only what its rule allows", (folder) 
 test("the rules catch what they are for", () => {
   const at = (...parts: string[]) => path.join(ROOT, ...parts, "x.ts");
   expect(offence("topology", at("topology"), "@pulumi/pulumi")).toBeDefined();
+  expect(offence("topology", at("topology"), "../change/deployment")).toBe("reaches change/");
+  expect(offence("change", at("change"), "node:fs")).toBe("does I/O");
   expect(offence("sizing", at("sizing"), "node:fs")).toBe("does I/O");
   expect(offence("local", at("local"), "../components/aws/args")).toBe("reaches components/");
   expect(offence("components", at("components"), "../local/runner")).toBe("reaches local/");

@@ -1,7 +1,7 @@
 /** What every AWS resource of a topology is declared with: the component's and one region's. */
 import type * as aws from "@pulumi/aws";
 import type * as pulumi from "@pulumi/pulumi";
-import type { Deployment } from "../../topology/deployment";
+import type { Deployment } from "../../change/deployment";
 import type { Topology } from "../../topology/types";
 import type { StackTls } from "../certificates";
 import type { Children } from "../children";

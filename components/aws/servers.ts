@@ -8,7 +8,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { LEGACY_HOST } from "../../topology/deployment";
+import { LEGACY_HOST } from "../../change/deployment";
 import { renderBootstrap } from "../../topology/render/bootstrap";
 import { monitorUrl } from "../../topology/types";
 import type { RegionLayout, ServerLayout } from "./layout";

@@ -9,8 +9,8 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { plan as planSizing, type SizingPlan, type SizingSpecInput } from "../../sizing";
 import { build } from "../../topology";
-import { checkChange, type ChangePlan } from "../../topology/change";
-import type { Deployment } from "../../topology/deployment";
+import { checkChange, type ChangePlan } from "../../change/change";
+import type { Deployment } from "../../change/deployment";
 
 import { peelConfig } from "../../topology/render/zester-config";
 import type { Topology } from "../../topology/types";

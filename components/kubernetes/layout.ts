@@ -10,7 +10,7 @@ import { STANDARD_PORTS } from "../../topology/build";
 import { natsServerConfig } from "../../topology/render/nats-server-conf";
 import { serializeNatsConf } from "../../topology/render/nats-conf-format";
 import { digest, restartPart } from "../../topology/render/reload";
-import type { DeployedServer, Deployment } from "../../topology/deployment";
+import type { DeployedServer, Deployment } from "../../change/deployment";
 import type { Addressing, Topology } from "../../topology/types";
 import { monitoringObjects } from "./alert-rules";
 import { networkPolicies } from "./network-policies";

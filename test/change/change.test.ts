@@ -1,5 +1,5 @@
-import { checkChange, ChangeRefused, planChange, tolerates } from "../../topology/change";
-import type { DeployedServer, Deployment } from "../../topology/deployment";
+import { checkChange, ChangeRefused, planChange, tolerates } from "../../change/change";
+import type { DeployedServer, Deployment } from "../../change/deployment";
 
 const server = (name: string, extra: Partial<DeployedServer> = {}): DeployedServer => ({
   name,

@@ -11,9 +11,9 @@ import {
   parseReport,
   type PhaseDecision,
   type TransitionReport,
-} from "../../topology/phased";
-import { planTransition, STEP_KINDS, type Transition } from "../../topology/transition";
-import { TransitionOutputSchema, type TransitionOutput } from "../../topology/transition-output";
+} from "../../change/phased";
+import { planTransition, STEP_KINDS, type Transition } from "../../change/transition";
+import { TransitionOutputSchema, type TransitionOutput } from "../../change/transition-output";
 
 const SETTINGS = { region: "eu-west-1", monitoringCidrs: ["10.60.0.0/16"] };
 const AT = "SSM parameter /zester/x/zester/kv-reconcile/transition";

@@ -2,11 +2,11 @@ import fc from "fast-check";
 import { localDeployment } from "../../local/deployment";
 import { plan } from "../../sizing";
 import { build, standardAddressing } from "../../topology/build";
-import { ChangeRefused } from "../../topology/change";
-import type { Deployment } from "../../topology/deployment";
-import { checkTransition, isEmpty, PHASES, planTransition, type TransitionInput } from "../../topology/transition";
-import { checkSteps } from "../../topology/transition-check";
-import { TransitionOutputSchema, transitionOutput } from "../../topology/transition-output";
+import { ChangeRefused } from "../../change/change";
+import type { Deployment } from "../../change/deployment";
+import { checkTransition, isEmpty, PHASES, planTransition, type TransitionInput } from "../../change/transition";
+import { checkSteps } from "../../change/transition-check";
+import { TransitionOutputSchema, transitionOutput } from "../../change/transition-output";
 import type { Topology } from "../../topology/types";
 import { TIER_EXAMPLES } from "../helpers/tiers";
 

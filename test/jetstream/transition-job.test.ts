@@ -13,7 +13,7 @@ import { connectAdmin } from "../../jetstream/connect";
 import { runReconcileJob } from "../../jetstream/reconcile-job";
 import { reconcileJob } from "../../local/kv";
 import { plan } from "../../sizing";
-import type { TransitionReport } from "../../topology/phased";
+import type { TransitionReport } from "../../change/phased";
 import { boot, SUITES } from "../helpers/local";
 
 const TRANSITION: TransitionJob = {
