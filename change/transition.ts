@@ -3,14 +3,12 @@
  * without losing an acknowledged write, each with the servers it touches, what it risks and what
  * it waits for. Pure; the local target carries the steps out, the cloud targets apply them as
  * the phases of successive updates, the preview prints them. A change no safe order of steps
- * reaches is refused (ChangeRefused), naming why. The steps come from transition-steps.ts; every
- * plan is checked against the invariants in transition-check.ts before it is returned.
+ * reaches is refused (ChangeRefused), naming why. This file holds the data; plan-transition.ts
+ * plans it (steps from transition-steps.ts, checked against transition-check.ts's invariants).
  */
 import type { TierId } from "../sizing/types";
-import { ChangeRefused, type Refusal, type Risk } from "./change";
+import type { Refusal, Risk } from "./change";
 import type { Deployment } from "./deployment";
-import { checkSteps } from "./transition-check";
-import { transitionSteps } from "./transition-steps";
 import type { Topology } from "../topology/types";
 
 /**
@@ -99,29 +97,3 @@ export interface TransitionInput {
   deployed: Deployment;
   wanted: Deployment;
 }
-
-const point = (t: Topology): TierPoint => ({ tier: t.tier, peels: t.plan.peels });
-
-/** The ordered steps from `from` to `to`, or the reasons none are safe. Pure. */
-export function planTransition(input: TransitionInput): Transition {
-  const { steps, refused } = transitionSteps(input);
-  const base = { from: point(input.from), to: point(input.to) };
-  if (refused.length > 0) return { ...base, phases: [], steps: [], refused };
-  const violations = checkSteps(input, steps);
-  // A violation is this planner's bug, never the operator's input: it is not a refusal.
-  if (violations.length > 0)
-    throw new Error(
-      `the transition planned from ${base.from.tier} to ${base.to.tier} breaks its own invariants:\n- ${violations.join("\n- ")}`,
-    );
-  return { ...base, phases: PHASES.filter((p) => steps.some((s) => s.phase === p)), steps, refused: [] };
-}
-
-/** The transition, or ChangeRefused naming why it cannot be made safely. */
-export function checkTransition(input: TransitionInput): Transition {
-  const transition = planTransition(input);
-  if (transition.refused.length > 0) throw new ChangeRefused(transition.refused);
-  return transition;
-}
-
-/** Nothing to do: the wanted topology is what runs. */
-export const isEmpty = (t: Transition): boolean => t.steps.length === 0 && t.refused.length === 0;

@@ -10,7 +10,8 @@
 import { planChange, ChangeRefused, type Refusal } from "../change/change";
 import type { Deployment } from "../change/deployment";
 import { decidePhase, unsupportedNote, type PhasePlan, type TransitionReport } from "../change/phased";
-import { planTransition, type Transition } from "../change/transition";
+import { planTransition } from "../change/plan-transition";
+import type { Transition } from "../change/transition";
 import { TransitionOutputSchema, type TransitionOutput } from "../change/transition-output";
 import type { Topology } from "../topology/types";
 import type { ReconcileDuringTransition } from "../components/transition";

@@ -3,7 +3,7 @@
  * the CI diff, the local target and the cloud targets agree, so it reaches nothing outside itself;
  * the local target and the load tools never see Pulumi; the components never see the local target.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -100,4 +100,71 @@ test("the rules catch what they are for", () => {
   expect(offence("stacks", at("stacks"), "../local/repo-root")).toBe("reaches local/");
   expect(offence("local", at("local"), "../stacks/config")).toBe("reaches stacks/");
   expect(offence("components", at("components", "aws"), "../../topology/auth")).toBeUndefined();
+});
+
+/** The project file a relative import names (`./x` → x.ts, a folder → its index.ts). */
+function resolved(file: string, spec: string): string | undefined {
+  const base = path.resolve(path.dirname(file), spec);
+  return [`${base}.ts`, path.join(base, "index.ts")].find((candidate) => existsSync(candidate));
+}
+
+/**
+ * Files that import each other, directly or round about (Tarjan's strongly connected components),
+ * each circle as the files in it. Type-only imports count: a circle of types is still two files
+ * that cannot be read, moved or changed one without the other.
+ */
+function circles(graph: Map<string, string[]>): string[][] {
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const found: string[][] = [];
+  const visit = (file: string): void => {
+    index.set(file, index.size);
+    low.set(file, index.get(file) ?? 0);
+    stack.push(file);
+    onStack.add(file);
+    for (const next of graph.get(file) ?? []) {
+      if (!index.has(next)) {
+        visit(next);
+        low.set(file, Math.min(low.get(file) ?? 0, low.get(next) ?? 0));
+      } else if (onStack.has(next)) low.set(file, Math.min(low.get(file) ?? 0, index.get(next) ?? 0));
+    }
+    if (low.get(file) !== index.get(file)) return;
+    const component: string[] = [];
+    for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
+      onStack.delete(top);
+      component.push(top);
+      if (top === file) break;
+    }
+    if (component.length > 1 || (graph.get(file) ?? []).includes(file)) found.push(component.sort());
+  };
+  for (const file of graph.keys()) if (!index.has(file)) visit(file);
+  return found;
+}
+
+test("no file imports itself round about: the imports of the project's code form no circle", () => {
+  const graph = new Map<string, string[]>();
+  for (const folder of [...Object.keys(RULES), "test"])
+    for (const file of tsFiles(folder))
+      graph.set(
+        path.relative(ROOT, file),
+        imports(file).flatMap((spec) => {
+          const target = spec.startsWith(".") ? resolved(file, spec) : undefined;
+          return target === undefined ? [] : [path.relative(ROOT, target)];
+        }),
+      );
+  expect(graph.size).toBeGreaterThan(100);
+  expect(circles(graph)).toEqual([]);
+});
+
+test("the circle finder finds circles, long and short", () => {
+  const graph = new Map([
+    ["a.ts", ["b.ts"]],
+    ["b.ts", ["c.ts"]],
+    ["c.ts", ["a.ts", "d.ts"]],
+    ["d.ts", []],
+    ["e.ts", ["e.ts"]],
+  ]);
+  expect(circles(graph)).toEqual([["a.ts", "b.ts", "c.ts"], ["e.ts"]]);
 });

@@ -3,8 +3,7 @@
  * PrometheusRule (with the Prometheus Operator) or a rule file in a ConfigMap, and a PodMonitor.
  */
 import type { Topology } from "../../topology/types";
-import type { Namespaces } from "./layout";
-import { labelsOf, setOf, type K8sObject } from "./objects";
+import { labelsOf, setOf, type K8sObject, type Namespaces } from "./objects";
 import type { KubernetesSettings } from "./settings";
 
 export function monitoringObjects(

@@ -14,13 +14,18 @@ import type { DeployedServer, Deployment } from "../../change/deployment";
 import type { Addressing, Topology } from "../../topology/types";
 import { monitoringObjects } from "./alert-rules";
 import { networkPolicies } from "./network-policies";
-import { namespace, nodeTuning, PID_FILE, serverSet, setOf, STORE_DIR, TLS_DIR, type K8sObject } from "./objects";
+import {
+  namespace,
+  nodeTuning,
+  PID_FILE,
+  serverSet,
+  setOf,
+  STORE_DIR,
+  TLS_DIR,
+  type K8sObject,
+  type Namespaces,
+} from "./objects";
 import type { KubernetesSettings } from "./settings";
-
-export interface Namespaces {
-  core: string;
-  leaf: string;
-}
 
 /** Pods are named after servers; each is reachable through its StatefulSet's headless Service. */
 export function kubernetesAddressing(ns: Namespaces): Addressing {

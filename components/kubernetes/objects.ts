@@ -15,6 +15,12 @@ export interface K8sObject {
   [field: string]: unknown;
 }
 
+/** The namespaces a region's servers live in: the core's, and the leaf sites'. */
+export interface Namespaces {
+  core: string;
+  leaf: string;
+}
+
 /** Where JetStream keeps its files inside the pod (the PVC's mount). */
 export const STORE_DIR = "/data/jetstream";
 export const CONFIG_DIR = "/etc/nats-config";

@@ -12,7 +12,8 @@ import {
   type PhaseDecision,
   type TransitionReport,
 } from "../../change/phased";
-import { planTransition, STEP_KINDS, type Transition } from "../../change/transition";
+import { planTransition } from "../../change/plan-transition";
+import { STEP_KINDS, type Transition } from "../../change/transition";
 import { TransitionOutputSchema, type TransitionOutput } from "../../change/transition-output";
 
 const SETTINGS = { region: "eu-west-1", monitoringCidrs: ["10.60.0.0/16"] };
