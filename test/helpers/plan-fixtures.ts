@@ -6,9 +6,9 @@
  * test/fixtures/plans/<case>.json.br (brotli: the largest plan is 21 MB of mostly repeated text).
  *
  * One part is not compared byte for byte: the bundled KV reconcile (lib/reconcile-job.js), which a
- * Kubernetes plan carries in a ConfigMap. esbuild writes each source file's path into it as a
- * comment, so moving a file changes the bundle's text without changing its code. The plans
- * hold a marker where the bundle was; the bundle is compared without those path comments.
+ * Kubernetes plan carries in a ConfigMap. Moving a source file changes the bundle's text (paths,
+ * order, names esbuild picks) without changing its code. The plans hold a marker where the bundle
+ * was; the bundle is compared module by module without what a move changes (bundleCode).
  *
  * Written again with `npx ts-node --transpile-only test/helpers/plan-fixtures.ts` (after a change
  * that means to change plans), compared by test/stacks/plans-unchanged.test.ts.
@@ -226,11 +226,20 @@ export function withoutBundle(run: PlanRun, bundle = readFileSync(BUNDLE, "utf8"
   return { ...run, stdout: run.stdout.split(encoded).join(marker) };
 }
 
-/** The bundle's code: esbuild's `// path/to/file.ts` comments (one before each source's code) left out. */
+/**
+ * The bundle's code, module by module, without what moving a source file changes in it: esbuild
+ * writes each module's path as a comment before its code, orders modules by where they are found,
+ * and numbers the variables it renames apart in that order (`import_kv`, `import_kv3`).
+ */
 export function bundleCode(bundle = readFileSync(BUNDLE, "utf8")): string {
-  return bundle
-    .split("\n")
-    .filter((line) => !/^\/\/ [\w./-]+\.ts$/.test(line))
+  const modules: string[][] = [[]];
+  for (const line of bundle.split("\n")) {
+    if (/^\/\/ [\w./@+-]+\.(ts|js|cjs|mjs|json)$/.test(line)) modules.push([]);
+    else modules[modules.length - 1]?.push(line.replace(/\b(import_\w*?)\d+\b/g, "$1"));
+  }
+  return modules
+    .map((lines) => lines.join("\n"))
+    .sort()
     .join("\n");
 }
 
