@@ -1,34 +1,47 @@
 /**
- * A tier transition on a cloud target, as the program applies it: one phase per `pulumi up`.
+ * A tier transition on a cloud target, as one update applies it: one phase per `pulumi up`.
  * What runs is the stack's last `deployment` output; a transition under way is its last
  * `transition` output (the phase that update applied); whether the data moved is the reconcile
- * job's report (AWS: an SSM parameter; Kubernetes: a ConfigMap), read before anything is
- * declared. change/phased.ts decides which phase this update applies, or refuses (exit 2 in the
- * offline plan) naming what it waits for; a transition the cloud cannot carry out yet is refused
- * naming the steps it lacks. Plain values only: the components get a spec and a job to declare.
+ * job's report (AWS: an SSM parameter; Kubernetes: a ConfigMap), which the executor (the Pulumi
+ * program) reads when asked. phased.ts decides which phase this update applies, or refuses (exit 2
+ * in the offline plan) naming what it waits for; a transition the cloud cannot carry out yet is
+ * refused naming the steps it lacks. Pure given its inputs: the components get a prepared tier to
+ * declare and a job to hand the reconcile.
  */
-import { planChange, ChangeRefused, type Refusal } from "../change/change";
-import type { Deployment } from "../change/deployment";
-import { decidePhase, unsupportedNote, type PhasePlan, type TransitionReport } from "../change/phased";
-import { planTransition } from "../change/plan-transition";
-import type { Transition } from "../change/transition";
-import { TransitionOutputSchema, type TransitionOutput } from "../change/transition-output";
+import { SpecError } from "../sizing/spec";
 import type { Topology } from "../topology/types";
-import type { ReconcileDuringTransition } from "../components/transition";
-import { ConfigError } from "./config";
+import { planChange, ChangeRefused, type Refusal } from "./change";
+import type { Deployment } from "./deployment";
+import { decidePhase, unsupportedNote, type JobTransition, type PhasePlan, type TransitionReport } from "./phased";
+import { planTransition } from "./plan-transition";
+import type { Transition } from "./transition";
+import { TransitionOutputSchema, type TransitionOutput } from "./transition-output";
 
-export interface Prepared {
+/**
+ * What a component's KV reconcile job does while a tier transition is under way: which tier's
+ * buckets it reconciles to, and the data-moving phase it carries out and reports (each target
+ * says where the report goes: Target.reportPlace).
+ */
+export interface ReconcileDuringTransition {
+  /** The topology whose buckets and cluster the job reconciles to. @default the component's own */
+  topology?: Topology;
+  /** The data-moving phase the job carries out and reports. @default none */
+  transition?: JobTransition;
+}
+
+/** What the decision reads of a target's preparation (change/target.ts TargetPrepared). */
+export interface PhasePrepared {
   topology: Topology;
   deployment: Deployment;
 }
 
-export interface TransitionInput<P extends Prepared> {
+export interface TransitionInput<P extends PhasePrepared> {
   wantedPeels: number;
   /** What runs (the stack's last `deployment`), absent on a new stack. */
   previous: Deployment | undefined;
   /** The stack's last `transition` output, as read back (unknown: it crosses runs). */
   lastTransition: unknown;
-  /** The target's pure preparation of a peel count (with the stack's settings). */
+  /** The target's preparation of a peel count (the rest of the spec and its settings kept); SpecError when they do not describe that count. */
   prepare(peels: number): P;
   /** The job's report, read where the target keeps it; undefined when there is none. */
   readReport(): Promise<TransitionReport | undefined>;
@@ -36,7 +49,7 @@ export interface TransitionInput<P extends Prepared> {
   reportAt: string;
 }
 
-export type TransitionApplied<P extends Prepared> =
+export type TransitionApplied<P extends PhasePrepared> =
   /** No transition: the wanted peels as they are (the deployed-state check, change/change.ts, still applies). */
   | { kind: "none"; output?: null }
   /** This update applies one phase: it declares `peels`' servers and hands the job `reconcile`. */
@@ -57,7 +70,9 @@ const tierChange = (t: { tier: string; peels: number }, u: { tier: string; peels
   `${t.tier} (${String(t.peels)} peels) → ${u.tier} (${String(u.peels)} peels)`;
 
 /** Which phase this update applies; throws ChangeRefused when it applies none. */
-export async function transitionPhase<P extends Prepared>(input: TransitionInput<P>): Promise<TransitionApplied<P>> {
+export async function transitionPhase<P extends PhasePrepared>(
+  input: TransitionInput<P>,
+): Promise<TransitionApplied<P>> {
   const { previous, wantedPeels } = input;
   if (previous === undefined) return { kind: "none" };
   const last = lastTransitionOf(input.lastTransition);
@@ -80,7 +95,7 @@ export async function transitionPhase<P extends Prepared>(input: TransitionInput
   } catch (error) {
     // Today's settings may not describe the deployed tier (e.g. regions set for the supercluster
     // being moved to): no transition can be planned from it, and the deployed-state check alone decides.
-    if (last !== null || !(error instanceof ConfigError)) throw error;
+    if (last !== null || !(error instanceof SpecError)) throw error;
     const refused = planChange(previous, to.deployment).refused;
     if (refused.length > 0) throw new ChangeRefused(refused);
     return { kind: "none" };
@@ -130,7 +145,7 @@ export async function transitionPhase<P extends Prepared>(input: TransitionInput
   }
 }
 
-function applied<P extends Prepared>(plan: PhasePlan, t: Transition, from: P, to: P): TransitionApplied<P> {
+function applied<P extends PhasePrepared>(plan: PhasePlan, t: Transition, from: P, to: P): TransitionApplied<P> {
   const declared = plan.servers === "wanted" ? to : from;
   const reconcile: ReconcileDuringTransition =
     plan.job === "current"

@@ -38,6 +38,37 @@ export const CLOUD_CARRIER: Record<StepKind, "update" | "job" | undefined> = {
 export const JOB_STEP_KINDS = ["set-limits", "set-replicas"] as const;
 export type JobStepKind = (typeof JOB_STEP_KINDS)[number];
 
+/** Where a target's reconcile job writes a tier transition's report, which the next update reads. */
+export const ReportPlaceSchema = z.union([
+  /** AWS: a String parameter the function may write (and nothing else). */
+  z.strictObject({ ssmParameter: z.string().min(1), region: z.string().min(1) }),
+  /** Kubernetes: a ConfigMap the job's ServiceAccount may patch, its `report` key. */
+  z.strictObject({ configMap: z.string().min(1), namespace: z.string().min(1) }),
+]);
+export type ReportPlace = z.infer<typeof ReportPlaceSchema>;
+
+/** The key of the Kubernetes ConfigMap a tier transition's report is written under. */
+export const TRANSITION_REPORT_KEY = "report";
+
+/** A report place in words, as a refusal and the stack's `transition` output name it. */
+export function reportPlaceText(place: ReportPlace): string {
+  return "ssmParameter" in place
+    ? `SSM parameter ${place.ssmParameter} in ${place.region}`
+    : `ConfigMap ${place.namespace}/${place.configMap}, key ${TRANSITION_REPORT_KEY}`;
+}
+
+/**
+ * A tier transition's data-moving phase, handed to the reconcile job by the update that applies
+ * it: the job carries the steps out and reports them (where: change/target.ts ReportPlace).
+ */
+export const JobTransitionSchema = z.strictObject({
+  from: TierPointSchema,
+  to: TierPointSchema,
+  phase: z.enum(PHASES),
+  steps: z.array(z.strictObject({ id: z.string().min(1), kind: z.enum(JOB_STEP_KINDS) })).min(1),
+});
+export type JobTransition = z.infer<typeof JobTransitionSchema>;
+
 /**
  * What the reconcile job writes once it has carried out a phase's steps and every stream is as
  * the wanted tier plans it (AWS: an SSM parameter; Kubernetes: a ConfigMap). Read back with zod:

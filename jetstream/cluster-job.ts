@@ -4,14 +4,10 @@
  * only describe the job load no NATS client.
  */
 import { z } from "zod";
-import { JOB_STEP_KINDS } from "../change/phased";
-import { PHASES } from "../change/transition";
-import { TierPointSchema } from "../change/transition-output";
+import { JobTransitionSchema, ReportPlaceSchema } from "../change/phased";
 import { clientUrl, type Topology, type TopologyCluster } from "../topology/types";
 
 export const JOB_ENV = "ZESTER_RECONCILE_JOB";
-/** The key of the Kubernetes ConfigMap a tier transition's report is written under. */
-export const TRANSITION_REPORT_KEY = "report";
 /** Where the job is read from a file instead (a Secret mounted into the pod). */
 export const JOB_FILE_ENV = "ZESTER_RECONCILE_JOB_FILE";
 
@@ -32,18 +28,7 @@ const BucketSchema = z.strictObject({
  * carries the steps out (its buckets are the wanted tier's), waits until every stream is as
  * planned, and writes the report (change/phased.ts's TransitionReport) where `report` names.
  */
-export const TransitionJobSchema = z.strictObject({
-  from: TierPointSchema,
-  to: TierPointSchema,
-  phase: z.enum(PHASES),
-  steps: z.array(z.strictObject({ id: z.string().min(1), kind: z.enum(JOB_STEP_KINDS) })).min(1),
-  report: z.union([
-    /** AWS: a String parameter the function may write (and nothing else). */
-    z.strictObject({ ssmParameter: z.string().min(1), region: z.string().min(1) }),
-    /** Kubernetes: a ConfigMap the job's ServiceAccount may patch, its `report` key. */
-    z.strictObject({ configMap: z.string().min(1), namespace: z.string().min(1) }),
-  ]),
-});
+export const TransitionJobSchema = JobTransitionSchema.extend({ report: ReportPlaceSchema });
 export type TransitionJob = z.infer<typeof TransitionJobSchema>;
 
 /** A region's copy of another region's bucket: a bucket with the stream it mirrors (sizing ReplicaPlan). */

@@ -198,6 +198,14 @@ export function problemsOf(error: z.ZodError): Problem[] {
   );
 }
 
+/**
+ * The same spec at another peel count: the one way the count changes (a tier transition's other
+ * end, a stack from before the deployment record), so regions, leaf sites and overrides are kept.
+ */
+export function withPeels(spec: SizingSpec, peels: number): SizingSpec {
+  return parseSizingSpec({ ...spec, peels });
+}
+
 /** Parses and validates; throws SpecError (never a bare ZodError) on bad input. */
 export function parseSizingSpec(input: unknown): SizingSpec {
   const result = SizingSpecSchema.safeParse(input);

@@ -6,9 +6,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
-import { TRANSITION_REPORT_KEY } from "../jetstream/cluster-job";
-import { parseReport, type TransitionReport } from "../change/phased";
-import { TRANSITION_CONFIGMAP } from "../components/transition";
+import { parseReport, TRANSITION_REPORT_KEY, type TransitionReport } from "../change/phased";
 
 export async function ssmReport(name: string, region: string): Promise<TransitionReport | undefined> {
   let value: string | undefined;
@@ -26,13 +24,14 @@ export async function ssmReport(name: string, region: string): Promise<Transitio
 export const REPORT_READ = "zester-transition-read";
 
 export async function configMapReport(
-  namespace: string,
+  place: { configMap: string; namespace: string },
   context: string | undefined,
 ): Promise<TransitionReport | undefined> {
+  const { namespace, configMap } = place;
   const provider = context === undefined ? undefined : new k8s.Provider(`${REPORT_READ}-reader`, { context });
   const map = k8s.core.v1.ConfigMap.get(
     REPORT_READ,
-    `${namespace}/${TRANSITION_CONFIGMAP}`,
+    `${namespace}/${configMap}`,
     provider === undefined ? {} : { provider },
   );
   const data = await new Promise<Record<string, string> | undefined>((resolve) => {
@@ -41,5 +40,5 @@ export async function configMapReport(
       return d;
     });
   });
-  return parseReport(data?.[TRANSITION_REPORT_KEY], `ConfigMap ${namespace}/${TRANSITION_CONFIGMAP}`);
+  return parseReport(data?.[TRANSITION_REPORT_KEY], `ConfigMap ${namespace}/${configMap}`);
 }

@@ -5,17 +5,18 @@
  */
 import type * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { plan as planSizing, type SizingPlan, type SizingSpecInput } from "../../sizing";
-import { build, standardAddressing } from "../../topology";
+import type { SizingPlan, SizingSpecInput } from "../../sizing";
+import { planned, type Planned } from "../../topology/prepare";
 import { renderPeelBootstrap } from "../../topology/render/peel-bootstrap";
 import { checkChange, type ChangePlan } from "../../change/change";
+import type { ReconcileDuringTransition } from "../../change/cloud-phase";
 import type { Deployment } from "../../change/deployment";
+import { prepareOn, type TargetPrepared } from "../../change/target";
 import type { Topology } from "../../topology/types";
 import type { ChecklistStatus } from "../checklist";
 import { Children } from "../children";
 import { Deferred } from "../deferred";
 import { shippedReconcileCode } from "../reconcile-code";
-import type { ReconcileDuringTransition } from "../transition";
 import { stackTls } from "../certificates";
 import { generatedIdentities } from "../identities";
 import { resolveAwsSettings, type AwsSettingsArgs } from "./args";
@@ -25,7 +26,7 @@ import { canaries } from "./canaries";
 import { awsChecklist } from "./checklist";
 import { privateZone } from "./dns";
 import { agentScript } from "./agent";
-import { awsLayout, type AwsLayout, type RegionLayout } from "./layout";
+import type { AwsLayout, RegionLayout } from "./layout";
 import { loadBalancer } from "./load-balancer";
 import { createNetwork, type RegionNetwork } from "./network";
 import { peerRegions } from "./peering";
@@ -34,14 +35,25 @@ import { scheduledReconcile } from "./reconcile";
 import { createRoles } from "./roles";
 import type { AwsScope } from "./scope";
 import { securityGroups } from "./security-groups";
-import { awsDeployment } from "./server-config";
+import { AWS } from "./target";
 import { createServers, regionAmi, serverOutput, type ServerOutput } from "./servers";
 
-export interface ZesterAwsArgs {
+/** What the component plans and lays out. */
+export interface AwsSpecArgs {
   /** How many peels, and the optional regions, leaf sites and overrides (what `plan()` takes). */
   spec: SizingSpecInput;
   /** The AWS target's settings (`zester:aws`; see docs/aws.md). The ids of a VPC, subnets or an AMI may be outputs. */
   settings: AwsSettingsArgs;
+}
+
+/**
+ * Either a spec and settings to prepare, or what `prepareAws` made of them (a caller that decides
+ * something from the preparation first, as the program decides a tier transition, hands it in so
+ * nothing is planned twice).
+ */
+export type ZesterAwsArgs = (AwsSpecArgs | { prepared: PreparedAws }) & AwsOptionsArgs;
+
+export interface AwsOptionsArgs {
   /** Tags every taggable resource carries, under this project's own `zester:*` tags. @default none */
   tags?: Record<string, string>;
   /**
@@ -100,9 +112,9 @@ export class ZesterAws extends pulumi.ComponentResource {
 
   constructor(name: string, args: ZesterAwsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("zester:aws:Topology", name, {}, opts);
-    const deferred = new Deferred();
     const stackId = args.stackId ?? `${pulumi.getProject()}-${pulumi.getStack()}`;
-    const { settings, plan, topology, layout, deployment } = prepareAws(args, deferred);
+    const { settings, plan, topology, layout, deployment, deferred } =
+      "prepared" in args ? args.prepared : prepareAws(args);
     this.plan = plan;
     this.topology = topology;
     this.deployment = deployment;
@@ -159,21 +171,25 @@ interface Declared {
   regions: Map<string, { nlbDnsName: pulumi.Output<string>; instances: Map<string, aws.ec2.Instance> }>;
 }
 
-export interface PreparedAws {
-  settings: AwsTarget;
-  plan: SizingPlan;
-  topology: Topology;
-  layout: AwsLayout;
-  deployment: Deployment;
+export interface PreparedAws extends TargetPrepared<AwsTarget, AwsLayout> {
+  /** Settings given as outputs, as the layout's stand-ins; resolved when resources are declared. */
+  deferred: Deferred;
 }
 
-/** Everything the component decides before it declares a resource. Pure; throws SpecError naming the key. */
-export function prepareAws(args: Pick<ZesterAwsArgs, "spec" | "settings">, deferred = new Deferred()): PreparedAws {
-  const settings = resolveAwsSettings(args.settings, deferred);
-  const plan = planSizing(args.spec);
-  const topology = build(plan, standardAddressing(settings.dnsZone));
-  const layout = awsLayout(topology, settings);
-  return { settings, plan, topology, layout, deployment: awsDeployment(topology, layout, settings) };
+/**
+ * Everything the component decides before it declares a resource, for a spec planned once
+ * (topology/prepare.ts `planned`): the settings resolved, the topology built, laid out and
+ * recorded. Throws SpecError naming the key.
+ */
+export function prepareAwsPlanned(from: Planned, settingsArgs: AwsSettingsArgs): PreparedAws {
+  const deferred = new Deferred();
+  const settings = resolveAwsSettings(settingsArgs, deferred);
+  return { ...prepareOn(AWS, from, settings), deferred };
+}
+
+/** The same from a spec: planned, then prepared. */
+export function prepareAws(args: AwsSpecArgs): PreparedAws {
+  return prepareAwsPlanned(planned(args.spec), args.settings);
 }
 
 /** Networks and what spans regions first, then each region's servers and services. */

@@ -24,7 +24,7 @@ export function scheduledReconcile(
   if (cluster === undefined) throw new Error(`region ${r.name} has no core cluster`);
   const local = `${r.prefix}kv-reconcile`;
   const stackTag = { "zester:stack": scope.stackId };
-  // The same name transitionReportParameter gives the program that reads it back.
+  // The same name the target's reportPlace gives the program that reads it back (target.ts reportParameter).
   const report = `${scope.parameterPath(local)}transition`;
   const seed = reconcileSeed(scope, region, role, local, report);
   const transition = scope.reconcile.transition;

@@ -6,7 +6,7 @@ import type { Topology } from "../../topology/types";
 import type { StackTls } from "../certificates";
 import type { Children } from "../children";
 import type { Identities } from "../identities";
-import type { ReconcileDuringTransition } from "../transition";
+import type { ReconcileDuringTransition } from "../../change/cloud-phase";
 import type { Deferred } from "../deferred";
 import type { AwsLayout, RegionLayout, SecurityGroupName } from "./layout";
 import type { RegionNetwork } from "./network";
