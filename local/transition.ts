@@ -6,8 +6,8 @@
  */
 import { performance } from "node:perf_hooks";
 import { status, waitHealthy, type StatusReport } from "../jetstream/health";
-import { plan as planSizing } from "../sizing";
-import { build } from "../topology/build";
+import { withPeels } from "../sizing";
+import { planned, prepare } from "../topology/prepare";
 import { ChangeRefused } from "../change/change";
 import { planTransition } from "../change/plan-transition";
 import type { Transition, TransitionStep } from "../change/transition";
@@ -18,7 +18,7 @@ import { PORTS_PER_SERVER } from "./addressing";
 import { localDeployment } from "./deployment";
 import { reconcileLocal } from "./kv";
 import { freePorts } from "./ports";
-import { isAlive, RefusedError, topologyOf } from "./runner";
+import { isAlive, preparedOf, RefusedError } from "./runner";
 import { readState, writeState, type LocalState } from "./state";
 import { EXECUTORS, type StepContext } from "./transition-steps";
 import type { LocalRun } from "./transition-servers";
@@ -51,11 +51,13 @@ export async function planLocal(stateDir: string, peels: number): Promise<LocalT
     throw new RefusedError(
       `a transition to ${String(state.transition.peels)} peels is under way (${String(state.transition.done.length)} steps done): run \`up --peels ${String(state.transition.peels)}\` to finish it first`,
     );
-  const from = topologyOf(state);
+  const current = preparedOf(state);
+  const from = current.topology;
   // The regions and overrides the directory was started with carry over: nothing declared is dropped.
-  const sizing = planSizing({ peels, ...state.sizing });
+  const wanted = planned(withPeels(current.spec, peels));
   const book = { ...(state.addresses ?? addressBookOf(from)) };
-  const to = build(sizing, bookAddressing(book, await freePorts(sizing.totalServers * PORTS_PER_SERVER)));
+  const free = await freePorts(wanted.plan.totalServers * PORTS_PER_SERVER);
+  const to = prepare(wanted, bookAddressing(book, free)).topology;
   const input = { from, to, deployed: describe(state, stateDir, from), wanted: describe(state, stateDir, to) };
   return { transition: planTransition(input), from, to };
 }

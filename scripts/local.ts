@@ -4,8 +4,8 @@
  */
 import { accessSync, constants } from "node:fs";
 import path from "node:path";
-import { plan as planSizing, PEELS_ACCEPTED, SpecError } from "../sizing";
-import { problemsOf } from "../sizing/spec";
+import { PEELS_ACCEPTED, SpecError } from "../sizing";
+import { problemsOf, type Problem } from "../sizing/spec";
 import { MAX_PEELS } from "../sizing/policy";
 import { startDriftCorrection } from "../jetstream/reconcile";
 import { status, type StatusReport } from "../jetstream/health";
@@ -13,7 +13,7 @@ import { resolveNatsServer } from "../local/nats-binary";
 import { connectInfo, connectLines, writeConnectFiles } from "../local/connect";
 import { connectCluster } from "../local/kv";
 import { repoRoot } from "../local/repo-root";
-import { down, isAlive, RefusedError, topologyOf, up } from "../local/runner";
+import { down, isAlive, planUp, RefusedError, topologyOf, up, type UpOptions, type UpPlan } from "../local/runner";
 import { parseFlags, runMain, UsageError, wholeNumberFlag } from "./cli";
 import { LocalSizingSchema, readState, type LocalSizing, type LocalState } from "../local/state";
 import type { Topology } from "../topology/types";
@@ -104,8 +104,12 @@ function executable(value: string | boolean | undefined, flag: string): string |
   return path.resolve(value);
 }
 
-/** `--sizing`: JSON of regions and overrides, checked as the stack config is, and planned with the peels. */
-function sizingFlag(value: string | boolean | undefined, peels: number): LocalSizing | undefined {
+/** `--sizing ENTRY: message` for each problem with the regions and overrides. */
+const sizingProblems = (problems: Problem[]): UsageError =>
+  new UsageError(problems.map((p) => `--sizing ${p.path.join(".")}: ${p.message}`).join("\n"));
+
+/** `--sizing`: JSON of regions and overrides, checked as the stack config is (planned with the peels by `up`). */
+function sizingFlag(value: string | boolean | undefined): LocalSizing | undefined {
   if (typeof value !== "string") return undefined;
   let parsed: unknown;
   try {
@@ -114,17 +118,33 @@ function sizingFlag(value: string | boolean | undefined, peels: number): LocalSi
     throw new UsageError(`--sizing: not JSON: ${value}`);
   }
   const result = LocalSizingSchema.safeParse(parsed);
-  const problems = result.success ? [] : problemsOf(result.error);
-  if (result.success)
-    try {
-      planSizing({ peels, ...result.data });
-    } catch (error) {
-      if (!(error instanceof SpecError)) throw error;
-      problems.push(...error.problems);
-    }
-  if (problems.length > 0 || !result.success)
-    throw new UsageError(problems.map((p) => `--sizing ${p.path.join(".")}: ${p.message}`).join("\n"));
+  if (!result.success) throw sizingProblems(problemsOf(result.error));
   return result.data;
+}
+
+/** What `up` starts, planned once: a spec that cannot be planned is a problem with --sizing. */
+function plannedUp(options: Parameters<typeof planUp>[0]): UpPlan {
+  try {
+    return planUp(options);
+  } catch (error) {
+    if (error instanceof SpecError) throw sizingProblems(error.problems);
+    throw error;
+  }
+}
+
+/** `--master-bin`, `--peel-bin` and `--peel-procs`: Zester run next to the servers. */
+function zesterFlags(
+  values: Record<string, string | boolean | undefined>,
+): Pick<UpOptions, "masterBin" | "peelBin" | "peelProcs"> {
+  const masterBin = executable(values["master-bin"], "--master-bin");
+  const peelBin = executable(values["peel-bin"], "--peel-bin");
+  const procs = values["peel-procs"];
+  if (procs !== undefined && peelBin === undefined) throw new UsageError("--peel-procs needs --peel-bin");
+  const peelProcs = wholeNumberFlag("peel-procs", typeof procs === "string" ? procs : "1", 1, 1_000);
+  return {
+    ...(masterBin === undefined ? {} : { masterBin }),
+    ...(peelBin === undefined ? {} : { peelBin, peelProcs }),
+  };
 }
 
 async function cmdUp(values: Record<string, string | boolean | undefined>, stateDir: string): Promise<void> {
@@ -135,28 +155,26 @@ async function cmdUp(values: Record<string, string | boolean | undefined>, state
     return;
   }
   const detach = values.detach === true;
-  const masterBin = executable(values["master-bin"], "--master-bin");
-  const peelBin = executable(values["peel-bin"], "--peel-bin");
-  const procs = values["peel-procs"];
-  if (procs !== undefined && peelBin === undefined) throw new UsageError("--peel-procs needs --peel-bin");
-  const peelProcs = wholeNumberFlag("peel-procs", typeof procs === "string" ? procs : "1", 1, 1_000);
-  const sizing = sizingFlag(values.sizing, peels);
+  const zester = zesterFlags(values);
+  const sizing = sizingFlag(values.sizing);
   if (sizing !== undefined && existing !== undefined && JSON.stringify(sizing) !== JSON.stringify(existing.sizing))
     throw new UsageError(
       `--sizing: ${stateDir} already runs ${existing.sizing === undefined ? "the implied regions" : JSON.stringify(existing.sizing)}; changed regions rename servers. Use a new --state-dir, or \`down --purge\` first`,
     );
+  const options = { peels, stateDir, ...(sizing === undefined ? {} : { sizing }) };
+  const checked = plannedUp(options);
   // Every flag is checked before anything is fetched or started.
   const natsServer = resolveNatsServer(typeof values["nats-server"] === "string" ? values["nats-server"] : undefined);
   process.stdout.write(`nats-server ${natsServer.version} from ${natsServer.origin}\n`);
-  const running = await up({
-    peels,
-    stateDir,
-    natsServer,
-    detach,
-    ...(sizing === undefined ? {} : { sizing }),
-    ...(masterBin === undefined ? {} : { masterBin }),
-    ...(peelBin === undefined ? {} : { peelBin, peelProcs }),
-  });
+  const running = await up(
+    {
+      ...options,
+      natsServer,
+      detach,
+      ...zester,
+    },
+    checked,
+  );
   const changed = Object.entries(running.kvChanges).flatMap(([region, cs]) =>
     cs
       .filter((c) => c.action !== "unchanged")

@@ -9,11 +9,17 @@ export interface Run {
   stderr: string;
 }
 
-/** Runs a command-line entry point the way `npm run -s NAME` does (through the launcher). */
-export function runScript(name: string, args: string[], nodeArgs: string[] = []): Run {
+/** Runs a command-line entry point the way `npm run -s NAME` does (through the launcher); `env` is added to this process's. */
+export function runScript(
+  name: string,
+  args: string[],
+  nodeArgs: string[] = [],
+  env: Record<string, string> = {},
+): Run {
   const r = spawnSync(process.execPath, [...nodeArgs, path.join(ROOT, "scripts", "bin", "run.cjs"), name, ...args], {
     cwd: ROOT,
     encoding: "utf8",
+    env: { ...process.env, ...env },
     // A Kubernetes plan carries the bundled KV reconcile (~0.6 MB) in a ConfigMap.
     maxBuffer: 64 * 1024 * 1024,
   });
