@@ -5,6 +5,7 @@
  * server stopped), a standalone server turned into a cluster member (no in-place path: the data
  * has to be copied), and taking more voters of a cluster down at once than it survives. Pure.
  */
+import { z } from "zod";
 import type { DeployedServer, Deployment } from "./deployment";
 
 /**
@@ -13,7 +14,8 @@ import type { DeployedServer, Deployment } from "./deployment";
  * `fewer-replicas` (streams run below their planned replicas until a later step restores them).
  */
 export const RISKS = ["data-loss", "restart", "quorum", "reload", "writes-paused", "fewer-replicas"] as const;
-export type Risk = (typeof RISKS)[number];
+export const RiskSchema = z.enum(RISKS);
+export type Risk = z.infer<typeof RiskSchema>;
 
 export type ServerAction = "create" | "delete" | "stop-start" | "restart" | "reload" | "none";
 

@@ -5,9 +5,17 @@
  * (change.ts) before anything is created. Read back with zod: it crosses runs and versions.
  */
 import { z } from "zod";
-import { TIER_IDS } from "../sizing/types";
+import { TierIdSchema } from "../sizing/spec";
+import { RoleSchema } from "../topology/types";
 
 export const DATA_KINDS = ["ebs", "instance-store", "claim", "directory"] as const;
+
+/** The targets a deployment record can name: the cloud targets a stack builds on, and the local one. */
+export const TargetNameSchema = z.enum(["aws", "kubernetes", "local"]);
+export type TargetName = z.infer<typeof TargetNameSchema>;
+/** A stack's `zester:target`: the cloud targets. */
+export const CloudTargetSchema = TargetNameSchema.exclude(["local"]);
+export type CloudTarget = z.infer<typeof CloudTargetSchema>;
 
 /**
  * The host a deployment rebuilt for a stack from before the record gives its servers (followed by
@@ -18,7 +26,7 @@ export const LEGACY_HOST = "configured-by-user-data";
 
 export const DeployedServerSchema = z.object({
   name: z.string(),
-  role: z.enum(["core", "leaf"]),
+  role: RoleSchema,
   region: z.string(),
   /** Core servers: their cluster (a JetStream meta group when it has more than one server). */
   cluster: z.string().optional(),
@@ -44,8 +52,8 @@ export type DeployedServer = z.infer<typeof DeployedServerSchema>;
 
 export const DeploymentSchema = z.object({
   version: z.literal(1),
-  target: z.string(),
-  tier: z.enum(TIER_IDS),
+  target: TargetNameSchema,
+  tier: TierIdSchema,
   peels: z.number().int().min(0),
   natsVersion: z.string(),
   servers: z.array(DeployedServerSchema),

@@ -13,7 +13,7 @@
  */
 import { z } from "zod";
 import type { Refusal, Risk } from "./change";
-import { PHASES, type Phase, type StepKind, type Transition, type TransitionStep } from "./transition";
+import { PhaseSchema, type Phase, type StepKind, type Transition, type TransitionStep } from "./transition";
 import { TierPointSchema, transitionOutput, type TransitionOutput } from "./transition-output";
 
 /** Who carries a step out on a cloud target: the update that declares the servers, the reconcile job, or nobody yet. */
@@ -36,7 +36,8 @@ export const CLOUD_CARRIER: Record<StepKind, "update" | "job" | undefined> = {
 
 /** The step kinds the reconcile job carries out during a transition. */
 export const JOB_STEP_KINDS = ["set-limits", "set-replicas"] as const;
-export type JobStepKind = (typeof JOB_STEP_KINDS)[number];
+export const JobStepKindSchema = z.enum(JOB_STEP_KINDS);
+export type JobStepKind = z.infer<typeof JobStepKindSchema>;
 
 /** Where a target's reconcile job writes a tier transition's report, which the next update reads. */
 export const ReportPlaceSchema = z.union([
@@ -64,8 +65,8 @@ export function reportPlaceText(place: ReportPlace): string {
 export const JobTransitionSchema = z.strictObject({
   from: TierPointSchema,
   to: TierPointSchema,
-  phase: z.enum(PHASES),
-  steps: z.array(z.strictObject({ id: z.string().min(1), kind: z.enum(JOB_STEP_KINDS) })).min(1),
+  phase: PhaseSchema,
+  steps: z.array(z.strictObject({ id: z.string().min(1), kind: JobStepKindSchema })).min(1),
 });
 export type JobTransition = z.infer<typeof JobTransitionSchema>;
 
@@ -78,7 +79,7 @@ export const TransitionReportSchema = z.strictObject({
   version: z.literal(1),
   from: TierPointSchema,
   to: TierPointSchema,
-  phase: z.enum(PHASES),
+  phase: PhaseSchema,
   /** The steps of that phase the job carried out, by id. */
   done: z.array(z.string()),
   /** When the job finished them (ISO 8601). */

@@ -7,17 +7,11 @@
  * Kubernetes (components/<target>/target.ts) and the local target (local/target.ts) implement
  * it; the program, the local runner and the twins use a target without knowing which it is.
  */
-import { z } from "zod";
 import type { Planned, Prepared } from "../topology/prepare";
 import { prepare } from "../topology/prepare";
 import type { Addressing, Topology } from "../topology/types";
-import type { Deployment } from "./deployment";
+import type { Deployment, TargetName } from "./deployment";
 import type { ReportPlace } from "./phased";
-
-export const TARGET_NAMES = ["aws", "kubernetes", "local"] as const;
-/** What a deployment record says runs it (crosses runs: read back with zod). */
-export const TargetNameSchema = z.enum(TARGET_NAMES);
-export type TargetName = z.infer<typeof TargetNameSchema>;
 
 /** What a stack's component is named by: where a cloud target keeps what belongs to it. */
 export interface StackIds {

@@ -11,27 +11,27 @@
  * nothing is pending). Pure.
  */
 import { z } from "zod";
-import { TIER_IDS } from "../sizing/types";
-import { RISKS } from "./change";
-import { PHASES, STEP_KINDS, type Phase, type Transition } from "./transition";
+import { TierIdSchema } from "../sizing/spec";
+import { RiskSchema } from "./change";
+import { PhaseSchema, StepKindSchema, type Phase, type Transition } from "./transition";
 
-export const TierPointSchema = z.strictObject({ tier: z.enum(TIER_IDS), peels: z.number().int().min(0) });
+export const TierPointSchema = z.strictObject({ tier: TierIdSchema, peels: z.number().int().min(0) });
 
 export const TransitionStepOutputSchema = z.strictObject({
   id: z.string(),
-  phase: z.enum(PHASES),
-  kind: z.enum(STEP_KINDS),
+  phase: PhaseSchema,
+  kind: StepKindSchema,
   servers: z.array(z.string()),
   waitsFor: z.string(),
-  risks: z.array(z.enum(RISKS)),
+  risks: z.array(RiskSchema),
   description: z.string(),
 });
 
 export const TransitionOutputSchema = z.strictObject({
   from: TierPointSchema,
   to: TierPointSchema,
-  phase: z.enum(PHASES).nullable(),
-  phases: z.array(z.enum(PHASES)),
+  phase: PhaseSchema.nullable(),
+  phases: z.array(PhaseSchema),
   waitingFor: z.string().nullable(),
   steps: z.array(TransitionStepOutputSchema),
 });

@@ -7,6 +7,7 @@
  * plans it (steps from transition-steps.ts, checked against transition-check.ts's invariants).
  */
 import type { TierId } from "../sizing/types";
+import { z } from "zod";
 import type { Refusal, Risk } from "./change";
 import type { Deployment } from "./deployment";
 import type { Topology } from "../topology/types";
@@ -17,7 +18,8 @@ import type { Topology } from "../topology/types";
  * `contract` only removes what no longer holds the only current copy of anything.
  */
 export const PHASES = ["expand", "move", "contract"] as const;
-export type Phase = (typeof PHASES)[number];
+export const PhaseSchema = z.enum(PHASES);
+export type Phase = z.infer<typeof PhaseSchema>;
 
 export const STEP_KINDS = [
   /** SIGHUP: the server takes the new config without stopping. */
@@ -51,7 +53,8 @@ export const STEP_KINDS = [
   /** A data volume or directory that no longer holds the only current copy of anything. */
   "delete-data",
 ] as const;
-export type StepKind = (typeof STEP_KINDS)[number];
+export const StepKindSchema = z.enum(STEP_KINDS);
+export type StepKind = z.infer<typeof StepKindSchema>;
 
 export interface TransitionStep {
   /** `01-add-cluster`, …: its place and kind; stable for the same two topologies. */

@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { JobTransitionSchema, ReportPlaceSchema } from "../change/phased";
+import { BUCKET_KINDS, BUCKET_STORAGES, DISCARD_POLICIES } from "../sizing/types";
 import { clientUrl, type Topology, type TopologyCluster } from "../topology/types";
 
 export const JOB_ENV = "ZESTER_RECONCILE_JOB";
@@ -13,14 +14,14 @@ export const JOB_FILE_ENV = "ZESTER_RECONCILE_JOB_FILE";
 
 const BucketSchema = z.strictObject({
   name: z.string(),
-  kind: z.enum(["kv", "stream"]),
+  kind: z.enum(BUCKET_KINDS),
   stream: z.string(),
   history: z.number().int(),
   ttlSeconds: z.number().int(),
   replicas: z.number().int(),
-  storage: z.enum(["file", "memory"]),
+  storage: z.enum(BUCKET_STORAGES),
   maxBytes: z.number().int(),
-  discard: z.enum(["old", "new"]),
+  discard: z.enum(DISCARD_POLICIES),
 });
 
 /**

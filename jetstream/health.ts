@@ -4,7 +4,7 @@
  */
 import { createConnection } from "node:net";
 import { z } from "zod";
-import { clientUrl, monitorUrl, type Topology, type TopologyServer } from "../topology/types";
+import { clientUrl, monitorUrl, type Role, type Topology, type TopologyServer } from "../topology/types";
 
 export const VarzSchema = z
   .object({ server_name: z.string(), version: z.string(), connections: z.number() })
@@ -60,7 +60,7 @@ export async function getMonitoring<T>(url: string, schema: z.ZodType<T>): Promi
 
 export interface ServerStatus {
   name: string;
-  role: "core" | "leaf";
+  role: Role;
   region: string;
   cluster: string | null;
   site: string | null;

@@ -12,7 +12,7 @@ import type { BucketChange } from "../jetstream/reconcile";
 import type { SizingSpecInput } from "../sizing";
 import { planned, prepare, type Planned, type Prepared } from "../topology/prepare";
 import { masterConfig, peelConfig, ZESTER_CONFIG_FLAG } from "../topology/render/zester-config";
-import type { Addressing, Topology } from "../topology/types";
+import type { Addressing, Topology, ZesterKind } from "../topology/types";
 import { addressBookOf } from "./address-book";
 import { PORTS_PER_SERVER } from "./addressing";
 import { reconcileLocal } from "./kv";
@@ -112,7 +112,10 @@ export function planUp(options: Pick<UpOptions, "peels" | "stateDir" | "sizing">
   const existing = readState(options.stateDir);
   const declared = options.sizing ?? existing?.sizing;
   const next = planned({ peels: options.peels, ...declared });
-  if (existing !== undefined && (next.plan.tier !== existing.tier || next.plan.totalServers !== existing.servers.length))
+  if (
+    existing !== undefined &&
+    (next.plan.tier !== existing.tier || next.plan.totalServers !== existing.servers.length)
+  )
     throw new RefusedError(
       `the state directory holds the ${existing.tier} tier (${existing.peels} peels, ${existing.servers.length} servers); ${options.peels} peels plan ${next.plan.tier} (${next.plan.totalServers} servers). ` +
         `Start it at ${existing.peels} peels, then \`up --peels ${options.peels}\` on the running tier moves it (a tier transition, which keeps the data), or run \`down --purge\` to start over.`,
@@ -188,7 +191,7 @@ export function peelHomes(t: Topology): { region: string; site?: string }[] {
 function startZester(t: Topology, stateDir: string, options: UpOptions): ZesterProcess[] {
   const master = { nkeyFile: seedFile(stateDir, "master"), caFile: caFile(stateDir) };
   const peel = { nkeyFile: seedFile(stateDir, "peel"), caFile: caFile(stateDir) };
-  const jobs: { name: string; kind: "master" | "peel"; bin: string; config: string }[] = [];
+  const jobs: { name: string; kind: ZesterKind; bin: string; config: string }[] = [];
   if (options.masterBin !== undefined) {
     for (const s of t.servers.filter((x) => x.role === "core"))
       jobs.push({

@@ -2,13 +2,14 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
-import { OverridesSchema, RegionSpecSchema } from "../sizing/spec";
+import { OverridesSchema, RegionSpecSchema, TierIdSchema } from "../sizing/spec";
+import { RoleSchema, ZesterKindSchema } from "../topology/types";
 
 export const STATE_FILE = "state.json";
 
 const ServerStateSchema = z.object({
   name: z.string(),
-  role: z.enum(["core", "leaf"]),
+  role: RoleSchema,
   region: z.string(),
   cluster: z.string().optional(),
   site: z.string().optional(),
@@ -28,7 +29,7 @@ const AddressSchema = z.strictObject({
 
 const ZesterProcessSchema = z.object({
   name: z.string(),
-  kind: z.enum(["master", "peel"]),
+  kind: ZesterKindSchema,
   pid: z.number().int().optional(),
   configPath: z.string(),
   logPath: z.string(),
@@ -45,7 +46,7 @@ export const LocalStateSchema = z.object({
   peels: z.number().int().min(0),
   /** Declared regions (their cross-region replication) and overrides; absent: implied from the peels. */
   sizing: LocalSizingSchema.optional(),
-  tier: z.string(),
+  tier: TierIdSchema,
   serversPerCluster: z.number().int().min(1),
   natsServer: z.object({ path: z.string(), version: z.string(), origin: z.string() }),
   /** Each client role's NKey seed, and the state directory's CA certificate (PEM). */

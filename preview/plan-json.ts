@@ -5,8 +5,9 @@
  */
 import { TransitionOutputSchema, type TransitionOutput } from "../change/transition-output";
 import { z } from "zod";
-import { DeploymentSchema } from "../change/deployment";
-import { TIER_IDS } from "../sizing/types";
+import { CloudTargetSchema, DeploymentSchema } from "../change/deployment";
+import { ChecklistStatusSchema } from "../components/checklist";
+import { TierIdSchema } from "../sizing/spec";
 
 const ServerSizeSchema = z
   .object({
@@ -19,10 +20,10 @@ const ServerSizeSchema = z
   })
   .passthrough();
 
-const ChecklistItemSchema = z.object({ id: z.string(), since: z.enum(TIER_IDS), item: z.string() });
+const ChecklistItemSchema = z.object({ id: z.string(), since: TierIdSchema, item: z.string() });
 
 const TargetChecklistSchema = z.array(
-  z.object({ id: z.string(), item: z.string(), status: z.enum(["done", "operator", "zester"]), how: z.string() }),
+  z.object({ id: z.string(), item: z.string(), status: ChecklistStatusSchema, how: z.string() }),
 );
 
 const TargetServerSchema = z.object({ name: z.string(), namespace: z.string().optional() }).passthrough();
@@ -36,8 +37,8 @@ export type Transition = TransitionOutput;
 
 export const PlanOutputsSchema = z
   .object({
-    target: z.enum(["aws", "kubernetes"]),
-    tier: z.enum(TIER_IDS),
+    target: CloudTargetSchema,
+    tier: TierIdSchema,
     peels: z.number(),
     sizing: z
       .object({

@@ -8,6 +8,7 @@ import { planChange, type ServerChange } from "../change/change";
 import type { Deployment } from "../change/deployment";
 import { TIERS } from "../sizing/guide";
 import type { TierId } from "../sizing/types";
+import type { Role } from "../topology/types";
 import { exposureOf } from "./exposure";
 import { topologyDiagram } from "./mermaid";
 import type { PlanJson, Transition } from "./plan-json";
@@ -16,7 +17,7 @@ import { restartOrder, risksOf, type PreviewRisk, type RestartGroup } from "./ri
 
 export interface ServerView {
   name: string;
-  role: "core" | "leaf";
+  role: Role;
   region: string;
   cluster?: string;
   site?: string;

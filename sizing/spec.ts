@@ -4,9 +4,13 @@
  */
 import { z } from "zod";
 import { BUCKETS } from "./guide";
+import { TIER_IDS } from "./types";
 import { MAX_KV_HISTORY, MAX_PEELS, MIN_LAME_DUCK_SECONDS } from "./policy";
 
 import { fmt } from "./format";
+
+/** A tier's id wherever one crosses a process or a run (deployment record, state file, outputs, reports). */
+export const TierIdSchema = z.enum(TIER_IDS);
 
 export const PEELS_ACCEPTED = `a whole number from 0 to ${fmt(MAX_PEELS)}`;
 

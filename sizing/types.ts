@@ -67,20 +67,25 @@ export interface OsTuning {
   provenance: Record<string, Provenance>;
 }
 
+/** A bucket's kind, storage and discard policy: the reconcile job reads them back (jetstream/cluster-job.ts). */
+export const BUCKET_KINDS = ["kv", "stream"] as const;
+export const BUCKET_STORAGES = ["file", "memory"] as const;
+export const DISCARD_POLICIES = ["old", "new"] as const;
+
 export interface BucketPlan {
   name: string;
-  kind: "kv" | "stream";
+  kind: (typeof BUCKET_KINDS)[number];
   /** The JetStream stream that holds it (`KV_<bucket>` for KV buckets). */
   stream: string;
   history: number;
   /** 0 means no TTL. */
   ttlSeconds: number;
   replicas: number;
-  storage: "file" | "memory";
+  storage: (typeof BUCKET_STORAGES)[number];
   /** The stream's `max_bytes`: its share of the server's JetStream store for its storage. */
   maxBytes: number;
   /** What a full stream does: KV buckets refuse new writes (NATS KV's own choice); job-events drops its oldest. */
-  discard: "old" | "new";
+  discard: (typeof DISCARD_POLICIES)[number];
 }
 
 /** Every stream's `max_bytes` against the store that holds them (a server may hold a replica of each). */

@@ -27,7 +27,7 @@ import { awsChecklist } from "./checklist";
 import { privateZone } from "./dns";
 import { agentScript } from "./agent";
 import type { AwsLayout, RegionLayout } from "./layout";
-import { loadBalancer } from "./load-balancer";
+import { clientUrlAt, loadBalancer } from "./load-balancer";
 import { createNetwork, type RegionNetwork } from "./network";
 import { peerRegions } from "./peering";
 import { regionProviders } from "./providers";
@@ -148,9 +148,7 @@ export class ZesterAws extends pulumi.ComponentResource {
     };
     const declared = declareTopology(scope, args.reconcileCode ?? shippedReconcileCode());
     this.clientUrl = pulumi.output(declared.clientUrl);
-    this.leafUrls = this.topology.servers
-      .filter((x) => x.ports.leafnode !== undefined)
-      .map((x) => `nats-leaf://${x.host}:${String(x.ports.leafnode)}`);
+    this.leafUrls = this.topology.servers.flatMap((x) => (x.endpoints.leaf === undefined ? [] : [x.endpoints.leaf]));
     this.servers = layout.regions.flatMap((r) => r.servers.map((x) => serverOutput(x, r)));
     this.peelBootstrap = peelBootstraps(scope, declared);
     this.checklist = awsChecklist(this.plan, layout, settings);
@@ -235,7 +233,7 @@ function peelBootstraps(scope: AwsScope, declared: Declared): pulumi.Output<Reco
   const entries = t.plan.regions.flatMap((region) => {
     const own = declared.regions.get(region.name);
     if (own === undefined) return [];
-    const core = own.nlbDnsName.apply((dns) => `nats://${dns}:4222`);
+    const core = own.nlbDnsName.apply(clientUrlAt);
     const sites = t.leafSites
       .filter((x) => x.region === region.name)
       .map((site) => ({
@@ -243,7 +241,7 @@ function peelBootstraps(scope: AwsScope, declared: Declared): pulumi.Output<Reco
         site: site.name,
         servers: pulumi
           .all([...site.servers.map((n) => own.instances.get(n)?.privateIp ?? missingServer(n)), core])
-          .apply((urls) => urls.map((u, i) => (i < site.servers.length ? `nats://${u}:4222` : u))),
+          .apply((urls) => urls.map((u, i) => (i < site.servers.length ? clientUrlAt(u) : u))),
       }));
     return [
       {

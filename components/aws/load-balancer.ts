@@ -1,10 +1,11 @@
-/** An internal NLB per region for client connections (4222) to its core; never for routes. */
+/** An internal NLB per region for client connections to its core; never for routes. */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { STANDARD_PORTS } from "../../topology/build";
 import { securityGroup, type AwsScope, type RegionScope } from "./scope";
 
 export interface LoadBalancer {
-  /** `nats://<region>clients.<zone>:4222`, its name in the private zone. */
+  /** `nats://<region>clients.<zone>:<client port>`, its name in the private zone. */
   url: string;
   /** The load balancer's own DNS name: resolvable anywhere (to private addresses). */
   dnsName: pulumi.Output<string>;
@@ -41,12 +42,12 @@ export function loadBalancer(
     return new aws.lb.TargetGroup(
       name,
       {
-        port: 4222,
+        port: STANDARD_PORTS.client,
         protocol: "TCP",
         vpcId: net.vpcId,
         targetType: "instance",
         // A server takes peels once it runs and its JetStream is enabled (NATS's readiness check).
-        healthCheck: { protocol: "HTTP", port: "8222", path: "/healthz?js-server-only=true" },
+        healthCheck: { protocol: "HTTP", port: String(STANDARD_PORTS.monitor), path: "/healthz?js-server-only=true" },
         ...children.tagged(stackTag),
       },
       opts,
@@ -57,7 +58,7 @@ export function loadBalancer(
       name,
       {
         loadBalancerArn: nlb.arn,
-        port: 4222,
+        port: STANDARD_PORTS.client,
         protocol: "TCP",
         defaultActions: [{ type: "forward", targetGroupArn: targets.arn }],
         ...children.tagged(stackTag),
@@ -71,7 +72,7 @@ export function loadBalancer(
       children.make(server.name, o, (name, opts) => {
         return new aws.lb.TargetGroupAttachment(
           name,
-          { targetGroupArn: targets.arn, targetId: instance.id, port: 4222 },
+          { targetGroupArn: targets.arn, targetId: instance.id, port: STANDARD_PORTS.client },
           opts,
         );
       });
@@ -84,5 +85,8 @@ export function loadBalancer(
       opts,
     );
   });
-  return { url: `nats://${host}:4222`, dnsName: nlb.dnsName };
+  return { url: clientUrlAt(host), dnsName: nlb.dnsName };
 }
+
+/** Where a client connects to a server or a load balancer by its host: every AWS server's client port. */
+export const clientUrlAt = (host: string): string => `nats://${host}:${String(STANDARD_PORTS.client)}`;

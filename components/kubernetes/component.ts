@@ -27,7 +27,7 @@ import { kubernetesChecklist } from "./checklist";
 import type { KubernetesLayout } from "./layout";
 import type { KubernetesSettings } from "./settings";
 import { declareRegion, type K8sScope } from "./region";
-import { setOf } from "./objects";
+import { clientServiceUrl, setOf } from "./objects";
 import { KUBERNETES } from "./target";
 
 /** What the component plans and lays out. */
@@ -145,7 +145,7 @@ export class ZesterKubernetes extends pulumi.ComponentResource {
     });
     const t = this.topology;
     this.namespace = settings.namespace;
-    this.clientUrl = `nats://${setOf(t.clusters[0]?.servers[0] ?? "core")}-clients.${settings.namespace}.svc.cluster.local:4222`;
+    this.clientUrl = clientServiceUrl(setOf(t.clusters[0]?.servers[0] ?? "core"), settings.namespace);
     this.servers = t.servers.map((x) => ({
       name: x.name,
       region: x.region,
@@ -166,10 +166,12 @@ export class ZesterKubernetes extends pulumi.ComponentResource {
 }
 
 function peelConfigs(t: Topology, s: KubernetesSettings): pulumi.Output<Record<string, string>> {
-  const service = (set: string, namespace: string) => `nats://${set}-clients.${namespace}.svc.cluster.local:4222`;
   const supercluster = t.plan.regions.length > 1;
   const places = t.plan.regions.flatMap((region) => {
-    const core = service(setOf(t.clusters.find((c) => c.region === region.name)?.servers[0] ?? "core"), s.namespace);
+    const core = clientServiceUrl(
+      setOf(t.clusters.find((c) => c.region === region.name)?.servers[0] ?? "core"),
+      s.namespace,
+    );
     return [
       { key: supercluster ? region.name : "core", region: region.name, site: undefined, servers: [core] },
       ...t.leafSites
@@ -178,7 +180,7 @@ function peelConfigs(t: Topology, s: KubernetesSettings): pulumi.Output<Record<s
           key: site.name,
           region: region.name,
           site: site.name,
-          servers: [service(setOf(site.servers[0] ?? `leaf-${site.name}`), s.leafNamespace), core],
+          servers: [clientServiceUrl(setOf(site.servers[0] ?? `leaf-${site.name}`), s.leafNamespace), core],
         })),
     ];
   });

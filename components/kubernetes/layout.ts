@@ -163,7 +163,7 @@ export function checkKubernetes(t: Topology, s: KubernetesSettings): Problem[] {
   if (plan.regions.length > 1 && s.hubLeafHost === undefined)
     problems.push({
       path: ["kubernetes", "hubLeafHost"],
-      message: `is required for a supercluster: the host the other regions reach region "${String(hub)}"'s leafnode port (7422) at, e.g. the DNS name of its leafnodes LoadBalancer Service`,
+      message: `is required for a supercluster: the host the other regions reach region "${String(hub)}"'s leafnode port (${String(STANDARD_PORTS.leafnode)}) at, e.g. the DNS name of its leafnodes LoadBalancer Service`,
     });
   if (s.namespace === s.leafNamespace && plan.leafSites.length > 0)
     problems.push({

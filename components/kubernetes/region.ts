@@ -11,7 +11,7 @@ import type { ZesterCredentials } from "../../topology/render/zester-config";
 import type { StackTls } from "../certificates";
 import type { Identities } from "../identities";
 import { masterConfig, peelConfig } from "../../topology/render/zester-config";
-import type { Topology } from "../../topology/types";
+import type { Topology, ZesterKind } from "../../topology/types";
 import type { Children } from "../children";
 import type { Deferred } from "../deferred";
 import type { ReconcileDuringTransition } from "../../change/cloud-phase";
@@ -69,7 +69,7 @@ export function declareRegion(scope: K8sScope, r: RegionManifests, provider: pul
 }
 
 /** Where a Zester process in a pod finds its seed and the CA: its Secret, mounted at /etc/zester. */
-const credentialsIn = (kind: "master" | "peel"): ZesterCredentials => ({
+const credentialsIn = (kind: ZesterKind): ZesterCredentials => ({
   nkeyFile: `/etc/zester/${kind}.nk`,
   caFile: "/etc/zester/ca.pem",
 });
