@@ -10,25 +10,36 @@ import { renderBootstrap } from "../../topology/render/bootstrap";
 import { PEEL_CREDENTIALS } from "../../topology/render/peel-bootstrap";
 import { DEFAULT_UNIT_PATHS, zesterUnit } from "../../topology/render/systemd";
 import { peelConfig } from "../../topology/render/zester-config";
+import type { Children } from "../children";
 import type { Manifest } from "./server-config";
 import { serverProfile } from "./parameters";
-import { securityGroup, type AwsScope, type RegionScope } from "./scope";
+import { securityGroup, type RegionScope } from "./scope";
+import type { ServersArgs } from "./servers";
+import { parameterPath } from "./target";
 
 const CANARY_TYPE = { x86: "t3.micro", arm64: "t4g.micro" } as const;
 
-export function canaries(scope: AwsScope, region: RegionScope, ami: pulumi.Input<string>): void {
-  const { children, settings: s } = scope;
+/** What canary peels are declared with: the servers' (a canary is a peel host run like one), and the region's image. */
+export type CanaryArgs = Pick<
+  ServersArgs,
+  "ids" | "topology" | "layout" | "settings" | "agentScript" | "identities" | "tls"
+> & {
+  ami: pulumi.Input<string>;
+};
+
+export function canaries(children: Children, region: RegionScope, args: CanaryArgs): void {
+  const { settings: s, ids, ami } = args;
   const { r, net, o } = region;
   if (s.peelCanaries === 0) return;
   const local = `${r.prefix}peel-canary`;
-  canaryParameters(scope, region, local);
-  const profile = serverProfile(scope, region, { name: local });
+  canaryParameters(children, region, local, args);
+  const profile = serverProfile(children, region, { name: local }, { ids, sessionManager: s.ssmAgent !== undefined });
   const userData = Buffer.from(
     renderBootstrap({
       server: local,
-      tier: scope.topology.tier,
-      agentScript: scope.agentScript,
-      agent: { region: r.awsRegion, path: scope.parameterPath(local) },
+      tier: args.topology.tier,
+      agentScript: args.agentScript,
+      agent: { region: r.awsRegion, path: parameterPath(ids, local) },
     }),
   ).toString("base64");
   const template = children.make(local, o, (name, opts) => {
@@ -36,17 +47,17 @@ export function canaries(scope: AwsScope, region: RegionScope, ami: pulumi.Input
       name,
       {
         imageId: ami,
-        instanceType: CANARY_TYPE[scope.layout.arch],
+        instanceType: CANARY_TYPE[args.layout.arch],
         userData,
         iamInstanceProfile: { name: profile.name },
         vpcSecurityGroupIds: [securityGroup(region, "canary").id],
         metadataOptions: { httpTokens: "required", httpEndpoint: "enabled" },
-        ...children.tagged({ "zester:stack": scope.stackId }),
+        ...children.tagged({ "zester:stack": ids.stackId }),
       },
       opts,
     );
   });
-  const tags = children.tags({ "zester:role": "peel-canary", "zester:stack": scope.stackId });
+  const tags = children.tags({ "zester:role": "peel-canary", "zester:stack": ids.stackId });
   children.make(local, o, (name, opts) => {
     return new aws.autoscaling.Group(
       name,
@@ -64,9 +75,9 @@ export function canaries(scope: AwsScope, region: RegionScope, ami: pulumi.Input
 }
 
 /** The canaries' manifest and files, as a server's: the agent applies them and starts the peel. */
-function canaryParameters(scope: AwsScope, region: RegionScope, local: string): void {
-  const { children, topology: t, settings: s } = scope;
-  const path = scope.parameterPath(local);
+function canaryParameters(children: Children, region: RegionScope, local: string, args: CanaryArgs): void {
+  const { topology: t, settings: s } = args;
+  const path = parameterPath(args.ids, local);
   const p = DEFAULT_UNIT_PATHS;
   const file = (name: string, filePath: string, mode: string, content: pulumi.Input<string>) => ({
     entry: { name, path: filePath, mode, owner: "root:root", service: "zester-peel" as const },
@@ -83,9 +94,9 @@ function canaryParameters(scope: AwsScope, region: RegionScope, local: string): 
       "peel.nk",
       PEEL_CREDENTIALS.nkeyFile,
       "0600",
-      scope.identities.seeds.apply((x) => `${x.peel}\n`),
+      args.identities.seeds.apply((x) => `${x.peel}\n`),
     ),
-    file("ca.pem", PEEL_CREDENTIALS.caFile, "0644", scope.tls.ca),
+    file("ca.pem", PEEL_CREDENTIALS.caFile, "0644", args.tls.ca),
     file("zester-peel.service", "/etc/systemd/system/zester-peel.service", "0644", zesterUnit("peel", t.plan)),
   ];
   const manifest = {
@@ -97,7 +108,7 @@ function canaryParameters(scope: AwsScope, region: RegionScope, local: string): 
     services: ["zester-peel.service"],
     peers: [],
   } satisfies Manifest;
-  const tags = children.tagged({ "zester:stack": scope.stackId, "zester:server": local });
+  const tags = children.tagged({ "zester:stack": args.ids.stackId, "zester:server": local });
   children.make(`${local}-manifest`, region.o, (name, opts) => {
     return new aws.ssm.Parameter(
       name,

@@ -33,10 +33,9 @@ import { peerRegions } from "./peering";
 import { regionProviders } from "./providers";
 import { scheduledReconcile } from "./reconcile";
 import { createRoles } from "./roles";
-import type { AwsScope } from "./scope";
 import { securityGroups } from "./security-groups";
 import { AWS } from "./target";
-import { createServers, regionAmi, serverOutput, type ServerOutput } from "./servers";
+import { createServers, regionAmi, serverOutput, type ServerOutput, type ServersArgs } from "./servers";
 
 /** What the component plans and lays out. */
 export interface AwsSpecArgs {
@@ -130,27 +129,30 @@ export class ZesterAws extends pulumi.ComponentResource {
       regionProviders: args.regionProviders,
       providerDefaults: args.providerDefaults,
     });
-    const scope: AwsScope = {
-      children,
-      deferred,
-      topology: this.topology,
+    const identities = generatedIdentities(children);
+    const tls = stackTls(children, topology, stackId);
+    const servers: ServersArgs = {
+      ids: { stackId, component: name },
+      topology,
       layout,
       settings,
-      identities: generatedIdentities(children),
-      tls: stackTls(children, this.topology, stackId),
-      stackId,
-      inRegion: (r) => ({ provider: providers.get(r.name) }),
-      previous: args.previousDeployment,
-      generations: new Map(this.deployment.servers.map((x) => [x.name, x.restart])),
+      identities,
+      tls,
       agentScript: agentScript(),
-      parameterPath: (server) => `/zester/${stackId}/${name}/${server}/`,
-      reconcile: args.reconcile ?? {},
+      previous: args.previousDeployment,
+      generations: new Map(deployment.servers.map((x) => [x.name, x.restart])),
     };
-    const declared = declareTopology(scope, args.reconcileCode ?? shippedReconcileCode());
+    const declared = declareTopology(children, {
+      servers,
+      deferred,
+      inRegion: (r) => ({ provider: providers.get(r.name) }),
+      reconcile: args.reconcile ?? {},
+      reconcileCode: args.reconcileCode ?? shippedReconcileCode(),
+    });
     this.clientUrl = pulumi.output(declared.clientUrl);
     this.leafUrls = this.topology.servers.flatMap((x) => (x.endpoints.leaf === undefined ? [] : [x.endpoints.leaf]));
     this.servers = layout.regions.flatMap((r) => r.servers.map((x) => serverOutput(x, r)));
-    this.peelBootstrap = peelBootstraps(scope, declared);
+    this.peelBootstrap = peelBootstraps(servers, declared);
     this.checklist = awsChecklist(this.plan, layout, settings);
     this.registerOutputs({
       clientUrl: this.clientUrl,
@@ -190,30 +192,58 @@ export function prepareAws(args: AwsSpecArgs): PreparedAws {
   return prepareAwsPlanned(planned(args.spec), args.settings);
 }
 
+interface TopologyArgs {
+  /** What every server is declared with; the layout and the stack's ids among it. */
+  servers: ServersArgs;
+  deferred: Deferred;
+  /** Options of a resource in a region: its provider. */
+  inRegion: (r: RegionLayout) => pulumi.CustomResourceOptions;
+  /** What the KV reconcile job does while a tier transition is under way. */
+  reconcile: ReconcileDuringTransition;
+  reconcileCode: string;
+}
+
 /** Networks and what spans regions first, then each region's servers and services. */
-function declareTopology(scope: AwsScope, reconcileCode: string): Declared {
-  const { layout } = scope;
+function declareTopology(children: Children, args: TopologyArgs): Declared {
+  const { servers, deferred, inRegion } = args;
+  const { layout, settings, ids } = servers;
+  const stackId = ids.stackId;
+  const hub = layout.regions[0];
+  if (hub === undefined) throw new Error("a layout has at least one region");
+  const hubOpts = inRegion(hub);
   const networks = new Map<string, RegionNetwork>();
-  for (const r of layout.regions) networks.set(r.name, createNetwork({ ...scope, region: r, opts: scope.inRegion(r) }));
+  for (const r of layout.regions)
+    networks.set(r.name, createNetwork({ children, deferred, region: r, opts: inRegion(r), stackId }));
   const networkOf = (r: RegionLayout): RegionNetwork => {
     const n = networks.get(r.name);
     if (n === undefined) throw new Error(`no network for region ${r.name}`);
     return n;
   };
-  peerRegions(scope, networkOf);
-  const zone = privateZone(scope, networkOf);
-  const roles = createRoles(scope);
+  peerRegions(children, { regions: layout.regions, networkOf, inRegion, stackId });
+  const zone = privateZone(children, { dnsZone: layout.dnsZone, regions: layout.regions, networkOf, hubOpts, stackId });
+  const roles = createRoles(children, { hubOpts, ebsBackups: layout.ebsBackups, stackId });
   const regions: Declared["regions"] = new Map();
   const urls = layout.regions.map((r) => {
     const net = networkOf(r);
-    const o = scope.inRegion(r);
-    const region = { r, net, o, groups: securityGroups(scope, r, net, o) };
-    const ami = regionAmi(scope, r, o);
-    const jobs = scheduledReconcile(scope, region, roles.reconcile, reconcileCode);
-    const { instances } = createServers(scope, region, ami, zone, jobs);
-    const nlb = loadBalancer(scope, region, instances, zone);
-    if (roles.backups !== undefined) snapshotPolicy(scope, region, roles.backups);
-    canaries(scope, region, ami);
+    const o = inRegion(r);
+    const region = { r, net, o, groups: securityGroups(children, { r, net, o, stackId }) };
+    const ami = regionAmi(children, region, { arch: layout.arch, deferred });
+    const jobs = scheduledReconcile(children, region, {
+      ids,
+      // During a tier transition the job may reconcile to another tier's plan than the servers declared.
+      topology: args.reconcile.topology ?? servers.topology,
+      transition: args.reconcile.transition,
+      role: roles.reconcile,
+      code: args.reconcileCode,
+      everyMinutes: settings.reconcileEveryMinutes,
+      seeds: servers.identities.seeds,
+      ca: servers.tls.ca,
+    });
+    const { instances } = createServers(children, region, { ...servers, ami, zone, hubOpts, healthGate: jobs });
+    const nlb = loadBalancer(children, region, { instances, zone, dnsZone: layout.dnsZone, hubOpts, stackId });
+    if (roles.backups !== undefined)
+      snapshotPolicy(children, region, { role: roles.backups, backups: settings.backups, stackId });
+    canaries(children, region, { ...servers, ami });
     regions.set(r.name, { nlbDnsName: nlb.dnsName, instances });
     return nlb.url;
   });
@@ -227,8 +257,11 @@ function declareTopology(scope: AwsScope, reconcileCode: string): Declared {
  * own DNS name (public DNS, private addresses) for the core, the leaf servers' private addresses
  * for a leaf site (its DMZ need not resolve the private zone), the core last as a fallback.
  */
-function peelBootstraps(scope: AwsScope, declared: Declared): pulumi.Output<Record<string, string>> {
-  const { topology: t, settings: s } = scope;
+function peelBootstraps(
+  args: Pick<ServersArgs, "topology" | "settings" | "identities" | "tls">,
+  declared: Declared,
+): pulumi.Output<Record<string, string>> {
+  const { topology: t, settings: s } = args;
   const supercluster = t.plan.regions.length > 1;
   const entries = t.plan.regions.flatMap((region) => {
     const own = declared.regions.get(region.name);
@@ -255,7 +288,7 @@ function peelBootstraps(scope: AwsScope, declared: Declared): pulumi.Output<Reco
   });
   return pulumi.secret(
     pulumi
-      .all([scope.identities.seeds, scope.tls.ca, pulumi.all(entries.map((e) => e.servers))])
+      .all([args.identities.seeds, args.tls.ca, pulumi.all(entries.map((e) => e.servers))])
       .apply(([seeds, ca, servers]) =>
         Object.fromEntries(
           entries.map((e, i) => [

@@ -2,7 +2,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { STANDARD_PORTS } from "../../topology/build";
-import { securityGroup, type AwsScope, type RegionScope } from "./scope";
+import type { Children } from "../children";
+import { securityGroup, type RegionScope } from "./scope";
 
 export interface LoadBalancer {
   /** `nats://<region>clients.<zone>:<client port>`, its name in the private zone. */
@@ -11,18 +12,21 @@ export interface LoadBalancer {
   dnsName: pulumi.Output<string>;
 }
 
-export function loadBalancer(
-  scope: AwsScope,
-  region: RegionScope,
-  instances: Map<string, aws.ec2.Instance>,
-  zone: aws.route53.Zone,
-): LoadBalancer {
-  const { children } = scope;
+export interface LoadBalancerArgs {
+  /** The region's instances by server name (its core servers are the targets). */
+  instances: Map<string, aws.ec2.Instance>;
+  /** The private zone the balancer is named in, and the options of a resource in its (the hub's) region. */
+  zone: aws.route53.Zone;
+  dnsZone: string;
+  hubOpts: pulumi.CustomResourceOptions;
+  stackId: string;
+}
+
+export function loadBalancer(children: Children, region: RegionScope, args: LoadBalancerArgs): LoadBalancer {
+  const { instances, zone } = args;
   const { r, net, o } = region;
-  const hub = scope.layout.regions[0];
-  if (hub === undefined) throw new Error("a layout has at least one region");
   const local = `${r.prefix}clients`;
-  const stackTag = { "zester:stack": scope.stackId };
+  const stackTag = { "zester:stack": args.stackId };
   const nlb = children.make(local, o, (name, opts) => {
     return new aws.lb.LoadBalancer(
       name,
@@ -77,8 +81,8 @@ export function loadBalancer(
         );
       });
   }
-  const host = `${local}.${scope.layout.dnsZone}`;
-  children.make(local, scope.inRegion(hub), (name, opts) => {
+  const host = `${local}.${args.dnsZone}`;
+  children.make(local, args.hubOpts, (name, opts) => {
     return new aws.route53.Record(
       name,
       { zoneId: zone.zoneId, name: host, type: "CNAME", ttl: 60, records: [nlb.dnsName] },

@@ -9,9 +9,13 @@ import { awsLayout, type AwsLayout } from "./layout";
 import { awsDeployment } from "./server-config";
 import type { AwsTarget } from "./settings";
 
+/** Where a server's (or a service's) configuration is kept in the parameter store; ends with `/`. */
+export const parameterPath = (ids: StackIds, owner: string): string =>
+  `/zester/${ids.stackId}/${ids.component}/${owner}/`;
+
 /** The String parameter a region's reconcile job writes its tier transition report to (next to its seed). */
 export const reportParameter = (ids: StackIds, regionPrefix = ""): string =>
-  `/zester/${ids.stackId}/${ids.component}/${regionPrefix}kv-reconcile/transition`;
+  `${parameterPath(ids, `${regionPrefix}kv-reconcile`)}transition`;
 
 export const AWS: Target<AwsTarget, AwsLayout> = {
   name: "aws",
