@@ -251,6 +251,15 @@ function regionManifests(t: Topology, s: KubernetesSettings, input: RegionInput)
 /** What is deployed on Kubernetes, per server: pod resources and images, its config's keys, its claim. */
 export function kubernetesDeployment(t: Topology, layout: KubernetesLayout, s: KubernetesSettings): Deployment {
   const hubLeafHostOf = (region: string) => (region === t.plan.regions[0]?.name ? undefined : layout.hubLeafHost);
+  // One hash per set, not one per member: each renders every member's config.
+  const hashes = new Map<string[], string>();
+  const setHash = (set: string[], region: string): string => {
+    const known = hashes.get(set);
+    if (known !== undefined) return known;
+    const hash = restartHash(t, set, s, hubLeafHostOf(region));
+    hashes.set(set, hash);
+    return hash;
+  };
   return {
     version: 1,
     target: "kubernetes",
@@ -271,7 +280,7 @@ export function kubernetesDeployment(t: Topology, layout: KubernetesLayout, s: K
         ...(x.site === undefined ? {} : { site: x.site }),
         // A change to any of these is a new pod template: the pods roll, one at a time.
         host: `${String(size.cpuBurstCores)} CPU ${String(size.memoryMiB)} MiB ${s.natsServer.image}`,
-        restart: restartHash(t, set, s, hubLeafHostOf(x.region)),
+        restart: setHash(set, x.region),
         reload: reloadKey(t, x.name, s, hubLeafHostOf(x.region)),
         ...(x.role === "core"
           ? {

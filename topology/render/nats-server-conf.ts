@@ -80,10 +80,31 @@ function tlsBlock(files: ServerTlsFiles, peers: boolean): ConfBlock {
   };
 }
 
+/** Copies: a config is data its caller may change (a fault scenario patches one), never the shared lists. */
 const permissionsBlock = (p: Permissions): ConfBlock => ({
-  publish: { allow: p.publish.allow },
-  subscribe: { allow: p.subscribe.allow },
+  publish: { allow: [...p.publish.allow] },
+  subscribe: { allow: [...p.subscribe.allow] },
 });
+
+interface TopologyPermissions {
+  roles: ReturnType<typeof rolePermissions>;
+  links: ReturnType<typeof linkPermissions>;
+}
+
+const permissionsByTopology = new WeakMap<Topology, TopologyPermissions>();
+
+/**
+ * The identities' and links' permissions depend on the topology alone (its domains and streams):
+ * worked out once per topology, not once for each of its servers' configs (the largest tier
+ * renders hundreds, and each list names every domain's API prefix).
+ */
+function permissionsOf(t: Topology): TopologyPermissions {
+  const known = permissionsByTopology.get(t);
+  if (known !== undefined) return known;
+  const made = { roles: rolePermissions(t), links: linkPermissions(t) };
+  permissionsByTopology.set(t, made);
+  return made;
+}
 
 /** A peer's route or leaf endpoint; validate.ts makes sure every member and hub has the listener. */
 function endpoint(peer: TopologyServer, kind: "route" | "leaf"): string {
@@ -149,7 +170,7 @@ function serverBlock(input: NatsConfInput, s: TopologyServer): ConfBlock {
  */
 function accountsBlock(input: NatsConfInput, s: TopologyServer): ConfBlock {
   const { topology: t, auth } = input;
-  const perms = rolePermissions(t);
+  const { roles: perms, links: linkPerms } = permissionsOf(t);
   const nkey = (key: string, p?: Permissions): ConfBlock => ({
     nkey: key,
     ...(p === undefined ? {} : { permissions: permissionsBlock(p) }),
@@ -160,7 +181,7 @@ function accountsBlock(input: NatsConfInput, s: TopologyServer): ConfBlock {
     if (t.leafSites.length > 0)
       links.push({
         user: CERT_SUBJECTS.leafLink,
-        permissions: permissionsBlock(linkPermissions(t).leafLink),
+        permissions: permissionsBlock(linkPerms.leafLink),
         ...leafOnly,
       });
     if (t.regionLinks.length > 0) links.push({ user: CERT_SUBJECTS.regionLink, ...leafOnly });
