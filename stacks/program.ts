@@ -37,7 +37,7 @@ export async function program(
     totalServers: sizing.totalServers,
     sizing,
   };
-  const declared = await update(stackTarget(stack, config), wantedPlan, last);
+  const declared = await update(await stackTarget(stack, config), wantedPlan, last);
   Object.assign(outputs, declared.outputs);
   outputs.deployment = declared.deployment;
   if (declared.transition !== undefined) outputs.transition = declared.transition;

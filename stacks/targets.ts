@@ -5,14 +5,8 @@
  * program picks the one `zester:target` names and knows nothing else of it.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { prepareAwsPlanned, ZesterAws, type PreparedAws } from "../components/aws/component";
-import { AWS } from "../components/aws/target";
-import {
-  prepareKubernetesPlanned,
-  ZesterKubernetes,
-  type PreparedKubernetes,
-} from "../components/kubernetes/component";
-import { KUBERNETES } from "../components/kubernetes/target";
+import type { PreparedAws } from "../components/aws/component";
+import type { PreparedKubernetes } from "../components/kubernetes/component";
 import type { ReconcileDuringTransition } from "../change/cloud-phase";
 import type { Deployment } from "../change/deployment";
 import type { ReportPlace, TransitionReport } from "../change/phased";
@@ -49,10 +43,12 @@ export const COMPONENT = "zester";
 
 const stackIds = (): StackIds => ({ stackId: `${pulumi.getProject()}-${pulumi.getStack()}`, component: COMPONENT });
 
-function awsTarget(
+async function awsTarget(
   settings: NonNullable<StackConfig["aws"]>,
   config: Record<string, string>,
-): StackTarget<PreparedAws> {
+): Promise<StackTarget<PreparedAws>> {
+  const { prepareAwsPlanned, ZesterAws } = await import("../components/aws/component");
+  const { AWS } = await import("../components/aws/target");
   return {
     prepare: (from) => prepareAwsPlanned(from, settings),
     reportPlace: (prepared) => AWS.reportPlace(prepared.settings, stackIds()) ?? noReportPlace("aws"),
@@ -82,7 +78,11 @@ function awsTarget(
   };
 }
 
-function kubernetesTarget(settings: NonNullable<StackConfig["kubernetes"]>): StackTarget<PreparedKubernetes> {
+async function kubernetesTarget(
+  settings: NonNullable<StackConfig["kubernetes"]>,
+): Promise<StackTarget<PreparedKubernetes>> {
+  const { prepareKubernetesPlanned, ZesterKubernetes } = await import("../components/kubernetes/component");
+  const { KUBERNETES } = await import("../components/kubernetes/target");
   return {
     prepare: (from) => prepareKubernetesPlanned(from, settings),
     reportPlace: (prepared) => KUBERNETES.reportPlace(prepared.settings, stackIds()) ?? noReportPlace("kubernetes"),
@@ -118,8 +118,8 @@ function wrongPlace(place: ReportPlace): never {
   throw new Error(`a report place this target does not read: ${JSON.stringify(place)}`);
 }
 
-/** The target `zester:target` names, with its settings. */
-export function stackTarget(stack: StackConfig, config: Record<string, string>): CloudTarget {
+/** The target `zester:target` names, with its settings; only its component is loaded (each target's provider SDK is large). */
+export async function stackTarget(stack: StackConfig, config: Record<string, string>): Promise<CloudTarget> {
   if (stack.aws !== undefined) return awsTarget(stack.aws, config);
   if (stack.kubernetes !== undefined) return kubernetesTarget(stack.kubernetes);
   throw new Error(`no settings for the ${stack.target} target`);

@@ -16,6 +16,9 @@ function build() {
     platform: "node",
     target: "node20",
     sourcemap: "inline",
+    // `await import("…")` loads a module when it is needed (the program loads only its target's
+    // component): as require(), as TypeScript compiles it for CommonJS, not as an ES module import.
+    supported: { "dynamic-import": false },
     logLevel: "warning",
   });
   require("./bundle.cjs").writeBundle();
