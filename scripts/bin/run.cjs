@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Runs a compiled entry point from dist/scripts, rebuilding first when a source is newer.
 const path = require("node:path");
-const { DIST, isStale } = require("./sources.cjs");
+const { BUNDLED_ENTRIES, DIST, bundledEntry, isStale } = require("./sources.cjs");
 
 const [name, ...args] = process.argv.slice(2);
 if (name === undefined || !/^[a-z-]+$/.test(name)) {
@@ -9,5 +9,6 @@ if (name === undefined || !/^[a-z-]+$/.test(name)) {
   process.exit(2);
 }
 if (isStale()) require("./build.cjs").build();
-process.argv = [process.argv[0], path.join(DIST, "scripts", `${name}.js`), ...args];
+const entry = BUNDLED_ENTRIES.includes(name) ? bundledEntry(name) : path.join(DIST, "scripts", `${name}.js`);
+process.argv = [process.argv[0], entry, ...args];
 require(process.argv[1]);

@@ -32,6 +32,13 @@ function sourceFiles() {
   return files;
 }
 
+/**
+ * Entry points run from one bundled file: the calculator, which must start about as fast as Node
+ * itself (`npm run bench`, section startup). Everything else runs from dist/scripts/.
+ */
+const BUNDLED_ENTRIES = ["sizing"];
+const bundledEntry = (name) => path.join(DIST, "bundles", `${name}.js`);
+
 /** The KV reconcile bundle the package ships (scripts/bin/bundle.cjs writes it). */
 const BUNDLE = path.join(ROOT, "lib", "reconcile-job.js");
 
@@ -46,4 +53,4 @@ function isStale() {
   return sourceFiles().some((file) => fs.statSync(file).mtimeMs > built);
 }
 
-module.exports = { ROOT, DIST, STAMP, BUNDLE, sourceFiles, isStale };
+module.exports = { ROOT, DIST, STAMP, BUNDLE, BUNDLED_ENTRIES, bundledEntry, sourceFiles, isStale };
