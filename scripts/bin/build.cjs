@@ -7,7 +7,7 @@
 // source is newer than what was built.
 const fs = require("node:fs");
 const path = require("node:path");
-const { ROOT, DIST, STAMP, BUNDLED_ENTRIES, bundledEntry, sourceFiles } = require("./sources.cjs");
+const { ROOT, DIST, STAMP, BUNDLED_ENTRIES, bundledEntry, bundledInputs, sourceFiles } = require("./sources.cjs");
 
 function build() {
   fs.rmSync(DIST, { recursive: true, force: true });
@@ -24,17 +24,22 @@ function build() {
     supported: { "dynamic-import": false },
     logLevel: "warning",
   });
-  for (const name of BUNDLED_ENTRIES)
-    require("esbuild").buildSync({
+  for (const name of BUNDLED_ENTRIES) {
+    const { metafile } = require("esbuild").buildSync({
       entryPoints: [path.join(ROOT, "scripts", `${name}.ts`)],
       outfile: bundledEntry(name),
+      absWorkingDir: ROOT,
       bundle: true,
       format: "cjs",
       platform: "node",
       target: "node20",
       sourcemap: "linked",
+      metafile: true,
       logLevel: "warning",
     });
+    const ours = Object.keys(metafile.inputs).filter((file) => !file.startsWith("node_modules/"));
+    fs.writeFileSync(bundledInputs(name), `${JSON.stringify(ours)}\n`);
+  }
   require("./bundle.cjs").writeBundle();
   fs.writeFileSync(STAMP, `${new Date().toISOString()}\n`);
 }

@@ -38,6 +38,8 @@ function sourceFiles() {
  */
 const BUNDLED_ENTRIES = ["sizing"];
 const bundledEntry = (name) => path.join(DIST, "bundles", `${name}.js`);
+/** The sources a bundled entry point was built from (written next to it by build.cjs). */
+const bundledInputs = (name) => path.join(DIST, "bundles", `${name}.inputs.json`);
 
 /** The KV reconcile bundle the package ships (scripts/bin/bundle.cjs writes it). */
 const BUNDLE = path.join(ROOT, "lib", "reconcile-job.js");
@@ -53,4 +55,30 @@ function isStale() {
   return sourceFiles().some((file) => fs.statSync(file).mtimeMs > built);
 }
 
-module.exports = { ROOT, DIST, STAMP, BUNDLE, BUNDLED_ENTRIES, bundledEntry, sourceFiles, isStale };
+/**
+ * Whether a bundled entry point is missing or older than one of the sources it was built from:
+ * only those are looked at (a source it does not import cannot change it; one that starts
+ * importing another is itself newer), not every file of the project.
+ */
+function isBundleStale(name) {
+  try {
+    const built = fs.statSync(bundledEntry(name)).mtimeMs;
+    const inputs = JSON.parse(fs.readFileSync(bundledInputs(name), "utf8"));
+    return inputs.some((file) => fs.statSync(path.join(ROOT, file)).mtimeMs > built);
+  } catch {
+    return true;
+  }
+}
+
+module.exports = {
+  ROOT,
+  DIST,
+  STAMP,
+  BUNDLE,
+  BUNDLED_ENTRIES,
+  bundledEntry,
+  bundledInputs,
+  sourceFiles,
+  isStale,
+  isBundleStale,
+};
