@@ -4,7 +4,7 @@
  * the peel count again (a count changes only through sizing's `withPeels`, which keeps the rest of
  * the spec). Pure.
  */
-import { plan as planSizing } from "../sizing/plan";
+import { planSpec } from "../sizing/plan";
 import { parseSizingSpec, type SizingSpec, type SizingSpecInput } from "../sizing/spec";
 import type { SizingPlan } from "../sizing/types";
 import { build } from "./build";
@@ -21,10 +21,10 @@ export interface Prepared extends Planned {
   topology: Topology;
 }
 
-/** Validates `input` (SpecError naming the field) and plans it. */
+/** Validates `input` once (SpecError naming the field) and plans it. */
 export function planned(input: SizingSpecInput): Planned {
   const spec = parseSizingSpec(input);
-  return { spec, plan: planSizing(spec) };
+  return { spec, plan: planSpec(spec) };
 }
 
 /**
