@@ -35,7 +35,9 @@ export function localAddressing(s: Pick<LocalSettings, "addresses" | "freePorts"
 export const LOCAL: Target<LocalSettings, LocalLayout> = {
   name: "local",
   addressing: localAddressing,
-  layout: (t, s) => ({ servers: t.servers.map((x) => ({ name: x.name, dir: path.join(s.stateDir, "servers", x.name) })) }),
+  layout: (t, s) => ({
+    servers: t.servers.map((x) => ({ name: x.name, dir: path.join(s.stateDir, "servers", x.name) })),
+  }),
   deployment: (t, _layout, s) => localDeployment(t, s.stateDir, s.state),
   reportPlace: () => undefined,
 };
