@@ -10,8 +10,9 @@
  * order, names esbuild picks) without changing its code. The plans hold a marker where the bundle
  * was; the bundle is compared module by module without what a move changes (bundleCode).
  *
- * Written again with `npx ts-node --transpile-only test/helpers/plan-fixtures.ts` (after a change
- * that means to change plans), compared by test/stacks/plans-unchanged.test.ts.
+ * Written again with `npx ts-node --transpile-only test/helpers/plan-fixtures.ts [CASE ...]` (after a
+ * change that means to change plans; only the named cases when some are), compared by
+ * test/stacks/plans-unchanged.test.ts.
  */
 import { execFile, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -31,6 +32,8 @@ export interface PlanCase {
   sets: string[];
   /** The case whose output is `--previous` (what the stack deployed last). */
   previous?: string;
+  /** Or that output given as it is (e.g. a stack from before the deployment record). */
+  previousOutputs?: unknown;
   /** The reconcile job's transition report, as the stack reads it back. */
   report?: unknown;
 }
@@ -153,6 +156,23 @@ export const PLAN_CASES: PlanCase[] = [
     sets: [peelsSet(2_000), json("overrides", { natsServer: { maxPayloadBytes: 2_097_152 } })],
     previous: "aws-cluster-3",
   },
+  // A stack from before the deployment record: what it runs rebuilt from its last peel count.
+  { name: "aws-before-the-record", stack: "staging", sets: [peelsSet(2_000)], previousOutputs: { peels: 2_000 } },
+  // Into the supercluster with its regions set: today's settings do not describe the tier it runs.
+  { name: "aws-leaf-top", stack: "staging", sets: [peelsSet(99_999)] },
+  {
+    name: "aws-leaf-to-supercluster",
+    stack: "staging",
+    sets: [peelsSet(100_000), json("aws", awsSuper(2))],
+    previous: "aws-leaf-top",
+  },
+  { name: "kubernetes-leaf-top", stack: "dev", sets: [peelsSet(99_999), json("kubernetes", NVME)] },
+  {
+    name: "kubernetes-leaf-to-supercluster",
+    stack: "dev",
+    sets: [peelsSet(100_000), json("kubernetes", k8sSuper(2))],
+    previous: "kubernetes-leaf-top",
+  },
 ];
 
 function runPlan(c: PlanCase, previous: string | undefined): Promise<PlanRun> {
@@ -205,9 +225,10 @@ export async function runCases(cases: PlanCase[], parallel = 2): Promise<Map<str
       const previous = before === undefined ? undefined : await start(before);
       if (previous !== undefined && previous.status !== 0)
         throw new Error(`${c.name}: its previous case ${before?.name ?? ""} failed: ${previous.stderr}`);
+      const given = c.previousOutputs === undefined ? undefined : JSON.stringify({ outputs: c.previousOutputs });
       await slot();
       try {
-        return await runPlan(c, previous?.stdout);
+        return await runPlan(c, previous?.stdout ?? given);
       } finally {
         release();
       }
@@ -264,24 +285,39 @@ function writeFixture(name: string, run: PlanRun): void {
   );
 }
 
-async function writeAll(): Promise<void> {
+/** Every case's fixture (and the bundle's digest), or only the named cases'. */
+async function write(only: string[]): Promise<void> {
   // Built once first: the cases run two at a time, and each would otherwise rebuild a stale dist/.
   spawnSync(process.execPath, [path.join(ROOT, "scripts", "bin", "build.cjs")], { stdio: "inherit" });
-  rmSync(FIXTURES, { recursive: true, force: true });
+  const unknown = only.filter((name) => !PLAN_CASES.some((c) => c.name === name));
+  if (unknown.length > 0) throw new Error(`no case ${unknown.join(", ")}`);
+  if (only.length === 0) rmSync(FIXTURES, { recursive: true, force: true });
   mkdirSync(FIXTURES, { recursive: true });
-  const runs = await runCases(PLAN_CASES);
+  const runs = await runCases(PLAN_CASES.filter((c) => only.length === 0 || neededBy(only, c.name)));
   const bundle = readFileSync(BUNDLE, "utf8");
-  for (const c of PLAN_CASES) {
+  for (const c of PLAN_CASES.filter((x) => only.length === 0 || only.includes(x.name))) {
     const run = runs.get(c.name);
     if (run === undefined) throw new Error(`no run of ${c.name}`);
     writeFixture(c.name, withoutBundle(run, bundle));
     process.stdout.write(`${c.name}: exit ${String(run.status)}, ${String(run.stdout.length)} bytes\n`);
   }
-  writeFileSync(BUNDLE_FIXTURE, `${bundleDigest()}\n`);
+  if (only.length === 0) writeFileSync(BUNDLE_FIXTURE, `${bundleDigest()}\n`);
+}
+
+/** Whether case `name` is one of `only` or what one of them reads as `--previous`, round about. */
+function neededBy(only: string[], name: string): boolean {
+  return only.some((wanted) => {
+    for (let c = PLAN_CASES.find((x) => x.name === wanted); c !== undefined;) {
+      if (c.name === name) return true;
+      const previous = c.previous;
+      c = previous === undefined ? undefined : PLAN_CASES.find((x) => x.name === previous);
+    }
+    return false;
+  });
 }
 
 if (require.main === module)
-  writeAll().catch((error: unknown) => {
+  write(process.argv.slice(2)).catch((error: unknown) => {
     process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     process.exit(1);
   });
