@@ -51,8 +51,8 @@ async function update(
   last: Deployed,
 ): Promise<Declared & { transition?: StackOutputs["transition"] }> {
   const at = preparations(target, wantedPlan);
-  const previous = previousOf(last, (peels) => at(peels).deployment);
-  const wanted = at(wantedPlan.plan.peels);
+  const previous = checked(() => previousOf(last, (peels) => at(peels).deployment));
+  const wanted = checked(() => at(wantedPlan.plan.peels));
   const place = target.reportPlace(wanted);
   const phase = await checkedAsync(() =>
     transitionPhase({
@@ -70,14 +70,18 @@ async function update(
   return { ...declared, ...(phase.output === undefined ? {} : { transition: phase.output }) };
 }
 
-/** The target's preparation of each peel count this update needs, each made once: the wanted spec at that count. */
+/**
+ * The target's preparation of each peel count this update needs, each made once: the wanted spec
+ * at that count. SpecError when the settings do not describe it (the transition's decision reads
+ * that of the tier it would start from; everywhere else it is refused config).
+ */
 function preparations(target: CloudTarget, wanted: Planned): (peels: number) => CloudPrepared {
   const made = new Map<number, CloudPrepared>();
   return (peels) => {
     const kept = made.get(peels);
     if (kept !== undefined) return kept;
     const from = peels === wanted.plan.peels ? wanted : planned(withPeels(wanted.spec, peels));
-    const prepared = checked(() => target.prepare(from));
+    const prepared = target.prepare(from);
     made.set(peels, prepared);
     return prepared;
   };
