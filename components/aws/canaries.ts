@@ -13,8 +13,7 @@ import { peelConfig } from "../../topology/render/zester-config";
 import type { Children } from "../children";
 import type { Manifest } from "./server-config";
 import { serverProfile } from "./parameters";
-import { securityGroup, type RegionScope } from "./scope";
-import type { ServersArgs } from "./servers";
+import { securityGroup, type RegionScope, type ServersArgs } from "./scope";
 import { parameterPath } from "./target";
 
 const CANARY_TYPE = { x86: "t3.micro", arm64: "t4g.micro" } as const;

@@ -35,7 +35,8 @@ import { scheduledReconcile } from "./reconcile";
 import { createRoles } from "./roles";
 import { securityGroups } from "./security-groups";
 import { AWS } from "./target";
-import { createServers, regionAmi, serverOutput, type ServerOutput, type ServersArgs } from "./servers";
+import type { ServersArgs } from "./scope";
+import { createServers, regionAmi, serverOutput, type ServerOutput } from "./servers";
 
 /** What the component plans and lays out. */
 export interface AwsSpecArgs {

@@ -1,10 +1,17 @@
-/** A region of an AWS topology as its resources are declared: its layout, network, security groups, provider. */
+/**
+ * What the AWS steps share as they declare resources: a region (its layout, network, security
+ * groups, provider) and what every server is declared with.
+ */
 import type * as aws from "@pulumi/aws";
 import type * as pulumi from "@pulumi/pulumi";
+import type { Deployment } from "../../change/deployment";
+import type { StackIds } from "../../change/target";
+import type { Topology } from "../../topology/types";
 import type { Identities } from "../identities";
 import type { StackTls } from "../certificates";
-import type { RegionLayout, SecurityGroupName } from "./layout";
+import type { AwsLayout, RegionLayout, SecurityGroupName } from "./layout";
 import type { RegionNetwork } from "./network";
+import type { AwsTarget } from "./settings";
 
 export interface RegionScope {
   r: RegionLayout;
@@ -24,4 +31,18 @@ export function securityGroup(scope: RegionScope, name: SecurityGroupName): aws.
 export interface Credentials {
   identities: Identities;
   tls: StackTls;
+}
+
+/** What every server of the topology is declared with, in whichever region. */
+export interface ServersArgs extends Credentials {
+  ids: StackIds;
+  topology: Topology;
+  layout: AwsLayout;
+  settings: AwsTarget;
+  /** The agent program the user data installs. */
+  agentScript: string;
+  /** What is deployed now, when something is: servers that exist get their changes in turn. */
+  previous: Deployment | undefined;
+  /** Each server's restart generation (what its `zester-gen:` tag says once it runs it). */
+  generations: Map<string, string>;
 }

@@ -8,17 +8,15 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { LEGACY_HOST, type Deployment } from "../../change/deployment";
-import type { StackIds } from "../../change/target";
+import { LEGACY_HOST } from "../../change/deployment";
 import { renderBootstrap } from "../../topology/render/bootstrap";
-import { monitorUrl, type Topology } from "../../topology/types";
+import { monitorUrl } from "../../topology/types";
 import type { Children } from "../children";
 import type { Deferred } from "../deferred";
 import type { AwsLayout, RegionLayout, ServerLayout } from "./layout";
 import { serverParameters, serverProfile } from "./parameters";
-import { securityGroup, type Credentials, type RegionScope } from "./scope";
+import { securityGroup, type RegionScope, type ServersArgs } from "./scope";
 import { peersOf } from "./server-config";
-import type { AwsTarget } from "./settings";
 import { parameterPath } from "./target";
 
 /** Official Debian images are published by this AWS account. */
@@ -59,20 +57,6 @@ export function regionAmi(
 
 export interface RegionServers {
   instances: Map<string, aws.ec2.Instance>;
-}
-
-/** What every server of the topology is declared with, in whichever region. */
-export interface ServersArgs extends Credentials {
-  ids: StackIds;
-  topology: Topology;
-  layout: AwsLayout;
-  settings: AwsTarget;
-  /** The agent program the user data installs. */
-  agentScript: string;
-  /** What is deployed now, when something is: servers that exist get their changes in turn. */
-  previous: Deployment | undefined;
-  /** Each server's restart generation (what its `zester-gen:` tag says once it runs it). */
-  generations: Map<string, string>;
 }
 
 /** A region's servers, with what they share in the region. */
