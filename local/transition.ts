@@ -12,14 +12,14 @@ import { ChangeRefused } from "../change/change";
 import { planTransition } from "../change/plan-transition";
 import type { Transition, TransitionStep } from "../change/transition";
 import type { Topology } from "../topology/types";
-import { addressBookOf, bookAddressing } from "./address-book";
+import { addressBookOf } from "./address-book";
 import { ensureCertificates } from "./certificates";
 import { PORTS_PER_SERVER } from "./addressing";
-import { localDeployment } from "./deployment";
 import { reconcileLocal } from "./kv";
 import { freePorts } from "./ports";
 import { isAlive, preparedOf, RefusedError } from "./runner";
 import { readState, writeState, type LocalState } from "./state";
+import { LOCAL, localAddressing } from "./target";
 import { EXECUTORS, type StepContext } from "./transition-steps";
 import type { LocalRun } from "./transition-servers";
 
@@ -29,9 +29,10 @@ export interface LocalTransitionPlan {
   to: Topology;
 }
 
-/** What each tier runs, as the planner compares it (reload and restart keys, stores). */
+/** What each tier runs, as the local target records it (reload and restart keys, stores): what the planner compares. */
 function describe(state: LocalState, stateDir: string, t: Topology) {
-  return localDeployment(t, stateDir, state);
+  const settings = { stateDir, state, freePorts: [] };
+  return LOCAL.deployment(t, LOCAL.layout(t, settings), settings);
 }
 
 function loadRunning(stateDir: string): LocalState {
@@ -57,7 +58,7 @@ export async function planLocal(stateDir: string, peels: number): Promise<LocalT
   const wanted = planned(withPeels(current.spec, peels));
   const book = { ...(state.addresses ?? addressBookOf(from)) };
   const free = await freePorts(wanted.plan.totalServers * PORTS_PER_SERVER);
-  const to = prepare(wanted, bookAddressing(book, free)).topology;
+  const to = prepare(wanted, localAddressing({ addresses: book, freePorts: free })).topology;
   const input = { from, to, deployed: describe(state, stateDir, from), wanted: describe(state, stateDir, to) };
   return { transition: planTransition(input), from, to };
 }
