@@ -8,7 +8,7 @@
  */
 import type { NatsConnection } from "@nats-io/nats-core";
 import { performance } from "node:perf_hooks";
-import { runLocalTransition, type StepRun } from "../local/transition";
+import { runLocalTransition, type StepRun, type TransitionOptions } from "../local/transition";
 import { topologyOf } from "../local/runner";
 import type { TierPoint } from "../topology/transition";
 import { clientUrl, type Topology } from "../topology/types";
@@ -34,6 +34,8 @@ export interface TransitionUnderLoadOptions {
   /** How long the writers write before the transition starts. @default 500 ms */
   leadInMs?: number;
   healthTimeoutMs?: number;
+  /** Passed on to the transition (progress lines, a test's injected fault). */
+  transition?: Pick<TransitionOptions, "onStep" | "onProgress" | "fault">;
 }
 
 export interface TransitionUnderLoad {
@@ -88,6 +90,7 @@ export async function transitionUnderLoad(options: TransitionUnderLoadOptions): 
     ackedBefore = writers.ledger.acked.length;
     startedAt = performance.now();
     run = await runLocalTransition({
+      ...options.transition,
       stateDir: options.stateDir,
       peels: options.peels,
       ...(options.healthTimeoutMs === undefined ? {} : { healthTimeoutMs: options.healthTimeoutMs }),

@@ -40,6 +40,11 @@ async function metaProblem(s: TopologyServer, size: number): Promise<string | un
   return undefined;
 }
 
+/** Whether `server` is, right now, a member of a meta group of `size` with a leader. */
+export async function inMetaGroup(server: TopologyServer, size: number): Promise<boolean> {
+  return (await metaProblem(server, size).catch((error: unknown) => String(error))) === undefined;
+}
+
 /** Every one of `servers` in a meta group of `size` (1: a single server answering with JetStream). */
 export function waitMetaGroup(servers: TopologyServer[], size: number, timeoutMs: number): Promise<void> {
   return until(`a meta group of ${String(size)} (${servers.map((s) => s.name).join(", ")})`, timeoutMs, async () => {

@@ -2,15 +2,15 @@
  * The server processes a local transition starts, signals and stops, each recorded in the state
  * file before the next is touched (so `down` stops every one, by its pid, whatever happens next).
  */
-import { existsSync, readFileSync, renameSync, statSync } from "node:fs";
+import { existsSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { connectAdmin } from "../jetstream/connect";
 import type { Topology } from "../topology/types";
 import { clientAuth } from "./identities";
 import { isAlive } from "./runner";
-import { spawnServer, writeServerConf } from "./spawn-server";
-import { writeState, type LocalState, type ServerState } from "./state";
+import { spawnServer, writeServerConf, type SpawnOptions } from "./spawn-server";
+import { writeState, type Hold, type LocalState, type ServerState } from "./state";
 import { waitReloaded } from "./transition-health";
 
 /** A transition's view of the state directory: the state is written back after every change. */
@@ -44,13 +44,31 @@ export function forget(run: LocalRun, name: string): void {
   writeState(run.stateDir, run.state);
 }
 
-/** Starts `name` with `topology`'s config for it (it must not be running) and records its pid. */
-export function startServer(run: LocalRun, topology: Topology, name: string): void {
+/**
+ * Starts `name` with `topology`'s config for it (it must not be running) and records its pid.
+ * `keepDown` (a test's injected fault) records it as started without starting it.
+ */
+export function startServer(
+  run: LocalRun,
+  topology: Topology,
+  name: string,
+  options: SpawnOptions & { keepDown?: boolean } = {},
+): void {
   if (running(run, name)) throw new Error(`${name} is already running`);
   // The servers outlive this process: `down` stops them.
-  const entry = spawnServer(run.stateDir, run.state, topology, name, true);
-  if (entry.pid === undefined) throw new Error(`${name}: ${run.state.natsServer.path} did not start`);
+  const entry = spawnServer(run.stateDir, run.state, topology, name, true, options, options.keepDown === true);
+  if (entry.pid === undefined && options.keepDown !== true)
+    throw new Error(`${name}: ${run.state.natsServer.path} did not start`);
   record(run, entry);
+}
+
+/** Records what must be undone or finished for writes to be taken again (undefined: nothing). */
+export function setHold(run: LocalRun, hold: Hold | undefined): void {
+  const transition = run.state.transition;
+  if (transition === undefined) throw new Error("no transition under way to hold writes for");
+  if (hold === undefined) delete transition.hold;
+  else transition.hold = hold;
+  writeState(run.stateDir, run.state);
 }
 
 /**
@@ -85,15 +103,28 @@ export async function reloadServer(run: LocalRun, topology: Topology, name: stri
   await waitReloaded(() => readFileSync(s.logPath, "utf8"), since, name, timeoutMs);
 }
 
-/** Moves a stopped server's JetStream store aside (kept until a delete-data step); returns where. */
-export function retireStore(run: LocalRun, name: string): string {
+/** Where a server's store is set aside next (written down before it is moved). */
+export const retiredPath = (run: LocalRun, name: string): string =>
+  `${storeDir(run, name)}.retired-${String(Date.now())}`;
+
+/** Moves a stopped server's JetStream store aside to `to` (kept until a delete-data step). */
+export function retireStore(run: LocalRun, name: string, to = retiredPath(run, name)): string {
   if (running(run, name)) throw new Error(`${name} still runs; its store cannot be set aside`);
   const from = storeDir(run, name);
-  const to = `${from}.retired-${String(Date.now())}`;
   if (existsSync(from)) renameSync(from, to);
-  run.state.retired = [...run.state.retired, to];
+  run.state.retired = [...run.state.retired.filter((dir) => dir !== to), to];
   writeState(run.stateDir, run.state);
   return to;
+}
+
+/** Puts a store set aside back in place of the server's current one (which is removed). */
+export function reinstateStore(run: LocalRun, name: string, retired: string): void {
+  if (running(run, name)) throw new Error(`${name} still runs; its store cannot be replaced`);
+  const current = storeDir(run, name);
+  rmSync(current, { recursive: true, force: true });
+  renameSync(retired, current);
+  run.state.retired = run.state.retired.filter((dir) => dir !== retired);
+  writeState(run.stateDir, run.state);
 }
 
 /**
