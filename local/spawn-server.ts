@@ -72,7 +72,7 @@ export function spawnServer(
     region: s.region,
     ...(s.cluster === undefined ? {} : { cluster: s.cluster }),
     ...(s.site === undefined ? {} : { site: s.site }),
-    ...(pid === undefined ? {} : { pid }),
+    ...(pid === undefined ? {} : { pid, startedAt: Date.now() }),
     clientUrl: clientUrl(s),
     monitorUrl: monitorUrl(s),
     confPath,

@@ -17,6 +17,8 @@ const ServerStateSchema = z.object({
   monitorUrl: z.string(),
   confPath: z.string(),
   logPath: z.string(),
+  /** When it was last started (ms since the epoch). */
+  startedAt: z.number().optional(),
 });
 
 const AddressSchema = z.strictObject({

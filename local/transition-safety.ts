@@ -119,7 +119,7 @@ async function undo(ctx: SafetyContext, hold: Hold): Promise<string> {
     case "take-over": {
       const single = serverIn(ctx.to, hold.server);
       if (running(ctx.run, hold.server) && (await inMetaGroup(single, 1))) {
-        await Promise.all(hold.servers.map((n) => stopServer(ctx.run, n, "terminate", stopBudgetMs(ctx.from))));
+        await Promise.all(hold.servers.map((n) => stopServer(ctx.run, n, "hand-over", stopBudgetMs(ctx.from))));
         for (const n of hold.servers) forget(ctx.run, n);
         markDone(ctx, "copy-data");
         markDone(ctx, "remove-servers");

@@ -75,17 +75,22 @@ export function setHold(run: LocalRun, hold: Hold | undefined): void {
  * Stops `name` and waits until it has exited. `lame-duck` (SIGUSR2): leaders hand off and clients
  * move gradually, what every planned stop of a cluster member or leaf server does. `terminate`
  * (SIGTERM): for a single server, where lame duck buys nothing (JetStream stops at once, and no
- * other server takes the clients) but the grace period's wait. Killed only if it outlives that.
+ * other server takes the clients) but the grace period's wait. `hand-over`: a retired cluster's
+ * servers, whose data was copied and whose writes are stopped, and whose clients must go to the
+ * server that took over at once: SIGKILL, which closes their client ports and connections at once.
+ * On SIGTERM a server takes connections while its JetStream shuts down, and a client that lands
+ * there comes back only after its reconnect wait; in lame duck, it keeps them its grace period
+ * (measured: 2–11 s of gap). Otherwise killed only if it outlives its budget.
  */
 export async function stopServer(
   run: LocalRun,
   name: string,
-  how: "lame-duck" | "terminate",
+  how: "lame-duck" | "terminate" | "hand-over",
   budgetMs: number,
 ): Promise<void> {
   const s = serverState(run, name);
   if (s === undefined || !isAlive(s.pid, s.confPath)) return;
-  process.kill(s.pid, how === "lame-duck" ? "SIGUSR2" : "SIGTERM");
+  process.kill(s.pid, how === "lame-duck" ? "SIGUSR2" : how === "terminate" ? "SIGTERM" : "SIGKILL");
   const deadline = Date.now() + budgetMs;
   while (isAlive(s.pid, s.confPath) && Date.now() < deadline) await sleep(50);
   if (isAlive(s.pid, s.confPath)) process.kill(s.pid, "SIGKILL");

@@ -290,6 +290,7 @@ async function copyData(ctx: StepContext, step: TransitionStep): Promise<StepRes
         })),
         {
           stopWrites: async () => {
+            if (intoSingle) await clientsMayReturn(ctx, kept);
             setHold(ctx.run, { kind: "frozen", servers: sourceNames });
             await freeze(from, buckets);
             ctx.faults.at("writes-stopped");
@@ -313,6 +314,18 @@ async function copyData(ctx: StepContext, step: TransitionStep): Promise<StepRes
   // A memory-backed bucket does not survive the restart (as after any single server's): made again.
   await runReconcileJob(reconcileJob(ctx.to, wanted, ctx.run.state));
   return `${describeCopies(copied, copyMs)}; ${kept} back on its own address in ${String(Math.round(performance.now() - restartAt))} ms`;
+}
+
+/**
+ * Waits until the clients that left `name` (its lame duck, as it left the cluster) may come back to
+ * it at once. A NATS client that tried a server within its reconnect wait waits again before the
+ * next try (nats.js and nats.go alike), and `name` was the last server they tried when it closed.
+ */
+async function clientsMayReturn(ctx: StepContext, name: string): Promise<void> {
+  const client = ctx.from.plan.client.peel;
+  const since = serverState(ctx.run, name)?.startedAt ?? 0;
+  const wait = since + (client.reconnectWaitSeconds + client.reconnectJitterSeconds) * 1000 - Date.now();
+  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
 }
 
 function describeCopies({ streams, frozenMs }: CopyResult, ms: number): StepResult {
@@ -424,7 +437,7 @@ async function moveReplicas(ctx: StepContext, step: TransitionStep): Promise<Ste
 async function removeServers(ctx: StepContext, step: TransitionStep): Promise<StepResult> {
   const retired = step.servers.every((name) => serverIn(ctx.from, name).role === "core");
   await Promise.all(
-    step.servers.map((name) => stopServer(ctx.run, name, retired ? "terminate" : "lame-duck", stopBudgetMs(ctx.from))),
+    step.servers.map((name) => stopServer(ctx.run, name, retired ? "hand-over" : "lame-duck", stopBudgetMs(ctx.from))),
   );
   for (const name of step.servers) forget(ctx.run, name);
   const hold = ctx.run.state.transition?.hold;
