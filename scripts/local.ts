@@ -34,9 +34,11 @@ Commands:
               buckets, print the status; stays in the foreground correcting KV replica drift
               every minute until Ctrl-C, which stops every server through lame duck. Where
               another tier is up, moves it to --peels's tier instead (a tier transition: its
-              steps run one by one, each waiting for what it names) and returns
+              steps run one by one, each waiting for what it names) and returns. A step that
+              fails (or whose process is killed) leaves the fleet taking writes and exits 1;
+              the same \`up --peels N\` resumes at that step
   transition  print the steps \`up --peels N\` would take from the running tier, doing nothing
-  status      print the status of a running topology
+  status      print the status of a running topology (and of a transition under way)
   down        stop every server through lame duck
 
 Flags:
