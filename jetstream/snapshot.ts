@@ -159,32 +159,39 @@ export async function restoreFromFile(
     previous = data.length;
     chunks++;
   };
-  await send(streamIdentifier());
-  const reader = new S2StreamReader();
-  let pending: Uint8Array[] = [];
-  let pendingBytes = 0;
-  const flush = async (): Promise<void> => {
-    if (pendingBytes === 0) return;
-    const data = Buffer.concat(pending);
-    pending = [];
-    pendingBytes = 0;
-    for (let at = 0; at < data.length;) {
-      const piece = data.subarray(at, at + size);
-      await send(uncompressedFrame(piece));
-      at += piece.length;
-      bytes += piece.length;
-      onProgress?.({ stream: config.name, phase: "restore", bytes });
+  try {
+    await send(streamIdentifier());
+    const reader = new S2StreamReader();
+    let pending: Uint8Array[] = [];
+    let pendingBytes = 0;
+    const flush = async (): Promise<void> => {
+      if (pendingBytes === 0) return;
+      const data = Buffer.concat(pending);
+      pending = [];
+      pendingBytes = 0;
+      for (let at = 0; at < data.length;) {
+        const piece = data.subarray(at, at + size);
+        await send(uncompressedFrame(piece));
+        at += piece.length;
+        bytes += piece.length;
+        onProgress?.({ stream: config.name, phase: "restore", bytes });
+      }
+    };
+    for await (const piece of createReadStream(snapshot.file, { highWaterMark: SNAPSHOT_CHUNK_BYTES })) {
+      for (const data of reader.push(piece as Buffer)) {
+        pending.push(data);
+        pendingBytes += data.length;
+        if (pendingBytes >= size) await flush();
+      }
     }
-  };
-  for await (const piece of createReadStream(snapshot.file, { highWaterMark: SNAPSHOT_CHUNK_BYTES })) {
-    for (const data of reader.push(piece as Buffer)) {
-      pending.push(data);
-      pendingBytes += data.length;
-      if (pendingBytes >= size) await flush();
-    }
+    reader.end();
+    await flush();
+  } catch (error) {
+    // Abandoned half way: the empty message makes the server end the restore now (it fails, the
+    // stream is not made) instead of holding it until its watchdog gives up on it.
+    await nc.request(subject, new Uint8Array(0), { timeout: API_TIMEOUT_MS }).catch(() => undefined);
+    throw error;
   }
-  reader.end();
-  await flush();
   // The empty message ends it; the server answers once the stream is restored (and placed).
   const end = await nc.request(subject, new Uint8Array(0), { timeout: 12 * API_TIMEOUT_MS });
   const result = end.json<{ error?: { description?: string } }>();

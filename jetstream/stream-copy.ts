@@ -224,10 +224,18 @@ async function base(
     ms: performance.now() - started,
   });
   if (info === undefined) return copy("absent", 0, 0);
-  const existing = await infoOrUndefined(into, bucket.stream);
+  const existing = await infoOrUndefined(into, bucket.stream).catch(() => "unanswered" as const);
   if (existing !== undefined) {
-    if (await continues(peers, existing, info)) return copy("resumed", 0, existing.state.last_seq);
-    await into.streams.delete(bucket.stream);
+    // A copy with nothing in it, or one that does not answer (a restore abandoned half way can
+    // leave a stream that takes no write), is made again rather than continued.
+    const resumable =
+      existing !== "unanswered" &&
+      (existing.state.last_seq > 0 || info.state.last_seq === 0) &&
+      (await continues(peers, existing, info).catch(() => false));
+    if (resumable) return copy("resumed", 0, existing.state.last_seq);
+    await into.streams.delete(bucket.stream).catch((error: unknown) => {
+      if (existing !== "unanswered") throw error;
+    });
   }
   const config: StreamConfig = {
     ...info.config,

@@ -10,11 +10,15 @@
  * is under way), `writes-stopped` (a copy-data step, once the source refuses writes), `server-stopped`
  * (a step that restarts a server, once it has stopped). `do`: `kill` (the process carrying the
  * transition out ends at once, SIGKILL), `fail` (the step throws), `keep-down` (every server the
- * step starts after that point stays down, so the step's wait for it runs out).
+ * step starts after that point stays down, so the step's wait for it runs out: that step waits
+ * KEEP_DOWN_WAIT_MS, not the transition's health timeout).
  */
 import { z } from "zod";
 
 export const FAULT_ENV = "ZESTER_TRANSITION_FAULT";
+
+/** How long a step whose servers a fault keeps down waits for them. */
+export const KEEP_DOWN_WAIT_MS = 5_000;
 
 export const FAULT_POINTS = ["start", "restore", "writes-stopped", "server-stopped"] as const;
 export type FaultPoint = (typeof FAULT_POINTS)[number];
@@ -63,6 +67,12 @@ export class StepFaults {
     }
     if (f.do === "fail") throw new Error(`injected failure (${FAULT_ENV}) in ${this.step} at ${point}`);
     this.down = true;
+  }
+
+  /** How long this step waits for a server: `normal`, or briefly where the fault keeps servers down. */
+  waitMs(normal: number): number {
+    const f = this.fault;
+    return f?.step === this.step && f.do === "keep-down" ? Math.min(normal, KEEP_DOWN_WAIT_MS) : normal;
   }
 
   /** Whether a server this step starts now stays down. */

@@ -107,7 +107,11 @@ async function meshOrRestart(ctx: StepContext, members: TopologyServer[], starte
   const again: string[] = [];
   for (let attempt = 0; ; attempt++) {
     try {
-      await waitMetaGroup(members, members.length, attempt < ROUTE_RETRIES ? ROUTE_WAIT_MS : ctx.healthTimeoutMs);
+      await waitMetaGroup(
+        members,
+        members.length,
+        attempt < ROUTE_RETRIES ? Math.min(ROUTE_WAIT_MS, ctx.healthTimeoutMs) : ctx.healthTimeoutMs,
+      );
       return again;
     } catch (error) {
       const lacking = /^.*?: not so after .*\((\S+) routes to /.exec(String(error))?.[1];
@@ -173,7 +177,9 @@ async function addServers(ctx: StepContext, step: TransitionStep): Promise<StepR
   else if (step.kind === "add-cluster")
     return `${step.servers.join(", ")} up${restartedAgain(await meshOrRestart(ctx, added, step.servers))}`;
   else {
-    const members = runningMembers(ctx, step.cluster ?? "");
+    // Every member the grown cluster has, the ones just started included: a new member that did
+    // not come up is waited for, not left out of the count.
+    const members = clusterOf(ctx.to, step.cluster).servers.map((n) => serverIn(ctx.to, n));
     const again = await meshOrRestart(ctx, members, step.servers);
     if (step.kind === "add-region")
       await waitLeafLinks(

@@ -189,12 +189,13 @@ export async function runLocalTransition(options: TransitionOptions): Promise<Lo
     record.step = step.id;
     writeState(stateDir, state);
     options.onStep?.(step);
+    const faults = new StepFaults(options.fault, step.id);
     const ctx: StepContext = {
       run,
       from: planned.from,
       to: planned.to,
-      healthTimeoutMs,
-      faults: new StepFaults(options.fault, step.id),
+      healthTimeoutMs: faults.waitMs(healthTimeoutMs),
+      faults,
       report: (line) => options.onProgress?.(line),
     };
     const t0 = performance.now();
