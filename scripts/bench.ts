@@ -179,9 +179,8 @@ const USAGE = `Usage: npm run -s bench -- [--sections a,b] [--json]
 
 Prints figures, never assertions. Sections: ${Object.keys(SECTIONS).join(", ")}; default ${DEFAULT_SECTIONS.join(",")}
 (BENCH_SECTIONS=a,b does the same as --sections). --json prints { <section>: <its figures> }
-on stdout, e.g. { "transitions": [{ "from", "to", "fromPeels", "toPeels", "seconds",
-"bootSeconds", "longestWriteGapMs", "acknowledged", "lost", "copyMBps", ... }] }; the lines for
-people go to stderr.`;
+on stdout, e.g. { transitions: [{ from, to, fromPeels, toPeels, seconds, bootSeconds,
+longestWriteGapMs, acknowledged, lost, copyMBps, ... }] }; the lines for people go to stderr.`;
 
 async function run(): Promise<number> {
   const values = parseFlags(process.argv.slice(2), {
