@@ -154,7 +154,9 @@ export async function copyStreams(
   const into = await jetstreamManager(target, { timeout: API_TIMEOUT_MS });
   const peers = { source, target };
   const copies: CopiedStream[] = [];
-  for (const t of targets) copies.push(await base(peers, from, into, t, options));
+  // A stream whose leader is being elected (a member just left) answers nothing for a moment:
+  // each stream's start is retried; one left half made is found and made again.
+  for (const t of targets) copies.push(await withRetries(() => base(peers, from, into, t, options)));
   const live = targets.filter((_, i) => copies[i]?.how !== "absent");
   const copyOf = (stream: string): CopiedStream => {
     const copy = copies.find((c) => c.stream === stream);
