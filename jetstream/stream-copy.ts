@@ -28,6 +28,21 @@ import { plannedLimits, withRetries } from "./reconcile";
 import { restoreFromFile, snapshotToFile, type TransferProgress } from "./snapshot";
 import { JOB_EVENTS_SUBJECTS } from "./zester-assumptions";
 
+/**
+ * Retries a stream's start while the cluster answers late: what `withRetries` retries, and a
+ * restore refused because an earlier one, answered too late, is still making the stream.
+ */
+async function startRetries<T>(run: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await withRetries(run);
+    } catch (error) {
+      if (!/already in use/i.test(String(error)) || attempt >= 5) throw error;
+      await new Promise((r) => setTimeout(r, 2_000 * attempt));
+    }
+  }
+}
+
 /** Where a frozen stream's subjects are moved: nothing publishes there. */
 export const FROZEN_PREFIX = "zester-frozen";
 
@@ -154,9 +169,10 @@ export async function copyStreams(
   const into = await jetstreamManager(target, { timeout: API_TIMEOUT_MS });
   const peers = { source, target };
   const copies: CopiedStream[] = [];
-  // A stream whose leader is being elected (a member just left) answers nothing for a moment:
-  // each stream's start is retried; one left half made is found and made again.
-  for (const t of targets) copies.push(await withRetries(() => base(peers, from, into, t, options)));
+  // A stream whose leader is being elected (a member just left) answers nothing for a moment, and
+  // a cluster busy placing a large restore answers the next one late (it still makes the stream):
+  // each stream's start is retried; a copy found half made is caught up or made again.
+  for (const t of targets) copies.push(await startRetries(() => base(peers, from, into, t, options)));
   const live = targets.filter((_, i) => copies[i]?.how !== "absent");
   const copyOf = (stream: string): CopiedStream => {
     const copy = copies.find((c) => c.stream === stream);
