@@ -353,6 +353,12 @@ async function cutOver(ctx: StepContext, step: TransitionStep): Promise<StepResu
   if (wanted.servers.length === 1) {
     if (running(ctx.run, name) && isStaged(ctx, name)) return `${name} already runs alone on its staging address`;
     if (ctx.run.state.transition?.staging[name] === undefined) {
+      // The members that stay must hold every stream current first: a stream whose other replica
+      // still lags (after rolling restarts; seen on 2.10.27) has no quorum once this one leaves.
+      const staying = clusterOf(ctx.from, step.cluster)
+        .servers.filter((n) => n !== name)
+        .map((n) => serverIn(ctx.from, n));
+      await withConnection(ctx.run, staying, "app", (nc) => waitStreams(nc, streamsOf(ctx.from), ctx.healthTimeoutMs));
       await stopServer(ctx.run, name, "lame-duck", stopBudgetMs(ctx.from));
       ctx.faults.at("server-stopped");
       retireStore(ctx.run, name);
