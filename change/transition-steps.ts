@@ -246,7 +246,7 @@ function singleToCluster(
       source: old,
       waitsFor: "every stream in the new cluster holds the old one's messages up to its last sequence",
       risks: ["writes-paused", "fewer-replicas"],
-      description: `writes to ${list(old)}'s streams stop (each stream's subjects are moved aside, so a write is refused, never lost); every KV bucket and job-events is copied into ${list(others)} at R${String(copyReplicas)} (file streams as a snapshot restored with their sequence numbers, the memory-backed one message by message) and checked`,
+      description: `every KV bucket and job-events is copied into ${list(others)} at R${String(copyReplicas)} while writes go on (file streams as a snapshot restored with their sequence numbers, then rounds of catch-up keeping every sequence number); then writes to ${list(old)}'s streams stop (subjects moved aside: a write is refused, never lost) for the last difference only, and every copy is checked`,
     },
     {
       ...base,
@@ -288,7 +288,7 @@ function clusterToSingle(current: TopologyCluster, wanted: TopologyCluster, sink
       servers: kept,
       waitsFor: `${list(kept)} answers alone, empty; ${list(others)} still hold a meta leader`,
       risks: ["restart", "fewer-replicas"],
-      description: `${list(kept)} leaves cluster ${wanted.name} (lame duck; its clustered store kept aside) and starts again as a single server on the same client address; ${list(others)} keep quorum and the data`,
+      description: `${list(kept)} leaves cluster ${wanted.name} (lame duck; its clustered store kept aside) and starts again as a single server on a client address no client knows, to be filled by the copy; ${list(others)} keep quorum, the data and the clients`,
     },
     {
       ...base,
@@ -296,9 +296,9 @@ function clusterToSingle(current: TopologyCluster, wanted: TopologyCluster, sink
       kind: "copy-data",
       servers: [...others, ...kept],
       source: others,
-      waitsFor: `every stream on ${list(kept)} holds the cluster's messages up to its last sequence`,
+      waitsFor: `every stream on ${list(kept)} holds the cluster's messages up to its last sequence, and ${list(kept)} answers on its own client address`,
       risks: ["writes-paused"],
-      description: `writes to the cluster's streams stop (subjects moved aside: a write is refused, never lost); every KV bucket and job-events is copied into ${list(kept)} at R1 and checked`,
+      description: `every KV bucket and job-events is copied into ${list(kept)} at R1 while writes go on (snapshots restored with their sequence numbers, then rounds of catch-up); then writes to the cluster's streams stop (subjects moved aside: a write is refused, never lost) for the last difference only, every copy is checked, and ${list(kept)} restarts on its own client address with its own config`,
     },
     {
       ...base,

@@ -92,7 +92,7 @@ export interface StatusReport {
  * Whether the client port takes connections. A restarting server answers on its monitoring port
  * while it is still recovering its JetStream store, before it opens the client port.
  */
-function acceptsClients(s: TopologyServer): Promise<boolean> {
+export function acceptsClients(s: TopologyServer): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = createConnection({ host: s.host, port: s.ports.client, timeout: 2_000 });
     const done = (ok: boolean) => {

@@ -13,7 +13,7 @@ import { fetchFromDebian } from "../local/nats-binary";
 import { freePorts } from "../local/ports";
 import { down, up } from "../local/runner";
 import { serializeNatsConf } from "../topology/render/nats-conf-format";
-import { durabilitySection, faultsSection, fleetSearchSection, fleetSection } from "./bench-load";
+import { durabilitySection, faultsSection, fleetSearchSection, fleetSection, type BenchLog } from "./bench-load";
 import { median, planSection, startupSection } from "./bench-startup";
 import { transitionsSection } from "./bench-transitions";
 import { parseFlags, runMain, UsageError } from "./cli";
@@ -76,10 +76,11 @@ async function floorMs(binary: string, cores: number, leafs: number): Promise<nu
   }
 }
 
-async function localTarget(): Promise<void> {
+async function localTarget(log: BenchLog): Promise<unknown> {
+  const figures: Record<string, unknown>[] = [];
   const natsServer = fetchFromDebian("sid");
   const runs = Number(process.env.BENCH_LOCAL_RUNS ?? 3);
-  console.log(
+  log(
     `\nlocal target, nats-server ${natsServer.version}: time from up to ready (median of ${runs}), next to the floor`,
   );
   for (const peels of [2_000, 60_000]) {
@@ -101,21 +102,20 @@ async function localTarget(): Promise<void> {
       floors.push(await floorMs(natsServer.path, cores, leafs));
     }
     const [u, f] = [median(ups), median(floors)];
-    console.log(
+    figures.push({ tier: p.tier, servers: p.totalServers, upToReadyMs: Math.round(u), floorMs: Math.round(f) });
+    log(
       `  ${p.tier.padEnd(10)} ${String(p.totalServers).padStart(2)} servers   up→ready ${u.toFixed(0).padStart(6)} ms ` +
         `(healthy ${median(healthy).toFixed(0)} ms, ${(median(healthy) / f).toFixed(2)}× floor; KV ${median(kv).toFixed(0)} ms)   ` +
         `floor ${f.toFixed(0).padStart(5)} ms   ${(u / f).toFixed(2)}× floor`,
     );
   }
-  console.log("  (up→ready: rendered configs, every server healthy, KV buckets created at the planned replicas;");
-  console.log("   floor: the same number of bare nats-server processes with minimal configs until a meta leader)");
+  log("  (up→ready: rendered configs, every server healthy, KV buckets created at the planned replicas;");
+  log("   floor: the same number of bare nats-server processes with minimal configs until a meta leader)");
+  return figures;
 }
 
-/** Where a section prints for people: stdout, or stderr when stdout is for --json. */
-type Print = (line: string) => void;
-
 /** Each section; those that return figures are what --json prints (under the section's name). */
-const SECTIONS: Record<string, (print: Print) => unknown> = {
+const SECTIONS: Record<string, (print: BenchLog) => unknown> = {
   startup: (print) => startupSection(print, RUNS),
   plan: (print) => planSection(print, PLAN_RUNS),
   local: localTarget,
@@ -138,7 +138,9 @@ Prints figures, never assertions. Sections: ${Object.keys(SECTIONS).join(", ")}
 
   --sections a,b   the sections to run, in that order
   --json           print { "<section>": {...figures}, ... } on stdout (what is printed for
-                   people goes to stderr); for the sections that report figures
+                   people goes to stderr), e.g. { "transitions": [{ from, to, fromPeels,
+                   toPeels, seconds, bootSeconds, longestWriteGapMs, acknowledged, lost,
+                   copyMBps, ... }] }
   -h, --help       show this help`;
 
 async function main(argv: string[]): Promise<number> {
@@ -156,7 +158,9 @@ async function main(argv: string[]): Promise<number> {
   if (unknown.length > 0)
     throw new UsageError(`--sections: unknown ${unknown.join(", ")}; accepted: ${Object.keys(SECTIONS).join(", ")}`);
   const json = values.json === true;
-  const print: Print = json ? (line) => process.stderr.write(`${line}\n`) : (line) => process.stdout.write(`${line}\n`);
+  const print: BenchLog = json
+    ? (line) => process.stderr.write(`${line}\n`)
+    : (line) => process.stdout.write(`${line}\n`);
   // Sections that print with console.log print for people too: on stderr, when stdout is the JSON.
   if (json)
     console.log = (...args: unknown[]) => {

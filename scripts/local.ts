@@ -2,6 +2,7 @@
  * The embedded local target: `npm run -s local -- <up|status|down> [flags]`; `npm start` is
  * `local up` in the foreground.
  */
+import { fork } from "node:child_process";
 import { accessSync, constants } from "node:fs";
 import path from "node:path";
 import { PEELS_ACCEPTED, SpecError } from "../sizing";
@@ -17,7 +18,8 @@ import { down, isAlive, planUp, RefusedError, topologyOf, up, type UpOptions, ty
 import { parseFlags, runMain, UsageError, wholeNumberFlag } from "./cli";
 import { LocalSizingSchema, readState, type LocalSizing, type LocalState } from "../local/state";
 import type { Topology } from "../topology/types";
-import { planLocal, runLocalTransition } from "../local/transition";
+import { planLocal, recover, runLocalTransition, TransitionFailed } from "../local/transition";
+import { faultFromEnv } from "../local/transition-faults";
 import { ChangeRefused } from "../change/change";
 import { transitionOutput } from "../change/transition-output";
 
@@ -32,9 +34,11 @@ Commands:
               buckets, print the status; stays in the foreground correcting KV replica drift
               every minute until Ctrl-C, which stops every server through lame duck. Where
               another tier is up, moves it to --peels's tier instead (a tier transition: its
-              steps run one by one, each waiting for what it names) and returns
+              steps run one by one, each waiting for what it names) and returns. A step that
+              fails (or whose process is killed) leaves the fleet taking writes and exits 1;
+              the same \`up --peels N\` resumes at that step
   transition  print the steps \`up --peels N\` would take from the running tier, doing nothing
-  status      print the status of a running topology
+  status      print the status of a running topology (and of a transition under way)
   down        stop every server through lame duck
 
 Flags:
@@ -253,6 +257,10 @@ async function moveTier(
     throw new UsageError(
       `--nats-server: a tier transition keeps the running nats-server (${existing.natsServer.path}); changing it is not part of one`,
     );
+  if (process.env[WORKER_ENV] !== "1") {
+    await superviseTransition(stateDir, peels);
+    return;
+  }
   process.stdout.write(`nats-server ${existing.natsServer.version} from ${existing.natsServer.origin}\n`);
   if (!existing.servers.some((s) => isAlive(s.pid, s.confPath))) {
     process.stdout.write(`starting the ${existing.tier} tier (${String(existing.peels)} peels) it holds first\n`);
@@ -261,12 +269,15 @@ async function moveTier(
   const moved = await runLocalTransition({
     stateDir,
     peels,
+    // The one test seam, read here at the edge (local/transition-faults.ts).
+    ...optional("fault", faultFromEnv()),
     onStep: (step, done) =>
       process.stdout.write(
         done === undefined
           ? `${step.id} [${step.phase}] ${step.kind} ${step.servers.join(", ")}: ${step.description}\n`
           : `   done in ${(done.ms / 1000).toFixed(1)} s: ${done.result}\n`,
       ),
+    onProgress: (line) => process.stdout.write(`   ${line}\n`),
   });
   print(moved.report, [
     "",
@@ -276,6 +287,53 @@ async function moveTier(
     // The client URLs change when servers come and go: the connection files are written again.
     ...connectSection(topologyOf(moved.state), moved.state, stateDir),
   ]);
+}
+
+const optional = <K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> =>
+  value === undefined ? {} : ({ [key]: value } as Record<K, V>);
+
+/** Set in the process that carries a transition out (the command that started it supervises it). */
+const WORKER_ENV = "ZESTER_LOCAL_TRANSITION_WORKER";
+
+/**
+ * A transition runs in a process of its own, started and watched by this one: whatever ends it
+ * (a failure it handles, a signal, SIGKILL included), this one makes sure the fleet takes writes
+ * again before it exits, and says what failed and how to resume.
+ */
+async function superviseTransition(stateDir: string, peels: number): Promise<void> {
+  const script = process.argv[1];
+  if (script === undefined) throw new Error("cannot tell which script runs this command");
+  const child = fork(script, process.argv.slice(2), { env: { ...process.env, [WORKER_ENV]: "1" }, stdio: "inherit" });
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+    child.once("exit", (c, s) => {
+      resolve([c, s]);
+    }),
+  );
+  if (code === 0) return;
+  if (code !== null && code !== 1) throw new ExitWith(code);
+  const state = readState(stateDir);
+  if (state?.transition === undefined) throw new ExitWith(code ?? 1);
+  // A failure the worker handled left the fleet safe and said so; one it could not (a signal) is handled here.
+  if (signal === null && state.transition.hold === undefined) throw new ExitWith(code ?? 1);
+  const step = state.transition.step ?? "(before its first step)";
+  const planned = await planLocal(stateDir, peels);
+  const safe = await recover(stateDir, planned, {
+    step,
+    error: `the process carrying the transition out (pid ${String(child.pid)}) ended${signal === null ? ` with status ${String(code)}` : ` by ${signal}`}`,
+  });
+  throw new TransitionFailed(
+    step,
+    new Error(`the transition process ended${signal === null ? "" : ` (${signal})`}`),
+    safe,
+    peels,
+  );
+}
+
+/** Ends the command with a status, having said nothing more (the transition process said it). */
+class ExitWith extends Error {
+  constructor(readonly status: number) {
+    super(`exit status ${String(status)}`);
+  }
 }
 
 async function cmdTransition(values: Record<string, string | boolean | undefined>, stateDir: string): Promise<number> {
@@ -302,26 +360,90 @@ async function cmdTransition(values: Record<string, string | boolean | undefined
   return 0;
 }
 
+/** Where a transition under way is: its steps, the one under way or failed, what holds writes. */
+async function transitionStatus(stateDir: string, state: LocalState) {
+  const t = state.transition;
+  if (t === undefined) return undefined;
+  // Planning again can fail (a server's port taken meanwhile): the status still answers.
+  const planned = await planLocal(stateDir, t.peels).catch(() => undefined);
+  const steps =
+    planned === undefined
+      ? []
+      : planned.transition.steps.map((s) => ({
+          id: s.id,
+          kind: s.kind,
+          servers: s.servers,
+          state: t.done.includes(s.id)
+            ? "done"
+            : t.step === s.id
+              ? t.failed?.step === s.id
+                ? "failed"
+                : "under way"
+              : "to do",
+        }));
+  return {
+    from: { tier: state.tier, peels: state.peels },
+    to: {
+      peels: t.peels,
+      tier: planned?.transition.to.tier ?? null,
+    },
+    step: t.step ?? null,
+    running: t.pid !== undefined && isProcessAlive(t.pid),
+    holds: t.hold ?? null,
+    failed: t.failed ?? null,
+    staging: t.staging,
+    steps,
+    resume: `npm run -s local -- up --peels ${String(t.peels)}`,
+  };
+}
+
+function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function cmdStatus(values: Record<string, string | boolean | undefined>, stateDir: string): Promise<number> {
   const state = readState(stateDir);
   if (state === undefined) throw new UsageError(`nothing is up in ${stateDir}`);
   const topology = topologyOf(state);
   const report = await status(topology);
+  const transition = await transitionStatus(stateDir, state);
   if (values.json === true) {
     const connect = connectInfo(topology, stateDir);
     process.stdout.write(
-      `${JSON.stringify({ ...report, natsServer: state.natsServer, stateDir, connect }, null, 2)}\n`,
+      `${JSON.stringify({ ...report, natsServer: state.natsServer, stateDir, connect, transition: transition ?? null }, null, 2)}\n`,
     );
   } else {
     const alive = state.servers.filter((s) => isAlive(s.pid, s.confPath)).length;
+    const lines =
+      transition === undefined
+        ? []
+        : [
+            "",
+            `transition to ${String(transition.to.peels)} peels (${String(transition.to.tier)}): ${transition.running ? "under way" : transition.failed === null ? "stopped" : "failed"}${transition.step === null ? "" : `, step ${transition.step}`}`,
+            ...transition.steps.map((s) => `  ${s.id} ${s.kind} ${s.servers.join(", ")}: ${s.state}`),
+            ...(transition.holds === null ? [] : [`  writes held: ${JSON.stringify(transition.holds)}`]),
+            ...(transition.failed === null
+              ? []
+              : [
+                  `  failed at ${transition.failed.at}: ${transition.failed.error}`,
+                  `  then: ${transition.failed.safe}`,
+                ]),
+            `  resume with: ${transition.resume}`,
+          ];
     print(report, [
+      ...lines,
       "",
-      `${alive} of ${state.servers.length} server processes running; state: ${stateDir}`,
+      `${String(alive)} of ${String(state.servers.length)} server processes running; state: ${stateDir}`,
       "",
       ...connectSection(topology, state, stateDir),
     ]);
   }
-  return report.healthy ? 0 : 1;
+  return report.healthy && transition === undefined ? 0 : 1;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -348,8 +470,13 @@ async function main(argv: string[]): Promise<number> {
   );
   switch (command) {
     case "up":
-      await cmdUp(values, stateDir);
-      return 0;
+      try {
+        await cmdUp(values, stateDir);
+        return 0;
+      } catch (error) {
+        if (error instanceof ExitWith) return error.status;
+        throw error;
+      }
     case "status":
       return cmdStatus(values, stateDir);
     case "transition":

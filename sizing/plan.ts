@@ -77,7 +77,7 @@ export function planSpec(spec: SizingSpec): SizingPlan {
     totalServers: regions.reduce((n, r) => n + r.servers, 0) + sites.reduce((n, s) => n + s.servers, 0),
     server: core,
     natsServer,
-    client: clientTuning(peels, overrides, applied),
+    client: clientTuning(peels, overrides, applied, tier.serversPerCluster === 1),
     os: {
       sysctl: os.sysctl,
       limitNofile,

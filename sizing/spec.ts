@@ -93,10 +93,13 @@ const ClientOverrideSchema = z.strictObject({
     .min(-1, { message: "must be -1 (retry for ever) or a whole number of attempts" })
     .optional(),
   reconnectWaitSeconds: positive("seconds").optional(),
+  reconnectJitterSeconds: z.number().min(0, { message: "must be 0 or more seconds" }).optional(),
   reconnectBufSizeBytes: wholeNumber(1, 1024 ** 3).optional(),
   pingIntervalSeconds: positive("seconds").optional(),
   maxPingsOut: wholeNumber(1, 100).optional(),
   drainTimeoutSeconds: positive("seconds").optional(),
+  ackTimeoutSeconds: positive("seconds").optional(),
+  publishAttempts: wholeNumber(1, 100).optional(),
 });
 
 /**

@@ -48,10 +48,23 @@ export interface ServerTuning {
 export interface ClientSettings {
   maxReconnects: number;
   reconnectWaitSeconds: number;
+  /** Added to each reconnect wait at random, so a fleet does not come back all at once. */
+  reconnectJitterSeconds: number;
   reconnectBufSizeBytes: number;
   pingIntervalSeconds: number;
   maxPingsOut: number;
   drainTimeoutSeconds: number;
+  /**
+   * How long one attempt of a JetStream write (a KV put) waits for its acknowledgement; each
+   * retry waits twice as long as the one before, up to 2 s.
+   */
+  ackTimeoutSeconds: number;
+  /**
+   * Attempts of one write before it is given up. Every attempt carries the same `Nats-Msg-Id`,
+   * so the stream stores the write once (its duplicate window); an attempt whose connection
+   * drops, or that finds no stream leader, is made again at once on the next connection.
+   */
+  publishAttempts: number;
 }
 
 export interface ClientTuning {

@@ -27,12 +27,12 @@ export function runScript(
 }
 
 /** `runScript` without blocking the event loop (for tests that keep clients busy meanwhile). */
-export function runScriptAsync(name: string, args: string[]): Promise<Run> {
+export function runScriptAsync(name: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [path.join(ROOT, "scripts", "bin", "run.cjs"), name, ...args],
-      { cwd: ROOT, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 },
+      { cwd: ROOT, encoding: "utf8", maxBuffer: 64 * 1024 * 1024, env: { ...process.env, ...env } },
       (error, stdout, stderr) => {
         resolve({ status: error === null ? 0 : typeof error.code === "number" ? error.code : null, stdout, stderr });
       },

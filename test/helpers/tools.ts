@@ -13,6 +13,12 @@ import { fetchFromDebian } from "../../local/nats-binary";
 /** The nats-server lines every behaviour test runs against: Debian bookworm's and the current release. */
 export const NATS_SERVER_SUITES: DebianSuite[] = ["bookworm", "sid"];
 
+/**
+ * Tier transitions and the stream copy also run on Debian trixie's 2.10, the line between: its
+ * snapshots are 2.9's tar format (restored file by file), and it has `sync_interval` as the current line does.
+ */
+export const TRANSITION_SUITES: DebianSuite[] = ["bookworm", "trixie", "sid"];
+
 /** The suite the other tools come from. */
 const TOOLS_SUITE: DebianSuite = "bookworm";
 
@@ -66,7 +72,7 @@ export function cloudInitTree(): string {
 
 /** Everything above, fetched once before the tests (a no-op when `.cache/` has it). */
 export function fetchTestTools(): void {
-  for (const suite of NATS_SERVER_SUITES) fetchFromDebian(suite);
+  for (const suite of TRANSITION_SUITES) fetchFromDebian(suite);
   promtool();
   shellcheckBinary();
   cloudInitTree();
