@@ -6,7 +6,7 @@
  */
 import { isDeepStrictEqual } from "node:util";
 import type { PlannedResource } from "./plan-json";
-import { NOT_PROVIDER_RESOURCES, replacingChanges, splitPath, type ChangeContext } from "./replacement";
+import { NOT_PROVIDER_RESOURCES, replacingChanges, splitPath, type ChangeContext } from "../plan-json/replacement";
 
 export type ResourceAction = "create" | "update" | "replace" | "delete";
 

@@ -24,11 +24,14 @@ const RULES: Record<string, { folders: string[]; packages: RegExp }> = {
   // NKey public keys derived from the stack's random bytes.
   components: { folders: ["sizing", "topology", "jetstream"], packages: /^(zod|yaml|@pulumi\/.+|@nats-io\/nkeys.*)$/ },
   stacks: { folders: ["sizing", "topology", "jetstream", "components"], packages: /^(zod|yaml|@pulumi\/.+)$/ },
+  // The offline plan's resources as data and the providers' replace rules: the preview and the
+  // twins read the same table, and neither may hand the other the program's intent.
+  "plan-json": { folders: [], packages: /^zod$/ },
   // Reads plans (JSON) of the components' resources; the CIDR parser is the components' own.
-  preview: { folders: ["sizing", "topology", "components"], packages: /^zod$/ },
+  preview: { folders: ["sizing", "topology", "components", "plan-json"], packages: /^zod$/ },
   // The command line: the one place that puts the pieces together.
   scripts: {
-    folders: ["sizing", "topology", "jetstream", "local", "load", "components", "stacks", "preview"],
+    folders: ["sizing", "topology", "jetstream", "local", "load", "components", "stacks", "preview", "plan-json"],
     packages: /^(zod|yaml|cli-table3|@nats-io\/.+|@pulumi\/.+)$/,
   },
 };

@@ -5,7 +5,18 @@ const path = require("node:path");
 const ROOT = path.resolve(__dirname, "..", "..");
 const DIST = path.join(ROOT, "dist");
 const STAMP = path.join(DIST, ".built");
-const SOURCE_DIRS = ["sizing", "topology", "components", "jetstream", "local", "load", "preview", "stacks", "scripts"];
+const SOURCE_DIRS = [
+  "sizing",
+  "topology",
+  "components",
+  "jetstream",
+  "local",
+  "load",
+  "preview",
+  "plan-json",
+  "stacks",
+  "scripts",
+];
 
 function sourceFiles() {
   const files = [];

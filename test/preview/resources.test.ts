@@ -5,7 +5,7 @@
  */
 import { cidrContains, exposureOf } from "../../preview/exposure";
 import type { PlannedResource } from "../../preview/plan-json";
-import { replacingChanges } from "../../preview/replacement";
+import { replacingChanges } from "../../plan-json/replacement";
 import { diffResources, withoutPaths } from "../../preview/resources";
 
 const urn = (type: string, name: string) => `urn:pulumi:s::zester-infra::zester:aws:Topology$${type}::${name}`;
