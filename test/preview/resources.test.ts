@@ -6,7 +6,8 @@
 import { cidrContains, exposureOf } from "../../preview/exposure";
 import type { PlannedResource } from "../../preview/plan-json";
 import { replacingChanges } from "../../plan-json/replacement";
-import { diffResources, withoutPaths } from "../../preview/resources";
+import { diffResources } from "../../preview/resources";
+import { withoutPaths } from "../../plan-json/diff";
 
 const urn = (type: string, name: string) => `urn:pulumi:s::zester-infra::zester:aws:Topology$${type}::${name}`;
 
