@@ -14,6 +14,7 @@ const SOURCE_DIRS = [
   "load",
   "preview",
   "plan-json",
+  "twin",
   "stacks",
   "scripts",
 ];
