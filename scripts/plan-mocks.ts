@@ -218,6 +218,13 @@ export interface MockOptions<T> {
    */
   previousOutputs?: Record<string, unknown>;
   /**
+   * What a registered resource's id and outputs are, in place of the placeholders: the twins answer
+   * with what their providers make (real keys and certificates, allocated addresses), given the
+   * resource as the plan records it. @default the inputs echoed, with placeholders for what only a
+   * provider knows at deploy time
+   */
+  answer?: (resource: PlannedResource) => Promise<{ id: string; state: Record<string, unknown> }>;
+  /**
    * The reconcile job's tier transition report (its JSON text), as the stack reads it back: the
    * SSM parameter's value on AWS, the ConfigMap's `report` key on Kubernetes. @default none written
    */
@@ -244,7 +251,7 @@ export async function runProgramWithMocks<T = StackOutputs>(
     {
       newResource: (args) => {
         const registered = registrations.get(`${args.type}::${args.name}`) ?? unregistered(args.type, args.name);
-        resources.push({
+        const record: PlannedResource = {
           type: args.type,
           name: args.name,
           urn: registered.urn,
@@ -256,7 +263,8 @@ export async function runProgramWithMocks<T = StackOutputs>(
           dependencies: registered.dependencies,
           options: registered.options,
           inputs: unwrapSecrets(args.inputs) as Record<string, unknown>,
-        });
+        };
+        resources.push(record);
         if (args.type === "pulumi:pulumi:StackReference")
           return {
             id: args.id ?? args.name,
@@ -274,6 +282,7 @@ export async function runProgramWithMocks<T = StackOutputs>(
               data: options.transitionReport === undefined ? {} : { report: options.transitionReport },
             },
           };
+        if (options.answer !== undefined && args.type !== "pulumi:pulumi:StackReference") return options.answer(record);
         return {
           id: `${args.name}-id`,
           // A name left to Pulumi (autonaming adds a random suffix at deploy) reads as the logical name.
