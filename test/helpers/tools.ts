@@ -9,6 +9,8 @@ import os from "node:os";
 import path from "node:path";
 import { cacheDir, fetchDebianTool, fetchDebianTree, type DebianSuite } from "../../local/debian-archive";
 import { fetchFromDebian } from "../../local/nats-binary";
+import type { NftTool } from "../../twin/host/sandbox";
+import { NFTABLES_PACKAGES, nftIn } from "../../twin/host/tools";
 
 /** The nats-server lines every behaviour test runs against: Debian bookworm's and the current release. */
 export const NATS_SERVER_SUITES: DebianSuite[] = ["bookworm", "sid"];
@@ -64,12 +66,24 @@ export function cloudInitTree(): string {
   );
 }
 
+/** Debian bookworm's nft with its libraries: the twin's packet filter. */
+export function nftTool(): NftTool {
+  return nftIn(
+    fetchDebianTree(
+      [...NFTABLES_PACKAGES],
+      TOOLS_SUITE,
+      path.join(cacheDir(), "debian-tools", TOOLS_SUITE, "nftables"),
+    ),
+  );
+}
+
 /** Everything above, fetched once before the tests (a no-op when `.cache/` has it). */
 export function fetchTestTools(): void {
   for (const suite of NATS_SERVER_SUITES) fetchFromDebian(suite);
   promtool();
   shellcheckBinary();
   cloudInitTree();
+  nftTool();
 }
 
 export interface ToolRun {

@@ -1,0 +1,89 @@
+/**
+ * A host's root file system inside the sandbox, as shell scripts (pure: the paths in, the text
+ * out). The root is a tmpfs skeleton whose /usr, /etc, /var, /opt and /srv are overlays of this
+ * machine's (what the host writes stays in its own upper layer on disk, the machine's files are
+ * never touched), /root and /home its own, and at each boot a fresh /run, /tmp, /dev, /proc and
+ * /sys. The host then pivots into it: it never sees this machine's other files (the repository,
+ * the tool cache), only what its user data, agent or operator puts there.
+ */
+const OVERLAID = ["usr", "etc", "var", "opt", "srv"] as const;
+const OWN = ["root", "home"] as const;
+/** Debian's merged /usr: these are links into it. */
+const LINKS = { bin: "usr/bin", sbin: "usr/sbin", lib: "usr/lib", lib64: "usr/lib64" } as const;
+/** Device nodes a host's programs need, bound from this machine's /dev (a user namespace cannot make them). */
+const DEVICES = ["null", "zero", "full", "random", "urandom", "tty"] as const;
+
+const quote = (value: string): string => `'${value.replaceAll("'", `'"'"'`)}'`;
+
+export interface HostRootPaths {
+  /** Where the root is mounted in the sandbox. */
+  root: string;
+  /** The host's own layers on disk: `<layers>/<dir>/{upper,work}`. */
+  layers: string;
+}
+
+/** The directories to make on disk before the root is mounted (outside the sandbox, as the caller). */
+export function layerDirectories(paths: HostRootPaths): string[] {
+  return [
+    paths.root,
+    ...[...OVERLAID, ...OWN].flatMap((dir) => [`${paths.layers}/${dir}/upper`, `${paths.layers}/${dir}/work`]),
+  ];
+}
+
+/** Mounts the root in the sandbox's mount namespace; a no-op when it is mounted already (a restart). */
+export function mountRootScript(paths: HostRootPaths): string {
+  const root = quote(paths.root);
+  const lines = [
+    "set -eu",
+    `if mountpoint -q ${root}; then exit 0; fi`,
+    `mount -t tmpfs -o mode=0755 twin-root ${root}`,
+    `mkdir -p ${["run", "tmp", "proc", "sys", "dev", "mnt", "media", ...OVERLAID, ...OWN].map((d) => `${root}/${d}`).join(" ")}`,
+    ...Object.entries(LINKS).map(([link, target]) => `ln -s ${target} ${root}/${link}`),
+    ...OVERLAID.map(
+      (dir) =>
+        `mount -t overlay twin-${dir} -o lowerdir=/${dir},upperdir=${quote(`${paths.layers}/${dir}/upper`)},workdir=${quote(`${paths.layers}/${dir}/work`)} ${root}/${dir}`,
+    ),
+    ...OWN.map((dir) => `mount --bind ${quote(`${paths.layers}/${dir}/upper`)} ${root}/${dir}`),
+  ];
+  return `${lines.join("\n")}\n`;
+}
+
+/** Unmounts the root (the host is gone for good). */
+export function unmountRootScript(paths: HostRootPaths): string {
+  const root = quote(paths.root);
+  return `if mountpoint -q ${root}; then umount -R ${root}; fi\n`;
+}
+
+/**
+ * Boots into the root as PID 1 of the host's own namespaces: its host name, a fresh /run, /tmp,
+ * /dev, /proc and /sys, then `pivot_root` (the sandbox's mounts stay out of reach) and `init`.
+ */
+export function firmwareScript(paths: HostRootPaths, hostname: string, init: string): string {
+  const root = quote(paths.root);
+  const lines = [
+    "set -eu",
+    `hostname ${quote(hostname)}`,
+    `mount --rbind ${root} ${root}`,
+    `mount -t tmpfs -o mode=0755 twin-run ${root}/run`,
+    `mount -t tmpfs -o mode=1777 twin-tmp ${root}/tmp`,
+    `mount -t tmpfs -o mode=0755 twin-dev ${root}/dev`,
+    ...DEVICES.flatMap((d) => [`touch ${root}/dev/${d}`, `mount --bind /dev/${d} ${root}/dev/${d}`]),
+    `mkdir -p ${root}/dev/pts ${root}/dev/shm ${root}/dev/mqueue`,
+    `mount -t devpts -o newinstance,ptmxmode=0666 devpts ${root}/dev/pts`,
+    `ln -s pts/ptmx ${root}/dev/ptmx`,
+    `mount -t tmpfs -o mode=1777 twin-shm ${root}/dev/shm`,
+    `ln -s /proc/self/fd ${root}/dev/fd`,
+    ...["stdin", "stdout", "stderr"].map((s, i) => `ln -s /proc/self/fd/${String(i)} ${root}/dev/${s}`),
+    `mount -t proc proc ${root}/proc`,
+    // sysfs belongs to the network namespace: mountable in one's own; else this machine's, read-only.
+    `mount -t sysfs sysfs ${root}/sys 2>/dev/null || mount --rbind -o ro /sys ${root}/sys`,
+    `cd ${root}`,
+    "mkdir -p .old",
+    "pivot_root . .old",
+    "umount -l /.old",
+    "rmdir /.old",
+    "cd /",
+    `exec sh -c ${quote(init)}`,
+  ];
+  return `${lines.join("\n")}\n`;
+}
