@@ -120,6 +120,8 @@ export function runCommand(
         resolve({ status: typeof error?.code === "number" ? error.code : 0, stdout, stderr });
       },
     );
+    // A command that exits without reading its input is no failure of the write.
+    child.stdin?.on("error", () => undefined);
     child.stdin?.end(options.input ?? "");
   });
 }

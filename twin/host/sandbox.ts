@@ -8,6 +8,7 @@
  */
 import {
   chmodSync,
+  createReadStream,
   existsSync,
   mkdirSync,
   openSync,
@@ -287,6 +288,24 @@ export class Sandbox {
       ]),
       { input: content },
     );
+  }
+
+  /** Copies a file of this machine onto a host (a binary the host would have downloaded). */
+  async copyIn(host: string, source: string, file: string, mode = "0755"): Promise<void> {
+    const [command, ...args] = this.commandOn(host, [
+      "sh",
+      "-c",
+      'mkdir -p "$(dirname "$1")" && cat > "$1" && chmod "$2" "$1"',
+      "copy",
+      file,
+      mode,
+    ]);
+    const child = spawn(command ?? "nsenter", args, { stdio: ["pipe", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    createReadStream(source).pipe(child.stdin);
+    const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+    if (code !== 0) throw new Error(`copying ${source} to ${host}:${file} failed: ${stderr.trim()}`);
   }
 
   async readFile(host: string, file: string): Promise<string> {
