@@ -10,36 +10,13 @@ import path from "node:path";
 import { cacheDir, fetchDebianTool, fetchDebianTree, type DebianSuite } from "../../local/debian-archive";
 import { fetchFromDebian } from "../../local/nats-binary";
 import type { NftTool } from "../../twin/host/sandbox";
-import { NFTABLES_PACKAGES, nftIn } from "../../twin/host/tools";
+import { CLOUD_INIT_PACKAGES, NFTABLES_PACKAGES, XFSPROGS_PACKAGES, nftIn } from "../../twin/host/tools";
 
 /** The nats-server lines every behaviour test runs against: Debian bookworm's and the current release. */
 export const NATS_SERVER_SUITES: DebianSuite[] = ["bookworm", "sid"];
 
 /** The suite the other tools come from. */
 const TOOLS_SUITE: DebianSuite = "bookworm";
-
-/**
- * cloud-init's own package and the Python modules `cloud-init schema` imports that Python's
- * standard library lacks. Without jsonschema (and its attr and pyrsistent) `schema` skips the
- * validation and calls anything valid; a test below proves it refuses a bad config.
- */
-const CLOUD_INIT_PACKAGES = [
-  "cloud-init",
-  "python3-yaml",
-  "python3-jsonschema",
-  "python3-attr",
-  "python3-pyrsistent",
-  "python3-jsonpatch",
-  "python3-json-pointer",
-  "python3-configobj",
-  "python3-six",
-  "python3-requests",
-  "python3-urllib3",
-  "python3-idna",
-  "python3-certifi",
-  "python3-charset-normalizer",
-  "python3-chardet",
-];
 
 /** Debian's Python, which the cloud-init package's script names (`#!/usr/bin/python3`). */
 const DEBIAN_PYTHON = "/usr/bin/python3";
@@ -60,7 +37,7 @@ export function shellcheckBinary(): string {
 /** Debian bookworm's cloud-init with its Python modules, as a tree (`usr/bin/cloud-init`, …). */
 export function cloudInitTree(): string {
   return fetchDebianTree(
-    CLOUD_INIT_PACKAGES,
+    [...CLOUD_INIT_PACKAGES],
     TOOLS_SUITE,
     path.join(cacheDir(), "debian-tools", TOOLS_SUITE, "cloud-init"),
   );
@@ -77,6 +54,15 @@ export function nftTool(): NftTool {
   );
 }
 
+/** Debian bookworm's xfsprogs with the libraries it needs, as a tree (image.ts makes it a host's layer). */
+export function xfsprogsTree(): string {
+  return fetchDebianTree(
+    [...XFSPROGS_PACKAGES],
+    TOOLS_SUITE,
+    path.join(cacheDir(), "debian-tools", TOOLS_SUITE, "xfsprogs"),
+  );
+}
+
 /** Everything above, fetched once before the tests (a no-op when `.cache/` has it). */
 export function fetchTestTools(): void {
   for (const suite of NATS_SERVER_SUITES) fetchFromDebian(suite);
@@ -84,6 +70,7 @@ export function fetchTestTools(): void {
   shellcheckBinary();
   cloudInitTree();
   nftTool();
+  xfsprogsTree();
 }
 
 export interface ToolRun {

@@ -85,7 +85,8 @@ export function enterHost(hostPid: number): string[] {
     "--pid",
     "--ipc",
     "--root",
-    "--wd=/",
+    // The host's own working directory (its init's, "/"): a path given here would be opened outside its root.
+    "--wd",
   ];
 }
 

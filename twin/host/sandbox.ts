@@ -14,13 +14,22 @@ import {
   openSync,
   readFileSync,
   readdirSync,
+  readlinkSync,
   rmSync,
   statSync,
   writeFileSync,
 } from "node:fs";
 import path from "node:path";
 import { spawn, type ChildProcess } from "node:child_process";
-import { firmwareScript, layerDirectories, mountRootScript, unmountRootScript, type HostRootPaths } from "./host-root";
+import {
+  firmwareScript,
+  layerDirectories,
+  mountRootScript,
+  unmountRootScript,
+  type HostRootPaths,
+  type HostRuntimePaths,
+  type ImageLayers,
+} from "./host-root";
 import {
   enterHost,
   enterSandbox,
@@ -33,12 +42,10 @@ import {
   type CommandResult,
 } from "./namespaces";
 import { renderRuleset, type HostPolicy } from "./policy";
+import type { UnpackedTool } from "./tools";
 
 /** nft and the libraries it needs (Debian's nftables, fetched into .cache/ by the caller). */
-export interface NftTool {
-  bin: string;
-  libraryPath: string;
-}
+export type NftTool = UnpackedTool;
 
 export interface SandboxOptions {
   /** The twin's directory: hosts' layers and logs go under it (removed by `stop`). */
@@ -54,7 +61,20 @@ export interface HostSpec {
   prefix: number;
   /** @default name */
   hostname?: string;
+  /** Image layers between the host's own files and this machine's (image.ts). @default none */
+  image?: ImageLayers;
+  /** The root file system's source name (`findmnt -no SOURCE /`), e.g. `/dev/nvme0n1p1`. @default twin-root */
+  rootSource?: string;
 }
+
+/**
+ * The environment a host's commands start with (systemd's default PATH): nothing of the process
+ * that drives the twin leaks into a host.
+ */
+export const HOST_ENVIRONMENT: Readonly<Record<string, string>> = {
+  PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+  LANG: "C.UTF-8",
+};
 
 export interface RunOptions {
   input?: string;
@@ -74,9 +94,12 @@ interface Endpoint {
   root?: HostRootPaths;
 }
 
-const SANDBOX_FLAGS = ["--user", "--map-root-user", "--net", "--mount", "--pid", "--mount-proc"];
-const HOST_FLAGS = ["--net", "--uts", "--mount", "--pid", "--ipc"];
+const SANDBOX_FLAGS = ["--user", "--net", "--mount", "--pid", "--mount-proc"];
+/** Slave propagation: the twin's later mounts reach the host, nothing the host unmounts reaches back. */
+const HOST_FLAGS = ["--net", "--uts", "--mount", "--propagation", "slave", "--pid", "--ipc"];
 const CLIENT_FLAGS = ["--net", "--pid"];
+/** The ids a sandbox started by root maps (itself outside): enough for every system and user account. */
+const MAPPED_IDS = 65_536;
 
 export class Sandbox {
   private readonly endpoints = new Map<string, Endpoint>();
@@ -91,17 +114,28 @@ export class Sandbox {
     private readonly init: ChildProcess,
     /** The sandbox's first process, as this process sees it. */
     readonly pid: number,
+    /** Whether every account up to MAPPED_IDS is mapped (the twin runs as root), or only root. */
+    readonly mapsAllIds: boolean,
   ) {}
 
   /** Makes the sandbox: its namespaces, loopback, forwarding, and the twin's /etc/hosts for clients. */
   static async start(options: SandboxOptions): Promise<Sandbox> {
     mkdirSync(path.join(options.dir, "run"), { recursive: true });
-    const init = spawnUnshare([], SANDBOX_FLAGS, initScript(true), true);
+    // Root maps every account (a host's `nats` owns its files, a unit runs as its User=); anyone
+    // else maps only their own uid, as root (unshare --map-root-user).
+    const mapsAllIds = process.getuid?.() === 0;
+    const init = spawnUnshare(
+      [],
+      mapsAllIds ? SANDBOX_FLAGS : [...SANDBOX_FLAGS, "--map-root-user"],
+      initScript(true),
+      true,
+    );
     if (init.pid === undefined) throw new Error("unshare could not start: is util-linux installed?");
     let stderr = "";
     init.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
     let pid: number;
     try {
+      if (mapsAllIds) await mapIdentity(init.pid, MAPPED_IDS);
       pid = await namespaceInit(init.pid, 1);
     } catch (error) {
       init.kill("SIGKILL");
@@ -112,7 +146,7 @@ export class Sandbox {
         { cause: error },
       );
     }
-    const sandbox = new Sandbox(options, init, pid);
+    const sandbox = new Sandbox(options, init, pid, mapsAllIds);
     const hostsFile = sandbox.runPath("hosts");
     const resolvFile = sandbox.runPath("resolv.conf");
     writeFileSync(hostsFile, hostsText({}, undefined));
@@ -143,7 +177,13 @@ export class Sandbox {
   async addHost(spec: HostSpec): Promise<void> {
     this.checkName(spec);
     const base = path.join(this.options.dir, "hosts", spec.name);
-    const root = { root: path.join(base, "root"), layers: path.join(base, "layers") };
+    const root: HostRootPaths = {
+      root: path.join(base, "root"),
+      layers: path.join(base, "layers"),
+      runtime: this.runtimePaths(spec.name),
+      ...(spec.image === undefined ? {} : { image: spec.image }),
+      ...(spec.rootSource === undefined ? {} : { rootSource: spec.rootSource }),
+    };
     for (const dir of layerDirectories(root)) mkdirSync(dir, { recursive: true });
     mkdirSync(path.join(base, "logs"), { recursive: true });
     const endpoint: Endpoint = { spec, link: this.nextLink(), root };
@@ -158,6 +198,16 @@ export class Sandbox {
     const endpoint: Endpoint = { spec, link: this.nextLink() };
     this.endpoints.set(spec.name, endpoint);
     await this.boot(endpoint);
+  }
+
+  /** A host's `/run/twin` on disk (host-root.ts): its call socket, devices and mounts. */
+  runtimePaths(host: string): HostRuntimePaths {
+    const base = path.join(this.options.dir, "hosts", host, "twin");
+    return {
+      socket: path.join(base, "twin.sock"),
+      devices: path.join(base, "devices"),
+      mounts: path.join(base, "mounts"),
+    };
   }
 
   private checkName(spec: HostSpec): void {
@@ -235,14 +285,17 @@ export class Sandbox {
   private enter(endpoint: Endpoint): string[] {
     if (endpoint.pid === undefined) throw new Error(`${endpoint.spec.name} is not running`);
     if (endpoint.root !== undefined) return enterHost(endpoint.pid);
-    // A client: its network; the sandbox's mounts (this machine's files, the twin's /etc/hosts).
+    // A client: its network and PIDs (its processes end with it); the sandbox's mounts (this
+    // machine's files, the twin's /etc/hosts); the caller's working directory.
     return [
       "nsenter",
       `--target=${String(endpoint.pid)}`,
       "--user",
       "--preserve-credentials",
       "--net",
+      "--pid",
       `--mount=/proc/${String(this.pid)}/ns/mnt`,
+      `--wd=${process.cwd()}`,
     ];
   }
 
@@ -253,23 +306,40 @@ export class Sandbox {
     return endpoint;
   }
 
-  /** The command line that runs `argv` on `host` (as its processes run), for a caller to spawn. */
-  commandOn(host: string, argv: string[]): string[] {
-    return [...this.enter(this.endpoint(host)), "--", ...argv];
+  /**
+   * The command line that runs `argv` on `host` (as its processes run), for a caller to spawn: on
+   * a host with HOST_ENVIRONMENT and `env` only; on a client with the caller's environment.
+   */
+  commandOn(host: string, argv: string[], env: Record<string, string> = {}): string[] {
+    const endpoint = this.endpoint(host);
+    const environment = endpoint.root === undefined ? env : { ...HOST_ENVIRONMENT, ...env };
+    const prefix =
+      endpoint.root === undefined && Object.keys(env).length === 0
+        ? []
+        : [
+            "env",
+            ...(endpoint.root === undefined ? [] : ["-i"]),
+            ...Object.entries(environment).map(([k, v]) => `${k}=${v}`),
+          ];
+    return [...this.enter(endpoint), "--", ...prefix, ...argv];
+  }
+
+  /** Every endpoint's address (hosts and clients), by name. */
+  addresses(): Map<string, string> {
+    return new Map([...this.endpoints].map(([name, e]) => [name, e.spec.address]));
   }
 
   /** Runs a command on a host (or a client) to completion. */
   async run(host: string, argv: string[], options: RunOptions = {}): Promise<CommandResult> {
-    const env = options.env === undefined ? [] : ["env", ...Object.entries(options.env).map(([k, v]) => `${k}=${v}`)];
-    return runCommand(this.commandOn(host, [...env, ...argv]), {
+    return runCommand(this.commandOn(host, argv, options.env), {
       ...(options.input === undefined ? {} : { input: options.input }),
       ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
     });
   }
 
   /** Starts a long-running process on a host; its output goes to `logFile` (outside the sandbox). */
-  spawn(host: string, argv: string[], logFile: string): ChildProcess {
-    const [command, ...args] = this.commandOn(host, argv);
+  spawn(host: string, argv: string[], logFile: string, env: Record<string, string> = {}): ChildProcess {
+    const [command, ...args] = this.commandOn(host, argv, env);
     mkdirSync(path.dirname(logFile), { recursive: true });
     const log = openLog(logFile);
     return spawn(command ?? "nsenter", args, { stdio: ["ignore", log, log] });
@@ -421,6 +491,22 @@ export class Sandbox {
     for (const endpoint of this.endpoints.values()) endpoint.anchor?.kill("SIGKILL");
     removeTree(this.options.dir);
   }
+}
+
+/**
+ * Maps ids 0…count-1 of `unshare`'s new user namespace to the same ids outside, once it has made
+ * the namespace (its /proc entry then names another user namespace than this process's).
+ */
+async function mapIdentity(unsharePid: number, count: number): Promise<void> {
+  const own = readlinkSync("/proc/self/ns/user");
+  const deadline = Date.now() + 5_000;
+  while (readlinkSync(`/proc/${String(unsharePid)}/ns/user`) === own) {
+    if (Date.now() > deadline) throw new Error("unshare made no user namespace within 5 s");
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+  const map = `0 0 ${String(count)}\n`;
+  writeFileSync(`/proc/${String(unsharePid)}/uid_map`, map);
+  writeFileSync(`/proc/${String(unsharePid)}/gid_map`, map);
 }
 
 /** Waits until a host's first process has run its firmware (its command line no longer holds it). */
