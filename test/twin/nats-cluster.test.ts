@@ -146,10 +146,10 @@ test("three hosts run a TLS nats-server cluster by their rendered files; a clien
       await sandbox.run(h.name, [
         "sh",
         "-c",
-        "echo 'nats:x:999:999::/var/lib/nats:/usr/sbin/nologin' >> /etc/passwd && mkdir -p /var/lib/nats/jetstream",
+        "echo 'nats:x:999:999::/var/lib/nats:/usr/sbin/nologin' >> /etc/passwd && echo 'nats:x:999:' >> /etc/group && mkdir -p /var/lib/nats/jetstream && chown -R 999:999 /var/lib/nats",
       ]);
       await sandbox.copyIn(h.name, binary.path, "/usr/local/bin/nats-server");
-      for (const f of files.files) await sandbox.writeFile(h.name, f.path, f.content, f.mode);
+      for (const f of files.files) await sandbox.writeFile(h.name, f.path, f.content, f.mode, f.owner);
       const unit = files.files.find((f) => f.name === "nats-server.service");
       if (unit === undefined) throw new Error("no unit rendered");
       const service = new Service(sandbox, h.name, serviceConfig("nats-server", parseUnit(unit.content)));
@@ -168,7 +168,10 @@ test("three hosts run a TLS nats-server cluster by their rendered files; a clien
       return typeof (jsz.meta_cluster as { leader?: string } | undefined)?.leader === "string";
     });
     timings.clusterFormedMs = Date.now() - start;
-    expect(services[0]?.notes.some((n) => n.startsWith("User=nats: checked"))).toBe(true);
+    // Run by root the sandbox maps every account and the server runs as its User=; otherwise User= is checked and said.
+    if (sandbox.mapsAllIds)
+      expect((await sandbox.run("core-0", ["ps", "-o", "user=", "-C", "nats-server"])).stdout.trim()).toBe("nats");
+    else expect(services[0]?.notes.some((n) => n.startsWith("User=nats: checked"))).toBe(true);
 
     const script = path.join(dir, "client.js");
     writeFileSync(script, clientScript(ca, seeds.master));

@@ -14,6 +14,14 @@
  */
 const OVERLAID = ["usr", "etc", "var", "opt", "srv"] as const;
 const OWN = ["root", "home"] as const;
+/**
+ * Folders a host takes from its image layers only, never from this machine: the unit folders
+ * (this machine's enabled services must not start in a host; an image has its own).
+ */
+const IMAGE_ONLY = [
+  { dir: "etc", path: "systemd/system" },
+  { dir: "usr", path: "lib/systemd/system" },
+] as const;
 /** Debian's merged /usr: these are links into it. */
 const LINKS = { bin: "usr/bin", sbin: "usr/sbin", lib: "usr/lib", lib64: "usr/lib64" } as const;
 /** Device nodes a host's programs need, bound from this machine's /dev (a user namespace cannot make them). */
@@ -60,7 +68,11 @@ export function layerDirectories(paths: HostRootPaths): string[] {
     paths.root,
     paths.runtime.devices,
     paths.runtime.mounts,
-    ...[...OVERLAID, ...OWN].flatMap((dir) => [`${paths.layers}/${dir}/upper`, `${paths.layers}/${dir}/work`]),
+    `${paths.layers}/empty`,
+    ...[...OVERLAID, ...OWN, ...IMAGE_ONLY.map(imageOnlyName)].flatMap((dir) => [
+      `${paths.layers}/${dir}/upper`,
+      `${paths.layers}/${dir}/work`,
+    ]),
   ];
 }
 
@@ -83,9 +95,21 @@ export function mountRootScript(paths: HostRootPaths): string {
         `mount -t overlay twin-${dir} -o lowerdir=${quote(lowers(dir))},upperdir=${quote(`${paths.layers}/${dir}/upper`)},workdir=${quote(`${paths.layers}/${dir}/work`)} ${root}/${dir}`,
     ),
     ...OWN.map((dir) => `mount --bind ${quote(`${paths.layers}/${dir}/upper`)} ${root}/${dir}`),
+    ...IMAGE_ONLY.flatMap((own) => {
+      const layers = (paths.image?.[own.dir] ?? []).map((l) => `${l}/${own.path}`);
+      const at = `${root}/${own.dir}/${own.path}`;
+      const name = imageOnlyName(own);
+      return [
+        `lower=''; for l in ${layers.map(quote).join(" ")}; do if [ -d "$l" ]; then lower="$lower$l:"; fi; done`,
+        `mkdir -p ${at}`,
+        `mount -t overlay twin-${name} -o "lowerdir=\${lower}${paths.layers}/empty,upperdir=${paths.layers}/${name}/upper,workdir=${paths.layers}/${name}/work" ${at}`,
+      ];
+    }),
   ];
   return `${lines.join("\n")}\n`;
 }
+
+const imageOnlyName = (own: (typeof IMAGE_ONLY)[number]): string => `${own.dir}-${own.path.replaceAll("/", "-")}`;
 
 /** Unmounts the root and the twin's mounts for it (the host is gone for good). */
 export function unmountRootScript(paths: HostRootPaths): string {

@@ -345,16 +345,17 @@ export class Sandbox {
     return spawn(command ?? "nsenter", args, { stdio: ["ignore", log, log] });
   }
 
-  /** Writes a file on a host, as its root would. */
-  async writeFile(host: string, file: string, content: string, mode = "0644"): Promise<void> {
+  /** Writes a file on a host, as its root would; `owner` (`user:group`) as chown takes it. */
+  async writeFile(host: string, file: string, content: string, mode = "0644", owner = "root:root"): Promise<void> {
     await mustRun(
       this.commandOn(host, [
         "sh",
         "-c",
-        'mkdir -p "$(dirname "$1")" && cat > "$1" && chmod "$2" "$1"',
+        'mkdir -p "$(dirname "$1")" && cat > "$1" && chmod "$2" "$1" && chown "$3" "$1"',
         "write",
         file,
         mode,
+        owner,
       ]),
       { input: content },
     );
@@ -408,8 +409,14 @@ export class Sandbox {
     await this.boot(endpoint);
   }
 
+  /** Whether the twin has an endpoint (host or client) of that name. */
+  has(host: string): boolean {
+    return this.endpoints.has(host);
+  }
+
+  /** Whether a host (or client) of that name exists and runs. */
   isRunning(host: string): boolean {
-    return this.endpoint(host).pid !== undefined;
+    return !this.stopped && this.endpoints.get(host)?.pid !== undefined;
   }
 
   hosts(): HostSpec[] {

@@ -1,11 +1,19 @@
 /**
- * A rendered systemd service run on a twin host with the unit's semantics, as systemd.service(5),
- * systemd.exec(5) and systemd.kill(5) document them: ExecStart with Environment, User (which must
- * exist on the host), LimitNOFILE, WorkingDirectory; ExecReload with $MAINPID; a stop through
- * ExecStop or KillSignal, then SIGKILL after TimeoutStopSec; Restart= (no, always, on-failure)
- * after RestartSec. What the sandbox cannot give is stood in for and said (units.notes): one uid
- * (an unprivileged user namespace maps only the caller's), so User= is checked but not switched
- * to; LimitNOFILE up to the sandbox's own hard limit, any higher ask recorded.
+ * A systemd service run on a twin host with the unit's semantics, as systemd.service(5),
+ * systemd.exec(5) and systemd.kill(5) document them: Type=simple, exec and oneshot (each
+ * ExecStart in turn, RemainAfterExit); ExecStart with Environment, User/Group, LimitNOFILE,
+ * WorkingDirectory and systemd's default PATH; ExecReload with $MAINPID; a stop through ExecStop
+ * or KillSignal, then SIGKILL after TimeoutStopSec; a start that takes longer than
+ * TimeoutStartSec fails; Restart= (no, always, on-failure) after RestartSec. The unit manager
+ * (systemd.ts) orders and starts these; this file runs one.
+ *
+ * What the sandbox cannot give is stood in for and said (`notes`): run by someone other than
+ * root, the sandbox maps one uid, so User= is checked but not switched to (run by root, every
+ * account is mapped and the process runs as its user, by setpriv); LimitNOFILE up to the
+ * sandbox's own hard limit, any higher ask recorded; only the main process is signalled
+ * (KillMode=process: a user namespace gets no cgroup of its own to kill a control group with).
+ * Output keys (StandardOutput, SyslogIdentifier) are accepted: a service's output goes to its log
+ * file, the twin's journal.
  */
 import type { ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -14,7 +22,10 @@ import type { Sandbox } from "./sandbox";
 
 export type UnitSections = Record<string, Record<string, string[]>>;
 
-/** Parses a unit file into sections of keys, each with its values in order (a key may repeat). */
+/**
+ * Parses a unit file into sections of keys, each with its values in order (a key may repeat; an
+ * empty assignment, `ExecStart=`, resets the list as systemd does in drop-ins).
+ */
 export function parseUnit(text: string): UnitSections {
   const sections: UnitSections = {};
   let current: Record<string, string[]> | undefined;
@@ -29,75 +40,123 @@ export function parseUnit(text: string): UnitSections {
     const eq = line.indexOf("=");
     if (current === undefined || eq < 0) throw new Error(`a unit line outside a section or without "=": ${line}`);
     const key = line.slice(0, eq).trim();
-    (current[key] ??= []).push(line.slice(eq + 1).trim());
+    const value = line.slice(eq + 1).trim();
+    if (value === "") current[key] = [];
+    else (current[key] ??= []).push(value);
   }
   return sections;
 }
 
-/** systemd's time span (`90`, `90s`, `1min 30s`, `500ms`) in milliseconds. */
+/** systemd's time span (`90`, `90s`, `1min 30s`, `500ms`, `0` or `infinity`) in milliseconds. */
 export function timeSpanMs(value: string): number {
   if (value === "infinity") return Number.POSITIVE_INFINITY;
   let total = 0;
-  for (const m of value.matchAll(/(\d+(?:\.\d+)?)\s*(ms|s|sec|m|min|h|hr)?/g)) {
-    const n = Number(m[1]);
+  const units: Record<string, number> = {
+    us: 0.001,
+    ms: 1,
+    s: 1000,
+    sec: 1000,
+    second: 1000,
+    seconds: 1000,
+    m: 60_000,
+    min: 60_000,
+    minute: 60_000,
+    minutes: 60_000,
+    h: 3_600_000,
+    hr: 3_600_000,
+    hour: 3_600_000,
+    hours: 3_600_000,
+    d: 86_400_000,
+    day: 86_400_000,
+    days: 86_400_000,
+  };
+  for (const m of value.matchAll(/(\d+(?:\.\d+)?)\s*([a-z]+)?/g)) {
     const unit = m[2] ?? "s";
-    total += n * ({ ms: 1, s: 1000, sec: 1000, m: 60_000, min: 60_000, h: 3_600_000, hr: 3_600_000 }[unit] ?? 1000);
+    const factor = units[unit];
+    if (factor === undefined) throw new Error(`"${value}" is not a systemd time span (unit "${unit}")`);
+    total += Number(m[1]) * factor;
   }
   return total;
 }
 
 /** An Exec line's words (systemd's quoting, simplified: double quotes group; a leading `-` ignores failure). */
 export function execWords(line: string): { argv: string[]; ignoreFailure: boolean } {
-  const ignoreFailure = line.startsWith("-");
-  const words = [...line.replace(/^[-@:+!]+/, "").matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2] ?? "");
-  return { argv: words, ignoreFailure };
+  const prefix = /^[-@:+!]*/.exec(line)?.[0] ?? "";
+  const words = [...line.slice(prefix.length).matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2] ?? "");
+  return { argv: words, ignoreFailure: prefix.includes("-") };
 }
 
 const SIGNALS = new Set(["SIGTERM", "SIGINT", "SIGHUP", "SIGKILL", "SIGUSR1", "SIGUSR2", "SIGQUIT"]);
 
+export interface ExecLine {
+  argv: string[];
+  ignoreFailure: boolean;
+}
+
 export interface ServiceConfig {
   name: string;
-  execStart: string[];
-  execReload?: string[];
-  execStop?: string[];
+  type: "simple" | "exec" | "oneshot";
+  /** One line, or several in turn for a oneshot. */
+  execStart: ExecLine[];
+  execReload?: ExecLine;
+  execStop?: ExecLine;
+  remainAfterExit: boolean;
   environment: Record<string, string>;
   user?: string;
+  group?: string;
   limitNofile?: number;
   workingDirectory?: string;
   killSignal: NodeJS.Signals;
+  timeoutStartMs: number;
   timeoutStopMs: number;
   restart: "no" | "always" | "on-failure";
   restartMs: number;
 }
 
+/** [Service] keys the runner carries out, and those it accepts without effect (said in docs/twin.md). */
+const SERVICE_KEYS = new Set([
+  "Type",
+  "ExecStart",
+  "ExecReload",
+  "ExecStop",
+  "Environment",
+  "User",
+  "Group",
+  "LimitNOFILE",
+  "WorkingDirectory",
+  "KillSignal",
+  "KillMode",
+  "TimeoutSec",
+  "TimeoutStopSec",
+  "TimeoutStartSec",
+  "Restart",
+  "RestartSec",
+  "RemainAfterExit",
+  "StandardOutput",
+  "StandardError",
+  "SyslogIdentifier",
+  "TasksMax",
+]);
+
+/** A time span key: `0` means no limit, as systemd reads TimeoutStartSec/TimeoutStopSec. */
+const timeout = (value: string | undefined, fallback: string): number => {
+  const ms = timeSpanMs(value ?? fallback);
+  return ms === 0 ? Number.POSITIVE_INFINITY : ms;
+};
+
 /** The [Service] section as the runner uses it; a key it does not carry out is an error naming it. */
 export function serviceConfig(name: string, sections: UnitSections): ServiceConfig {
   const service = sections.Service ?? {};
   const one = (key: string): string | undefined => service[key]?.at(-1);
-  const known = new Set([
-    "Type",
-    "ExecStart",
-    "ExecReload",
-    "ExecStop",
-    "Environment",
-    "User",
-    "Group",
-    "LimitNOFILE",
-    "WorkingDirectory",
-    "KillSignal",
-    "TimeoutStopSec",
-    "TimeoutStartSec",
-    "Restart",
-    "RestartSec",
-    "RemainAfterExit",
-  ]);
-  const unknown = Object.keys(service).filter((k) => !known.has(k));
+  const unknown = Object.keys(service).filter((k) => !SERVICE_KEYS.has(k));
   if (unknown.length > 0) throw new Error(`${name}: the twin does not carry out [Service] ${unknown.join(", ")}`);
   const type = one("Type") ?? "simple";
-  if (type !== "simple" && type !== "exec")
-    throw new Error(`${name}: Type=${type}; the twin runs simple and exec services`);
-  const start = one("ExecStart");
-  if (start === undefined) throw new Error(`${name} has no ExecStart`);
+  if (type !== "simple" && type !== "exec" && type !== "oneshot")
+    throw new Error(`${name}: Type=${type}; the twin runs simple, exec and oneshot services`);
+  const starts = (service.ExecStart ?? []).map(execWords);
+  if (starts.length === 0) throw new Error(`${name} has no ExecStart`);
+  if (type !== "oneshot" && starts.length > 1)
+    throw new Error(`${name}: several ExecStart lines are for Type=oneshot only (systemd refuses the unit)`);
   const killSignal = one("KillSignal") ?? "SIGTERM";
   if (!SIGNALS.has(killSignal)) throw new Error(`${name}: KillSignal=${killSignal} is not one the twin sends`);
   const restart = one("Restart") ?? "no";
@@ -113,18 +172,25 @@ export function serviceConfig(name: string, sections: UnitSections): ServiceConf
   const reload = one("ExecReload");
   const stop = one("ExecStop");
   const user = one("User");
+  const group = one("Group");
   const cwd = one("WorkingDirectory");
+  // A oneshot's start may take as long as it takes by default (systemd: TimeoutStartSec=infinity).
+  const startFallback = type === "oneshot" ? "0" : "90s";
   return {
     name,
-    execStart: execWords(start).argv,
-    ...(reload === undefined ? {} : { execReload: execWords(reload).argv }),
-    ...(stop === undefined ? {} : { execStop: execWords(stop).argv }),
+    type,
+    execStart: starts,
+    ...(reload === undefined ? {} : { execReload: execWords(reload) }),
+    ...(stop === undefined ? {} : { execStop: execWords(stop) }),
+    remainAfterExit: /^(yes|true|1|on)$/.test(one("RemainAfterExit") ?? "no"),
     environment,
     ...(user === undefined ? {} : { user }),
+    ...(group === undefined ? {} : { group }),
     ...(nofile === undefined ? {} : { limitNofile: Number(nofile.split(":").at(-1)) }),
     ...(cwd === undefined ? {} : { workingDirectory: cwd }),
     killSignal: killSignal as NodeJS.Signals,
-    timeoutStopMs: timeSpanMs(one("TimeoutStopSec") ?? "90s"),
+    timeoutStartMs: timeout(one("TimeoutStartSec") ?? one("TimeoutSec"), startFallback),
+    timeoutStopMs: timeout(one("TimeoutStopSec") ?? one("TimeoutSec"), "90s"),
     restart,
     restartMs: timeSpanMs(one("RestartSec") ?? "100ms"),
   };
@@ -137,7 +203,19 @@ export function sandboxNofileLimit(): number {
   return Number(row?.split(/\s+/)[4] ?? "1024");
 }
 
-export type ServiceState = "active" | "inactive" | "failed" | "activating";
+export type ServiceState = "inactive" | "activating" | "active" | "deactivating" | "failed";
+/** systemd's Result= of the last run. */
+export type ServiceResult = "success" | "exit-code" | "signal" | "timeout" | "resources";
+
+/** A start that failed, with systemd's result and its reason. */
+export class StartFailed extends Error {
+  constructor(
+    readonly result: ServiceResult,
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
 /** One service on one host: started, reloaded, stopped and restarted as systemd would. */
 export class Service {
@@ -145,29 +223,45 @@ export class Service {
   private stopping = false;
   private restartTimer: NodeJS.Timeout | undefined;
   state: ServiceState = "inactive";
+  result: ServiceResult = "success";
+  /** The main process's last exit status (ExecMainStatus). */
+  mainStatus = 0;
   readonly notes: string[] = [];
   exits = 0;
+  restarts = 0;
 
   constructor(
     private readonly sandbox: Sandbox,
     readonly host: string,
     readonly config: ServiceConfig,
+    /** Called on every change of state (the unit manager follows it: ordering, timers). */
+    private readonly onState: (state: ServiceState) => void = () => undefined,
   ) {}
 
+  private set(state: ServiceState): void {
+    this.state = state;
+    this.onState(state);
+  }
+
+  /** Starts the service; resolves when systemd would call the start job done, or throws StartFailed. */
   async start(): Promise<void> {
-    if (this.child !== undefined) return;
+    if (this.child !== undefined || this.state === "active") return;
+    clearTimeout(this.restartTimer);
+    this.stopping = false;
+    this.set("activating");
+    const prefix = await this.prefix();
+    if (this.config.type === "oneshot") return this.runOneshot(prefix);
+    this.result = "success";
+    const line = this.config.execStart[0];
+    if (line === undefined) throw new Error(`${this.config.name} has no ExecStart`);
+    this.spawnMain(prefix, line);
+    this.set("active");
+  }
+
+  /** The words before ExecStart: environment, limits, user, working directory. */
+  private async prefix(): Promise<{ argv: string[]; env: Record<string, string> }> {
     const { config } = this;
-    if (config.user !== undefined && config.user !== "root") {
-      const passwd = await this.sandbox.readFile(this.host, "/etc/passwd");
-      if (!passwd.split("\n").some((l) => l.startsWith(`${config.user}:`)))
-        throw new Error(
-          `${config.name} on ${this.host}: User=${config.user} does not exist (systemd: "Failed to determine user credentials")`,
-        );
-      this.note(
-        `User=${config.user}: checked, but run under the sandbox's one uid (an unprivileged user namespace maps only the caller's)`,
-      );
-    }
-    const prefix: string[] = [];
+    const argv: string[] = [];
     if (config.limitNofile !== undefined) {
       const most = sandboxNofileLimit();
       const granted = Math.min(config.limitNofile, most);
@@ -175,28 +269,111 @@ export class Service {
         this.note(
           `LimitNOFILE=${String(config.limitNofile)} asked; ${String(granted)} granted (the sandbox's hard limit: raising it needs privilege outside the namespace)`,
         );
-      prefix.push("prlimit", `--nofile=${String(granted)}:${String(granted)}`, "--");
+      argv.push("prlimit", `--nofile=${String(granted)}:${String(granted)}`, "--");
     }
-    const env = ["env", ...Object.entries(config.environment).map(([k, v]) => `${k}=${v}`)];
-    const cwd =
-      config.workingDirectory === undefined ? [] : ["sh", "-c", 'cd "$0" && exec "$@"', config.workingDirectory];
-    this.stopping = false;
-    this.state = "active";
+    argv.push(...(await this.userSwitch()));
+    if (config.workingDirectory !== undefined) argv.push("sh", "-c", 'cd "$0" && exec "$@"', config.workingDirectory);
+    return { argv, env: config.environment };
+  }
+
+  /** setpriv to User=/Group= when the sandbox maps them; checked (and said) when it cannot. */
+  private async userSwitch(): Promise<string[]> {
+    const { config } = this;
+    if (config.user === undefined || config.user === "root") return [];
+    const passwd = await this.sandbox.readFile(this.host, "/etc/passwd");
+    const entry = passwd.split("\n").find((l) => l.startsWith(`${config.user}:`));
+    if (entry === undefined)
+      throw new StartFailed(
+        "resources",
+        `${config.name} on ${this.host}: User=${config.user} does not exist (systemd: "Failed to determine user credentials")`,
+      );
+    if (config.group !== undefined) {
+      const groups = await this.sandbox.readFile(this.host, "/etc/group");
+      if (!groups.split("\n").some((l) => l.startsWith(`${config.group}:`)))
+        throw new StartFailed(
+          "resources",
+          `${config.name} on ${this.host}: Group=${config.group} does not exist (systemd: "Failed to determine group credentials")`,
+        );
+    }
+    if (!this.sandbox.mapsAllIds) {
+      this.note(
+        `User=${config.user}: checked, but run under the sandbox's one uid (an unprivileged user namespace maps only the caller's)`,
+      );
+      return [];
+    }
+    // Without Group=, the user's primary group (passwd's fourth field) and its supplementary ones.
+    const primary = entry.split(":")[3] ?? "";
+    const group =
+      config.group === undefined
+        ? [`--regid=${primary}`, "--init-groups"]
+        : [`--regid=${config.group}`, "--clear-groups"];
+    return ["setpriv", `--reuid=${config.user}`, ...group];
+  }
+
+  private spawnMain(prefix: { argv: string[]; env: Record<string, string> }, line: ExecLine): void {
     const child = this.sandbox.spawn(
       this.host,
-      [...env, ...prefix, ...cwd, ...config.execStart],
-      this.sandbox.logFile(this.host, config.name),
+      [...prefix.argv, ...line.argv],
+      this.sandbox.logFile(this.host, this.config.name),
+      prefix.env,
     );
     this.child = child;
     child.once("exit", (code, signal) => {
-      this.exits += 1;
-      this.child = undefined;
-      if (this.stopping || !this.sandbox.isRunning(this.host)) return;
-      const failed = code !== 0 || signal !== null;
-      this.state = failed ? "failed" : "inactive";
-      if (config.restart === "always" || (config.restart === "on-failure" && failed))
-        this.restartTimer = setTimeout(() => void this.start().catch(() => (this.state = "failed")), config.restartMs);
+      this.onMainExit(code, signal);
     });
+  }
+
+  private onMainExit(code: number | null, signal: NodeJS.Signals | null): void {
+    const { config } = this;
+    this.exits += 1;
+    this.child = undefined;
+    this.mainStatus = code ?? 0;
+    if (this.stopping || !this.sandbox.isRunning(this.host)) return;
+    const failed = code !== 0 || signal !== null;
+    this.result = signal !== null ? "signal" : failed ? "exit-code" : "success";
+    this.set(failed ? "failed" : "inactive");
+    if (config.restart === "always" || (config.restart === "on-failure" && failed))
+      this.restartTimer = setTimeout(() => {
+        this.restarts += 1;
+        void this.start().catch(() => {
+          this.set("failed");
+        });
+      }, config.restartMs);
+  }
+
+  /** A oneshot: each ExecStart to its end, in turn; active after (RemainAfterExit) or inactive. */
+  private async runOneshot(prefix: { argv: string[]; env: Record<string, string> }): Promise<void> {
+    const { config } = this;
+    const deadline = Date.now() + config.timeoutStartMs;
+    for (const line of config.execStart) {
+      const left = deadline - Date.now();
+      const child = this.sandbox.spawn(
+        this.host,
+        [...prefix.argv, ...line.argv],
+        this.sandbox.logFile(this.host, config.name),
+        prefix.env,
+      );
+      this.child = child;
+      const exit = await waitExit(child, left);
+      this.child = undefined;
+      if (exit === "timeout") {
+        this.result = "timeout";
+        this.set("failed");
+        throw new StartFailed("timeout", `${config.name}: start operation timed out (TimeoutStartSec)`);
+      }
+      this.mainStatus = exit.code ?? 0;
+      if (this.stopping) return;
+      if ((exit.code !== 0 || exit.signal !== null) && !line.ignoreFailure) {
+        this.result = exit.signal === null ? "exit-code" : "signal";
+        this.set("failed");
+        throw new StartFailed(
+          this.result,
+          `${config.name}: the control process exited with error code ${String(exit.code ?? exit.signal)}`,
+        );
+      }
+    }
+    this.result = "success";
+    this.set(config.remainAfterExit ? "active" : "inactive");
   }
 
   private note(line: string): void {
@@ -227,9 +404,9 @@ export class Service {
       throw new Error(`${this.config.name}: no ExecReload ("Job type reload is not applicable")`);
     const pid = await this.hostPid();
     if (pid === undefined) throw new Error(`${this.config.name} is not running`);
-    const argv = reload.map((w) => w.replaceAll("$MAINPID", String(pid)).replaceAll("${MAINPID}", String(pid)));
-    const r = await this.sandbox.run(this.host, argv);
-    if (r.status !== 0)
+    const argv = reload.argv.map((w) => w.replaceAll("$MAINPID", String(pid)).replaceAll("${MAINPID}", String(pid)));
+    const r = await this.sandbox.run(this.host, argv, { env: this.config.environment });
+    if (r.status !== 0 && !reload.ignoreFailure)
       throw new Error(`${this.config.name}: ExecReload exited ${String(r.status)}: ${r.stderr.trim()}`);
   }
 
@@ -238,27 +415,68 @@ export class Service {
     clearTimeout(this.restartTimer);
     const child = this.child;
     if (child === undefined) {
-      this.state = "inactive";
+      // A oneshot that remained active: its ExecStop is its stop path.
+      if (this.state === "active" && this.config.execStop !== undefined) {
+        this.set("deactivating");
+        await this.sandbox.run(this.host, this.config.execStop.argv, { env: this.config.environment });
+      }
+      if (this.state !== "failed") this.set("inactive");
       return;
     }
     this.stopping = true;
+    this.set("deactivating");
     const exited = new Promise((resolve) => child.once("exit", resolve));
     const main = await this.mainPid();
-    if (this.config.execStop !== undefined) await this.sandbox.run(this.host, this.config.execStop);
-    else if (main !== undefined) process.kill(main, this.config.killSignal);
-    const timeout = this.config.timeoutStopMs;
-    const timer = Number.isFinite(timeout)
+    // ExecStop first; what is left of the service then gets KillSignal (systemd.service(5)).
+    if (this.config.execStop !== undefined && this.config.type !== "oneshot")
+      await this.sandbox.run(this.host, this.config.execStop.argv, { env: this.config.environment });
+    if (main !== undefined && this.child !== undefined) signal(main, this.config.killSignal);
+    const limit = this.config.timeoutStopMs;
+    const timer = Number.isFinite(limit)
       ? setTimeout(() => {
           this.note(`${this.config.name} did not stop within TimeoutStopSec: killed (SIGKILL)`);
-          if (main !== undefined) process.kill(main, "SIGKILL");
-        }, timeout)
+          if (main !== undefined) signal(main, "SIGKILL");
+        }, limit)
       : undefined;
     await exited;
     clearTimeout(timer);
-    this.state = "inactive";
+    this.set("inactive");
   }
 
   get running(): boolean {
     return this.child !== undefined;
   }
+}
+
+/** Signals a process that may have exited meanwhile. */
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch {
+    // Gone already.
+  }
+}
+
+/** A child's exit, or "timeout" after `ms` (the child is then killed). */
+function waitExit(
+  child: ChildProcess,
+  ms: number,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null } | "timeout"> {
+  return new Promise((resolve) => {
+    const timer = Number.isFinite(ms)
+      ? setTimeout(
+          () => {
+            // nsenter's child is the command, in the host: kill it, then nsenter.
+            for (const pid of childrenOf(child.pid ?? 0)) signal(pid, "SIGKILL");
+            child.kill("SIGKILL");
+            resolve("timeout");
+          },
+          Math.max(0, ms),
+        )
+      : undefined;
+    child.once("exit", (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal });
+    });
+  });
 }
