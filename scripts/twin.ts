@@ -1,18 +1,19 @@
 /**
  * The twins: `npm run -s twin -- <aws|kubernetes> <up|run-job|status|exec|down> [...]`. A twin
  * carries a stack's offline plan out on hosts of its own on this machine (docs/twin.md): a test
- * bed and a rehearsal, never a claim that AWS or a cluster ran.
+ * bed and a rehearsal, never a claim that AWS or a cluster ran. One daemon per state directory
+ * keeps the twin running between commands (twin/daemon/); this command line talks to it.
  */
 import path from "node:path";
 import { z } from "zod";
 import { repoRoot } from "../local/repo-root";
-import { down, runningTwin } from "../twin/host/running";
+import { TwinClient, TwinError } from "../twin/daemon/client";
+import { daemonState, downTwin, staleMessage, startDaemon } from "../twin/daemon/process";
+import type { TargetIo } from "../twin/daemon/target";
+import { builtTarget, TARGETS, type TargetName } from "../twin/targets";
 import { parseFlags, runMain, UsageError } from "./cli";
 
-const TARGETS = ["aws", "kubernetes"] as const;
 const COMMANDS = ["up", "run-job", "status", "exec", "down"] as const;
-/** What the target-specific twins add (issues 18 and 19): until then these answer exit 2. */
-const NOT_BUILT: readonly string[] = ["up", "run-job", "status"];
 
 const USAGE = `Usage: npm run -s twin -- <aws|kubernetes> <command> [flags]
 
@@ -21,13 +22,19 @@ hosts of its own in an unprivileged sandbox (user, network, mount and PID namesp
 running the very files the plan declares. A test bed and a rehearsal: never a claim that AWS or
 a cluster ran. What it runs for real and what it stands in for: docs/twin.md.
 
+One daemon per state directory keeps the twin (its hosts, processes, volumes and load balancers)
+running between commands; \`up\` starts it, \`down\` ends it and everything in it.
+
 Commands:
-  up --stack NAME [--set key=value ...]   one \`pulumi up\` of the stack on the twin (not built yet)
-  run-job                                 the reconcile job the last up deployed, run once (not built yet)
-  status [--json]                         { tier, peels, transition, servers, connect } (not built yet)
-  exec [--site NAME] -- CMD ...           CMD on the twin's network, as a host in that site's peel
-                                          subnet, with this machine's files (needs a running twin)
-  down                                    ends the twin (every host and process) and removes its state
+  up --stack NAME [--set key=value ...]   one \`pulumi up\` of the stack on the twin (not built yet
+                                          for aws and kubernetes: their providers come next)
+  run-job                                 the reconcile job the last up deployed, run once
+  status [--json]                         { tier, peels, transition, servers, connect }
+  exec [--site NAME] -- CMD ...           CMD on the twin's network, as a client in that site's peel
+                                          subnet (default the hub's), with this machine's files; its
+                                          stdin, stdout, stderr and exit status are CMD's
+  down                                    ends the twin (every host and process) and removes its
+                                          runtime parts; cleans up after a daemon that died
 
 Flags:
   --state-dir DIR   the twin's state (default .state/twin/<target>)
@@ -37,13 +44,58 @@ Flags:
   --json            for status
   -h, --help        show this help
 
-Exit status: 0 done, 1 failed (as \`pulumi up\` fails), 2 bad input or a command not built yet.
+Environment:
+  ZESTER_TWIN_TARGET_MODULE=FILE   up starts the daemon with FILE's createTarget(twin) in place of
+                                   the built target (a target under development, or a test's)
+
+Exit status: 0 done; 1 failed (as \`pulumi up\` fails; a twin whose daemon died); 2 bad input, no
+twin running, or a command not built yet; exec: the command's own.
 The kernel must allow unprivileged user namespaces (docs/twin.md).`;
 
 const PositionalsSchema = z.tuple([
   z.enum(TARGETS, { message: `the first word is the twin: ${TARGETS.join(" or ")}` }),
   z.enum(COMMANDS, { message: `the second word is the command: ${COMMANDS.join(", ")}` }),
 ]);
+
+const io: TargetIo = {
+  out: (text) => process.stdout.write(text),
+  err: (text) => process.stderr.write(text),
+};
+
+/** The running twin's client; a UsageError when none runs, an Error when one died. */
+async function running(dir: string, target: TargetName): Promise<TwinClient> {
+  const state = await daemonState(dir);
+  if (state.kind === "none")
+    throw new UsageError(
+      `no ${target} twin runs in ${dir}: start one with \`npm run -s twin -- ${target} up --stack NAME\``,
+    );
+  if (state.kind === "stale") throw new Error(staleMessage(dir, target, state.why));
+  if (state.target !== target)
+    throw new UsageError(
+      `the twin in ${dir} is the ${state.target} twin, not ${target}: use \`twin ${state.target} …\` or another --state-dir`,
+    );
+  return new TwinClient(dir);
+}
+
+async function up(dir: string, target: TargetName, stack: string | undefined, set: string[]): Promise<number> {
+  if (stack === undefined) throw new UsageError("up needs --stack NAME (stacks/Pulumi.NAME.yaml)");
+  const state = await daemonState(dir);
+  if (state.kind === "stale") throw new Error(staleMessage(dir, target, state.why));
+  let client: TwinClient;
+  if (state.kind === "running") client = await running(dir, target);
+  else {
+    const targetModule = process.env.ZESTER_TWIN_TARGET_MODULE;
+    if (targetModule === undefined && (await builtTarget(target)) === undefined) {
+      process.stderr.write(
+        `twin: \`${target} up\` is not built yet: the ${target} twin's providers come with its own work (docs/twin.md)\n`,
+      );
+      return 2;
+    }
+    process.stderr.write(`Starting the ${target} twin's daemon in ${dir} …\n`);
+    client = await startDaemon({ dir, target, ...(targetModule === undefined ? {} : { targetModule }) });
+  }
+  return client.up({ stack, set }, io);
+}
 
 async function main(argv: string[]): Promise<number> {
   const dash = argv.indexOf("--");
@@ -66,27 +118,38 @@ async function main(argv: string[]): Promise<number> {
       json: { type: "boolean" },
     },
   );
-  const stateDir = path.resolve(values["state-dir"] ?? path.join(repoRoot(), ".state", "twin", target));
-  if (NOT_BUILT.includes(verb)) {
-    process.stderr.write(
-      `twin: \`${target} ${verb}\` is not built yet: the ${target} twin's providers come with its own work (docs/twin.md)\n`,
-    );
-    return 2;
+  const dir = path.resolve(values["state-dir"] ?? path.join(repoRoot(), ".state", "twin", target));
+  if (verb !== "exec" && command.length > 0) throw new UsageError(`${verb} takes no command after --`);
+  try {
+    switch (verb) {
+      case "up":
+        return await up(dir, target, values.stack, values.set ?? []);
+      case "run-job":
+        return await (await running(dir, target)).runJob(io);
+      case "status": {
+        const client = await running(dir, target);
+        if (values.json !== true) return await client.statusText(io);
+        process.stdout.write(`${JSON.stringify(await client.status(), null, 2)}\n`);
+        return 0;
+      }
+      case "exec":
+        if (command.length === 0) throw new UsageError("exec needs a command after --, e.g. exec -- nats server ls");
+        return await (await running(dir, target)).exec(values.site, command);
+      case "down": {
+        const done = await downTwin(dir);
+        const said = {
+          down: `The ${target} twin in ${dir} is down: every host and process ended, its runtime parts removed.`,
+          cleaned: `The ${target} twin in ${dir} had died; what was left of it is ended and removed.`,
+          none: `No ${target} twin ran in ${dir}; nothing to end.`,
+        };
+        process.stdout.write(`${said[done]}\n`);
+        return 0;
+      }
+    }
+  } catch (error) {
+    if (error instanceof TwinError && error.status === 2) throw new UsageError(error.message);
+    throw error;
   }
-  if (verb === "down") {
-    const ran = await down(stateDir);
-    process.stdout.write(
-      ran
-        ? `The ${target} twin in ${stateDir} is down.\n`
-        : `No ${target} twin ran in ${stateDir}; its state is removed.\n`,
-    );
-    return 0;
-  }
-  // exec
-  if (command.length === 0) throw new UsageError("exec needs a command after --, e.g. exec -- nats server ls");
-  if (runningTwin(stateDir) === undefined)
-    throw new UsageError(`no ${target} twin runs in ${stateDir}: start one with \`twin ${target} up\` first`);
-  throw new UsageError(`exec into a running ${target} twin comes with its \`up\` (not built yet)`);
 }
 
 runMain("twin", () => main(process.argv.slice(2)));

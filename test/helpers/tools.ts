@@ -7,10 +7,11 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { cacheDir, fetchDebianTool, fetchDebianTree, type DebianSuite } from "../../local/debian-archive";
+import { fetchDebianTool, type DebianSuite } from "../../local/debian-archive";
 import { fetchFromDebian } from "../../local/nats-binary";
 import type { NftTool } from "../../twin/host/sandbox";
-import { CLOUD_INIT_PACKAGES, NFTABLES_PACKAGES, XFSPROGS_PACKAGES, nftIn } from "../../twin/host/tools";
+import { nftIn } from "../../twin/host/tools";
+import { cloudInitTree as twinCloudInitTree, nftablesTree, xfsprogsTree as twinXfsprogsTree } from "../../scripts/twin-tools";
 
 /** The nats-server lines every behaviour test runs against: Debian bookworm's and the current release. */
 export const NATS_SERVER_SUITES: DebianSuite[] = ["bookworm", "sid"];
@@ -35,33 +36,13 @@ export function shellcheckBinary(): string {
 }
 
 /** Debian bookworm's cloud-init with its Python modules, as a tree (`usr/bin/cloud-init`, …). */
-export function cloudInitTree(): string {
-  return fetchDebianTree(
-    [...CLOUD_INIT_PACKAGES],
-    TOOLS_SUITE,
-    path.join(cacheDir(), "debian-tools", TOOLS_SUITE, "cloud-init"),
-  );
-}
+export const cloudInitTree = (): string => twinCloudInitTree();
 
 /** Debian bookworm's nft with its libraries: the twin's packet filter. */
-export function nftTool(): NftTool {
-  return nftIn(
-    fetchDebianTree(
-      [...NFTABLES_PACKAGES],
-      TOOLS_SUITE,
-      path.join(cacheDir(), "debian-tools", TOOLS_SUITE, "nftables"),
-    ),
-  );
-}
+export const nftTool = (): NftTool => nftIn(nftablesTree());
 
 /** Debian bookworm's xfsprogs with the libraries it needs, as a tree (image.ts makes it a host's layer). */
-export function xfsprogsTree(): string {
-  return fetchDebianTree(
-    [...XFSPROGS_PACKAGES],
-    TOOLS_SUITE,
-    path.join(cacheDir(), "debian-tools", TOOLS_SUITE, "xfsprogs"),
-  );
-}
+export const xfsprogsTree = (): string => twinXfsprogsTree();
 
 /** Everything above, fetched once before the tests (a no-op when `.cache/` has it). */
 export function fetchTestTools(): void {

@@ -1,4 +1,7 @@
-/** `npm run -s twin`: the generic commands, and the target-specific ones saying they are not built yet. */
+/**
+ * `npm run -s twin`: its words and flags, and what it says with no twin running; the daemon's
+ * commands against a running twin are test/twin/daemon.test.ts's.
+ */
 import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -21,22 +24,29 @@ describe("npm run twin", () => {
     expect(command.stderr).toContain("up, run-job, status, exec, down");
   });
 
-  test("up, run-job and status answer that they are not built yet, with exit 2", () => {
-    for (const verb of ["up", "run-job", "status"]) {
-      const r = runScript("twin", ["aws", verb, "--stack", "staging"]);
+  test("up answers that it is not built yet; run-job and status that no twin runs; both exit 2", () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "zester-twin-cli-"));
+    const up = runScript("twin", ["aws", "up", "--stack", "staging", "--state-dir", dir]);
+    expect(up.status).toBe(2);
+    expect(up.stderr).toContain("not built yet");
+    for (const verb of ["run-job", "status"]) {
+      const r = runScript("twin", ["aws", verb, "--state-dir", dir]);
       expect(r.status).toBe(2);
-      expect(r.stderr).toContain("not built yet");
+      expect(r.stderr).toContain(`no aws twin runs in ${dir}`);
     }
+    const noStack = runScript("twin", ["aws", "up", "--state-dir", dir]);
+    expect([noStack.status, noStack.stderr]).toEqual([2, expect.stringContaining("up needs --stack NAME")]);
   });
 
-  test("down removes the state directory; exec without a running twin says so", () => {
+  test("down without a twin removes nothing that is not the twin's; exec without a running twin says so", () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), "zester-twin-cli-"));
-    writeFileSync(path.join(dir, "stack.json"), "{}");
+    writeFileSync(path.join(dir, "notes.txt"), "mine");
     const exec = runScript("twin", ["kubernetes", "exec", "--state-dir", dir, "--", "true"]);
     expect(exec.status).toBe(2);
     expect(exec.stderr).toContain(`no kubernetes twin runs in ${dir}`);
     const r = runScript("twin", ["kubernetes", "down", "--state-dir", dir]);
     expect(r.status).toBe(0);
-    expect(existsSync(dir)).toBe(false);
+    expect(r.stdout).toContain(`No kubernetes twin ran in ${dir}; nothing to end.`);
+    expect(existsSync(path.join(dir, "notes.txt"))).toBe(true);
   });
 });

@@ -145,6 +145,8 @@ export class Systemctl {
   private async jobs(parsed: Parsed): Promise<Reply> {
     this.needNames(parsed);
     const verb = parsed.verb;
+    // A unit file the manager has not loaded yet is loaded when it is asked for, as systemd does.
+    if (parsed.names.some((name) => this.manager.units.get(name)?.load !== "loaded")) await this.manager.reload();
     for (const name of parsed.names) {
       try {
         this.manager.unit(name);
@@ -220,6 +222,8 @@ export class Systemctl {
 
   private async enable(parsed: Parsed): Promise<Reply> {
     this.needNames(parsed);
+    // systemctl enable reads the unit files themselves, not what the manager loaded last.
+    await this.manager.reload();
     let stderr = "";
     const links: [string, string][] = [];
     for (const name of parsed.names) {
