@@ -9,7 +9,7 @@ import { mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { DISK_MODELS, dataDiskScript } from "../../topology/render/data-disk";
-import { HostCalls } from "../../twin/host/host-calls";
+import { HostCalls, type Call } from "../../twin/host/host-calls";
 import { imageLayers, writeTwinLayer } from "../../twin/host/image";
 import { Sandbox } from "../../twin/host/sandbox";
 import { xfsToolsIn } from "../../twin/host/tools";
@@ -19,11 +19,14 @@ import { nftTool, xfsprogsTree } from "../helpers/tools";
 const GiB = 1024 ** 3;
 const STORE = "/var/lib/nats/jetstream";
 const HOST = "core-0";
+/** The host with several instance-store disks (RAID0). */
+const STRIPED = "core-1";
 
 describe("volumes on a twin host", () => {
   let sandbox: Sandbox;
   let volumes: Volumes;
   let calls: HostCalls;
+  let stripedCalls: HostCalls;
 
   const sh = async (script: string) => {
     const r = await sandbox.run(HOST, ["sh", "-c", script]);
@@ -41,26 +44,37 @@ describe("volumes on a twin host", () => {
     sandbox = await Sandbox.start({ dir, nft: nftTool() });
     const tree = xfsprogsTree();
     volumes = new Volumes(sandbox, path.join(dir, "volumes"), xfsToolsIn(tree));
-    calls = await HostCalls.listen(sandbox.runtimePaths(HOST).socket, {
-      lsblk: (call) => volumes.lsblk(HOST, call),
-      mount: (call) => volumes.mount(HOST, call),
-      xfs_growfs: (call) => volumes.growfs(HOST, call),
+    const handlers = (host: string) => ({
+      lsblk: (call: Call) => volumes.lsblk(host, call),
+      mount: (call: Call) => volumes.mount(host, call),
+      xfs_growfs: (call: Call) => volumes.growfs(host, call),
+      mdadm: (call: Call) => volumes.mdadm(host, call),
     });
-    await sandbox.addHost({
-      name: HOST,
-      address: "10.0.1.10",
-      prefix: 24,
-      rootSource: "/dev/nvme0n1p1",
-      image: imageLayers(writeTwinLayer(path.join(dir, "image")), { xfsprogs: tree }),
-    });
-    volumes.setRootDisk(HOST, { name: "nvme0n1", partition: "nvme0n1p1", sizeBytes: 8 * GiB, model: DISK_MODELS.ebs });
-    await sh(
-      "echo 'nats:x:999:999::/var/lib/nats:/usr/sbin/nologin' >> /etc/passwd && echo 'nats:x:999:' >> /etc/group",
-    );
+    calls = await HostCalls.listen(sandbox.runtimePaths(HOST).socket, handlers(HOST));
+    stripedCalls = await HostCalls.listen(sandbox.runtimePaths(STRIPED).socket, handlers(STRIPED));
+    const image = imageLayers(writeTwinLayer(path.join(dir, "image")), { xfsprogs: tree });
+    for (const [name, address] of [
+      [HOST, "10.0.1.10"],
+      [STRIPED, "10.0.1.11"],
+    ] as const) {
+      await sandbox.addHost({ name, address, prefix: 24, rootSource: "/dev/nvme0n1p1", image });
+      volumes.setRootDisk(name, {
+        name: "nvme0n1",
+        partition: "nvme0n1p1",
+        sizeBytes: 8 * GiB,
+        model: DISK_MODELS.ebs,
+      });
+      await sandbox.run(name, [
+        "sh",
+        "-c",
+        "echo 'nats:x:999:999::/var/lib/nats:/usr/sbin/nologin' >> /etc/passwd && echo 'nats:x:999:' >> /etc/group",
+      ]);
+    }
   }, 60_000);
 
   afterAll(async () => {
     await calls.close();
+    await stripedCalls.close();
     await sandbox.stop();
   });
 
@@ -135,6 +149,41 @@ describe("volumes on a twin host", () => {
     const blank = await sh("mkdir -p /mnt/store && mount /dev/nvme2n1 /mnt/store");
     expect(blank.status).toBe(32);
     expect(blank.stderr).toContain("wrong fs type");
+  }, 60_000);
+
+  test("several instance-store disks are striped (mdadm RAID0), mounted at their sum, and made anew after a stop", async () => {
+    const on = async (script: string) => (await sandbox.run(STRIPED, ["sh", "-c", script])).stdout.trim();
+    for (const n of [1, 2]) {
+      volumes.create({
+        id: `store-${String(n)}`,
+        sizeBytes: GiB,
+        model: DISK_MODELS["instance-store"],
+        lifetime: "ephemeral",
+      });
+      await volumes.attach(`store-${String(n)}`, STRIPED, `nvme${String(n)}n1`);
+    }
+    const script = dataDiskScript("instance-store", 2, STORE, "nats");
+    await sandbox.writeFile(STRIPED, "/usr/local/sbin/zester-data-disk", script, "0755");
+    const first = await sandbox.run(STRIPED, ["/usr/local/sbin/zester-data-disk"]);
+    expect([first.status, first.stderr]).toEqual([0, "mdadm: array /dev/md/zester-data started.\n"]);
+    expect(await on(`findmnt -no SOURCE ${STORE}; readlink /dev/md/zester-data`)).toBe("/dev/md127\n/dev/md127");
+    expect(Number(await on(`df -B1 --output=size ${STORE} | tail -1`))).toBeGreaterThan(1.9 * GiB);
+    expect(await on("lsblk -dno NAME,TYPE /dev/md127")).toBe("md127 raid0");
+    await on(`echo striped > ${STORE}/f`);
+
+    // A reboot keeps the array and its files; a stop blanks both disks, and the array with them.
+    await sandbox.powerOff(STRIPED);
+    await sandbox.powerOn(STRIPED);
+    await volumes.relink(STRIPED);
+    expect((await sandbox.run(STRIPED, ["/usr/local/sbin/zester-data-disk"])).status).toBe(0);
+    expect(await on(`cat ${STORE}/f`)).toBe("striped");
+    await sandbox.powerOff(STRIPED);
+    await volumes.hostStopped(STRIPED);
+    await sandbox.powerOn(STRIPED);
+    await volumes.relink(STRIPED);
+    const again = await sandbox.run(STRIPED, ["/usr/local/sbin/zester-data-disk"]);
+    expect([again.status, again.stderr]).toEqual([0, "mdadm: array /dev/md/zester-data started.\n"]);
+    expect(await on(`findmnt -no SOURCE ${STORE}; ls ${STORE}`)).toBe("/dev/md127");
   }, 60_000);
 
   test("a mount that is not of a twin device is the real mount's", async () => {

@@ -90,7 +90,7 @@ export class Machine {
       lsblk: (call) => volumes.lsblk(name, call),
       mount: (call) => volumes.mount(name, call),
       xfs_growfs: (call) => volumes.growfs(name, call),
-      mdadm: () => Promise.reject(new ToolError("mdadm: the twin has no RAID stand-in yet (docs/twin.md)", 1)),
+      mdadm: (call) => volumes.mdadm(name, call),
       "apt-get": (call) => this.aptGet(call),
     };
   }

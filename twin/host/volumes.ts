@@ -61,7 +61,7 @@ export interface RootDisk {
 
 export interface VolumeInfo extends VolumeSpec {
   image: string;
-  attached?: { host: string; device: string };
+  attached?: { host: string; device: string; aliases?: string[] };
 }
 
 /** What an image's file system says of itself. */
@@ -81,6 +81,10 @@ export interface XfsTools {
 interface Volume extends VolumeInfo {
   /** The tmpfs holding its files in the sandbox, once mounted, and for which file system. */
   backing?: { uuid: string; sizeBytes: number };
+  /** Counts the times it was blanked: an array remembers its members' counts (mdadm --assemble). */
+  blanks: number;
+  /** A RAID array's members and their blank counts when it was made. */
+  array?: { members: string[]; blanks: number[] };
 }
 
 const VFS_FLAGS = new Set([
@@ -107,6 +111,8 @@ const XFS_OPTIONS = new Set([
   "attr2",
 ]);
 const NAME = /^[a-z][a-z0-9]{0,31}$/;
+/** Where a host sees its attached devices' images. */
+const HOST_DEVICES = "/run/twin/devices";
 
 const sh = (value: string): string => `'${value.replaceAll("'", `'"'"'`)}'`;
 
@@ -134,7 +140,7 @@ export class Volumes {
     const image = path.join(this.dir, `${spec.id}.img`);
     closeSync(openSync(image, "w"));
     truncateSync(image, spec.sizeBytes);
-    const volume: Volume = { ...spec, image };
+    const volume: Volume = { ...spec, image, blanks: 0 };
     this.volumes.set(spec.id, volume);
     return this.info(volume);
   }
@@ -148,8 +154,10 @@ export class Volumes {
   }
 
   private info(volume: Volume): VolumeInfo {
-    const info: VolumeInfo & { backing?: unknown } = structuredClone(volume);
+    const info: Partial<Volume> & VolumeInfo = structuredClone(volume);
     delete info.backing;
+    delete info.blanks;
+    delete info.array;
     return info;
   }
 
@@ -177,9 +185,12 @@ export class Volumes {
   }
 
   /** Attaches a volume to a host as `/dev/<device>`; at once in a running host (hot plug). */
-  async attach(id: string, host: string, device: string): Promise<void> {
+  async attach(id: string, host: string, device: string, aliases: string[] = []): Promise<void> {
     const volume = this.volume(id);
     if (!NAME.test(device)) throw new Error(`device name "${device}": a kernel name such as nvme1n1`);
+    for (const alias of aliases)
+      if (!/^[a-z][a-z0-9-]*\/[a-z0-9._-]+$/.test(alias))
+        throw new Error(`device alias "${alias}": a /dev path such as md/zester-data`);
     if (volume.attached !== undefined)
       throw new Error(`volume ${id} is attached to ${volume.attached.host} as ${volume.attached.device} already`);
     const taken = [...this.volumes.values()].find((v) => v.attached?.host === host && v.attached.device === device);
@@ -188,7 +199,7 @@ export class Volumes {
     const link = this.deviceLink(host, device);
     mkdirSync(path.dirname(link), { recursive: true });
     linkSync(volume.image, link);
-    volume.attached = { host, device };
+    volume.attached = { host, device, ...(aliases.length === 0 ? {} : { aliases }) };
     if (this.sandbox.isRunning(host)) await this.relink(host);
   }
 
@@ -219,11 +230,18 @@ export class Volumes {
 
   /** What a host's stop does to its disks: ephemeral ones lose everything (reboots keep them). */
   async hostStopped(host: string): Promise<void> {
-    for (const volume of this.volumes.values())
+    for (const volume of [...this.volumes.values()])
       if (volume.attached?.host === host && volume.lifetime === "ephemeral") {
         await this.dropBacking(volume);
+        if (volume.array !== undefined) {
+          // An array of blank disks is gone with them.
+          await this.detach(volume.id);
+          await this.delete(volume.id);
+          continue;
+        }
         truncateSync(volume.image, 0);
         truncateSync(volume.image, volume.sizeBytes);
+        volume.blanks += 1;
       }
   }
 
@@ -236,10 +254,14 @@ export class Volumes {
     const devices = [...this.volumes.values()]
       .filter((v) => v.attached?.host === host)
       .map((v) => v.attached?.device ?? "");
+    const aliases = [...this.volumes.values()]
+      .filter((v) => v.attached?.host === host)
+      .flatMap((v) => (v.attached?.aliases ?? []).map((alias) => [alias, v.attached?.device ?? ""] as const));
     const script = [
       "set -eu",
-      'for link in /dev/*; do case "$(readlink "$link" || true)" in /run/twin/devices/*) rm -f "$link";; esac; done',
+      'for link in /dev/* /dev/md/*; do case "$(readlink "$link" || true)" in /run/twin/devices/*|/dev/md*) rm -f "$link";; esac; done',
       ...devices.map((d) => `ln -s /run/twin/devices/${d} /dev/${d}`),
+      ...aliases.map(([alias, d]) => `mkdir -p "$(dirname /dev/${alias})" && ln -s /dev/${d} /dev/${alias}`),
     ].join("\n");
     await mustRun(this.sandbox.commandOn(host, ["sh", "-c", script]));
   }
@@ -296,7 +318,7 @@ export class Volumes {
       const sb = await this.superblock(volume.id);
       devices.push({
         name: volume.attached.device,
-        type: "disk",
+        type: volume.array === undefined ? "disk" : "raid0",
         sizeBytes: statSync(volume.image).size,
         majMin: `259:${String(2 + this.minorOf(volume.id))}`,
         model: volume.model,
@@ -328,9 +350,11 @@ export class Volumes {
     return mountTargets(await this.sandbox.readFile(host, "/proc/self/mountinfo"), device);
   }
 
-  /** The attached volume a host calls `source` (`/dev/nvme1n1`), if it is one of the twin's. */
-  private volumeAt(host: string, source: string): Volume | undefined {
-    const name = source.replace(/^\/dev\//, "");
+  /** The attached volume a host calls `source` (`/dev/nvme1n1`, or a link to it), if it is one of the twin's. */
+  private async volumeAt(host: string, source: string): Promise<Volume | undefined> {
+    if (!source.startsWith("/dev/")) return undefined;
+    const real = (await this.sandbox.run(host, ["readlink", "-f", "--", source])).stdout.trim();
+    const name = real.startsWith(`${HOST_DEVICES}/`) ? real.slice(HOST_DEVICES.length + 1) : source.slice(5);
     return [...this.volumes.values()].find((v) => v.attached?.host === host && v.attached.device === name);
   }
 
@@ -340,7 +364,7 @@ export class Volumes {
    */
   async mount(host: string, call: Call): Promise<Reply> {
     const parsed = parseMountArgs(call.args);
-    const volume = parsed.positionals.length === 2 ? this.volumeAt(host, parsed.positionals[0] ?? "") : undefined;
+    const volume = parsed.positionals.length === 2 ? await this.volumeAt(host, parsed.positionals[0] ?? "") : undefined;
     if (volume === undefined || volume.attached === undefined) return { exec: ["/usr/bin/mount", ...call.args] };
     const device = `/dev/${volume.attached.device}`;
     const target = path.posix.resolve(call.cwd, parsed.positionals[1] ?? "");
@@ -415,12 +439,65 @@ export class Volumes {
     return path.join(this.dir, `${volume.id}.fs`);
   }
 
+  /**
+   * The `mdadm` stand-in, for the RAID0 of several instance-store disks (data-disk.ts):
+   * `--create DEVICE --level=0 --raid-devices=N MEMBERS…` makes an array device (an image of
+   * N × the smallest member, as md's RAID0 spans them) at /dev/md127 with DEVICE linked to it;
+   * `--assemble DEVICE MEMBERS…` finds it again while its members are the disks it was made of
+   * (a stop blanks instance-store disks, and their array is gone with them). No md superblock is
+   * written on the members: blkid says nothing of them.
+   */
+  async mdadm(host: string, call: Call): Promise<Reply> {
+    const request = parseMdadmArgs(call.args);
+    const members: Volume[] = [];
+    for (const m of request.members) {
+      const volume = await this.volumeAt(host, m);
+      if (volume === undefined) throw new ToolError(`mdadm: cannot open ${m}: No such file or directory`, 1);
+      members.push(volume);
+    }
+    const arrays = [...this.volumes.values()].filter((v) => v.attached?.host === host && v.array !== undefined);
+    const alias = request.device.replace(/^\/dev\//, "");
+    if (request.mode === "assemble") {
+      const found = arrays.find(
+        (a) =>
+          a.array?.members.length === members.length &&
+          members.every((m) => {
+            const i = a.array?.members.indexOf(m.id) ?? -1;
+            return i >= 0 && a.array?.blanks[i] === m.blanks;
+          }),
+      );
+      if (found === undefined)
+        throw new ToolError(`mdadm: no recogniseable superblock on ${request.members[0] ?? ""}`, 1);
+      return { stderr: `mdadm: ${request.device} has been started with ${String(members.length)} drives.\n` };
+    }
+    if (request.level !== "0")
+      throw new ToolError(`mdadm: the twin makes RAID0 arrays only, not level ${request.level}`, 1);
+    if (request.raidDevices !== members.length)
+      throw new ToolError(
+        `mdadm: ${String(members.length)} devices given, --raid-devices=${String(request.raidDevices)}`,
+        2,
+      );
+    const taken = new Set([...this.volumes.values()].map((v) => v.attached?.device));
+    let number = 127;
+    while (taken.has(`md${String(number)}`)) number -= 1;
+    const id = `md-${host}-${String(number)}`;
+    this.create({
+      id,
+      sizeBytes: members.length * Math.min(...members.map((m) => m.sizeBytes)),
+      model: "",
+      lifetime: members.some((m) => m.lifetime === "ephemeral") ? "ephemeral" : "persistent",
+    });
+    this.volume(id).array = { members: members.map((m) => m.id), blanks: members.map((m) => m.blanks) };
+    await this.attach(id, host, `md${String(number)}`, alias.startsWith("md/") ? [alias] : []);
+    return { stderr: `mdadm: array ${request.device} started.\n` };
+  }
+
   /** The `xfs_growfs` stand-in: `xfs_growfs [-n] [-d] [-D BLOCKS] MOUNTPOINT`. */
   async growfs(host: string, call: Call): Promise<Reply> {
     const { info, blocks, target } = parseGrowfsArgs(call.args, call.cwd);
     const mountinfo = (await this.sandbox.readFile(host, "/proc/self/mountinfo")).split("\n").map((l) => l.split(" "));
     const entry = mountinfo.find((f) => f[4] === target || f[f.indexOf("-") + 2] === target);
-    const volume = entry === undefined ? undefined : this.volumeAt(host, entry[entry.indexOf("-") + 2] ?? "");
+    const volume = entry === undefined ? undefined : await this.volumeAt(host, entry[entry.indexOf("-") + 2] ?? "");
     if (volume === undefined) throw new ToolError(`xfs_growfs: ${target} is not a mounted XFS filesystem`, 1);
     const before = await this.superblock(volume.id);
     if (before === undefined) throw new ToolError(`xfs_growfs: ${target} is not a mounted XFS filesystem`, 1);
@@ -483,6 +560,48 @@ function mountTargets(mountinfo: string, device: string): string[] {
     .filter((f) => f[f.indexOf("-") + 2] === `/dev/${device}`)
     .map((f) => f[4] ?? "")
     .filter((target) => !target.startsWith("/run/twin/"));
+}
+
+interface MdadmRequest {
+  mode: "create" | "assemble";
+  device: string;
+  level?: string;
+  raidDevices?: number;
+  members: string[];
+}
+
+/** mdadm's words for create and assemble; anything else is refused, naming it. */
+function parseMdadmArgs(args: readonly string[]): MdadmRequest {
+  let mode: MdadmRequest["mode"] | undefined;
+  let level: string | undefined;
+  let raidDevices: number | undefined;
+  const words: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] ?? "";
+    const [flag = "", inline] = arg.split("=", 2);
+    const value = () => inline ?? args[++i] ?? "";
+    if (flag === "--create" || flag === "-C") mode = "create";
+    else if (flag === "--assemble" || flag === "-A") mode = "assemble";
+    else if (flag === "--level" || flag === "-l") level = value().replace(/^raid/, "");
+    else if (flag === "--raid-devices" || flag === "-n") raidDevices = Number(value());
+    else if (flag === "--run" || flag === "-R" || flag === "--force") continue;
+    else if (arg.startsWith("-"))
+      throw new ToolError(
+        `mdadm: the twin's mdadm creates and assembles RAID0 arrays; it does not carry out ${arg}`,
+        1,
+      );
+    else words.push(arg);
+  }
+  const [device, ...members] = words;
+  if (mode === undefined || device === undefined || members.length === 0)
+    throw new ToolError("mdadm: the twin's mdadm takes --create or --assemble, the array device, and its members", 1);
+  return {
+    mode,
+    device,
+    members,
+    ...(level === undefined ? {} : { level }),
+    ...(raidDevices === undefined ? {} : { raidDevices }),
+  };
 }
 
 function parseMountArgs(args: readonly string[]): { type?: string; options: string[]; positionals: string[] } {
