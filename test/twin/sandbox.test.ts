@@ -58,6 +58,11 @@ describe("the twin's sandbox", () => {
     expect((await sandbox.run("core-1", ["test", "-e", "/etc/zester/agent.json"])).status).not.toBe(0);
     expect(existsSync("/etc/zester/agent.json")).toBe(false);
     expect((await sandbox.run("core-0", ["cat", "/etc/hosts"])).stdout).toContain("10.0.2.10 core-1.zester.internal");
+    // The kernel's own settings are this machine's: only the network's are the host's.
+    const sysctl = await sandbox.run("core-0", ["sh", "-c", "sysctl -w fs.file-max=$(sysctl -n fs.file-max)"]);
+    expect(sysctl.status).not.toBe(0);
+    expect((await sandbox.run("core-0", ["sysctl", "-w", "net.core.somaxconn=4242"])).status).toBe(0);
+    expect((await sandbox.run("core-1", ["sysctl", "-n", "net.core.somaxconn"])).stdout.trim()).not.toBe("4242");
   });
 
   test("hosts in two subnets reach each other by name; a client has this machine's files and the twin's names", async () => {

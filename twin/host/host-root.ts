@@ -109,6 +109,20 @@ export function mountRootScript(paths: HostRootPaths): string {
   return `${lines.join("\n")}\n`;
 }
 
+/**
+ * Makes /proc/sys read-only but for /proc/sys/net: a kernel-wide setting (fs.file-max,
+ * vm.swappiness) written from a twin would change this machine's, and the twin runs as root when
+ * it can; the network's belong to the namespace.
+ */
+export function readOnlySysctls(proc: string): string[] {
+  return [
+    `mount --bind ${proc}/sys ${proc}/sys`,
+    `mount -o remount,bind,ro ${proc}/sys`,
+    `mount --bind ${proc}/sys/net ${proc}/sys/net`,
+    `mount -o remount,bind,rw ${proc}/sys/net`,
+  ];
+}
+
 const imageOnlyName = (own: (typeof IMAGE_ONLY)[number]): string => `${own.dir}-${own.path.replaceAll("/", "-")}`;
 
 /** Unmounts the root and the twin's mounts for it (the host is gone for good). */
@@ -145,6 +159,8 @@ export function firmwareScript(paths: HostRootPaths, hostname: string, init: str
     `ln -s /proc/self/fd ${root}/dev/fd`,
     ...["stdin", "stdout", "stderr"].map((s, i) => `ln -s /proc/self/fd/${String(i)} ${root}/dev/${s}`),
     `mount -t proc proc ${root}/proc`,
+    // The kernel is this machine's: only the network's settings (the host's own namespace's) are the host's to change.
+    ...readOnlySysctls(`${root}/proc`),
     // sysfs belongs to the network namespace: mountable in one's own; else this machine's, read-only.
     `mount -t sysfs sysfs ${root}/sys 2>/dev/null || mount --rbind -o ro /sys ${root}/sys`,
     `cd ${root}`,

@@ -25,6 +25,7 @@ import {
   firmwareScript,
   layerDirectories,
   mountRootScript,
+  readOnlySysctls,
   unmountRootScript,
   type HostRootPaths,
   type HostRuntimePaths,
@@ -154,6 +155,7 @@ export class Sandbox {
     await sandbox.inSandbox(
       [
         "set -eu",
+        ...readOnlySysctls("/proc"),
         "ip link set lo up",
         "sysctl -qw net.ipv4.ip_forward=1",
         // A client with this machine's files resolves the twin's names, and asks no outside server.
