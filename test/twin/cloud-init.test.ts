@@ -47,7 +47,10 @@ test("cloud-init boots a server from its rendered user data; the next boot mount
         name: "core-0",
         address: "10.0.1.10",
         prefix: 24,
-        image: imageLayers(writeTwinLayer(path.join(dir, "image")), { xfsprogs, cloudInit: cloudInitTree() }),
+        image: imageLayers(writeTwinLayer(path.join(dir, "image")), {
+          xfsprogs,
+          cloudInit: cloudInitTree(),
+        }),
         rootDisk: { name: "nvme0n1", partition: "nvme0n1p1", sizeBytes: 8 * GiB, model: DISK_MODELS.ebs },
         boot: cloudInitBoot(() => ({ userData, instanceId: "i-0123456789abcdef0", hostname: "core-0" })),
       },

@@ -5,7 +5,7 @@
  * subnet, with this machine's files, connects with an NKey identity; a host is cut off and back;
  * a reload (ExecReload, $MAINPID) moves the config load time; nothing is left afterwards.
  */
-import { mkdtempSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { plan } from "../../sizing";
@@ -199,10 +199,13 @@ test("three hosts run a TLS nats-server cluster by their rendered files; a clien
     );
   } catch (error) {
     // The servers' own words, before the sandbox takes them away.
-    for (const h of HOSTS)
-      console.log(
-        `${h.name}:\n${readFileSync(sandbox.logFile(h.name, "nats-server"), "utf8").split("\n").slice(-15).join("\n")}`,
-      );
+    for (const h of HOSTS) {
+      const log = sandbox.logFile(h.name, "nats-server");
+      const tail = existsSync(log)
+        ? readFileSync(log, "utf8").split("\n").slice(-15).join("\n")
+        : "(no log: not started)";
+      console.log(`${h.name}:\n${tail}`);
+    }
     throw error;
   } finally {
     start = Date.now();

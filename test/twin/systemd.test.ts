@@ -59,6 +59,14 @@ WantedBy=timers.target
 `,
 };
 
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 describe("a twin host's init", () => {
   let sandbox: Sandbox;
   let machine: Machine;
@@ -112,6 +120,7 @@ describe("a twin host's init", () => {
       "Created symlink /etc/systemd/system/multi-user.target.wants/server.service → /etc/systemd/system/server.service.\n",
     );
     // The required disk started first.
+    await until("the server's first line", async () => (await order()).includes("server"));
     expect(await order()).toEqual(["disk", "server"]);
     expect((await sh("systemctl is-active server")).stdout).toBe("active\n");
     expect((await sh("systemctl show -p ActiveState,SubState --value disk.service")).stdout).toBe("active\nexited\n");
@@ -130,6 +139,7 @@ describe("a twin host's init", () => {
 
     // Restarting the required disk restarts the server that requires it.
     expect((await sh("systemctl restart disk.service")).status).toBe(0);
+    await until("the server started again", async () => (await order()).filter((l) => l === "server").length === 2);
     const after = await order();
     expect(after.slice(2)).toEqual(
       expect.arrayContaining(["reloaded", "server-stopped", "disk-stopped", "disk", "server"]),
@@ -154,6 +164,7 @@ describe("a twin host's init", () => {
     expect(await machine.booted).toBe("done");
     await machine.systemd.settled();
     // Stopped server first (it is ordered after the disk), then the disk; then booted in order.
+    await until("the server's first line", async () => (await order()).includes("server"));
     expect(await order()).toEqual(["server-stopped", "disk-stopped", "disk", "server"]);
     expect((await sh("systemctl is-active server.service tick.timer")).stdout).toBe("active\nactive\n");
   }, 30_000);
@@ -171,6 +182,8 @@ describe("a twin host's init", () => {
     expect(start.stderr).toBe("A dependency job for server.service failed. See 'journalctl -xe' for details.\n");
     await sh("rm /etc/disk-fails");
     expect((await sh("systemctl start server.service")).status).toBe(0);
+    // A simple service's start is done once it is forked (systemd.service(5)): its first line comes after.
+    await until("the server's first line", async () => (await order()).includes("server"));
     expect(await order()).toEqual(["server-stopped", "disk-stopped", "disk", "server"]);
   }, 30_000);
 });

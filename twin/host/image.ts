@@ -4,10 +4,12 @@
  * container image would have them.
  *
  * - The twin's own layer (per twin, `<dir>/image`): the stand-ins (one Python client, named as the
- *   tools it stands in for, in /usr/local/sbin: first on every standard PATH, systemd's included)
- *   and account files of the image's own (passwd and group copied from this machine; shadow and
- *   gshadow with every password locked, so no hash of this machine's reaches a host, and owned by
- *   the twin's user, so `useradd` can change them in a host even without root on this machine).
+ *   tools it stands in for, in /usr/local/sbin: first on every standard PATH, systemd's included).
+ * - The base layer, every host's (the sandbox adds it, `<sandbox>/base`): account files of the
+ *   image's own (passwd, group, subuid, subgid copied from this machine; shadow and gshadow with
+ *   every password locked, so no hash of this machine's reaches a host; owned by the twin's user,
+ *   so `useradd` can change them in a host even without root on this machine); not run by root,
+ *   also the folders hosts write in (WRITTEN).
  * - Packages unpacked from Debian's archive (by the caller, into .cache/), made into layers once:
  *   xfsprogs (its binaries and the libraries a fresh Debian lacks, kept in /usr/lib/twin/xfsprogs
  *   behind wrappers, so no library of this machine is shadowed); cloud-init (its Python modules,
@@ -15,13 +17,29 @@
  *   services enabled into cloud-init.target as the package's postinst enables them).
  */
 import { createHash } from "node:crypto";
-import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+  type Dirent,
+} from "node:fs";
 import path from "node:path";
 import type { ImageLayers } from "./host-root";
 
 /** The tools the stand-in client answers for (host-calls.ts dispatches them). */
 export const STAND_INS = ["systemctl", "journalctl", "lsblk", "mount", "xfs_growfs", "mdadm", "apt-get"] as const;
 export type StandIn = (typeof STAND_INS)[number];
+
+/** How the package layers are made: raise it whenever xfsprogsLayer or cloudInitLayer changes. */
+const LAYER_FORMAT = 1;
 
 /** xfsprogs' programs the data-disk script and an operator run, each behind a wrapper. */
 const XFS_PROGRAMS = ["mkfs.xfs", "xfs_db", "xfs_repair", "fsck.xfs", "xfs_admin"] as const;
@@ -68,22 +86,43 @@ export interface ImagePackages {
   cloudInit?: string;
 }
 
-/** The twin's own layer under `dir` (stand-ins, account files); returns its root. */
+/**
+ * The folders a host writes in that come from this machine. When the sandbox maps only its
+ * runner's uid (not run by root), this machine's files belong to an id the host cannot map, and
+ * overlayfs cannot copy a folder up for the host to write in it; the twin's layer then holds an
+ * empty copy of each folder (same mode, the runner's), which the host sees, and writes in, as root's.
+ */
+const WRITTEN = ["/etc", "/var", "/usr/local", "/opt", "/srv"] as const;
+const IMAGE_ONLY_FOLDERS = ["/etc/systemd/system", "/usr/lib/systemd/system"];
+/** Files hosts change in place (useradd): copies of the twin's own. */
+const ACCOUNT_FILES = ["passwd", "group", "subuid", "subgid"] as const;
+
+/** The twin's own layer under `dir`: the stand-ins. Returns its root. */
 export function writeTwinLayer(dir: string): string {
   const sbin = path.join(dir, "usr", "local", "sbin");
-  const etc = path.join(dir, "etc");
   mkdirSync(sbin, { recursive: true });
-  mkdirSync(etc, { recursive: true });
   const client = path.join(sbin, "twin-stand-in");
   writeFileSync(client, STAND_IN_CLIENT, { mode: 0o755 });
   for (const tool of STAND_INS) {
     rmSync(path.join(sbin, tool), { force: true });
     symlinkSync("twin-stand-in", path.join(sbin, tool));
   }
+  return dir;
+}
+
+/**
+ * Every host's bottom layer, just above this machine's folders (the sandbox adds it): account
+ * files of the image's own, and, when the sandbox maps only its runner's uid (`ownFolders`), the
+ * folders hosts write in (WRITTEN). Returns its root.
+ */
+export function writeBaseLayer(dir: string, ownFolders: boolean): string {
+  if (ownFolders) for (const top of WRITTEN) copyFolders(top, dir);
+  const etc = path.join(dir, "etc");
+  mkdirSync(etc, { recursive: true });
+  for (const name of ACCOUNT_FILES)
+    if (existsSync(`/etc/${name}`)) writeFileSync(path.join(etc, name), readFileSync(`/etc/${name}`));
   const passwd = readFileSync("/etc/passwd", "utf8");
   const group = readFileSync("/etc/group", "utf8");
-  writeFileSync(path.join(etc, "passwd"), passwd);
-  writeFileSync(path.join(etc, "group"), group);
   const names = (text: string) =>
     text
       .split("\n")
@@ -94,7 +133,9 @@ export function writeTwinLayer(dir: string): string {
     names(passwd)
       .map((n) => `${n}:*:19000:0:99999:7:::\n`)
       .join(""),
-    { mode: 0o640 },
+    {
+      mode: 0o640,
+    },
   );
   writeFileSync(
     path.join(etc, "gshadow"),
@@ -106,28 +147,48 @@ export function writeTwinLayer(dir: string): string {
   return dir;
 }
 
+/** Every folder under `top` (this machine's), made empty under `layer` with its mode; unreadable ones skipped. */
+function copyFolders(top: string, layer: string): void {
+  const walk = (folder: string) => {
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(folder, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    // The unit folders are the image's own (host-root.ts): none of this machine's reach a host.
+    if (IMAGE_ONLY_FOLDERS.includes(folder)) return;
+    const copy = path.join(layer, folder);
+    mkdirSync(copy, { recursive: true });
+    chmodSync(copy, statSync(folder).mode & 0o7777);
+    for (const entry of entries) if (entry.isDirectory()) walk(path.join(folder, entry.name));
+  };
+  walk(top);
+}
+
 /** The layers a host gets: the twin's own on top, then each package's, then this machine's. */
 export function imageLayers(twinLayer: string, packages: ImagePackages): ImageLayers {
   const layers = [twinLayer];
   if (packages.xfsprogs !== undefined) layers.push(packageLayer(packages.xfsprogs, xfsprogsLayer));
   if (packages.cloudInit !== undefined) layers.push(packageLayer(packages.cloudInit, cloudInitLayer));
-  return {
-    usr: layers.map((l) => path.join(l, "usr")).filter(existsSync),
-    etc: layers.map((l) => path.join(l, "etc")).filter(existsSync),
-  };
+  const of = (folder: string) => layers.map((l) => path.join(l, folder)).filter(existsSync);
+  return { usr: of("usr"), etc: of("etc"), var: of("var"), opt: of("opt"), srv: of("srv") };
 }
 
 /**
  * A package tree made into a layer once, beside it (`<tree>.layer`), by `make` into a folder of
  * its own then renamed: two twins starting at once never see half a layer; the layer is made
- * anew when the packages or `make` change.
+ * anew when the packages or LAYER_FORMAT change.
  */
 function packageLayer(tree: string, make: (tree: string, layer: string) => void): string {
   const layer = `${tree}.layer`;
   const marker = path.join(layer, ".made");
-  // The packages and the way the layer is made: either changing makes it anew.
+  // The packages and the way the layer is made (LAYER_FORMAT): either changing makes it anew.
   const packages = existsSync(path.join(tree, ".packages")) ? readFileSync(path.join(tree, ".packages"), "utf8") : tree;
-  const stamp = createHash("sha256").update(packages).update(make.toString()).digest("hex");
+  const stamp = createHash("sha256")
+    .update(packages)
+    .update(`${make.name} ${String(LAYER_FORMAT)}`)
+    .digest("hex");
   if (existsSync(marker) && readFileSync(marker, "utf8") === stamp) return layer;
   const work = `${layer}.${String(process.pid)}.tmp`;
   rmSync(work, { recursive: true, force: true });

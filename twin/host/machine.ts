@@ -77,7 +77,12 @@ export class Machine {
     });
     if (spec.rootDisk !== undefined) context.volumes.setRootDisk(spec.name, spec.rootDisk);
     machine.calls = await HostCalls.listen(context.sandbox.runtimePaths(spec.name).socket, machine.handlers());
-    await machine.start();
+    try {
+      await machine.start();
+    } catch (error) {
+      await machine.close();
+      throw error;
+    }
     return machine;
   }
 

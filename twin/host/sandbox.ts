@@ -42,6 +42,7 @@ import {
   spawnUnshare,
   type CommandResult,
 } from "./namespaces";
+import { writeBaseLayer } from "./image";
 import { renderRuleset, type HostPolicy } from "./policy";
 import type { UnpackedTool } from "./tools";
 
@@ -117,6 +118,8 @@ export class Sandbox {
     readonly pid: number,
     /** Whether every account up to MAPPED_IDS is mapped (the twin runs as root), or only root. */
     readonly mapsAllIds: boolean,
+    /** Every host's bottom image layer (image.ts, writeBaseLayer). */
+    private readonly baseLayer: string,
   ) {}
 
   /** Makes the sandbox: its namespaces, loopback, forwarding, and the twin's /etc/hosts for clients. */
@@ -147,7 +150,13 @@ export class Sandbox {
         { cause: error },
       );
     }
-    const sandbox = new Sandbox(options, init, pid, mapsAllIds);
+    const sandbox = new Sandbox(
+      options,
+      init,
+      pid,
+      mapsAllIds,
+      writeBaseLayer(path.join(options.dir, "base"), !mapsAllIds),
+    );
     const hostsFile = sandbox.runPath("hosts");
     const resolvFile = sandbox.runPath("resolv.conf");
     writeFileSync(hostsFile, hostsText({}, undefined));
@@ -183,7 +192,7 @@ export class Sandbox {
       root: path.join(base, "root"),
       layers: path.join(base, "layers"),
       runtime: this.runtimePaths(spec.name),
-      ...(spec.image === undefined ? {} : { image: spec.image }),
+      image: withBase(spec.image ?? {}, this.baseLayer),
       ...(spec.rootSource === undefined ? {} : { rootSource: spec.rootSource }),
     };
     for (const dir of layerDirectories(root)) mkdirSync(dir, { recursive: true });
@@ -347,8 +356,12 @@ export class Sandbox {
     return spawn(command ?? "nsenter", args, { stdio: ["ignore", log, log] });
   }
 
-  /** Writes a file on a host, as its root would; `owner` (`user:group`) as chown takes it. */
+  /**
+   * Writes a file on a host, as its root would; `owner` (`user:group`) as chown takes it, when the
+   * sandbox maps every account (run by root); otherwise the file stays root's, the one id there is.
+   */
   async writeFile(host: string, file: string, content: string, mode = "0644", owner = "root:root"): Promise<void> {
+    if (!this.mapsAllIds) owner = "root:root";
     await mustRun(
       this.commandOn(host, [
         "sh",
@@ -500,6 +513,16 @@ export class Sandbox {
     for (const endpoint of this.endpoints.values()) endpoint.anchor?.kill("SIGKILL");
     removeTree(this.options.dir);
   }
+}
+
+/** A host's image layers with the base layer below them (for each folder the base has). */
+function withBase(image: ImageLayers, base: string): ImageLayers {
+  const layers: ImageLayers = { ...image };
+  for (const folder of ["usr", "etc", "var", "opt", "srv"] as const) {
+    const own = path.join(base, folder);
+    if (existsSync(own)) layers[folder] = [...(image[folder] ?? []), own];
+  }
+  return layers;
 }
 
 /**

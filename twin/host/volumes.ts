@@ -80,7 +80,7 @@ export interface XfsTools {
 
 interface Volume extends VolumeInfo {
   /** The tmpfs holding its files in the sandbox, once mounted, and for which file system. */
-  backing?: { uuid: string; sizeBytes: number };
+  backing?: { uuid: string; sizeBytes: number; source: string };
   /** Counts the times it was blanked: an array remembers its members' counts (mdadm --assemble). */
   blanks: number;
   /** A RAID array's members and their blank counts when it was made. */
@@ -405,7 +405,7 @@ export class Volumes {
       await this.sandbox.inSandbox(
         `set -eu\nmount -t tmpfs -o size=${String(size)},mode=0755 ${sh(device)} ${sh(backing)}`,
       );
-      volume.backing = { uuid: sb.uuid, sizeBytes: size };
+      volume.backing = { uuid: sb.uuid, sizeBytes: size, source: device };
     }
     const host = volume.attached?.host;
     if (host === undefined) return;
@@ -527,8 +527,12 @@ export class Volumes {
     ]);
     await punchUnwritten(volume.image);
     const size = wanted * before.blockSize;
-    await this.sandbox.inSandbox(`set -eu\nmount -o remount,size=${String(size)} ${sh(this.backingPath(volume))}`);
-    volume.backing = { uuid: before.uuid, sizeBytes: size };
+    // The full form: util-linux refuses `-o remount` alone from a user namespace's root.
+    const source = volume.backing?.source ?? `/dev/${volume.attached?.device ?? volume.id}`;
+    await this.sandbox.inSandbox(
+      `set -eu\nmount -t tmpfs -o remount,size=${String(size)} ${sh(source)} ${sh(this.backingPath(volume))}`,
+    );
+    volume.backing = { uuid: before.uuid, sizeBytes: size, source };
     return { stdout: `${geometry}data blocks changed from ${String(before.dataBlocks)} to ${String(wanted)}\n` };
   }
 
