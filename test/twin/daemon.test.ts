@@ -4,7 +4,7 @@
  * command's own streams and exit status; `down` leaves no process, namespace or mount; a daemon
  * that died is reported with the way to clean up, and `down` cleans up after it.
  */
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { TwinClient, TwinError } from "../../twin/daemon/client";
@@ -49,12 +49,14 @@ async function until(what: string, check: () => boolean, timeoutMs = 10_000): Pr
 }
 
 describe("a twin served in this process, driven by its client and the CLI", () => {
+  let parent: string;
   let dir: string;
   let served: ServedTwin;
   let client: TwinClient;
 
   beforeAll(async () => {
-    dir = path.join(mkdtempSync(path.join(os.tmpdir(), "zester-twin-")), "state");
+    parent = mkdtempSync(path.join(os.tmpdir(), "zester-twin-"));
+    dir = path.join(parent, "state");
     served = await serveTwin({
       dir,
       tools: { nft: nftTool(), xfsprogs: xfsprogsTree() },
@@ -67,6 +69,7 @@ describe("a twin served in this process, driven by its client and the CLI", () =
 
   afterAll(async () => {
     await served.down();
+    rmSync(parent, { recursive: true, force: true });
   });
 
   test("up prints as it goes; describe and status show the machine and its unit", async () => {
@@ -149,9 +152,23 @@ describe("a twin served in this process, driven by its client and the CLI", () =
 
 describe("the daemon as a process of its own", () => {
   const env = { ZESTER_TWIN_TARGET_MODULE: FIXTURE };
+  /** Each test's state directory's parent: whatever a failed test left, `down` ends and it is removed. */
+  const parents: string[] = [];
+  const stateDir = () => {
+    const parent = mkdtempSync(path.join(os.tmpdir(), "zester-twin-"));
+    parents.push(parent);
+    return path.join(parent, "state");
+  };
+
+  afterEach(async () => {
+    for (const parent of parents.splice(0)) {
+      await twinCli(["aws", "down", "--state-dir", path.join(parent, "state")]);
+      rmSync(parent, { recursive: true, force: true });
+    }
+  });
 
   test("it outlives the command that started it; nothing outlives down", async () => {
-    const dir = path.join(mkdtempSync(path.join(os.tmpdir(), "zester-twin-")), "state");
+    const dir = stateDir();
     const start = Date.now();
     const up = await twinCli(["aws", "up", "--stack", "dev", "--state-dir", dir], { env });
     const upMs = Date.now() - start;
@@ -189,7 +206,7 @@ describe("the daemon as a process of its own", () => {
   }, 120_000);
 
   test("a daemon that died is reported with the way to clean up; down ends its remains", async () => {
-    const dir = path.join(mkdtempSync(path.join(os.tmpdir(), "zester-twin-")), "state");
+    const dir = stateDir();
     expect((await twinCli(["aws", "up", "--stack", "dev", "--state-dir", dir], { env })).status).toBe(0);
     const { pid, userNamespace } = record(dir);
     process.kill(pid, "SIGKILL");
