@@ -11,7 +11,11 @@ import { fetchDebianTool, type DebianSuite } from "../../local/debian-archive";
 import { fetchFromDebian } from "../../local/nats-binary";
 import type { NftTool } from "../../twin/host/sandbox";
 import { nftIn } from "../../twin/host/tools";
-import { cloudInitTree as twinCloudInitTree, nftablesTree, xfsprogsTree as twinXfsprogsTree } from "../../scripts/twin-tools";
+import {
+  cloudInitTree as twinCloudInitTree,
+  nftablesTree,
+  xfsprogsTree as twinXfsprogsTree,
+} from "../../scripts/twin-tools";
 
 /** The nats-server lines every behaviour test runs against: Debian bookworm's and the current release. */
 export const NATS_SERVER_SUITES: DebianSuite[] = ["bookworm", "sid"];
