@@ -187,6 +187,19 @@ describe("volumes on a twin host", () => {
     expect(await on(`findmnt -no SOURCE ${STORE}; ls ${STORE}`)).toBe("/dev/md127");
   }, 60_000);
 
+  test("a detached volume's device and mount are gone from the host; attached again, its files are there", async () => {
+    await volumes.detach("vol-data");
+    expect((await sh(`mountpoint -q ${STORE}`)).status).not.toBe(0);
+    expect((await sh("lsblk -dno NAME")).out.split("\n")).not.toContain("nvme1n1");
+    expect((await sh("test -e /dev/nvme1n1")).status).not.toBe(0);
+    await volumes.attach("vol-data", HOST, "nvme3n1");
+    expect((await sh(`mount /dev/nvme3n1 ${STORE} && cat ${STORE}/stream`)).out).toBe("kept");
+    expect((await sh(`findmnt -no SOURCE ${STORE}; lsblk -no MOUNTPOINTS /dev/nvme3n1`)).out).toBe(
+      `/dev/nvme3n1\n${STORE}`,
+    );
+    await expect(volumes.delete("vol-data")).rejects.toThrow("attached to core-0: detach it first");
+  }, 30_000);
+
   test("a mount that is not of a twin device is the real mount's", async () => {
     const r = await sh(
       "mkdir -p /mnt/t && mount -t tmpfs -o size=1m scratch /mnt/t && findmnt -no SOURCE,FSTYPE /mnt/t",

@@ -399,6 +399,23 @@ export class Volumes {
     const size = sb.blockSize * sb.dataBlocks;
     const backing = this.backingPath(volume);
     if (volume.backing !== undefined && volume.backing.uuid !== sb.uuid) await this.dropBacking(volume);
+    if (volume.backing !== undefined && volume.backing.source !== device) {
+      // A tmpfs keeps the name it was mounted with: attached under another name, the files move
+      // to one of the new name (findmnt and lsblk then say the device the host knows).
+      const next = `${backing}.next`;
+      mkdirSync(next, { recursive: true });
+      await this.sandbox.inSandbox(
+        [
+          "set -eu",
+          `mount -t tmpfs -o size=${String(volume.backing.sizeBytes)},mode=0755 ${sh(device)} ${sh(next)}`,
+          `cp -a ${sh(`${backing}/.`)} ${sh(`${next}/`)}`,
+          `umount -l ${sh(backing)}`,
+          `mount --move ${sh(next)} ${sh(backing)}`,
+        ].join("\n"),
+      );
+      rmSync(next, { recursive: true, force: true });
+      volume.backing.source = device;
+    }
     if (volume.backing === undefined) {
       await punchUnwritten(volume.image);
       mkdirSync(backing, { recursive: true });
