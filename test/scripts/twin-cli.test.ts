@@ -2,7 +2,7 @@
  * `npm run -s twin`: its words and flags, and what it says with no twin running; the daemon's
  * commands against a running twin are test/twin/daemon.test.ts's.
  */
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { runScript } from "../helpers/run";
@@ -36,6 +36,7 @@ describe("npm run twin", () => {
     }
     const noStack = runScript("twin", ["aws", "up", "--state-dir", dir]);
     expect([noStack.status, noStack.stderr]).toEqual([2, expect.stringContaining("up needs --stack NAME")]);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   test("down without a twin removes nothing that is not the twin's; exec without a running twin says so", () => {
@@ -48,5 +49,6 @@ describe("npm run twin", () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toContain(`No kubernetes twin ran in ${dir}; nothing to end.`);
     expect(existsSync(path.join(dir, "notes.txt"))).toBe(true);
+    rmSync(dir, { recursive: true, force: true });
   });
 });
