@@ -8,6 +8,9 @@ import { z } from "zod";
 import { CloudTargetSchema, DeploymentSchema } from "../change/deployment";
 import { ChecklistStatusSchema } from "../components/checklist";
 import { TierIdSchema } from "../sizing/spec";
+import { PlannedResourceSchema } from "../plan-json/resource";
+
+export { PlannedResourceSchema, type PlannedResource } from "../plan-json/resource";
 
 const ServerSizeSchema = z
   .object({
@@ -62,24 +65,6 @@ export const PlanOutputsSchema = z
   })
   .passthrough();
 export type PlanOutputs = z.infer<typeof PlanOutputsSchema>;
-
-export const PlannedResourceSchema = z.object({
-  type: z.string(),
-  name: z.string(),
-  urn: z.string(),
-  parent: z.string().optional(),
-  aliases: z.array(z.string()).default([]),
-  options: z
-    .object({
-      protect: z.boolean().default(false),
-      retainOnDelete: z.boolean().default(false),
-      ignoreChanges: z.array(z.string()).default([]),
-      dependsOn: z.array(z.string()).default([]),
-    })
-    .default({}),
-  inputs: z.record(z.string(), z.unknown()),
-});
-export type PlannedResource = z.infer<typeof PlannedResourceSchema>;
 
 export const PlanJsonSchema = z.object({ outputs: PlanOutputsSchema, resources: z.array(PlannedResourceSchema) });
 export type PlanJson = z.infer<typeof PlanJsonSchema>;

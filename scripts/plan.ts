@@ -33,7 +33,8 @@ the stack outputs and every resource the program registers. Nothing is created.
                       stack reads it back (AWS: the SSM parameter; Kubernetes: the
                       ConfigMap); without it, none has been written
   --json              print { "outputs": {...}, "resources": [{ type, name, urn, parent,
-                      aliases, options, inputs }] }
+                      aliases, custom, provider, readId, dependencies, options,
+                      inputs }] }
   -h, --help          show this help
 
 Exit status: 0 on success, 2 on bad input, invalid stack config or a refused change.`;

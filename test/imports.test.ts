@@ -32,11 +32,32 @@ const RULES: Record<string, { folders: string[]; packages: RegExp }> = {
     folders: ["sizing", "topology", "change", "jetstream", "components"],
     packages: /^(zod|yaml|@pulumi\/.+)$/,
   },
+  // The offline plan's resources as data and the providers' replace rules: the preview and the
+  // twins read the same table, and neither may hand the other the program's intent.
+  "plan-json": { folders: [], packages: /^zod$/ },
+  // The twins carry a plan out as a cloud would: from what the plan declares and the providers'
+  // documented behaviour only, never from the program (components/, stacks/) that made it.
+  twin: {
+    folders: ["sizing", "topology", "change", "jetstream", "plan-json"],
+    packages: /^(zod|yaml|@nats-io\/.+|@peculiar\/x509|reflect-metadata)$/,
+  },
   // Reads plans (JSON) of the components' resources; the CIDR parser is the components' own.
-  preview: { folders: ["sizing", "topology", "change", "components"], packages: /^zod$/ },
+  preview: { folders: ["sizing", "topology", "change", "components", "plan-json"], packages: /^zod$/ },
   // The command line: the one place that puts the pieces together.
   scripts: {
-    folders: ["sizing", "topology", "change", "jetstream", "local", "load", "components", "stacks", "preview"],
+    folders: [
+      "sizing",
+      "topology",
+      "change",
+      "jetstream",
+      "local",
+      "load",
+      "components",
+      "stacks",
+      "preview",
+      "plan-json",
+      "twin",
+    ],
     packages: /^(zod|yaml|cli-table3|@nats-io\/.+|@pulumi\/.+)$/,
   },
 };
@@ -100,6 +121,9 @@ test("the rules catch what they are for", () => {
   expect(offence("stacks", at("stacks"), "../local/repo-root")).toBe("reaches local/");
   expect(offence("local", at("local"), "../stacks/config")).toBe("reaches stacks/");
   expect(offence("components", at("components", "aws"), "../../topology/auth")).toBeUndefined();
+  expect(offence("twin", at("twin", "engine"), "../../components/aws/servers")).toBe("reaches components/");
+  expect(offence("twin", at("twin", "engine"), "../../stacks/program")).toBe("reaches stacks/");
+  expect(offence("twin", at("twin", "engine"), "../../plan-json/replacement")).toBeUndefined();
 });
 
 /** The project file a relative import names (`./x` → x.ts, a folder → its index.ts). */

@@ -14,6 +14,8 @@ const SOURCE_DIRS = [
   "local",
   "load",
   "preview",
+  "plan-json",
+  "twin",
   "stacks",
   "scripts",
 ];
