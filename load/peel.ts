@@ -6,7 +6,7 @@
  * stream leader (a 503), is made again on the next connection instead of waiting out its timeout.
  */
 import { jetstream, type JetStreamClient } from "@nats-io/jetstream";
-import { TimeoutError, type Msg, type NatsConnection } from "@nats-io/nats-core";
+import { nuid, TimeoutError, type Msg, type NatsConnection } from "@nats-io/nats-core";
 import { connectNode } from "./connect";
 import { performance } from "node:perf_hooks";
 import type { ClientSettings } from "../sizing/types";
@@ -29,6 +29,13 @@ export interface PeelAddress {
 export function kvPutSubject(domain: string | undefined, bucket: string, key: string): string {
   return domain === undefined ? `$KV.${bucket}.${key}` : `$JS.${domain}.API.$KV.${bucket}.${key}`;
 }
+
+/**
+ * Names this process's writes apart from any earlier run's: a write id is its `Nats-Msg-Id`, and a
+ * stream acknowledges a second write under an id it saw within its duplicate window (2 minutes)
+ * as a duplicate of the first, naming that one's sequence, stored or since removed.
+ */
+const RUN = nuid.next().slice(-8);
 
 /** A write's payload: its id, a newline, then filler up to `bytes`. */
 export function payload(writeId: string, bytes: number): Uint8Array {
@@ -147,7 +154,7 @@ export class SimPeel {
   async put(bucket: string, key: string, bytes: number): Promise<boolean> {
     const js = this.js;
     if (js === undefined) throw new Error(`${this.id} is not connected`);
-    const writeId = `${this.id}:${String(++this.writes)}`;
+    const writeId = `${this.id}:${RUN}:${String(++this.writes)}`;
     const subject = kvPutSubject(this.address.domain, bucket, key);
     const data = payload(writeId, bytes);
     const started = performance.now();
