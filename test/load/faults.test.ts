@@ -1,3 +1,4 @@
+/** @servers */
 import { existsSync, readdirSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";

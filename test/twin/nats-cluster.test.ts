@@ -4,6 +4,8 @@
  * config and unit (topology/ renderers, the TLS provider's certificates); a client in a third
  * subnet, with this machine's files, connects with an NKey identity; a host is cut off and back;
  * a reload (ExecReload, $MAINPID) moves the config load time; nothing is left afterwards.
+ *
+ * @servers
  */
 import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
