@@ -22,17 +22,12 @@
  * - tools and data come from `.cache/`, fetched once before the workers start (global-setup.cjs,
  *   global-setup-servers.cjs): a test never downloads.
  */
-const { readdirSync, readFileSync } = require("node:fs");
+const { readdirSync } = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
+const { pragmas } = require("./test/helpers/pragmas.cjs");
 
 const TEST_ROOT = path.join(__dirname, "test");
-
-/** The pragmas (`@servers`, `@long`) of a test file's first comment. */
-function pragmas(file) {
-  const head = /^\s*\/\*\*([\s\S]*?)\*\//.exec(readFileSync(file, "utf8"))?.[1] ?? "";
-  return new Set([...head.matchAll(/^\s*\*?\s*@([a-z]+)\b/gm)].map((m) => m[1]));
-}
 
 const testFiles = readdirSync(TEST_ROOT, { recursive: true })
   .filter((f) => f.endsWith(".test.ts") && !f.startsWith("fixtures"))

@@ -2,13 +2,10 @@
 // last run's times, else the largest files), except that files whose first comment says `@long`
 // start before every other. On a fresh clone jest knows no times, and a chain of transitions
 // that takes minutes would otherwise start behind a queue of short files and end the run alone.
-const { readFileSync } = require("node:fs");
 const Sequencer = require("@jest/test-sequencer").default;
+const { pragmas } = require("./pragmas.cjs");
 
-function isLong(file) {
-  const head = /^\s*\/\*\*([\s\S]*?)\*\//.exec(readFileSync(file, "utf8"))?.[1] ?? "";
-  return /^\s*\*?\s*@long\b/m.test(head);
-}
+const isLong = (file) => pragmas(file).has("long");
 
 class LongFirst extends Sequencer {
   sort(tests) {

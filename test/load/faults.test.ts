@@ -1,4 +1,4 @@
-/** @servers */
+/** @servers @long */
 import { existsSync, readdirSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";

@@ -1,4 +1,4 @@
-/** @servers */
+/** @servers @long */
 import { bootTiers } from "./boot-tiers";
 
 bootTiers("sid");

@@ -1,4 +1,4 @@
-/** @servers */
+/** @servers @long */
 import { replicationAcrossRegions } from "./replication";
 
 replicationAcrossRegions("sid");

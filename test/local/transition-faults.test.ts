@@ -11,7 +11,7 @@
  * restart, members added, a member removed, limits and replicas set, stores deleted): the steps
  * of one kind run the same code. Afterwards every acknowledged write is read back.
  *
- * @servers
+ * @servers @long
  */
 import { existsSync } from "node:fs";
 import { fillFacts, factsHeld } from "../../load/fill";

@@ -5,7 +5,7 @@
  * first (see transitions.ts). The chains run at once: most of their time is servers in lame duck
  * waiting out their grace period, which overlaps.
  *
- * @servers
+ * @servers @long
  */
 import { TRANSITION_SUITES } from "../helpers/tools";
 import { chain } from "./transitions";
