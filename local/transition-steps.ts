@@ -20,7 +20,7 @@ import { reconcileJob } from "./kv";
 import { freePorts } from "./ports";
 import { writeState } from "./state";
 import type { StepFaults } from "./transition-faults";
-import { inMetaGroup, waitLeafLinks, waitMetaGroup, waitStreams } from "./transition-health";
+import { inMetaGroup, waitLeafLinks, waitMetaGroup, waitQuorumWithout, waitStreams } from "./transition-health";
 import {
   connectTo,
   forget,
@@ -355,10 +355,13 @@ async function cutOver(ctx: StepContext, step: TransitionStep): Promise<StepResu
     if (ctx.run.state.transition?.staging[name] === undefined) {
       // The members that stay must hold every stream current first: a stream whose other replica
       // still lags (after rolling restarts; seen on 2.10.27) has no quorum once this one leaves.
+      // What this one holds does not count (run again, it may have stopped already).
       const staying = clusterOf(ctx.from, step.cluster)
         .servers.filter((n) => n !== name)
         .map((n) => serverIn(ctx.from, n));
-      await withConnection(ctx.run, staying, "app", (nc) => waitStreams(nc, streamsOf(ctx.from), ctx.healthTimeoutMs));
+      await withConnection(ctx.run, staying, "app", (nc) =>
+        waitQuorumWithout(nc, streamsOf(ctx.from), name, ctx.healthTimeoutMs),
+      );
       await stopServer(ctx.run, name, "lame-duck", stopBudgetMs(ctx.from));
       ctx.faults.at("server-stopped");
       retireStore(ctx.run, name);
