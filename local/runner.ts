@@ -47,6 +47,8 @@ export interface UpOptions {
 
 export interface Running {
   state: LocalState;
+  /** What was started, prepared once: a transition from it takes this instead of preparing it again. */
+  prepared: Prepared;
   topology: Topology;
   report: StatusReport;
   /** What the KV reconcile changed, per region. */
@@ -138,7 +140,8 @@ export async function up(options: UpOptions, checked: UpPlan = planUp(options)):
       throw new RefusedError(`already up (${alive.map((s) => s.name).join(", ")}); run \`status\` or \`down\``);
   }
   const ports = existing?.ports ?? (await freePorts(sizing.totalServers * PORTS_PER_SERVER));
-  const { topology } = prepare(wanted, addressingOf({ ports, addresses: existing?.addresses }));
+  const prepared = prepare(wanted, addressingOf({ ports, addresses: existing?.addresses }));
+  const { topology } = prepared;
   const seeds = existing?.auth.seeds ?? newSeeds();
   writeSeedFiles(stateDir, seeds);
   const auth = { seeds, ca: await ensureCertificates(stateDir, topology) };
@@ -169,7 +172,7 @@ export async function up(options: UpOptions, checked: UpPlan = planUp(options)):
     // Zester starts once its buckets exist at the planned replicas.
     state.zester = startZester(topology, stateDir, options);
     writeState(stateDir, state);
-    return { state, topology, report: await status(topology), kvChanges, timings };
+    return { state, prepared, topology, report: await status(topology), kvChanges, timings };
   } catch (error) {
     const logs = servers
       .filter((s) => !isAlive(s.pid, s.confPath))

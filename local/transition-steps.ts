@@ -221,6 +221,8 @@ async function createBuckets(ctx: StepContext, step: TransitionStep): Promise<St
 /**
  * The wanted topology with `name` on the client port no client knows (a cluster becoming a single
  * server: the server that stays is filled there, and takes its own address back at the end).
+ * Built here, not prepared: it is the wanted tier's plan, taken as it is (nothing is planned
+ * again), on other addresses, so a topology of its own rather than the wanted one again.
  */
 export function stagedTopology(ctx: Pick<StepContext, "run" | "to">, name: string): Topology {
   const port = ctx.run.state.transition?.staging[name];

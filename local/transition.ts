@@ -7,7 +7,7 @@
 import { performance } from "node:perf_hooks";
 import { status, waitHealthy, type StatusReport } from "../jetstream/health";
 import { withPeels } from "../sizing";
-import { planned, prepare } from "../topology/prepare";
+import { planned, prepare, type Prepared } from "../topology/prepare";
 import { ChangeRefused } from "../change/change";
 import { planTransition } from "../change/plan-transition";
 import type { Transition, TransitionStep } from "../change/transition";
@@ -46,15 +46,16 @@ function loadRunning(stateDir: string): LocalState {
 /**
  * The current and the wanted topology, and the transition between them. Servers both have keep
  * their ports; new servers and listeners get free ones (the same ones again when a transition
- * that stopped half way resumes: they are in the state file by then).
+ * that stopped half way resumes: they are in the state file by then). `running` is the current
+ * tier as prepared by the `up` that just started it; without it, it is prepared from the state.
  */
-export async function planLocal(stateDir: string, peels: number): Promise<LocalTransitionPlan> {
+export async function planLocal(stateDir: string, peels: number, running?: Prepared): Promise<LocalTransitionPlan> {
   const state = loadRunning(stateDir);
   if (state.transition !== undefined && state.transition.peels !== peels)
     throw new RefusedError(
       `a transition to ${String(state.transition.peels)} peels is under way (${String(state.transition.done.length)} steps done): run \`up --peels ${String(state.transition.peels)}\` to finish it first`,
     );
-  const current = preparedOf(state);
+  const current = running ?? preparedOf(state);
   const from = current.topology;
   // The regions and overrides the directory was started with carry over: nothing declared is dropped.
   const wanted = planned(withPeels(current.spec, peels));
@@ -81,6 +82,8 @@ export interface LocalTransitionRun {
   report: StatusReport;
   /** The state file as the transition left it: the wanted tier's. */
   state: LocalState;
+  /** The wanted tier's topology, as planned for the transition (on the ports the state file now names). */
+  to: Topology;
 }
 
 export interface TransitionOptions {
@@ -93,6 +96,8 @@ export interface TransitionOptions {
   onProgress?: (line: string) => void;
   /** A failure to inject (tests; the CLI reads it from ZESTER_TRANSITION_FAULT). */
   fault?: TransitionFault;
+  /** The running tier as the `up` that just started it prepared it (planLocal). */
+  running?: Prepared;
 }
 
 /**
@@ -153,7 +158,7 @@ export async function recover(
 export async function runLocalTransition(options: TransitionOptions): Promise<LocalTransitionRun> {
   const { stateDir, peels } = options;
   const healthTimeoutMs = options.healthTimeoutMs ?? 60_000;
-  const planned = await planLocal(stateDir, peels);
+  const planned = await planLocal(stateDir, peels, options.running);
   const { transition } = planned;
   if (transition.refused.length > 0) throw new ChangeRefused(transition.refused);
   // A run that died while it held writes (killed, its machine restarted): let them in first.
@@ -223,7 +228,7 @@ export async function runLocalTransition(options: TransitionOptions): Promise<Lo
   await waitHealthy(planned.to, healthTimeoutMs);
   await reconcileLocal(planned.to, state);
   const report = await status(planned.to);
-  return { transition, steps, totalMs: performance.now() - started, report, state };
+  return { transition, steps, totalMs: performance.now() - started, report, state, to: planned.to };
 }
 /** The state says the wanted tier runs: its peels, its servers in its order, only its ports. */
 function finish(run: LocalRun, to: Topology): void {

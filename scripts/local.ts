@@ -17,6 +17,7 @@ import { repoRoot } from "../local/repo-root";
 import { down, isAlive, planUp, RefusedError, topologyOf, up, type UpOptions, type UpPlan } from "../local/runner";
 import { parseFlags, runMain, UsageError, wholeNumberFlag } from "./cli";
 import { LocalSizingSchema, readState, type LocalSizing, type LocalState } from "../local/state";
+import type { Prepared } from "../topology/prepare";
 import type { Topology } from "../topology/types";
 import { planLocal, recover, runLocalTransition, TransitionFailed } from "../local/transition";
 import { faultFromEnv } from "../local/transition-faults";
@@ -262,13 +263,20 @@ async function moveTier(
     return;
   }
   process.stdout.write(`nats-server ${existing.natsServer.version} from ${existing.natsServer.origin}\n`);
+  let running: Prepared | undefined;
   if (!existing.servers.some((s) => isAlive(s.pid, s.confPath))) {
     process.stdout.write(`starting the ${existing.tier} tier (${String(existing.peels)} peels) it holds first\n`);
-    await up({ peels: existing.peels, stateDir, natsServer: existing.natsServer, detach: true });
+    ({ prepared: running } = await up({
+      peels: existing.peels,
+      stateDir,
+      natsServer: existing.natsServer,
+      detach: true,
+    }));
   }
   const moved = await runLocalTransition({
     stateDir,
     peels,
+    ...optional("running", running),
     // The one test seam, read here at the edge (local/transition-faults.ts).
     ...optional("fault", faultFromEnv()),
     onStep: (step, done) =>
@@ -285,7 +293,7 @@ async function moveTier(
     `State: ${stateDir}`,
     "",
     // The client URLs change when servers come and go: the connection files are written again.
-    ...connectSection(topologyOf(moved.state), moved.state, stateDir),
+    ...connectSection(moved.to, moved.state, stateDir),
   ]);
 }
 

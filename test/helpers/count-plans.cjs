@@ -1,8 +1,9 @@
 // Preloaded with `node -r`: counts how often a command-line entry point plans a spec (sizing's
 // `plan` or `planSpec`, whichever it calls) and builds a topology (topology's `build`), and on exit
 // writes the peel count of each call (`{ plan: [peels, …], build: [peels, …] }`) to the file
-// ZESTER_COUNT_FILE names. Every module that imports them reads them through the object this hands
-// out in place of the module's own (a call inside the module itself, plan → planSpec, is not seen).
+// ZESTER_COUNT_FILE names (a forked worker's calls first: it ends before the command does). Every
+// module that imports them reads them through the object this hands out in place of the module's
+// own (a call inside the module itself, plan → planSpec, is not seen).
 const fs = require("node:fs");
 const path = require("node:path");
 const Module = require("node:module");
@@ -52,7 +53,20 @@ Module._load = function countingLoad(request, parent, isMain) {
   return wrapped.get(file);
 };
 
+// The command's own process starts the file afresh; a process it forks with this preloaded (a
+// tier transition's worker) adds its calls to it, so the file counts the whole command.
+const ROOT_ENV = "ZESTER_COUNT_ROOT";
+const out = process.env.ZESTER_COUNT_FILE;
+if (out !== undefined && process.env[ROOT_ENV] === undefined) {
+  fs.rmSync(out, { force: true });
+  process.env[ROOT_ENV] = String(process.pid);
+}
+
 process.on("exit", () => {
-  const out = process.env.ZESTER_COUNT_FILE;
-  if (out !== undefined) fs.writeFileSync(out, JSON.stringify(calls));
+  if (out === undefined) return;
+  const before = fs.existsSync(out) ? JSON.parse(fs.readFileSync(out, "utf8")) : { plan: [], build: [] };
+  fs.writeFileSync(
+    out,
+    JSON.stringify({ plan: [...before.plan, ...calls.plan], build: [...before.build, ...calls.build] }),
+  );
 });

@@ -125,9 +125,13 @@ describe("npm run local", () => {
 
       // Stopped, a different peel count starts the tier the directory holds, then moves it.
       runScript("local", ["down", "--state-dir", dir]);
-      const grow = runScript("local", ["up", "--peels", "2000", "--state-dir", dir]);
+      const grow = runScript("local", ["up", "--peels", "2000", "--state-dir", dir], COUNT, {
+        ZESTER_COUNT_FILE: countFile,
+      });
       expect(grow.stderr).toBe("");
       expect(grow.status).toBe(0);
+      // The tier started and the one it moves to, each planned and built once (in the worker the command forks).
+      expect(JSON.parse(readFileSync(countFile, "utf8"))).toEqual({ plan: [50, 2000], build: [50, 2000] });
       expect(grow.stdout).toMatch(/starting the single-small tier \(50 peels\) it holds first/);
       expect(grow.stdout).toMatch(/^03-cut-over \[move\] cut-over core-0/m);
       expect(grow.stdout).toMatch(/moved single-small \(50 peels\) → cluster-3 \(2000 peels\)/);
