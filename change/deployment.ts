@@ -24,6 +24,11 @@ export type CloudTarget = z.infer<typeof CloudTargetSchema>;
  */
 export const LEGACY_HOST = "configured-by-user-data";
 
+/** A deployment rebuilt for a stack from before the record: every server configured by user data. */
+export function asLegacy(rebuilt: Deployment): Deployment {
+  return { ...rebuilt, servers: rebuilt.servers.map((s) => ({ ...s, host: `${LEGACY_HOST} ${s.host}` })) };
+}
+
 export const DeployedServerSchema = z.object({
   name: z.string(),
   role: RoleSchema,

@@ -2,7 +2,7 @@
  * A tier transition on a cloud target: one phase per update, each safe on its own. Which phase an
  * update applies is decided from the stack's last `transition` output (the phase the last update
  * applied) and the reconcile job's report (that the data-moving steps of that phase are done),
- * so the next phase is refused until the data has moved. Pure; stacks/transition.ts reads the
+ * so the next phase is refused until the data has moved. Pure; change/cloud-phase.ts reads the
  * output and the report and hands the decision to the components.
  *
  * What a cloud target carries out today: what declaring servers does (reload, restart one at a

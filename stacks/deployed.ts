@@ -6,14 +6,14 @@
  * configured through its user data (the way that version did).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { DeploymentSchema, LEGACY_HOST, type Deployment } from "../change/deployment";
+import { DeploymentSchema, type Deployment } from "../change/deployment";
 
 export interface Deployed {
   /** The stack's `deployment` output. */
   deployment?: Deployment;
   /** A stack from before that output: its `peels` output. */
   legacyPeels?: number;
-  /** The stack's `transition` output: a tier transition under way (checked by stacks/transition.ts). */
+  /** The stack's `transition` output: a tier transition under way (checked by change/cloud-phase.ts). */
   transition?: unknown;
 }
 
@@ -40,9 +40,4 @@ export async function deployedBySelf(): Promise<Deployed> {
   }
   const peels: unknown = await read("peels");
   return typeof peels === "number" ? { legacyPeels: peels } : {};
-}
-
-/** A deployment rebuilt for a stack from before the record: every server configured by user data. */
-export function asLegacy(rebuilt: Deployment): Deployment {
-  return { ...rebuilt, servers: rebuilt.servers.map((s) => ({ ...s, host: `${LEGACY_HOST} ${s.host}` })) };
 }

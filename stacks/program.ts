@@ -5,12 +5,12 @@
  * a stack from before the deployment record), each once.
  */
 import { transitionPhase, type ReconcileDuringTransition, type TransitionApplied } from "../change/cloud-phase";
-import type { Deployment } from "../change/deployment";
+import { asLegacy, type Deployment } from "../change/deployment";
 import { reportPlaceText } from "../change/phased";
 import { SpecError, withPeels } from "../sizing";
 import { planned, type Planned } from "../topology/prepare";
 import { ConfigError, readStackConfig } from "./config";
-import { asLegacy, deployedBySelf, type Deployed } from "./deployed";
+import { deployedBySelf, type Deployed } from "./deployed";
 import type { StackOutputs } from "./outputs";
 import { stackTarget, type CloudPrepared, type CloudTarget, type Declared } from "./targets";
 
