@@ -6,9 +6,11 @@
  */
 import { z } from "zod";
 import { TierIdSchema } from "../sizing/spec";
+import { DataDiskKindSchema } from "../topology/render/data-disk";
 import { RoleSchema } from "../topology/types";
 
-export const DATA_KINDS = ["ebs", "instance-store", "claim", "directory"] as const;
+/** Where a server's JetStream data lives: a cloud server's disk, a Kubernetes claim, a local directory. */
+export const DataKindSchema = z.enum([...DataDiskKindSchema.options, "claim", "directory"]);
 
 /** The targets a deployment record can name: the cloud targets a stack builds on, and the local one. */
 export const TargetNameSchema = z.enum(["aws", "kubernetes", "local"]);
@@ -45,7 +47,7 @@ export const DeployedServerSchema = z.object({
   /** Where its JetStream data lives (core servers). A different `volume` is different data. */
   data: z
     .object({
-      kind: z.enum(DATA_KINDS),
+      kind: DataKindSchema,
       /** Names the data: the volume, claim or directory, as the target knows it. */
       volume: z.string(),
       /** Type, size, class: may change in place (an EBS volume grows online). */

@@ -13,7 +13,14 @@
  */
 import { z } from "zod";
 import type { Refusal, Risk } from "./change";
-import { PhaseSchema, type Phase, type StepKind, type Transition, type TransitionStep } from "./transition";
+import {
+  PhaseSchema,
+  StepKindSchema,
+  type Phase,
+  type StepKind,
+  type Transition,
+  type TransitionStep,
+} from "./transition";
 import { TierPointSchema, transitionOutput, type TransitionOutput } from "./transition-output";
 
 /** Who carries a step out on a cloud target: the update that declares the servers, the reconcile job, or nobody yet. */
@@ -35,8 +42,7 @@ export const CLOUD_CARRIER: Record<StepKind, "update" | "job" | undefined> = {
 };
 
 /** The step kinds the reconcile job carries out during a transition. */
-export const JOB_STEP_KINDS = ["set-limits", "set-replicas"] as const;
-export const JobStepKindSchema = z.enum(JOB_STEP_KINDS);
+export const JobStepKindSchema = StepKindSchema.extract(["set-limits", "set-replicas"]);
 export type JobStepKind = z.infer<typeof JobStepKindSchema>;
 
 /** Where a target's reconcile job writes a tier transition's report, which the next update reads. */

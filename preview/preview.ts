@@ -5,6 +5,7 @@
  * new tier adds, and both topologies as Mermaid. Pure: the plans are read by the caller.
  */
 import { planChange, type ServerChange } from "../change/change";
+import type { ChecklistStatus } from "../components/checklist";
 import type { Deployment } from "../change/deployment";
 import { TIERS } from "../sizing/guide";
 import type { TierId } from "../sizing/types";
@@ -59,7 +60,7 @@ export interface NewlyDue {
   /** The tier that adds it. */
   since: TierId;
   /** What the target does about it: done, left to the operator, or Zester's own job. */
-  status?: "done" | "operator" | "zester";
+  status?: ChecklistStatus["status"];
   how?: string;
 }
 

@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { BUCKETS } from "./guide";
-import { TIER_IDS } from "./types";
+import { STORAGE_CLASSES, TIER_IDS } from "./types";
 import { MAX_KV_HISTORY, MAX_PEELS, MIN_LAME_DUCK_SECONDS } from "./policy";
 
 import { fmt } from "./format";
@@ -131,7 +131,7 @@ export const OverridesSchema = z.strictObject({
       jetstreamDiskGiB: wholeNumber(1, 1024 * 1024).optional(),
       diskIops: wholeNumber(1, 10_000_000).optional(),
       networkMbps: positive("Mbps").optional(),
-      storage: z.enum(["ssd", "nvme"], { errorMap: () => ({ message: 'must be "ssd" or "nvme"' }) }).optional(),
+      storage: z.enum(STORAGE_CLASSES, { errorMap: () => ({ message: 'must be "ssd" or "nvme"' }) }).optional(),
     })
     .optional(),
   natsServer: z

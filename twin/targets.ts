@@ -3,9 +3,11 @@
  * `createTarget(twin)` returns the TwinTarget (twin/daemon/target.ts). The AWS and Kubernetes
  * twins (issues 18 and 19) fill these in; until then their `up` answers "not built yet".
  */
+import { CloudTargetSchema } from "../change/deployment";
 import type { TargetFactory } from "./daemon/target";
 
-export const TARGETS = ["aws", "kubernetes"] as const;
+/** The cloud targets a stack builds on (change/deployment.ts), each with its twin. */
+export const TARGETS = CloudTargetSchema.options;
 export type TargetName = (typeof TARGETS)[number];
 
 /** Each target's provider, once built: `() => import("./aws/target")` and the like. */

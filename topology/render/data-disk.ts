@@ -4,9 +4,12 @@
  * instance id, so cloud-init's once-per-instance modules would not run again); an EBS volume
  * attached after launch may appear only after boot has begun. Both are handled here.
  */
+import { z } from "zod";
 import { serializeUnit } from "./systemd";
 
-export type DataDiskKind = "ebs" | "instance-store";
+/** A cloud server's data disk; a deployment record names these among its data kinds (change/deployment.ts). */
+export const DataDiskKindSchema = z.enum(["ebs", "instance-store"]);
+export type DataDiskKind = z.infer<typeof DataDiskKindSchema>;
 
 /** lsblk's MODEL of each kind of disk on Nitro instances. */
 export const DISK_MODELS: Record<DataDiskKind, string> = {
