@@ -13,14 +13,7 @@
  */
 import { z } from "zod";
 import type { Refusal, Risk } from "./change";
-import {
-  PhaseSchema,
-  StepKindSchema,
-  type Phase,
-  type StepKind,
-  type Transition,
-  type TransitionStep,
-} from "./transition";
+import { PhaseSchema, type Phase, type StepKind, type Transition, type TransitionStep } from "./transition";
 import { TierPointSchema, transitionOutput, type TransitionOutput } from "./transition-output";
 
 /** Who carries a step out on a cloud target: the update that declares the servers, the reconcile job, or nobody yet. */
@@ -41,8 +34,12 @@ export const CLOUD_CARRIER: Record<StepKind, "update" | "job" | undefined> = {
   "delete-data": undefined,
 };
 
-/** The step kinds the reconcile job carries out during a transition. */
-export const JobStepKindSchema = StepKindSchema.extract(["set-limits", "set-replicas"]);
+/**
+ * The step kinds the reconcile job carries out during a transition: StepKindSchema's, checked at
+ * compile time (an `extract` would change the bundled job's code, which the plans pin).
+ */
+export const JOB_STEP_KINDS = ["set-limits", "set-replicas"] as const satisfies readonly StepKind[];
+export const JobStepKindSchema = z.enum(JOB_STEP_KINDS);
 export type JobStepKind = z.infer<typeof JobStepKindSchema>;
 
 /** Where a target's reconcile job writes a tier transition's report, which the next update reads. */

@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { BUCKETS } from "./guide";
-import { STORAGE_CLASSES, TIER_IDS } from "./types";
+import { TIER_IDS, type StorageClass } from "./types";
 import { MAX_KV_HISTORY, MAX_PEELS, MIN_LAME_DUCK_SECONDS } from "./policy";
 
 import { fmt } from "./format";
@@ -131,7 +131,7 @@ export const OverridesSchema = z.strictObject({
       jetstreamDiskGiB: wholeNumber(1, 1024 * 1024).optional(),
       diskIops: wholeNumber(1, 10_000_000).optional(),
       networkMbps: positive("Mbps").optional(),
-      storage: z.enum(STORAGE_CLASSES, { errorMap: () => ({ message: 'must be "ssd" or "nvme"' }) }).optional(),
+      storage: z.enum(["ssd", "nvme"], { errorMap: () => ({ message: 'must be "ssd" or "nvme"' }) }).optional(),
     })
     .optional(),
   natsServer: z
@@ -161,6 +161,16 @@ export const OverridesSchema = z.strictObject({
   confirmBelowPlan: ConfirmBelowPlanSchema.optional(),
 });
 export type Overrides = z.infer<typeof OverridesSchema>;
+
+/** True when A and B are one type: each assignable to the other. */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type Holds<T extends true> = T;
+/**
+ * The storage classes the overrides accept are sizing/types.ts's StorageClass, no more and no
+ * fewer: checked here at compile time, since types.ts may not import this module (a circle) and
+ * this module's code is the bundled reconcile job's too, which the plans pin byte for byte.
+ */
+export type StorageAccepted = Holds<Same<NonNullable<NonNullable<Overrides["server"]>["storage"]>, StorageClass>>;
 
 export const DEFAULT_FACT_INTERVAL_SECONDS = 60;
 export const factIntervalSeconds = wholeNumber(1, 86_400, "whole seconds");

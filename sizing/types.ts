@@ -3,8 +3,7 @@
 export const TIER_IDS = ["single-small", "single", "cluster-3", "cluster-5", "leaf", "supercluster"] as const;
 export type TierId = (typeof TIER_IDS)[number];
 
-export const STORAGE_CLASSES = ["ssd", "nvme"] as const;
-export type StorageClass = (typeof STORAGE_CLASSES)[number];
+export type StorageClass = "ssd" | "nvme";
 export type TopologyKind = "single" | "cluster" | "cluster+leaf" | "supercluster";
 
 /** Where a planned value comes from, so nothing changes silently. */
