@@ -2,13 +2,14 @@
  * The shape every target has, as plain data and pure functions: where each server listens (its
  * addressing, from which the topology computes every server's endpoints once), what the target
  * decides per server before anything exists (its layout: instance and volume, pod and claim,
- * directory), what it records as deployed (read back by the next update and compared by the
+ * directory), the names each server is reached by (its certificate's), what it records as deployed (read back by the next update and compared by the
  * change guard), and where its reconcile job reports a tier transition's data moved. AWS and
  * Kubernetes (components/<target>/target.ts) and the local target (local/target.ts) implement
  * it; the program, the local runner and the twins use a target without knowing which it is.
  */
 import type { Planned, Prepared } from "../topology/prepare";
 import { prepare } from "../topology/prepare";
+import type { ExtraNames } from "../topology/tls";
 import type { Addressing, Topology } from "../topology/types";
 import type { Deployment, TargetName } from "./deployment";
 import type { ReportPlace } from "./phased";
@@ -29,6 +30,12 @@ export interface Target<Settings, Layout> {
   layout(topology: Topology, settings: Settings): Layout;
   /** What the target records as deployed: per server what runs it, its data, its config's keys. */
   deployment(topology: Topology, layout: Layout, settings: Settings): Deployment;
+  /**
+   * The names each server is reached by besides its own host (a load balancer's, a Service's,
+   * loopback's): what its certificate is valid for. Names known only once something exists (an
+   * instance's private address) are added where it does.
+   */
+  reachedBy(topology: Topology, layout: Layout, settings: Settings): ExtraNames;
   /** Where the reconcile job reports a transition's data moved; undefined: the target moves it itself. */
   reportPlace(settings: Settings, ids: StackIds): ReportPlace | undefined;
 }

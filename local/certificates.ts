@@ -17,6 +17,7 @@ import {
   linkOf,
   serverCertificates,
   type CertificateSpec,
+  type ExtraNames,
 } from "../topology/tls";
 import type { Topology, TopologyServer } from "../topology/types";
 
@@ -120,14 +121,14 @@ export async function issue(issuer: Issuer, spec: CertificateSpec): Promise<{ ce
   return { cert: cert.toString("pem"), key: await pemKey(keys.privateKey) };
 }
 
-/** The local servers' certificates carry localhost too, for a client that connects by name. */
-const LOCAL_NAMES = { dnsNames: ["localhost"], ipAddresses: ["127.0.0.1"] };
-
-/** Makes whatever of the topology's certificates is missing; returns the CA (PEM). */
-export async function ensureCertificates(stateDir: string, t: Topology): Promise<string> {
+/**
+ * Makes whatever of the topology's certificates is missing, each server's valid for the names it
+ * is reached by (the local target's: LOCAL.reachedBy); returns the CA (PEM).
+ */
+export async function ensureCertificates(stateDir: string, t: Topology, reachedBy: ExtraNames): Promise<string> {
   mkdirSync(tlsDir(stateDir), { recursive: true, mode: 0o700 });
   const ca = await ensureCa(stateDir);
-  for (const spec of [...serverCertificates(t, () => LOCAL_NAMES), ...linkCertificates(t)]) {
+  for (const spec of [...serverCertificates(t, reachedBy), ...linkCertificates(t)]) {
     if (existsSync(certFile(stateDir, spec.name)) && existsSync(keyFile(stateDir, spec.name))) continue;
     const made = await issue(ca, spec);
     writeFileSync(keyFile(stateDir, spec.name), made.key, { mode: 0o600 });

@@ -22,7 +22,7 @@ import { ensureCertificates, caFile } from "./certificates";
 import { newSeeds, seedFile, writeSeedFiles } from "./identities";
 import { spawnServer } from "./spawn-server";
 import { readState, writeState, type LocalSizing, type LocalState, type ZesterProcess } from "./state";
-import { localAddressing } from "./target";
+import { LOCAL, localAddressing } from "./target";
 
 export interface UpOptions {
   peels: number;
@@ -144,7 +144,7 @@ export async function up(options: UpOptions, checked: UpPlan = planUp(options)):
   const { topology } = prepared;
   const seeds = existing?.auth.seeds ?? newSeeds();
   writeSeedFiles(stateDir, seeds);
-  const auth = { seeds, ca: await ensureCertificates(stateDir, topology) };
+  const auth = { seeds, ca: await ensureCertificates(stateDir, topology, LOCAL.reachedBy()) };
 
   const servers: LocalState["servers"] = [];
   const spawnedAt = performance.now();

@@ -6,6 +6,7 @@
  */
 import path from "node:path";
 import type { Target } from "../change/target";
+import type { ExtraNames } from "../topology/tls";
 import type { Addressing } from "../topology/types";
 import { bookAddressing, type AddressBook } from "./address-book";
 import { loopbackAddressing } from "./addressing";
@@ -32,7 +33,15 @@ export function localAddressing(s: Pick<LocalSettings, "addresses" | "freePorts"
   return s.addresses === undefined ? loopbackAddressing(s.freePorts) : bookAddressing(s.addresses, s.freePorts);
 }
 
-export const LOCAL: Target<LocalSettings, LocalLayout> = {
+/** The local servers' certificates carry localhost too, for a client that connects by name. */
+const LOOPBACK_NAMES = { dnsNames: ["localhost"], ipAddresses: ["127.0.0.1"] };
+
+/**
+ * The local target. Its servers are reached by the same names whatever the topology and settings,
+ * so `reachedBy()` is asked without them too: the certificates are made before the state holds
+ * the identities the settings name.
+ */
+export const LOCAL: Target<LocalSettings, LocalLayout> & { reachedBy(): ExtraNames } = {
   name: "local",
   addressing: localAddressing,
   layout: (t, s) => ({
@@ -40,4 +49,5 @@ export const LOCAL: Target<LocalSettings, LocalLayout> = {
   }),
   deployment: (t, _layout, s) => localDeployment(t, s.stateDir, s.state),
   reportPlace: () => undefined,
+  reachedBy: () => () => LOOPBACK_NAMES,
 };

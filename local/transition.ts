@@ -188,7 +188,7 @@ export async function runLocalTransition(options: TransitionOptions): Promise<Lo
   };
   writeState(stateDir, state);
   // Servers and links the wanted tier adds get their certificates from the same CA first.
-  await ensureCertificates(stateDir, planned.to);
+  await ensureCertificates(stateDir, planned.to, LOCAL.reachedBy());
 
   const started = performance.now();
   const steps: StepRun[] = [];

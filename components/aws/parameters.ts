@@ -12,27 +12,14 @@ import type { StackIds } from "../../change/target";
 import type { Children } from "../children";
 import type { ServerLayout } from "./layout";
 import type { RegionScope, ServersArgs } from "./scope";
-import { parameterPath } from "./target";
+import { AWS, parameterPath } from "./target";
 import { gzipSync } from "node:zlib";
 import { filesOf, GZIP, manifestOf, NO_SECRETS } from "./server-config";
 import { linkOf, serverCertificate } from "../../topology/tls";
 import type { ServerSecretFiles } from "../../topology/render/server-files";
-import type { TopologyServer } from "../../topology/types";
 
 /** Parameters over 4 KB (a big nats-server.conf) are stored in the advanced tier, others in the free one. */
 const TIER = "Intelligent-Tiering";
-
-/**
- * The names a server is reached by: its own, and for a core server the load balancer's, both
- * its name in the private zone and AWS's own (`*.elb.<region>.amazonaws.com`: peels use it,
- * and it is known only once the balancer exists); a leaf server also by its private address.
- */
-function certificateOf(region: RegionScope, s: TopologyServer, dnsZone: string) {
-  const { r } = region;
-  return serverCertificate(s, (x) =>
-    x.role === "core" ? { dnsNames: [`${r.prefix}clients.${dnsZone}`, `*.elb.${r.awsRegion}.amazonaws.com`] } : {},
-  );
-}
 
 /** The parameters of one server; `privateIp` goes into a leaf server's certificate. */
 export function serverParameters(
@@ -61,7 +48,7 @@ export function serverParameters(
       opts,
     );
   });
-  const files = secretFilesOf(region, server, privateIp, args).apply(
+  const files = secretFilesOf(server, privateIp, args).apply(
     ([keys, secretFiles]) => filesOf(t, layout, settings, server, { keys, secretFiles }, agentScript).files,
   );
   const encoded = new Map(manifest.files.map((f) => [f.name, f.encoding]));
@@ -88,15 +75,18 @@ export function serverParameters(
 
 /** The server's certificate (issued here), its link certificate, the CA and the master's seed. */
 function secretFilesOf(
-  region: RegionScope,
   server: ServerLayout,
   privateIp: pulumi.Output<string>,
-  args: Pick<ServersArgs, "topology" | "layout" | "identities" | "tls">,
+  args: Pick<ServersArgs, "topology" | "layout" | "settings" | "identities" | "tls">,
 ) {
   const { topology: t, identities, tls } = args;
   const s = t.servers.find((x) => x.name === server.name);
   if (s === undefined) throw new Error(`no server ${server.name} in the topology`);
-  const own = tls.issue(certificateOf(region, s, args.layout.dnsZone), s.role === "leaf" ? [privateIp] : []);
+  // A leaf server is reached by its private address too, known once its instance exists.
+  const own = tls.issue(
+    serverCertificate(s, AWS.reachedBy(t, args.layout, args.settings)),
+    s.role === "leaf" ? [privateIp] : [],
+  );
   const linkName = linkOf(t, s);
   const link = linkName === undefined ? undefined : tls.links.get(linkName);
   return pulumi

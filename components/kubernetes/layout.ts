@@ -5,7 +5,7 @@
  */
 import { SpecError, type Problem } from "../../sizing/spec";
 import { PLACEHOLDER_KEYS, type PublicKeys, type ServerTlsFiles } from "../../topology/auth";
-import { linkOf, serverCertificate, type CertificateSpec } from "../../topology/tls";
+import { linkOf, type ExtraNames } from "../../topology/tls";
 import { STANDARD_PORTS } from "../../topology/build";
 import { natsServerConfig } from "../../topology/render/nats-server-conf";
 import { serializeNatsConf } from "../../topology/render/nats-conf-format";
@@ -87,24 +87,24 @@ export function kubernetesTlsFiles(t: Topology, server: string): ServerTlsFiles 
  * The names a pod is reached by: its own, its set's headless and client Services in every form
  * a client may use, and for the hub region's core the host other regions reach it at.
  */
-export function kubernetesCertificate(t: Topology, server: string, s: KubernetesSettings): CertificateSpec {
-  const x = t.servers.find((y) => y.name === server);
-  if (x === undefined) throw new Error(`no server ${server}`);
-  const ns = x.role === "leaf" ? s.leafNamespace : s.namespace;
-  const set = setOf(server);
-  const hub = x.role === "core" && x.region === t.plan.regions[0]?.name && s.hubLeafHost !== undefined;
-  return serverCertificate(x, () => ({
-    dnsNames: [
-      `${set}.${ns}.svc.cluster.local`,
-      ...[
-        `${set}-clients.${ns}.svc.cluster.local`,
-        `${set}-clients.${ns}.svc`,
-        `${set}-clients.${ns}`,
-        `${set}-clients`,
+export function kubernetesReachedBy(t: Topology, s: KubernetesSettings): ExtraNames {
+  return (x) => {
+    const ns = x.role === "leaf" ? s.leafNamespace : s.namespace;
+    const set = setOf(x.name);
+    const hub = x.role === "core" && x.region === t.plan.regions[0]?.name && s.hubLeafHost !== undefined;
+    return {
+      dnsNames: [
+        `${set}.${ns}.svc.cluster.local`,
+        ...[
+          `${set}-clients.${ns}.svc.cluster.local`,
+          `${set}-clients.${ns}.svc`,
+          `${set}-clients.${ns}`,
+          `${set}-clients`,
+        ],
+        ...(hub && s.hubLeafHost !== undefined ? [s.hubLeafHost] : []),
       ],
-      ...(hub && s.hubLeafHost !== undefined ? [s.hubLeafHost] : []),
-    ],
-  }));
+    };
+  };
 }
 
 function confOf(t: Topology, server: string, s: KubernetesSettings, keys: PublicKeys, hubLeafHost?: string) {

@@ -5,18 +5,18 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { linkOf } from "../../topology/tls";
+import { linkOf, serverCertificate } from "../../topology/tls";
 import { clusterJob } from "../../jetstream/cluster-job";
 import type { ZesterCredentials } from "../../topology/render/zester-config";
 import type { StackTls } from "../certificates";
 import type { Identities } from "../identities";
 import { masterConfig, peelConfig } from "../../topology/render/zester-config";
-import type { Topology, ZesterKind } from "../../topology/types";
+import type { Topology, TopologyServer, ZesterKind } from "../../topology/types";
 import type { Children } from "../children";
 import type { Deferred } from "../deferred";
 import type { ReconcileDuringTransition } from "../../change/cloud-phase";
-import { TRANSITION_CONFIGMAP } from "./target";
-import { kubernetesCertificate, renderConf, type KubernetesLayout, type RegionManifests } from "./layout";
+import { KUBERNETES, TRANSITION_CONFIGMAP } from "./target";
+import { renderConf, type KubernetesLayout, type RegionManifests } from "./layout";
 import { RECONCILE_SERVICE_ACCOUNT, reconcilePod, type K8sObject } from "./objects";
 import type { KubernetesSettings } from "./settings";
 
@@ -94,15 +94,22 @@ function configSecrets(region: RegionScope, opts: pulumi.CustomResourceOptions):
   );
 }
 
+function serverOf(t: Topology, name: string): TopologyServer {
+  const x = t.servers.find((y) => y.name === name);
+  if (x === undefined) throw new Error(`no server ${name}`);
+  return x;
+}
+
 /**
  * Each namespace's `nats-tls` Secret: the CA, a certificate and key per pod there, and the link
  * certificate its servers solicit their hub with. The leaf namespace (a DMZ) holds its own
  * servers' keys and the leaf link's, nothing of the core's.
  */
 function tlsSecrets(region: RegionScope, opts: pulumi.CustomResourceOptions): pulumi.Resource[] {
-  const { children, topology: t, settings: s, tls, r, prefix } = region;
+  const { children, topology: t, settings: s, layout, tls, r, prefix } = region;
+  const reachedBy = KUBERNETES.reachedBy(t, layout, s);
   return r.configs.map((c) => {
-    const own = c.servers.map((n) => ({ name: n, ...tls.issue(kubernetesCertificate(t, n, s)) }));
+    const own = c.servers.map((n) => ({ name: n, ...tls.issue(serverCertificate(serverOf(t, n), reachedBy)) }));
     const links = [
       ...new Set(
         c.servers.flatMap((n) => {

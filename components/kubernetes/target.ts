@@ -5,7 +5,13 @@
  * in the core namespace. Pure.
  */
 import type { Target } from "../../change/target";
-import { kubernetesAddressing, kubernetesDeployment, kubernetesLayout, type KubernetesLayout } from "./layout";
+import {
+  kubernetesAddressing,
+  kubernetesDeployment,
+  kubernetesLayout,
+  kubernetesReachedBy,
+  type KubernetesLayout,
+} from "./layout";
 import type { KubernetesSettings } from "./settings";
 
 /** The ConfigMap (in the core namespace) whose `report` key the reconcile job writes. */
@@ -16,5 +22,6 @@ export const KUBERNETES: Target<KubernetesSettings, KubernetesLayout> = {
   addressing: (s) => kubernetesAddressing({ core: s.namespace, leaf: s.leafNamespace }),
   layout: kubernetesLayout,
   deployment: kubernetesDeployment,
+  reachedBy: (t, _layout, s) => kubernetesReachedBy(t, s),
   reportPlace: (s) => ({ configMap: TRANSITION_CONFIGMAP, namespace: s.namespace }),
 };

@@ -1,6 +1,7 @@
 /** Identities and TLS files for tests that render or boot configs outside the local target. */
 import { ensureCertificates, localTlsFiles } from "../../local/certificates";
 import { newSeeds, publicKeys } from "../../local/identities";
+import { LOCAL } from "../../local/target";
 import type { ClientAuth, ClientRole, PublicKeys, ServerAuth, Seeds } from "../../topology/auth";
 import { tlsFilesIn } from "../../topology/tls";
 import type { Topology } from "../../topology/types";
@@ -31,7 +32,7 @@ export interface TestAuth {
 /** Real identities and certificates under `dir`, for a topology booted by hand. */
 export async function realAuth(dir: string, t: Topology): Promise<TestAuth> {
   const seeds = newSeeds();
-  const ca = await ensureCertificates(dir, t);
+  const ca = await ensureCertificates(dir, t, LOCAL.reachedBy());
   const keys = publicKeys(seeds);
   return {
     seeds,
