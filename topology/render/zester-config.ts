@@ -110,6 +110,8 @@ export function leafNodeConfig(t: Topology, server: string, credentialsFile: str
     nats: {
       [K.listen.key]: `${s.host}:${String(s.ports.client)}`,
       [K.leafNode.key]: {
+        // The guide's `tls://` remotes: the same host and port as the hub's `endpoints.leaf`, whose
+        // scheme is `nats-leaf://`, so that endpoint is not used as it is.
         [K.remotes.key]: hubs.map((h) => ({
           [K.url.key]: `tls://${h.host}:${String(h.ports.leafnode)}`,
           [K.credentials.key]: credentialsFile,
