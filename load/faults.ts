@@ -189,7 +189,13 @@ export async function runScenario(scenario: Scenario, options: FaultsOptions): P
     const state = ctx.state();
     for (const plan of (scenario.writers ?? defaultWriters)(ctx, options.peels))
       groups.push(
-        new WriterGroup(plan.group, plan.peels, peelIdentity(state), topology.plan.client.peel, WRITER_OPTIONS),
+        new WriterGroup(
+          plan.group,
+          plan.peels,
+          (id) => peelIdentity(state, id),
+          topology.plan.client.peel,
+          WRITER_OPTIONS,
+        ),
       );
     await Promise.all(groups.map((g) => g.start()));
     // In the full suite peels have been connected for longer than their reconnect wait, as a

@@ -17,11 +17,13 @@ import { Deferred } from "../deferred";
 import { shippedReconcileCode } from "../reconcile-code";
 import type { ReconcileDuringTransition } from "../transition";
 import { stackTls } from "../certificates";
-import { generatedIdentities } from "../identities";
+import { configIdentities, generatedIdentities, issuedPeelCreds } from "../identities";
+import { peelCredentialParameters } from "./peel-credentials";
+import { certificateAlertRules, rulesYaml } from "../certificate-alerts";
 import { resolveAwsSettings, type AwsSettingsArgs } from "./args";
 import type { AwsTarget } from "./settings";
 import { snapshotPolicy } from "./backups";
-import { canaries } from "./canaries";
+import { canaries, canaryPeelIds } from "./canaries";
 import { awsChecklist } from "./checklist";
 import { privateZone } from "./dns";
 import { agentScript } from "./agent";
@@ -89,9 +91,17 @@ export class ZesterAws extends pulumi.ComponentResource {
   public readonly servers: ServerOutput[];
   /**
    * `#cloud-config` for a peel host, by where the peels are: `core` (each region's name in a
-   * supercluster) and each leaf site. Secret: it holds the peel identity's seed (and the CA).
+   * supercluster) and each leaf site. No secret: a peel's own credentials are its own, put at
+   * `/etc/zester/peel.creds` by its enrollment (or read from `peelCredentials`).
    */
   public readonly peelBootstrap: pulumi.Output<Record<string, string>>;
+  /** The SecureString parameter holding each issued peel's credentials (`settings.peelCredentials`), by id. */
+  public readonly peelCredentials: Record<string, string>;
+  /**
+   * A Prometheus rule file alerting before any certificate of the stack expires (the CA, every
+   * server's and link's), for the Prometheus that scrapes the servers (`monitoringCidrs`).
+   */
+  public readonly certificateAlertRules: pulumi.Output<string>;
   public readonly checklist: ChecklistStatus[];
   /** What this deploys, for the next update to compare against (no secrets). */
   public readonly deployment: Deployment;
@@ -118,13 +128,18 @@ export class ZesterAws extends pulumi.ComponentResource {
       regionProviders: args.regionProviders,
       providerDefaults: args.providerDefaults,
     });
+    const identities = generatedIdentities(children, [
+      ...settings.peelCredentials,
+      ...canaryPeelIds(layout, settings.peelCanaries),
+    ]);
     const scope: AwsScope = {
       children,
       deferred,
       topology: this.topology,
       layout,
       settings,
-      identities: generatedIdentities(children),
+      identities,
+      configIdentities: configIdentities(identities, this.topology, settings.revokedPeels),
       tls: stackTls(children, this.topology, stackId),
       stackId,
       inRegion: (r) => ({ provider: providers.get(r.name) }),
@@ -134,7 +149,13 @@ export class ZesterAws extends pulumi.ComponentResource {
       parameterPath: (server) => `/zester/${stackId}/${name}/${server}/`,
       reconcile: args.reconcile ?? {},
     };
-    const declared = declareTopology(scope, args.reconcileCode ?? shippedReconcileCode());
+    const issued = issuedPeelCreds(identities);
+    const declared = declareTopology(scope, args.reconcileCode ?? shippedReconcileCode(), issued);
+    this.peelCredentials = peelCredentialParameters(scope, issued);
+    // Once every certificate is issued.
+    this.certificateAlertRules = scope.tls
+      .expiries()
+      .apply((certs) => rulesYaml(certificateAlertRules(certs, "zester-certificates")));
     this.clientUrl = pulumi.output(declared.clientUrl);
     this.leafUrls = this.topology.servers
       .filter((x) => x.ports.leafnode !== undefined)
@@ -147,6 +168,8 @@ export class ZesterAws extends pulumi.ComponentResource {
       leafUrls: this.leafUrls,
       servers: this.servers,
       peelBootstrap: this.peelBootstrap,
+      peelCredentials: this.peelCredentials,
+      certificateAlertRules: this.certificateAlertRules,
       checklist: this.checklist,
       deployment: this.deployment,
     });
@@ -177,7 +200,11 @@ export function prepareAws(args: Pick<ZesterAwsArgs, "spec" | "settings">, defer
 }
 
 /** Networks and what spans regions first, then each region's servers and services. */
-function declareTopology(scope: AwsScope, reconcileCode: string): Declared {
+function declareTopology(
+  scope: AwsScope,
+  reconcileCode: string,
+  issued: pulumi.Output<Record<string, string>>,
+): Declared {
   const { layout } = scope;
   const networks = new Map<string, RegionNetwork>();
   for (const r of layout.regions) networks.set(r.name, createNetwork({ ...scope, region: r, opts: scope.inRegion(r) }));
@@ -199,7 +226,7 @@ function declareTopology(scope: AwsScope, reconcileCode: string): Declared {
     const { instances } = createServers(scope, region, ami, zone, jobs);
     const nlb = loadBalancer(scope, region, instances, zone);
     if (roles.backups !== undefined) snapshotPolicy(scope, region, roles.backups);
-    canaries(scope, region, ami);
+    canaries(scope, region, ami, issued);
     regions.set(r.name, { nlbDnsName: nlb.dnsName, instances });
     return nlb.url;
   });
@@ -239,24 +266,20 @@ function peelBootstraps(scope: AwsScope, declared: Declared): pulumi.Output<Reco
       ...sites.map((x) => ({ ...x, region: region.name })),
     ];
   });
-  return pulumi.secret(
-    pulumi
-      .all([scope.identities.seeds, scope.tls.ca, pulumi.all(entries.map((e) => e.servers))])
-      .apply(([seeds, ca, servers]) =>
-        Object.fromEntries(
-          entries.map((e, i) => [
-            e.key,
-            renderPeelBootstrap({
-              topology: t,
-              region: e.region,
-              ...(e.site === undefined ? {} : { site: e.site }),
-              credentials: { seed: seeds.peel, ca },
-              servers: servers[i] ?? [],
-              ...(s.zesterPeel === undefined ? {} : { zesterPeel: s.zesterPeel }),
-            }),
-          ]),
-        ),
-      ),
+  return pulumi.all([scope.tls.ca, pulumi.all(entries.map((e) => e.servers))]).apply(([ca, servers]) =>
+    Object.fromEntries(
+      entries.map((e, i) => [
+        e.key,
+        renderPeelBootstrap({
+          topology: t,
+          region: e.region,
+          ...(e.site === undefined ? {} : { site: e.site }),
+          ca,
+          servers: servers[i] ?? [],
+          ...(s.zesterPeel === undefined ? {} : { zesterPeel: s.zesterPeel }),
+        }),
+      ]),
+    ),
   );
 }
 

@@ -15,6 +15,7 @@ import { filesOf, GZIP, manifestOf, NO_SECRETS } from "./server-config";
 import { linkOf, serverCertificate } from "../../topology/tls";
 import type { ServerSecretFiles } from "../../topology/render/server-files";
 import type { TopologyServer } from "../../topology/types";
+import { roleCreds } from "../../topology/identities";
 
 /** Parameters over 4 KB (a big nats-server.conf) are stored in the advanced tier, others in the free one. */
 const TIER = "Intelligent-Tiering";
@@ -60,8 +61,8 @@ export function serverParameters(
     );
   });
   const files = secretFilesOf(scope, region, server, privateIp).apply(
-    ([keys, secretFiles]) =>
-      filesOf(t, scope.layout, scope.settings, server, { keys, secretFiles }, scope.agentScript).files,
+    ([identities, secretFiles]) =>
+      filesOf(t, scope.layout, scope.settings, server, { identities, secretFiles }, scope.agentScript).files,
   );
   const encoded = new Map(manifest.files.map((f) => [f.name, f.encoding]));
   for (const file of plain.files)
@@ -85,15 +86,19 @@ export function serverParameters(
     });
 }
 
-/** The server's certificate (issued here), its link certificate, the CA and the master's seed. */
+/**
+ * The server's certificate (issued here), its link certificate and credentials, the CA, and on a
+ * core server the master's credentials and the peels' issuer (the enrollment side's).
+ */
 function secretFilesOf(scope: AwsScope, region: RegionScope, server: ServerLayout, privateIp: pulumi.Output<string>) {
   const s = scope.topology.servers.find((x) => x.name === server.name);
   if (s === undefined) throw new Error(`no server ${server.name} in the topology`);
   const own = scope.tls.issue(certificateOf(scope, region, s), s.role === "leaf" ? [privateIp] : []);
   const link = linkOfServer(scope, s);
+  const linkRole = linkOf(scope.topology, s) === "leaf-link" ? "leafLink" : "regionLink";
   return pulumi
     .all([
-      scope.identities.keys,
+      scope.configIdentities,
       scope.identities.seeds,
       scope.tls.ca,
       own.cert,
@@ -101,15 +106,17 @@ function secretFilesOf(scope: AwsScope, region: RegionScope, server: ServerLayou
       link?.cert ?? pulumi.output(undefined),
       link?.key ?? pulumi.output(undefined),
     ])
-    .apply(([keys, seeds, ca, cert, key, linkCert, linkKey]) => {
+    .apply(([identities, seeds, ca, cert, key, linkCert, linkKey]) => {
       const secretFiles: ServerSecretFiles = {
         ca,
         cert,
         key,
-        ...(linkCert === undefined || linkKey === undefined ? {} : { linkCert, linkKey }),
-        ...(s.role === "core" ? { masterSeed: seeds.master } : {}),
+        ...(linkCert === undefined || linkKey === undefined
+          ? {}
+          : { linkCert, linkKey, linkCreds: roleCreds(seeds, linkRole) }),
+        ...(s.role === "core" ? { masterCreds: roleCreds(seeds, "master"), peelIssuerSeed: seeds.peelIssuer } : {}),
       };
-      return [keys, secretFiles] as const;
+      return [identities, secretFiles] as const;
     });
 }
 

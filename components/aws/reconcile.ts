@@ -2,6 +2,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { clusterJob, JOB_ENV } from "../../jetstream/cluster-job";
+import { credsOfRole } from "../identities";
 import { securityGroup, type AwsScope, type RegionScope } from "./scope";
 
 /**
@@ -91,6 +92,7 @@ function reconcileSeed(
 ): string {
   const { children } = scope;
   const { r, o } = region;
+  // Named `seed` from when it held the reconcile identity's NKey seed; it holds its `.creds` now.
   const name = `${scope.parameterPath(local)}seed`;
   children.make(`${local}-seed`, o, (resourceName, opts) => {
     return new aws.ssm.Parameter(
@@ -98,7 +100,7 @@ function reconcileSeed(
       {
         name,
         type: "SecureString",
-        value: pulumi.secret(scope.identities.seeds.apply((s) => s.reconcile)),
+        value: credsOfRole(scope.identities, "reconcile"),
         ...children.tagged({ "zester:stack": scope.stackId }),
       },
       opts,

@@ -2,6 +2,7 @@
 import type * as aws from "@pulumi/aws";
 import type * as pulumi from "@pulumi/pulumi";
 import type { Deployment } from "../../topology/deployment";
+import type { ServerIdentities } from "../../topology/auth";
 import type { Topology } from "../../topology/types";
 import type { StackTls } from "../certificates";
 import type { Children } from "../children";
@@ -18,8 +19,10 @@ export interface AwsScope {
   topology: Topology;
   layout: AwsLayout;
   settings: AwsTarget;
-  /** The client identities' seeds (secret) and public keys. */
+  /** The stack's keys and its own peels' (secret). */
   identities: Identities;
+  /** What every server config holds of them: the operator's and the accounts' JWTs. */
+  configIdentities: pulumi.Output<ServerIdentities>;
   /** The stack's CA and the certificates issued by it. */
   tls: StackTls;
   /** `<project>-<stack>`: in every resource's tags, and selects this stack's volumes for snapshots. */
