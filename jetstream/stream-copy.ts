@@ -23,6 +23,7 @@ import { createInbox, type NatsConnection } from "@nats-io/nats-core";
 import type { BucketPlan } from "../sizing/types";
 import { plannedLimits } from "./reconcile";
 import { JOB_EVENTS_SUBJECTS } from "./zester-assumptions";
+import { inboxPrefix } from "../topology/auth";
 
 /** Where a frozen stream's subjects are moved: nothing publishes there. */
 export const FROZEN_PREFIX = "zester-frozen";
@@ -162,7 +163,8 @@ function whole(copy: StreamInfo, source: StreamInfo, bucket: BucketPlan, publish
 
 /** A stream's snapshot, as the server streams it: chunks acknowledged one by one (its flow control). */
 async function snapshot(nc: NatsConnection, stream: string): Promise<{ chunks: Uint8Array[]; state: unknown }> {
-  const inbox = createInbox();
+  // Copies run as the master's identity, whose only inbox is its own.
+  const inbox = createInbox(inboxPrefix("master"));
   const chunks: Uint8Array[] = [];
   let finish: (error?: Error) => void = () => undefined;
   const done = new Promise<void>((resolve, reject) => {
