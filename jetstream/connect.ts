@@ -1,7 +1,25 @@
 /** A client connection for provisioning work (not a peel's): fails fast, never retries for ever. */
 import { connect } from "@nats-io/transport-node";
-import { credsAuthenticator, type ConnectionOptions, type NatsConnection } from "@nats-io/nats-core";
+import type { Authenticator, ConnectionOptions, NatsConnection } from "@nats-io/nats-core";
 import type { ClientAuth } from "../topology/auth";
+import { credsParts } from "../topology/jwt";
+import { keyPair } from "../topology/nkeys";
+
+/**
+ * Answers the server's challenge with the credentials' JWT and the nonce signed by their key.
+ * nats.js's own `credsAuthenticator` signs it with tweetnacl, 20-50 ms a connection on this
+ * machine, which dominated the connect of a 10,000-peel fleet; Node's Ed25519 signs it in ~0.1 ms
+ * (topology/nkeys.ts). Same JWT, same signature.
+ */
+export function credsAuthenticator(creds: string): Authenticator {
+  const { jwt, seed } = credsParts(creds);
+  const key = keyPair(seed);
+  return (nonce?: string) => ({
+    jwt,
+    nkey: key.publicKey,
+    sig: nonce === undefined ? "" : Buffer.from(key.sign(new TextEncoder().encode(nonce))).toString("base64url"),
+  });
+}
 
 /**
  * nats.js options for an identity: its credentials, the CA the servers' certificates are
@@ -9,7 +27,7 @@ import type { ClientAuth } from "../topology/auth";
  */
 export function clientAuthOptions(auth: ClientAuth): Pick<ConnectionOptions, "authenticator" | "tls" | "inboxPrefix"> {
   return {
-    authenticator: credsAuthenticator(new TextEncoder().encode(auth.creds)),
+    authenticator: credsAuthenticator(auth.creds),
     tls: { ca: auth.ca },
     inboxPrefix: auth.inboxPrefix,
   };

@@ -35,3 +35,17 @@ export function credsOf(jwt: string, seed: string): string {
   const pair = { getSeed: () => new TextEncoder().encode(seed) };
   return new TextDecoder().decode(fmtCreds(jwt, pair as Parameters<typeof fmtCreds>[1]));
 }
+
+/**
+ * The user JWT and the seed of a `.creds` file (what `credsOf` writes); fails naming what is
+ * missing, never printing the seed.
+ */
+export function credsParts(creds: string): { jwt: string; seed: string } {
+  const blocks = [...creds.matchAll(/-{3,}[^\n]*-{3,}\n\s*([^\s-][^\n]*)\n\s*-{3,}[^\n]*-{3,}/g)].map((m) =>
+    (m[1] ?? "").trim(),
+  );
+  const [jwt, seed] = blocks;
+  if (jwt === undefined || seed === undefined || !seed.startsWith("SU"))
+    throw new Error("not a .creds file: expected a user JWT block and then a user seed block (`SU…`)");
+  return { jwt, seed };
+}

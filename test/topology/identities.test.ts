@@ -5,7 +5,10 @@
  * is all a peel may do, and the permission model itself as a snapshot a reviewer can read.
  */
 import { decode, type Account, type Operator, type User } from "@nats-io/jwt";
+import { fromPublic } from "@nats-io/nkeys";
+import { credsAuthenticator } from "../../jetstream/connect";
 import { completeSeeds } from "../../local/identities";
+import { credsParts } from "../../topology/jwt";
 import { plan } from "../../sizing";
 import { checkPeelId, inboxPrefix } from "../../topology/auth";
 import { build, standardAddressing } from "../../topology/build";
@@ -88,6 +91,17 @@ describe("the stack's JWTs", () => {
     expect(claims.iss).toBe(keyPair(seeds.peelIssuer).publicKey);
     expect(claims.nats).toEqual({ issuer_account: ids.accounts.peels.key, type: "user", version: 2 });
     expect(issued.creds).toContain(seedOf("user", new Uint8Array(32).fill(7)));
+  });
+
+  test("a client answers the server's challenge as nats.js would: the JWT of its credentials, the nonce signed by their key", () => {
+    const creds = roleCreds(seeds, "master");
+    const auth = credsAuthenticator(creds)("a-nonce-from-the-server") as { jwt: string; nkey: string; sig: string };
+    expect(auth.jwt).toBe(jwtOf(creds));
+    expect(auth.nkey).toBe(keyPair(seeds.master).publicKey);
+    // Verified by @nats-io/nkeys (tweetnacl), as the server verifies it.
+    const sig = new Uint8Array(Buffer.from(auth.sig, "base64url"));
+    expect(fromPublic(auth.nkey).verify(new TextEncoder().encode("a-nonce-from-the-server"), sig)).toBe(true);
+    expect(() => credsParts("not creds")).toThrow(/not a \.creds file/);
   });
 
   test.each(["*", ">", "peel.2", "", "a b", "x".repeat(65)])(
