@@ -14,6 +14,7 @@ import { freePorts } from "../local/ports";
 import { down, up } from "../local/runner";
 import { serializeNatsConf } from "../topology/render/nats-conf-format";
 import { durabilitySection, faultsSection, fleetSearchSection, fleetSection } from "./bench-load";
+import { identitiesSection } from "./bench-identities";
 import { transitionsSection } from "./bench-transitions";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -160,12 +161,13 @@ const SECTIONS: Record<string, () => Promise<void> | void> = {
   faults: faultsSection,
   "fleet-search": fleetSearchSection,
   transitions: transitionsSection,
+  identities: identitiesSection,
 };
 /**
  * What runs without BENCH_SECTIONS (about 12 min on 2 cores). The full fault suite (~8 min) and
  * the fleet search (~10 min or more) run only when named, e.g. BENCH_SECTIONS=faults,fleet-search.
  */
-const DEFAULT_SECTIONS = ["startup", "local", "durability", "fleet", "transitions"];
+const DEFAULT_SECTIONS = ["startup", "local", "durability", "fleet", "transitions", "identities"];
 
 async function run(): Promise<void> {
   const chosen = process.env.BENCH_SECTIONS?.split(",").map((x) => x.trim()) ?? DEFAULT_SECTIONS;
