@@ -42,12 +42,21 @@ export const DeployedServerSchema = z.object({
 });
 export type DeployedServer = z.infer<typeof DeployedServerSchema>;
 
+/**
+ * How clients are authenticated: `operator` (the accounts are JWTs, named by their keys;
+ * auth.ts), or, absent, as before per-peel identities (accounts configured by name, `ZESTER`).
+ * JetStream keeps a stream under its account's name, so a deployment cannot go from the one to
+ * the other keeping its buckets (change.ts refuses it).
+ */
+export const ACCOUNTS = "operator";
+
 export const DeploymentSchema = z.object({
   version: z.literal(1),
   target: z.string(),
   tier: z.enum(TIER_IDS),
   peels: z.number().int().min(0),
   natsVersion: z.string(),
+  accounts: z.literal(ACCOUNTS).optional(),
   servers: z.array(DeployedServerSchema),
 });
 export type Deployment = z.infer<typeof DeploymentSchema>;

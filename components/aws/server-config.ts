@@ -4,7 +4,7 @@
  * and the deployment record the next run compares against. Pure: no Pulumi.
  */
 import { PLACEHOLDER_IDENTITIES, type ServerIdentities } from "../../topology/auth";
-import type { Deployment, DeployedServer } from "../../topology/deployment";
+import { ACCOUNTS, type Deployment, type DeployedServer } from "../../topology/deployment";
 import { AGENT_SCRIPT, AGENT_TIMER, AGENT_UNIT, agentTimer, agentUnit } from "../../topology/render/bootstrap";
 import { DATA_DISK_SCRIPT, DATA_DISK_UNIT, dataDiskScript, dataDiskUnit } from "../../topology/render/data-disk";
 import {
@@ -152,6 +152,7 @@ export function awsDeployment(t: Topology, layout: AwsLayout, s: AwsTarget): Dep
     tier: t.tier,
     peels: t.plan.peels,
     natsVersion: nats.version,
+    accounts: ACCOUNTS,
     servers: layout.regions.flatMap((r) =>
       r.servers.map((server): DeployedServer => {
         const files = servicesFiles(t, layout, s, server, NO_SECRETS);

@@ -10,7 +10,7 @@ import { STANDARD_PORTS } from "../../topology/build";
 import { natsServerConfig } from "../../topology/render/nats-server-conf";
 import { serializeNatsConf } from "../../topology/render/nats-conf-format";
 import { digest, restartPart } from "../../topology/render/reload";
-import type { DeployedServer, Deployment } from "../../topology/deployment";
+import { ACCOUNTS, type DeployedServer, type Deployment } from "../../topology/deployment";
 import type { Addressing, Topology } from "../../topology/types";
 import { monitoringObjects } from "./alert-rules";
 import { networkPolicies } from "./network-policies";
@@ -262,6 +262,7 @@ export function kubernetesDeployment(t: Topology, layout: KubernetesLayout, s: K
     tier: t.tier,
     peels: t.plan.peels,
     natsVersion: s.natsServer.version,
+    accounts: ACCOUNTS,
     servers: t.servers.map((x): DeployedServer => {
       const size = x.role === "core" ? t.plan.server : (t.plan.leafNode?.server ?? t.plan.server);
       const set =
