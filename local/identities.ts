@@ -38,15 +38,17 @@ export function completeSeeds(known: Partial<Record<string, string>> = {}): Seed
   return Object.fromEntries(STACK_KEYS.map((k) => [k, known[k] ?? newSeed(KEY_KIND[k])])) as Seeds;
 }
 
+/** Whether a state directory was made before per-peel identities (its keys are its roles' only). */
+export const predatesIdentities = (state: Pick<LocalState, "auth">): boolean =>
+  STACK_KEYS.some((k) => state.auth.seeds[k] === undefined);
+
 /** The state's keys, all of them; a state directory made before per-peel identities has not. */
 export function stackSeeds(state: Pick<LocalState, "auth">): Seeds {
-  const seeds = state.auth.seeds;
-  const missing = STACK_KEYS.filter((k) => seeds[k] === undefined);
-  if (missing.length > 0)
+  if (predatesIdentities(state))
     throw new Error(
-      `the state directory was made before per-peel identities (it lacks the ${missing.join(", ")} keys): \`down\`, then \`up\` again issues them and restarts the servers with them (the data is kept)`,
+      "the state directory was made before per-peel identities (docs/security.md): its servers hold their KV buckets in the account ZESTER, which the servers now name by its key; `down --purge` and `up` again starts afresh (back up the streams first if you need them, e.g. `nats stream backup` with the version that made it)",
     );
-  return seeds as Seeds;
+  return state.auth.seeds as Seeds;
 }
 
 const fileName = (role: UserRole): string => role.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);

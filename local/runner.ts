@@ -19,7 +19,14 @@ import { reconcileLocal } from "./kv";
 import type { NatsServerBinary } from "./nats-binary";
 import { freePorts } from "./ports";
 import { ensureCertificates, caFile } from "./certificates";
-import { completeSeeds, credsFile, ensurePeelCreds, peelIssuerFile, writeRoleCreds } from "./identities";
+import {
+  completeSeeds,
+  credsFile,
+  ensurePeelCreds,
+  peelIssuerFile,
+  predatesIdentities,
+  writeRoleCreds,
+} from "./identities";
 import { spawnServer } from "./spawn-server";
 import { readState, writeState, type LocalSizing, type LocalState, type ZesterProcess } from "./state";
 
@@ -105,6 +112,11 @@ export async function up(options: UpOptions): Promise<Running> {
     addresses: existing?.addresses,
     ...(declared === undefined ? {} : { sizing: declared }),
   });
+  // The accounts are named by their keys now: a running tier's buckets (in the account ZESTER) would be left behind.
+  if (existing !== undefined && predatesIdentities(existing) && existsSync(path.join(stateDir, "servers")))
+    throw new RefusedError(
+      `${stateDir} was made before per-peel identities: its servers keep their KV buckets and job-events in the account ZESTER, which the servers now name by its key, so \`up\` would leave them behind. \`down --purge\` and \`up\` again to start afresh (back up the streams first if you need them, e.g. \`nats stream backup\` with the version that made it)`,
+    );
   const seeds = completeSeeds(existing?.auth.seeds);
   writeRoleCreds(stateDir, seeds);
   const auth: LocalState["auth"] = {
