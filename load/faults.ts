@@ -22,7 +22,7 @@ import {
   type ScenarioContext,
   type Timing,
 } from "./fault-scenarios";
-import { operatorIdentity, peelIdentity } from "./identity";
+import { masterIdentity, operatorIdentity, peelIdentity } from "./identity";
 import { mergeLedgers } from "./ledger";
 import { countLost } from "./readback";
 import { loadState, restartDelayMs, thawAll, tierWhole } from "./servers";
@@ -192,7 +192,8 @@ export async function runScenario(scenario: Scenario, options: FaultsOptions): P
         new WriterGroup(
           plan.group,
           plan.peels,
-          (id) => peelIdentity(state, id),
+          // Writes into another region's buckets are the masters' (peels' account stays in its region).
+          plan.group === "cross-region" ? () => masterIdentity(state) : (id) => peelIdentity(state, id),
           topology.plan.client.peel,
           WRITER_OPTIONS,
         ),
