@@ -184,7 +184,7 @@ export function attacks(suite: DebianSuite): void {
     );
 
     test.each(["core", "leaf"] as const)(
-      "on a %s server, it writes no other peel's key: not directly, not as a reply, not as a consumer's delivery",
+      "on a %s server, it writes no other peel's key (not directly, not as a reply, not as a consumer's delivery) and speaks for no other peel",
       async (where) => {
         const victim = await session.peel("peel-2", "core");
         const facts = await new Kvm(jetstream(victim.nc, victim.js())).open("facts");
@@ -194,6 +194,11 @@ export function attacks(suite: DebianSuite): void {
         const p = attacker.domain === undefined ? "$JS.API" : `$JS.${domain()}.API`;
         const kvPut = (key: string) => (attacker.domain === undefined ? `$KV.facts.${key}` : `${p}.$KV.facts.${key}`);
         const target = kvPut("peel-2");
+        // What masters hear of peel-2: its heartbeat and its job events, which the attacker may not speak for.
+        const heard = listen(master, [PEEL_SUBJECTS.heartbeat("peel-2"), "zester.job-events.peel-2.>"]);
+        await master.flush();
+        attacker.nc.publish(PEEL_SUBJECTS.heartbeat("peel-2"), "forged heartbeat");
+        attacker.nc.publish("zester.job-events.peel-2.done", "forged event");
         const tries = [
           await js.publish(target, "forged").then(
             () => "written",
@@ -219,11 +224,13 @@ export function attacks(suite: DebianSuite): void {
         ];
         await sleep(1_500);
         const now = await (await new Kvm(master).open("facts")).get("peel-2");
-        expect({ value: now?.string(), revision: now?.revision, tries }).toEqual({
+        expect({ value: now?.string(), revision: now?.revision, tries, heard: heard.got.map(text) }).toEqual({
           value: "os=peel-2's own",
           revision: own,
           tries,
+          heard: [],
         });
+        for (const sub of heard.subs) sub.unsubscribe();
       },
       60_000,
     );
