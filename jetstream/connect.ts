@@ -10,13 +10,18 @@ import { keyPair } from "../topology/nkeys";
  * nats.js's own `credsAuthenticator` signs it with tweetnacl, 20-50 ms a connection on this
  * machine, which dominated the connect of a 10,000-peel fleet; Node's Ed25519 signs it in ~0.1 ms
  * (topology/nkeys.ts). Same JWT, same signature.
+ *
+ * It names no `nkey`, as nats.go does not for a JWT (the server takes the key from the JWT):
+ * nats-server 2.9.10, at every reload of its authorization (a revoked peel), closes each client
+ * whose CONNECT named an nkey it has no configured nkey user for (reload.go,
+ * `clientHasMovedToDifferentAccount`), so every client nats.js's authenticator connected, not
+ * just the revoked one, was cut off and its requests in flight lost.
  */
 export function credsAuthenticator(creds: string): Authenticator {
   const { jwt, seed } = credsParts(creds);
   const key = keyPair(seed);
   return (nonce?: string) => ({
     jwt,
-    nkey: key.publicKey,
     sig: nonce === undefined ? "" : Buffer.from(key.sign(new TextEncoder().encode(nonce))).toString("base64url"),
   });
 }
