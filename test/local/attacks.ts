@@ -288,13 +288,26 @@ export function attacks(suite: DebianSuite): void {
           seenByVictim.push(m.string());
         },
       });
-      // It answers whatever request it sees on any job subject, and blindly on any inbox.
+      // It answers whatever request it sees on any job subject.
+      const seenByAttacker: string[] = [];
       for (const subject of [PEEL_SUBJECTS.job("peel-2"), PEEL_SUBJECTS.jobs, "zester.>"])
         attacker.nc.subscribe(subject, {
           callback: (error, m) => {
-            if (error === null && m.reply !== undefined) m.respond("forged answer");
+            if (error !== null) return;
+            seenByAttacker.push(m.string());
+            if (m.reply !== undefined) m.respond("forged answer");
           },
         });
+      // And it may publish to no inbox but its own: not the master's, not another peel's.
+      const refusals = (async () => {
+        const denied: string[] = [];
+        for await (const st of attacker.nc.status())
+          if (st.type === "error" && /Permissions Violation for Publish/.test(String(st.error)))
+            denied.push(String(st.error));
+        return denied;
+      })();
+      attacker.nc.publish("_INBOX.master.guessed", "forged answer");
+      attacker.nc.publish("_INBOX.peel-2.guessed", "forged answer");
       await victim.nc.flush();
       await attacker.nc.flush().catch(() => undefined);
       await sleep(500);
@@ -307,6 +320,11 @@ export function attacks(suite: DebianSuite): void {
       await sleep(500);
       expect(answer).not.toBe("forged answer");
       expect(seenByVictim).toContain("the job for peel-2");
+      expect(seenByAttacker).toEqual([]);
+      await attacker.nc.close();
+      const denied = (await refusals).join("\n");
+      expect(denied).toContain("_INBOX.master.guessed");
+      expect(denied).toContain("_INBOX.peel-2.guessed");
     }, 60_000);
 
     test("a revoked peel is cut off, on a core and on a leaf server, and cannot connect again; no other client is", async () => {
