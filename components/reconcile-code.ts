@@ -10,7 +10,7 @@ import path from "node:path";
 export const RECONCILE_BUNDLE = "zester-infra/reconcile-job.js";
 
 /** The folders whose code the bundle holds (a checkout of the sources has them; the package does not). */
-const BUNDLED_SOURCES = ["jetstream", "topology", "sizing"];
+const BUNDLED_SOURCES = ["jetstream", "change", "topology", "sizing"];
 
 /** The bundle's text; `file` is where it is (by default, this package's own). */
 export function shippedReconcileCode(file = bundleFile()): string {

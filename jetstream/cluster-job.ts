@@ -4,46 +4,32 @@
  * only describe the job load no NATS client.
  */
 import { z } from "zod";
-import { JOB_STEP_KINDS } from "../topology/phased";
-import { PHASES } from "../topology/transition";
-import { TierPointSchema } from "../topology/transition-output";
+import { JobTransitionSchema, ReportPlaceSchema } from "../change/phased";
+import { BUCKET_KINDS, BUCKET_STORAGES, DISCARD_POLICIES } from "../sizing/types";
 import { clientUrl, type Topology, type TopologyCluster } from "../topology/types";
 
 export const JOB_ENV = "ZESTER_RECONCILE_JOB";
-/** The key of the Kubernetes ConfigMap a tier transition's report is written under. */
-export const TRANSITION_REPORT_KEY = "report";
 /** Where the job is read from a file instead (a Secret mounted into the pod). */
 export const JOB_FILE_ENV = "ZESTER_RECONCILE_JOB_FILE";
 
 const BucketSchema = z.strictObject({
   name: z.string(),
-  kind: z.enum(["kv", "stream"]),
+  kind: z.enum(BUCKET_KINDS),
   stream: z.string(),
   history: z.number().int(),
   ttlSeconds: z.number().int(),
   replicas: z.number().int(),
-  storage: z.enum(["file", "memory"]),
+  storage: z.enum(BUCKET_STORAGES),
   maxBytes: z.number().int(),
-  discard: z.enum(["old", "new"]),
+  discard: z.enum(DISCARD_POLICIES),
 });
 
 /**
  * A tier transition's data-moving phase, handed to the job by the update that applies it: the job
  * carries the steps out (its buckets are the wanted tier's), waits until every stream is as
- * planned, and writes the report (topology/phased.ts's TransitionReport) where `report` names.
+ * planned, and writes the report (change/phased.ts's TransitionReport) where `report` names.
  */
-export const TransitionJobSchema = z.strictObject({
-  from: TierPointSchema,
-  to: TierPointSchema,
-  phase: z.enum(PHASES),
-  steps: z.array(z.strictObject({ id: z.string().min(1), kind: z.enum(JOB_STEP_KINDS) })).min(1),
-  report: z.union([
-    /** AWS: a String parameter the function may write (and nothing else). */
-    z.strictObject({ ssmParameter: z.string().min(1), region: z.string().min(1) }),
-    /** Kubernetes: a ConfigMap the job's ServiceAccount may patch, its `report` key. */
-    z.strictObject({ configMap: z.string().min(1), namespace: z.string().min(1) }),
-  ]),
-});
+export const TransitionJobSchema = JobTransitionSchema.extend({ report: ReportPlaceSchema });
 export type TransitionJob = z.infer<typeof TransitionJobSchema>;
 
 /** A region's copy of another region's bucket: a bucket with the stream it mirrors (sizing ReplicaPlan). */

@@ -4,7 +4,7 @@
  */
 import { createConnection } from "node:net";
 import { z } from "zod";
-import { clientUrl, monitorUrl, type Topology, type TopologyServer } from "../topology/types";
+import { clientUrl, monitorUrl, type Role, type Topology, type TopologyServer } from "../topology/types";
 
 export const VarzSchema = z
   .object({ server_name: z.string(), version: z.string(), connections: z.number() })
@@ -60,7 +60,7 @@ export async function getMonitoring<T>(url: string, schema: z.ZodType<T>): Promi
 
 export interface ServerStatus {
   name: string;
-  role: "core" | "leaf";
+  role: Role;
   region: string;
   cluster: string | null;
   site: string | null;
@@ -92,7 +92,7 @@ export interface StatusReport {
  * Whether the client port takes connections. A restarting server answers on its monitoring port
  * while it is still recovering its JetStream store, before it opens the client port.
  */
-function acceptsClients(s: TopologyServer): Promise<boolean> {
+export function acceptsClients(s: TopologyServer): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = createConnection({ host: s.host, port: s.ports.client, timeout: 2_000 });
     const done = (ok: boolean) => {

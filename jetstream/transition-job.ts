@@ -10,7 +10,7 @@ import { jetstreamManager, type StreamInfo } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { targetReplicas } from "../sizing/kv";
 import type { BucketPlan } from "../sizing/types";
-import type { TransitionReport } from "../topology/phased";
+import type { TransitionReport } from "../change/phased";
 import type { ReconcileJob, TransitionJob } from "./cluster-job";
 
 const API_TIMEOUT_MS = 10_000;

@@ -7,8 +7,7 @@
 import { readFileSync } from "node:fs";
 import { request } from "node:https";
 import { createRequire } from "node:module";
-import type { TransitionReport } from "../topology/phased";
-import { TRANSITION_REPORT_KEY } from "./cluster-job";
+import { TRANSITION_REPORT_KEY, type TransitionReport } from "../change/phased";
 import type { ReportWriter } from "./transition-job";
 
 interface SsmPutModule {

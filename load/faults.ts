@@ -75,9 +75,7 @@ export const WRITER_OPTIONS: WriterOptions = {
   // 20 writes a second per peel: a gap shows to within ~50 ms.
   paceMs: 50,
   bytes: 1_000,
-  // A write that hangs on a dead connection is given up (and retried) after 2 s, so a peel
-  // whose server died keeps trying instead of waiting out nats.js's 5 s default.
-  writeTimeoutMs: 2_000,
+  // Each write is retried as the plan's client settings say (ackTimeoutSeconds, publishAttempts).
 };
 
 /** How long the suite waits for a tier to be whole again after the repair. */

@@ -1,6 +1,9 @@
 /**
- * One simulated peel: a real NATS connection with a peel's identity and client settings (guide
- * §6), writing into KV the way nats.js's KV client does, and recording every write in a ledger.
+ * One simulated peel: a real NATS connection with a peel's identity and the plan's client
+ * settings, writing into KV the way nats.js's KV client does, and recording every write in a
+ * ledger. A write is retried as the plan says (`ackTimeoutSeconds`, `publishAttempts`), every
+ * attempt with the same `Nats-Msg-Id`; an attempt whose connection drops, or that finds no
+ * stream leader (a 503), is made again on the next connection instead of waiting out its timeout.
  */
 import { jetstream, type JetStreamClient } from "@nats-io/jetstream";
 import { TimeoutError, type Msg, type NatsConnection } from "@nats-io/nats-core";
@@ -60,8 +63,16 @@ export class SimPeel {
     private readonly identity: ClientIdentity,
     private readonly client: ClientSettings,
     private readonly ledger: WriteLedger,
-    private readonly options: { writeTimeoutMs: number; keepAckTimes?: boolean },
+    private readonly options: {
+      /** One attempt with this timeout, no retry: a load model's own (the fleet's latency figures). */
+      writeTimeoutMs?: number;
+      keepAckTimes?: boolean;
+    },
   ) {}
+
+  private drops = 0;
+  private dropWaiters: (() => void)[] = [];
+  private reconnectWaiters: (() => void)[] = [];
 
   async connect(): Promise<void> {
     const nc = await connectNode({
@@ -70,17 +81,25 @@ export class SimPeel {
       name: this.id,
       maxReconnectAttempts: this.client.maxReconnects,
       reconnectTimeWait: this.client.reconnectWaitSeconds * 1000,
+      reconnectJitter: this.client.reconnectJitterSeconds * 1000,
+      reconnectJitterTLS: this.client.reconnectJitterSeconds * 1000,
       pingInterval: this.client.pingIntervalSeconds * 1000,
       maxPingOut: this.client.maxPingsOut,
       timeout: 10_000,
     });
     this.nc = nc;
-    this.js = jetstream(nc, { timeout: this.options.writeTimeoutMs });
+    this.js = jetstream(nc, { timeout: this.options.writeTimeoutMs ?? this.client.ackTimeoutSeconds * 1000 });
     this.up = true;
     void (async () => {
       for await (const s of nc.status()) {
-        if (s.type === "disconnect") this.up = false;
-        else if (s.type === "reconnect") this.up = true;
+        if (s.type === "disconnect") {
+          this.up = false;
+          this.drops++;
+          for (const wake of this.dropWaiters.splice(0)) wake();
+        } else if (s.type === "reconnect") {
+          this.up = true;
+          for (const wake of this.reconnectWaiters.splice(0)) wake();
+        }
       }
     })();
   }
@@ -95,32 +114,94 @@ export class SimPeel {
     return this.connected ? this.nc?.info?.server_name : undefined;
   }
 
+  /** Resolves when the connection drops next. */
+  private dropped(): { promise: Promise<"dropped">; cancel: () => void } {
+    let wake: () => void = () => undefined;
+    const promise = new Promise<"dropped">((resolve) => {
+      wake = () => {
+        resolve("dropped");
+      };
+      this.dropWaiters.push(wake);
+    });
+    return {
+      promise,
+      cancel: () => {
+        this.dropWaiters = this.dropWaiters.filter((w) => w !== wake);
+      },
+    };
+  }
+
+  /** Waits until connected again, at most `ms`. */
+  private async reconnected(ms: number): Promise<void> {
+    if (this.connected) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.reconnectWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
   /** Puts `bytes` under `key` in `bucket`; true once acknowledged. Never throws. */
   async put(bucket: string, key: string, bytes: number): Promise<boolean> {
     const js = this.js;
     if (js === undefined) throw new Error(`${this.id} is not connected`);
     const writeId = `${this.id}:${String(++this.writes)}`;
+    const subject = kvPutSubject(this.address.domain, bucket, key);
+    const data = payload(writeId, bytes);
     const started = performance.now();
-    try {
-      const ack = await js.publish(kvPutSubject(this.address.domain, bucket, key), payload(writeId, bytes));
-      const now = performance.now();
-      this.ledger.ack(
-        {
-          ...(ack.domain === undefined || ack.domain === "" ? {} : { domain: ack.domain }),
-          stream: ack.stream,
-          seq: ack.seq,
-          subject: `$KV.${bucket}.${key}`,
-          writeId,
-          ackedAt: Date.now(),
-        },
-        now - started,
-      );
-      if (this.options.keepAckTimes === true) this.ackTimes.push(now);
-      return true;
-    } catch (error) {
-      this.ledger.fail(error, performance.now() - started, isTimeout(error));
-      return false;
+    const single = this.options.writeTimeoutMs !== undefined;
+    const attempts = single ? 1 : this.client.publishAttempts;
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      const timeout = single
+        ? (this.options.writeTimeoutMs ?? 0)
+        : Math.min(2_000, this.client.ackTimeoutSeconds * 1000 * 2 ** (attempt - 1));
+      // A write made while disconnected would wait in the reconnect buffer: wait for the connection.
+      if (!single && !this.connected) await this.reconnected(timeout);
+      const drop = this.dropped();
+      try {
+        const sent = js.publish(subject, data, { msgID: writeId, timeout });
+        // The attempt's promise may still settle after a drop: nothing waits for it then.
+        sent.catch(() => undefined);
+        const outcome = single ? await sent : await Promise.race([sent, drop.promise]);
+        if (outcome === "dropped") {
+          lastError = new Error("connection dropped with the write in flight");
+          await this.reconnected(timeout);
+          continue;
+        }
+        if (outcome.seq === 0) {
+          // A retry that met its original still being stored (a clustered stream acknowledges such a
+          // duplicate with sequence 0, seen on 2.10): asked again, it names the original's sequence.
+          lastError = new Error("acknowledged as a duplicate of a write not yet stored");
+          await new Promise((r) => setTimeout(r, Math.min(100, timeout)));
+          continue;
+        }
+        const now = performance.now();
+        this.ledger.ack(
+          {
+            ...(outcome.domain === undefined || outcome.domain === "" ? {} : { domain: outcome.domain }),
+            stream: outcome.stream,
+            seq: outcome.seq,
+            subject: `$KV.${bucket}.${key}`,
+            writeId,
+            ackedAt: Date.now(),
+          },
+          now - started,
+        );
+        if (this.options.keepAckTimes === true) this.ackTimes.push(now);
+        return true;
+      } catch (error) {
+        lastError = error;
+        // No stream leader answered (a hand-off, a frozen stream): a moment, then again.
+        if (!isTimeout(error) && attempt < attempts) await new Promise((r) => setTimeout(r, Math.min(100, timeout)));
+      } finally {
+        drop.cancel();
+      }
     }
+    this.ledger.fail(lastError, performance.now() - started, isTimeout(lastError));
+    return false;
   }
 
   /** A core NATS publish (no ack): heartbeats. */

@@ -8,9 +8,9 @@
  */
 import type { NatsConnection } from "@nats-io/nats-core";
 import { performance } from "node:perf_hooks";
-import { runLocalTransition, type StepRun } from "../local/transition";
+import { runLocalTransition, type StepRun, type TransitionOptions } from "../local/transition";
 import { topologyOf } from "../local/runner";
-import type { TierPoint } from "../topology/transition";
+import type { TierPoint } from "../change/transition";
 import { clientUrl, type Topology } from "../topology/types";
 import { coreUrls, peelAddresses } from "./addresses";
 import { connectNode } from "./connect";
@@ -21,7 +21,8 @@ import { countLost, countReachable, type LossReport } from "./readback";
 import { loadState } from "./servers";
 import { WriterGroup, type WriterOptions } from "./writers";
 
-export const TRANSITION_WRITER_OPTIONS: WriterOptions = { paceMs: 25, bytes: 256, writeTimeoutMs: 2_000 };
+/** Writes every 25 ms with the plan's own client settings (ack timeout, retries, reconnect). */
+export const TRANSITION_WRITER_OPTIONS: WriterOptions = { paceMs: 25, bytes: 256 };
 
 export interface TransitionUnderLoadOptions {
   stateDir: string;
@@ -34,6 +35,8 @@ export interface TransitionUnderLoadOptions {
   /** How long the writers write before the transition starts. @default 500 ms */
   leadInMs?: number;
   healthTimeoutMs?: number;
+  /** Passed on to the transition (progress lines, a test's injected fault). */
+  transition?: Pick<TransitionOptions, "onStep" | "onProgress" | "fault">;
 }
 
 export interface TransitionUnderLoad {
@@ -46,6 +49,8 @@ export interface TransitionUnderLoad {
   gapMs: number;
   /** The longest time no writing peel got a write acknowledged. */
   outageMs: number;
+  /** The longest write gap of any one peel within each step (a gap that spans steps counts in each). */
+  stepGapsMs: Record<string, number>;
   /** Writes acknowledged by this transition's writers, and how many of them before it began. */
   acked: number;
   ackedBefore: number;
@@ -83,11 +88,19 @@ export async function transitionUnderLoad(options: TransitionUnderLoadOptions): 
   let startedAt: number;
   let ackedBefore: number;
   let recoveredAt: number;
+  const stepTimes = new Map<string, [number, number]>();
   try {
     await sleep(options.leadInMs ?? 500);
     ackedBefore = writers.ledger.acked.length;
     startedAt = performance.now();
     run = await runLocalTransition({
+      ...options.transition,
+      onStep: (step, done) => {
+        const at = performance.now();
+        if (done === undefined) stepTimes.set(step.id, [at, at]);
+        else stepTimes.set(step.id, [stepTimes.get(step.id)?.[0] ?? at, at]);
+        options.transition?.onStep?.(step, done);
+      },
       stateDir: options.stateDir,
       peels: options.peels,
       ...(options.healthTimeoutMs === undefined ? {} : { healthTimeoutMs: options.healthTimeoutMs }),
@@ -106,6 +119,7 @@ export async function transitionUnderLoad(options: TransitionUnderLoadOptions): 
     steps: run.steps,
     gapMs: writers.gapMs(startedAt, recoveredAt),
     outageMs: writers.outageMs(startedAt, recoveredAt),
+    stepGapsMs: Object.fromEntries([...stepTimes].map(([id, [from, to]]) => [id, writers.gapMs(from, to)])),
     acked: writers.ledger.acked.length,
     ackedBefore,
     checked: core.checked,

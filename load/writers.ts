@@ -13,7 +13,8 @@ export interface WriterOptions {
   /** Pause between one write's ack (or failure) and the next write. */
   paceMs: number;
   bytes: number;
-  writeTimeoutMs: number;
+  /** One attempt with this timeout instead of the plan's retries (a load model's own). @default the plan's */
+  writeTimeoutMs?: number;
 }
 
 export class WriterGroup {
@@ -33,7 +34,7 @@ export class WriterGroup {
     this.peels = addresses.map(
       ({ id, address }) =>
         new SimPeel(id, address, identity(id), client, this.ledger, {
-          writeTimeoutMs: options.writeTimeoutMs,
+          ...(options.writeTimeoutMs === undefined ? {} : { writeTimeoutMs: options.writeTimeoutMs }),
           keepAckTimes: true,
         }),
     );

@@ -1,9 +1,9 @@
 /**
- * What the local target runs, described as every target describes it (topology/deployment.ts):
+ * What the local target runs, described as every target describes it (change/deployment.ts):
  * per server its config's restart and reload keys, and its JetStream directory. The transition
  * planner compares two of these to tell a reload from a restart. Pure.
  */
-import { ACCOUNTS, type Deployment, type DeployedServer } from "../topology/deployment";
+import { ACCOUNTS, type Deployment, type DeployedServer } from "../change/deployment";
 import { natsServerConfig } from "../topology/render/nats-server-conf";
 import { digest, restartPart } from "../topology/render/reload";
 import type { Topology } from "../topology/types";

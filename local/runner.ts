@@ -9,12 +9,12 @@ import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { status, waitHealthy, type StatusReport } from "../jetstream/health";
 import type { BucketChange } from "../jetstream/reconcile";
-import { plan as planSizing } from "../sizing";
-import { build } from "../topology/build";
+import type { SizingSpecInput } from "../sizing";
+import { planned, prepare, type Planned, type Prepared } from "../topology/prepare";
 import { masterConfig, peelConfig, ZESTER_CONFIG_FLAG } from "../topology/render/zester-config";
-import type { Topology } from "../topology/types";
-import { addressBookOf, bookAddressing } from "./address-book";
-import { loopbackAddressing, PORTS_PER_SERVER } from "./addressing";
+import type { Addressing, Topology, ZesterKind } from "../topology/types";
+import { addressBookOf } from "./address-book";
+import { PORTS_PER_SERVER } from "./addressing";
 import { reconcileLocal } from "./kv";
 import type { NatsServerBinary } from "./nats-binary";
 import { freePorts } from "./ports";
@@ -29,6 +29,7 @@ import {
 } from "./identities";
 import { spawnServer } from "./spawn-server";
 import { readState, writeState, type LocalSizing, type LocalState, type ZesterProcess } from "./state";
+import { localAddressing } from "./target";
 
 export interface UpOptions {
   peels: number;
@@ -65,10 +66,26 @@ export class LocalTargetError extends Error {}
 /** An `up` that would lose data or clash with what runs: refused before anything starts. */
 export class RefusedError extends LocalTargetError {}
 
+/** The spec a state directory was started with: its peels, and the regions and overrides it declared. */
+export const specOf = (state: Pick<LocalState, "peels" | "sizing">): SizingSpecInput => ({
+  peels: state.peels,
+  ...state.sizing,
+});
+
+/** Where a state directory's servers listen: their ports by name, or (a state file from before the book) in build order. */
+const addressingOf = (state: Pick<LocalState, "ports" | "addresses">): Addressing =>
+  localAddressing(
+    state.addresses === undefined ? { freePorts: state.ports } : { addresses: state.addresses, freePorts: [] },
+  );
+
+/** What a state directory runs, prepared once: its spec planned, its topology on its ports. */
+export function preparedOf(state: Pick<LocalState, "peels" | "ports" | "addresses" | "sizing">): Prepared {
+  return prepare(planned(specOf(state)), addressingOf(state));
+}
+
 /** Rebuilds the topology a state directory runs (same ports, same names). */
 export function topologyOf(state: Pick<LocalState, "peels" | "ports" | "addresses" | "sizing">): Topology {
-  const addressing = state.addresses === undefined ? loopbackAddressing(state.ports) : bookAddressing(state.addresses);
-  return build(planSizing({ peels: state.peels, ...state.sizing }), addressing);
+  return preparedOf(state).topology;
 }
 
 export function isAlive(pid: number | undefined, confPath: string): pid is number {
@@ -83,35 +100,52 @@ export function isAlive(pid: number | undefined, confPath: string): pid is numbe
   }
 }
 
-/** `up` starts what a state directory holds; another tier is reached by a transition (transition.ts). */
-function checkChange(existing: LocalState, peels: number): void {
-  const next = planSizing({ peels });
-  if (next.tier !== existing.tier || next.totalServers !== existing.servers.length) {
-    throw new RefusedError(
-      `the state directory holds the ${existing.tier} tier (${existing.peels} peels, ${existing.servers.length} servers); ${peels} peels plan ${next.tier} (${next.totalServers} servers). ` +
-        `Start it at ${existing.peels} peels, then \`up --peels ${peels}\` on the running tier moves it (a tier transition, which keeps the data), or run \`down --purge\` to start over.`,
-    );
-  }
+/** What `up` starts, decided before anything is fetched or started. */
+export interface UpPlan {
+  /** What the state directory holds, if anything. */
+  existing?: LocalState;
+  /** The regions and overrides declared: given, else the ones the directory was started with. */
+  declared?: LocalSizing;
+  /** The spec, planned once. */
+  planned: Planned;
 }
 
-export async function up(options: UpOptions): Promise<Running> {
+/**
+ * The spec `up` starts, planned once; RefusedError when the state directory holds another tier
+ * (another tier is reached by a transition: transition.ts), SpecError naming the entry when the
+ * sizing cannot be planned. Nothing is read but the state file.
+ */
+export function planUp(options: Pick<UpOptions, "peels" | "stateDir" | "sizing">): UpPlan {
+  const existing = readState(options.stateDir);
+  const declared = options.sizing ?? existing?.sizing;
+  const next = planned({ peels: options.peels, ...declared });
+  if (
+    existing !== undefined &&
+    (next.plan.tier !== existing.tier || next.plan.totalServers !== existing.servers.length)
+  )
+    throw new RefusedError(
+      `the state directory holds the ${existing.tier} tier (${existing.peels} peels, ${existing.servers.length} servers); ${options.peels} peels plan ${next.plan.tier} (${next.plan.totalServers} servers). ` +
+        `Start it at ${existing.peels} peels, then \`up --peels ${options.peels}\` on the running tier moves it (a tier transition, which keeps the data), or run \`down --purge\` to start over.`,
+    );
+  return {
+    ...(existing === undefined ? {} : { existing }),
+    ...(declared === undefined ? {} : { declared }),
+    planned: next,
+  };
+}
+
+/** Starts the tier `checked` planned (by default planned here from `options`). */
+export async function up(options: UpOptions, checked: UpPlan = planUp(options)): Promise<Running> {
   const { stateDir, natsServer } = options;
-  const existing = readState(stateDir);
+  const { existing, declared, planned: wanted } = checked;
+  const sizing = wanted.plan;
   if (existing !== undefined) {
-    checkChange(existing, options.peels);
     const alive = existing.servers.filter((s) => isAlive(s.pid, s.confPath));
     if (alive.length > 0)
       throw new RefusedError(`already up (${alive.map((s) => s.name).join(", ")}); run \`status\` or \`down\``);
   }
-  const declared = options.sizing ?? existing?.sizing;
-  const sizing = planSizing({ peels: options.peels, ...declared });
   const ports = existing?.ports ?? (await freePorts(sizing.totalServers * PORTS_PER_SERVER));
-  const topology = topologyOf({
-    peels: options.peels,
-    ports,
-    addresses: existing?.addresses,
-    ...(declared === undefined ? {} : { sizing: declared }),
-  });
+  const { topology } = prepare(wanted, addressingOf({ ports, addresses: existing?.addresses }));
   // The accounts are named by their keys now: a running tier's buckets (in the account ZESTER) would be left behind.
   if (existing !== undefined && predatesIdentities(existing) && existsSync(path.join(stateDir, "servers")))
     throw new RefusedError(
@@ -177,7 +211,7 @@ function startZester(t: Topology, stateDir: string, state: LocalState, options: 
     caFile: caFile(stateDir),
     peelIssuerFile: peelIssuerFile(stateDir),
   };
-  const jobs: { name: string; kind: "master" | "peel"; bin: string; config: string }[] = [];
+  const jobs: { name: string; kind: ZesterKind; bin: string; config: string }[] = [];
   if (options.masterBin !== undefined) {
     for (const s of t.servers.filter((x) => x.role === "core"))
       jobs.push({
@@ -231,7 +265,7 @@ export async function down(stateDir: string, options: { purge?: boolean } = {}):
   const state = readState(stateDir);
   const stopped: string[] = [];
   if (state !== undefined) {
-    const sizing = planSizing({ peels: state.peels, ...state.sizing });
+    const sizing = planned(specOf(state)).plan;
     // Zester first (SIGTERM: clients drain), then the servers they talk to.
     const zester = state.zester.filter((z) => isAlive(z.pid, z.configPath));
     for (const z of zester) if (z.pid !== undefined) process.kill(z.pid, "SIGTERM");

@@ -5,7 +5,7 @@
  */
 import { jetstreamManager, type StreamInfo } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
-import { getMonitoring, JszSchema, LeafzSchema, RoutezSchema, VarzSchema } from "../jetstream/health";
+import { acceptsClients, getMonitoring, JszSchema, LeafzSchema, RoutezSchema, VarzSchema } from "../jetstream/health";
 import { monitorUrl, type TopologyServer } from "../topology/types";
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -37,7 +37,14 @@ async function metaProblem(s: TopologyServer, size: number): Promise<string | un
   if (size > 1 && jsz?.meta_cluster?.cluster_size !== size)
     return `${s.name} sees a meta group of ${String(jsz?.meta_cluster?.cluster_size)}, not ${String(size)}`;
   if (size === 1 && jsz === undefined) return `${s.name}'s JetStream does not answer`;
+  // It answers on its monitoring port while it still loads its store, before its client port opens.
+  if (!(await acceptsClients(s))) return `${s.name}'s client port does not take connections yet`;
   return undefined;
+}
+
+/** Whether `server` is, right now, a member of a meta group of `size` with a leader. */
+export async function inMetaGroup(server: TopologyServer, size: number): Promise<boolean> {
+  return (await metaProblem(server, size).catch((error: unknown) => String(error))) === undefined;
 }
 
 /** Every one of `servers` in a meta group of `size` (1: a single server answering with JetStream). */

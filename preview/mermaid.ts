@@ -3,7 +3,7 @@
  * servers; leaf sites link to their region's core, other regions to the first (the hub), both
  * by leaf connections (docs/topology.md). Servers the change adds, removes or restarts are marked.
  */
-import type { DeployedServer } from "../topology/deployment";
+import type { DeployedServer } from "../change/deployment";
 import type { PlanJson } from "./plan-json";
 
 export interface Marks {

@@ -3,10 +3,14 @@
  * of other versions (a base branch, an earlier file), so only what it uses is required, and
  * everything else is kept as it came.
  */
-import { TransitionOutputSchema, type TransitionOutput } from "../topology/transition-output";
+import { TransitionOutputSchema, type TransitionOutput } from "../change/transition-output";
 import { z } from "zod";
-import { DeploymentSchema } from "../topology/deployment";
-import { TIER_IDS } from "../sizing/types";
+import { CloudTargetSchema, DeploymentSchema } from "../change/deployment";
+import { ChecklistStatusSchema } from "../components/checklist";
+import { TierIdSchema } from "../sizing/spec";
+import { PlannedResourceSchema } from "../plan-json/resource";
+
+export { PlannedResourceSchema, type PlannedResource } from "../plan-json/resource";
 
 const ServerSizeSchema = z
   .object({
@@ -19,25 +23,25 @@ const ServerSizeSchema = z
   })
   .passthrough();
 
-const ChecklistItemSchema = z.object({ id: z.string(), since: z.enum(TIER_IDS), item: z.string() });
+const ChecklistItemSchema = z.object({ id: z.string(), since: TierIdSchema, item: z.string() });
 
 const TargetChecklistSchema = z.array(
-  z.object({ id: z.string(), item: z.string(), status: z.enum(["done", "operator", "zester"]), how: z.string() }),
+  z.object({ id: z.string(), item: z.string(), status: ChecklistStatusSchema, how: z.string() }),
 );
 
 const TargetServerSchema = z.object({ name: z.string(), namespace: z.string().optional() }).passthrough();
 
 /**
  * What the tier-transition planner adds to a plan's outputs: the output contract itself
- * (topology/transition-output.ts), strictly; null once a transition has finished.
+ * (change/transition-output.ts), strictly; null once a transition has finished.
  */
 export const TransitionSchema = TransitionOutputSchema;
 export type Transition = TransitionOutput;
 
 export const PlanOutputsSchema = z
   .object({
-    target: z.enum(["aws", "kubernetes"]),
-    tier: z.enum(TIER_IDS),
+    target: CloudTargetSchema,
+    tier: TierIdSchema,
     peels: z.number(),
     sizing: z
       .object({
@@ -61,24 +65,6 @@ export const PlanOutputsSchema = z
   })
   .passthrough();
 export type PlanOutputs = z.infer<typeof PlanOutputsSchema>;
-
-export const PlannedResourceSchema = z.object({
-  type: z.string(),
-  name: z.string(),
-  urn: z.string(),
-  parent: z.string().optional(),
-  aliases: z.array(z.string()).default([]),
-  options: z
-    .object({
-      protect: z.boolean().default(false),
-      retainOnDelete: z.boolean().default(false),
-      ignoreChanges: z.array(z.string()).default([]),
-      dependsOn: z.array(z.string()).default([]),
-    })
-    .default({}),
-  inputs: z.record(z.string(), z.unknown()),
-});
-export type PlannedResource = z.infer<typeof PlannedResourceSchema>;
 
 export const PlanJsonSchema = z.object({ outputs: PlanOutputsSchema, resources: z.array(PlannedResourceSchema) });
 export type PlanJson = z.infer<typeof PlanJsonSchema>;

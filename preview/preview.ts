@@ -1,13 +1,14 @@
 /**
  * A pull request's preview as plain data: the stack's plan at the base against the plan of the
- * change, with what happens to each server (topology/change.ts), each resource and what it
+ * change, with what happens to each server (change/change.ts), each resource and what it
  * risks, what is refused, the transition when the plan has one, the guide's checklist items the
  * new tier adds, and both topologies as Mermaid. Pure: the plans are read by the caller.
  */
-import { planChange, type ServerChange } from "../topology/change";
-import type { Deployment } from "../topology/deployment";
+import { planChange, type ServerChange } from "../change/change";
+import type { Deployment } from "../change/deployment";
 import { TIERS } from "../sizing/guide";
 import type { TierId } from "../sizing/types";
+import type { Role } from "../topology/types";
 import { exposureOf } from "./exposure";
 import { topologyDiagram } from "./mermaid";
 import type { PlanJson, Transition } from "./plan-json";
@@ -16,7 +17,7 @@ import { restartOrder, risksOf, type PreviewRisk, type RestartGroup } from "./ri
 
 export interface ServerView {
   name: string;
-  role: "core" | "leaf";
+  role: Role;
   region: string;
   cluster?: string;
   site?: string;
@@ -70,7 +71,7 @@ export interface Preview {
   /** Null for a stack the base does not have. */
   before: Side | null;
   after: Side;
-  /** Servers that change, and how (topology/change.ts). */
+  /** Servers that change, and how (change/change.ts). */
   servers: ServerChange[];
   restarts: RestartGroup[];
   changes: PreviewChange[];
@@ -155,7 +156,7 @@ function side(plan: PlanJson): Side {
   return { tier: plan.outputs.tier, peels: plan.outputs.peels, servers };
 }
 
-/** `- [risk] reason` lines of a refusal (topology/change.ts ChangeRefused). */
+/** `- [risk] reason` lines of a refusal (change/change.ts ChangeRefused). */
 function refusalsOf(refused: string | null): { risk: string; reason: string }[] {
   if (refused === null) return [];
   return [...refused.matchAll(/^- \[([\w-]+)\] (.*)$/gm)].map((m) => ({ risk: m[1] ?? "", reason: m[2] ?? "" }));

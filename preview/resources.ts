@@ -2,11 +2,11 @@
  * The resource-level difference between two plans, as `pulumi up` would see it: resources are
  * the same when their URNs match, or when the newer one names the older one's URN among its
  * aliases (a rename); a changed input that the provider cannot update in place replaces the
- * resource (replacement.ts). Properties named in `ignoreChanges` are left out, as Pulumi does.
+ * resource (plan-json/diff.ts, replacement.ts). Properties named in `ignoreChanges` are left out, as Pulumi does.
  */
-import { isDeepStrictEqual } from "node:util";
 import type { PlannedResource } from "./plan-json";
-import { NOT_PROVIDER_RESOURCES, replacingChanges, splitPath, type ChangeContext } from "./replacement";
+import { NOT_PROVIDER_RESOURCES } from "../plan-json/replacement";
+import { inputChange, providerFlags, type ProviderFlags } from "../plan-json/diff";
 
 export type ResourceAction = "create" | "update" | "replace" | "delete";
 
@@ -71,16 +71,11 @@ function deletion(gone: PlannedResource): ResourceChange {
   };
 }
 
-function compare(
-  was: PlannedResource,
-  now: PlannedResource,
-  flags: Omit<ChangeContext, "before" | "after">,
-): ResourceChange | undefined {
-  const ignored = now.options.ignoreChanges;
-  const [before, after] = [withoutPaths(was.inputs, ignored), withoutPaths(now.inputs, ignored)];
-  const properties = changedPaths(before, after, "", 3);
-  if (properties.length === 0 && was.type === now.type) return undefined;
-  const replacedBy = was.type === now.type ? replacingChanges(now.type, { before, after, ...flags }) : ["type"];
+function compare(was: PlannedResource, now: PlannedResource, flags: ProviderFlags): ResourceChange | undefined {
+  const change = inputChange(was, now, flags);
+  if (change === undefined) return undefined;
+  const { properties, replacedBy } = change;
+  const after = now.inputs;
   const action: ResourceAction = replacedBy.length > 0 ? "replace" : "update";
   const notes: string[] = [];
   if (
@@ -103,38 +98,4 @@ function compare(
     before: was,
     after: now,
   };
-}
-
-/** The Kubernetes providers' settings that make Secrets and ConfigMaps updatable in place. */
-function providerFlags(resources: PlannedResource[]): Omit<ChangeContext, "before" | "after"> {
-  const providers = resources.filter((r) => r.type === "pulumi:providers:kubernetes");
-  const set = (key: string) => providers.length > 0 && providers.every((p) => String(p.inputs[key]) === "true");
-  return { mutableSecrets: set("enableSecretMutable"), mutableConfigMaps: set("enableConfigMapMutable") };
-}
-
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
-
-/** A copy without the given property paths. */
-export function withoutPaths(inputs: Record<string, unknown>, paths: string[]): Record<string, unknown> {
-  const copy = structuredClone(inputs);
-  for (const path of paths) {
-    const keys = splitPath(path);
-    const last = keys.pop();
-    let here: unknown = copy;
-    for (const key of keys)
-      here = isRecord(here) || Array.isArray(here) ? (here as Record<string, unknown>)[key] : undefined;
-    // Reflect.deleteProperty: the key is a path segment, an object's key or an array's index.
-    if (last !== undefined && (isRecord(here) || Array.isArray(here))) Reflect.deleteProperty(here, last);
-  }
-  return copy;
-}
-
-/** Paths whose values differ, descending into objects up to `depth` levels. */
-export function changedPaths(before: unknown, after: unknown, prefix: string, depth: number): string[] {
-  if (isDeepStrictEqual(before, after)) return [];
-  if (depth === 0 || !isRecord(before) || !isRecord(after)) return [prefix === "" ? "(all)" : prefix];
-  const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
-  return keys.flatMap((key) =>
-    changedPaths(before[key], after[key], prefix === "" ? key : `${prefix}.${key}`, depth - 1),
-  );
 }

@@ -1,11 +1,11 @@
 /**
- * What each resource change risks, from the server-level plan (topology/change.ts: which server
+ * What each resource change risks, from the server-level plan (change/change.ts: which server
  * is created, deleted, stopped and started, restarted or reloaded, and what that risks) and the
  * resource itself: a data volume or claim deleted or replaced loses data; an ingress widened is
  * an exposure. Also the order servers restart in, per cluster or leaf site.
  */
-import type { ChangePlan, Risk, ServerChange } from "../topology/change";
-import type { DeployedServer } from "../topology/deployment";
+import type { ChangePlan, Risk, ServerChange } from "../change/change";
+import type { DeployedServer } from "../change/deployment";
 import { exposureOf } from "./exposure";
 import type { ResourceChange } from "./resources";
 

@@ -22,17 +22,21 @@ const median = (xs: number[]): number => {
   return s.length % 2 === 0 ? ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2 : (s[mid] ?? 0);
 };
 
+/** Where a bench section writes its lines for people (stdout, or stderr under --json). */
+export type BenchLog = (line: string) => void;
+
 /**
  * KV put throughput and latency with `sync_interval: always` and without, on a single server and
  * a 3-node cluster, for bookworm's and the current nats-server. The configurations run in
  * interleaved rounds so the machine's noise hits all alike; medians of the rounds.
  */
-export async function durabilitySection(): Promise<void> {
+export async function durabilitySection(log: BenchLog): Promise<unknown> {
+  const figures: Record<string, unknown>[] = [];
   const rounds = env("BENCH_DURABILITY_ROUNDS", 3);
   const seconds = env("BENCH_DURABILITY_SECONDS", 4);
   const bytes = 2_000;
   const loads = [1, 32];
-  console.log(
+  log(
     `\ndurability cost: KV puts of ${String(bytes)} B (a fact sync) into facts, ${loads.join(" and ")} in flight, ` +
       `median of ${String(rounds)} interleaved rounds of ${String(seconds)} s`,
   );
@@ -55,7 +59,7 @@ export async function durabilitySection(): Promise<void> {
               await measureKvPuts(tier, { bucket: "facts", seconds, inFlight, bytes }),
             ]);
           }
-      console.log(
+      log(
         `  nats-server ${natsServer.version} (Debian ${suite})${modes.length === 1 ? ": no sync_interval before 2.10, default only" : ""}`,
       );
       for (const peels of [50, 2_000]) {
@@ -76,7 +80,16 @@ export async function durabilitySection(): Promise<void> {
               sync === "always"
                 ? `   ${(base.rate / m.rate).toFixed(1)}× fewer puts/s, p99 ${(m.p99 / base.p99).toFixed(1)}× the default's`
                 : "";
-            console.log(
+            figures.push({
+              natsServer: natsServer.version,
+              tier,
+              sync,
+              inFlight,
+              putsPerSecond: Math.round(m.rate),
+              p50Ms: m.p50,
+              p99Ms: m.p99,
+            });
+            log(
               `    ${tier.padEnd(12)} sync ${sync.padEnd(7)} ${String(inFlight).padStart(2)} in flight ` +
                 `${m.rate.toFixed(0).padStart(7)} puts/s   p50 ${m.p50.toFixed(2).padStart(7)} ms   p99 ${m.p99.toFixed(2).padStart(7)} ms${ratio}`,
             );
@@ -87,6 +100,7 @@ export async function durabilitySection(): Promise<void> {
       for (const t of tiers) await t.stop();
     }
   }
+  return figures;
 }
 
 /** Starts a detached local tier for `peels` in a temporary directory; `stop()` removes it. */
@@ -115,12 +129,12 @@ function fleetLine(r: FleetReport): string {
 }
 
 /** One fleet on the 3-node tier (BENCH_FLEET_PEELS, default 2,000, for 20 s). */
-export async function fleetSection(): Promise<void> {
+export async function fleetSection(log: BenchLog): Promise<unknown> {
   const peels = env("BENCH_FLEET_PEELS", 2_000);
   const durationSeconds = env("BENCH_FLEET_SECONDS", 20);
   const t = await tier(2_000);
   try {
-    console.log(
+    log(
       `\nfleet on the 3-node tier (local up --peels 2000, nats-server ${t.version}), ${String(durationSeconds)} s: ${describeTraffic(trafficModel())}`,
     );
     const r = await runFleet({
@@ -130,7 +144,8 @@ export async function fleetSection(): Promise<void> {
       durationSeconds,
       traffic: trafficModel(),
     });
-    console.log(`  ${fleetLine(r)}`);
+    log(`  ${fleetLine(r)}`);
+    return r;
   } finally {
     await t.stop();
   }
@@ -142,14 +157,14 @@ export async function fleetSection(): Promise<void> {
  * and the first over it down to 10%. The tier is planned for 9,999 peels (the top of the
  * 3-node row), so max_connections (2 × 9,999 per server) is not what stops it.
  */
-export async function fleetSearchSection(): Promise<void> {
+export async function fleetSearchSection(log: BenchLog): Promise<unknown> {
   const durationSeconds = env("BENCH_FLEET_SECONDS", 20);
   const limitMs = 1_000;
   const t = await tier(9_999);
   const row = TIERS.find((x) => x.id === "cluster-3");
   const next = TIERS.find((x) => x.id === "cluster-5");
   try {
-    console.log(
+    log(
       `\nfleet search on the 3-node tier (local up --peels 9999, nats-server ${t.version}), ${String(durationSeconds)} s per fleet, until p99 > ${String(limitMs)} ms`,
     );
     const runs = new Map<number, FleetReport>();
@@ -162,7 +177,7 @@ export async function fleetSearchSection(): Promise<void> {
         traffic: trafficModel(),
       });
       runs.set(peels, r);
-      console.log(`  ${fleetLine(r)}`);
+      log(`  ${fleetLine(r)}`);
       return r.connected === peels && r.p99Ms !== null && r.p99Ms <= limitMs && r.unacked === 0;
     };
     let good = 0;
@@ -177,27 +192,29 @@ export async function fleetSearchSection(): Promise<void> {
       if (await fleet(mid)) good = mid;
       else bad = mid;
     }
-    console.log(
+    log(
       `  carried with p99 ≤ ${String(limitMs)} ms: ${String(good)} peels${bad === undefined ? " (the search stopped before p99 passed 1 s)" : `; ${String(bad)} passed it`}. ` +
         `The guide's table puts the 3-node tier at ${String(row?.minPeels)}–${String((next?.minPeels ?? 0) - 1)} peels, on servers of ${String(row?.server.cpuSteadyCores)}–${String(row?.server.cpuBurstCores)} CPUs and ${String((row?.server.memoryMiB ?? 0) / 1024)} GiB each; ` +
         `here all three servers and the simulator share ${String(os.cpus().length)} cores.`,
     );
+    return { carriedPeels: good, passedAt: bad ?? null, fleets: [...runs.values()] };
   } finally {
     await t.stop();
   }
 }
 
 /** The full fault suite (every scenario, the unit's RestartSec, a 10 s freeze and cut). */
-export async function faultsSection(): Promise<void> {
+export async function faultsSection(log: BenchLog): Promise<unknown> {
   const natsServer = fetchFromDebian("sid");
   const peels = env("BENCH_FAULT_PEELS", 20);
-  console.log(`\nfault suite, nats-server ${natsServer.version}, ${String(peels)} writing peels per scenario`);
+  log(`\nfault suite, nats-server ${natsServer.version}, ${String(peels)} writing peels per scenario`);
   const report = await runFaults({ natsServer, peels, short: false });
   for (const s of report.scenarios)
-    console.log(
+    log(
       `  ${s.name.padEnd(20)} ${s.tier.padEnd(12)} gap ${String(s.gapMs).padStart(6)} ms   outage ${String(s.outageMs).padStart(6)} ms   ` +
         `recovery ${s.recoveryMs === null ? "NOT RECOVERED" : `${String(s.recoveryMs)} ms`.padStart(9)}   acked ${String(s.acked).padStart(6)}   ` +
         `lost ${String(s.lost)}   unacked ${String(s.unacked)}${s.crossRegionGapMs === undefined ? "" : `   cross-region gap ${String(s.crossRegionGapMs)} ms`}`,
     );
-  for (const s of report.scenarios) console.log(`    ${s.name}: ${s.detail}`);
+  for (const s of report.scenarios) log(`    ${s.name}: ${s.detail}`);
+  return report.scenarios;
 }

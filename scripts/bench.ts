@@ -1,9 +1,9 @@
 /**
- * `npm run bench`: figures, never assertions. The calculator's wall time next to `node -e 0`
- * measured in the same run, interleaved so machine noise hits both alike; reported as a ratio.
- * Sections are chosen with BENCH_SECTIONS (comma-separated); see SECTIONS below.
+ * `npm run bench`: figures, never assertions. Sections are chosen with `--sections a,b` (or
+ * BENCH_SECTIONS); see SECTIONS below. `--json` prints the figures of the chosen sections as one
+ * object, `{ startup: {...}, plan: {...} }`, and what they print for people on stderr.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -13,33 +13,15 @@ import { fetchFromDebian } from "../local/nats-binary";
 import { freePorts } from "../local/ports";
 import { down, up } from "../local/runner";
 import { serializeNatsConf } from "../topology/render/nats-conf-format";
-import { durabilitySection, faultsSection, fleetSearchSection, fleetSection } from "./bench-load";
+import { durabilitySection, faultsSection, fleetSearchSection, fleetSection, type BenchLog } from "./bench-load";
 import { identitiesSection } from "./bench-identities";
+import { median, planSection, startupSection } from "./bench-startup";
 import { transitionsSection } from "./bench-transitions";
+import { parseFlags, runMain, UsageError } from "./cli";
 
-const ROOT = path.resolve(__dirname, "..", "..");
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
-const LAUNCHER = path.join(ROOT, "scripts", "bin", "run.cjs");
-
-const COMMANDS: Record<string, string[]> = {
-  "node -e 0": ["-e", "0"],
-  "sizing --peels 25000 --json": [LAUNCHER, "sizing", "--peels", "25000", "--json"],
-  "sizing --peels 25000 (tables)": [LAUNCHER, "sizing", "--peels", "25000"],
-};
-
-function wallMs(args: string[]): number {
-  const start = performance.now();
-  const r = spawnSync(process.execPath, args, { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] });
-  const ms = performance.now() - start;
-  if (r.status !== 0) throw new Error(`${args.join(" ")} exited ${r.status}: ${r.stderr.toString()}`);
-  return ms;
-}
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 0 ? ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2 : (s[mid] ?? 0);
-};
+/** A plan of the largest tier is seconds: fewer rounds. */
+const PLAN_RUNS = Number(process.env.BENCH_PLAN_RUNS ?? 5);
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -95,10 +77,11 @@ async function floorMs(binary: string, cores: number, leafs: number): Promise<nu
   }
 }
 
-async function localTarget(): Promise<void> {
+async function localTarget(log: BenchLog): Promise<unknown> {
+  const figures: Record<string, unknown>[] = [];
   const natsServer = fetchFromDebian("sid");
   const runs = Number(process.env.BENCH_LOCAL_RUNS ?? 3);
-  console.log(
+  log(
     `\nlocal target, nats-server ${natsServer.version}: time from up to ready (median of ${runs}), next to the floor`,
   );
   for (const peels of [2_000, 60_000]) {
@@ -120,41 +103,22 @@ async function localTarget(): Promise<void> {
       floors.push(await floorMs(natsServer.path, cores, leafs));
     }
     const [u, f] = [median(ups), median(floors)];
-    console.log(
+    figures.push({ tier: p.tier, servers: p.totalServers, upToReadyMs: Math.round(u), floorMs: Math.round(f) });
+    log(
       `  ${p.tier.padEnd(10)} ${String(p.totalServers).padStart(2)} servers   up→ready ${u.toFixed(0).padStart(6)} ms ` +
         `(healthy ${median(healthy).toFixed(0)} ms, ${(median(healthy) / f).toFixed(2)}× floor; KV ${median(kv).toFixed(0)} ms)   ` +
         `floor ${f.toFixed(0).padStart(5)} ms   ${(u / f).toFixed(2)}× floor`,
     );
   }
-  console.log("  (up→ready: rendered configs, every server healthy, KV buckets created at the planned replicas;");
-  console.log("   floor: the same number of bare nats-server processes with minimal configs until a meta leader)");
+  log("  (up→ready: rendered configs, every server healthy, KV buckets created at the planned replicas;");
+  log("   floor: the same number of bare nats-server processes with minimal configs until a meta leader)");
+  return figures;
 }
 
-function main(): void {
-  const samples: Record<string, number[]> = Object.fromEntries(Object.keys(COMMANDS).map((k) => [k, []]));
-  for (const args of Object.values(COMMANDS)) wallMs(args); // warm the page cache
-  for (let i = 0; i < RUNS; i++) {
-    for (const [name, args] of Object.entries(COMMANDS)) samples[name]?.push(wallMs(args));
-  }
-  const floor = median(samples["node -e 0"] ?? []);
-  console.log(`calculator start-up, ${RUNS} interleaved runs each (median wall time)`);
-  for (const [name, xs] of Object.entries(samples)) {
-    const m = median(xs);
-    console.log(`  ${name.padEnd(32)} ${m.toFixed(1).padStart(7)} ms   ${(m / floor).toFixed(2)}× node -e 0`);
-  }
-
-  const peels = [0, 2_000, 25_000, 60_000, 250_000, 1_000_000];
-  const iterations = 2_000;
-  const start = performance.now();
-  for (let i = 0; i < iterations; i++) plan({ peels: peels[i % peels.length] ?? 0 });
-  const perPlan = (performance.now() - start) / iterations;
-  console.log(
-    `plan() in process: ${(perPlan * 1000).toFixed(1)} µs per plan (${iterations} plans over ${peels.length} peel counts)`,
-  );
-}
-
-const SECTIONS: Record<string, () => Promise<void> | void> = {
-  startup: main,
+/** Each section; those that return figures are what --json prints (under the section's name). */
+const SECTIONS: Record<string, (print: BenchLog) => unknown> = {
+  startup: (print) => startupSection(print, RUNS),
+  plan: (print) => planSection(print, PLAN_RUNS),
   local: localTarget,
   durability: durabilitySection,
   fleet: fleetSection,
@@ -167,22 +131,50 @@ const SECTIONS: Record<string, () => Promise<void> | void> = {
  * What runs without BENCH_SECTIONS (about 12 min on 2 cores). The full fault suite (~8 min) and
  * the fleet search (~10 min or more) run only when named, e.g. BENCH_SECTIONS=faults,fleet-search.
  */
-const DEFAULT_SECTIONS = ["startup", "local", "durability", "fleet", "transitions", "identities"];
+const DEFAULT_SECTIONS = ["startup", "plan", "local", "durability", "fleet", "transitions", "identities"];
 
-async function run(): Promise<void> {
-  const chosen = process.env.BENCH_SECTIONS?.split(",").map((x) => x.trim()) ?? DEFAULT_SECTIONS;
-  const unknown = chosen.filter((x) => !(x in SECTIONS));
-  if (unknown.length > 0) {
-    console.error(`BENCH_SECTIONS: unknown ${unknown.join(", ")}; accepted: ${Object.keys(SECTIONS).join(", ")}`);
-    process.exit(2);
+const USAGE = `Usage: npm run -s bench -- [--sections a,b,...] [--json]
+
+Prints figures, never assertions. Sections: ${Object.keys(SECTIONS).join(", ")}
+(default: ${DEFAULT_SECTIONS.join(", ")}; BENCH_SECTIONS=a,b does the same as --sections).
+
+  --sections a,b   the sections to run, in that order
+  --json           print { "<section>": {...figures}, ... } on stdout (what is printed for
+                   people goes to stderr), e.g. { "transitions": [{ from, to, fromPeels,
+                   toPeels, seconds, bootSeconds, longestWriteGapMs, acknowledged, lost,
+                   copyMBps, ... }] }
+  -h, --help       show this help`;
+
+async function main(argv: string[]): Promise<number> {
+  const values = parseFlags(argv, {
+    sections: { type: "string" },
+    json: { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+  });
+  if (values.help === true) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
   }
-  for (const name of chosen) await SECTIONS[name]?.();
+  const chosen = (values.sections ?? process.env.BENCH_SECTIONS)?.split(",").map((x) => x.trim()) ?? DEFAULT_SECTIONS;
+  const unknown = chosen.filter((x) => !(x in SECTIONS));
+  if (unknown.length > 0)
+    throw new UsageError(`--sections: unknown ${unknown.join(", ")}; accepted: ${Object.keys(SECTIONS).join(", ")}`);
+  const json = values.json === true;
+  const print: BenchLog = json
+    ? (line) => process.stderr.write(`${line}\n`)
+    : (line) => process.stdout.write(`${line}\n`);
+  // Sections that print with console.log print for people too: on stderr, when stdout is the JSON.
+  if (json)
+    console.log = (...args: unknown[]) => {
+      console.error(...args);
+    };
+  const figures: Record<string, unknown> = {};
+  for (const name of chosen) {
+    const result = await SECTIONS[name]?.(print);
+    if (result !== undefined) figures[name] = result;
+  }
+  if (json) process.stdout.write(`${JSON.stringify(figures, null, 2)}\n`);
+  return 0;
 }
 
-run().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runMain("bench", () => main(process.argv.slice(2)));

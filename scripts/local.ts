@@ -2,10 +2,11 @@
  * The embedded local target: `npm run -s local -- <up|status|down> [flags]`; `npm start` is
  * `local up` in the foreground.
  */
+import { fork } from "node:child_process";
 import { accessSync, constants } from "node:fs";
 import path from "node:path";
-import { plan as planSizing, PEELS_ACCEPTED, SpecError } from "../sizing";
-import { problemsOf } from "../sizing/spec";
+import { PEELS_ACCEPTED, SpecError } from "../sizing";
+import { problemsOf, type Problem } from "../sizing/spec";
 import { MAX_PEELS } from "../sizing/policy";
 import { startDriftCorrection } from "../jetstream/reconcile";
 import { status, type StatusReport } from "../jetstream/health";
@@ -13,7 +14,7 @@ import { resolveNatsServer } from "../local/nats-binary";
 import { connectInfo, connectLines, writeConnectFiles } from "../local/connect";
 import { connectCluster } from "../local/kv";
 import { repoRoot } from "../local/repo-root";
-import { down, isAlive, RefusedError, topologyOf, up } from "../local/runner";
+import { down, isAlive, planUp, RefusedError, topologyOf, up, type UpOptions, type UpPlan } from "../local/runner";
 import { parseFlags, runMain, UsageError, wholeNumberFlag } from "./cli";
 import { LocalSizingSchema, readState, writeState, type LocalSizing, type LocalState } from "../local/state";
 import { certificateExpiries } from "../local/certificates";
@@ -21,9 +22,10 @@ import { ensurePeelCreds, PeelRevoked, stackSeeds } from "../local/identities";
 import { revokePeel, UnknownPeel } from "../local/revocation";
 import { checkPeelId } from "../topology/auth";
 import type { Topology } from "../topology/types";
-import { planLocal, runLocalTransition } from "../local/transition";
-import { ChangeRefused } from "../topology/change";
-import { transitionOutput } from "../topology/transition-output";
+import { planLocal, recover, runLocalTransition, TransitionFailed } from "../local/transition";
+import { faultFromEnv } from "../local/transition-faults";
+import { ChangeRefused } from "../change/change";
+import { transitionOutput } from "../change/transition-output";
 
 const USAGE = `Usage: npm run -s local -- <command> [flags]     (npm start = local up)
 
@@ -36,9 +38,12 @@ Commands:
               buckets, print the status; stays in the foreground correcting KV replica drift
               every minute until Ctrl-C, which stops every server through lame duck. Where
               another tier is up, moves it to --peels's tier instead (a tier transition: its
-              steps run one by one, each waiting for what it names) and returns
+              steps run one by one, each waiting for what it names) and returns. A step that
+              fails (or whose process is killed) leaves the fleet taking writes and exits 1;
+              the same \`up --peels N\` resumes at that step
   transition  print the steps \`up --peels N\` would take from the running tier, doing nothing
-  status      print the status of a running topology, with every certificate's expiry
+  status      print the status of a running topology (and of a transition under way), with
+              every certificate's expiry
   creds       issue a peel its own credentials (as its enrollment does; once: again prints the
               same file) and print the path of its .creds file
   revoke      revoke a peel's credentials: every server reloads, drops its connections and
@@ -114,8 +119,12 @@ function executable(value: string | boolean | undefined, flag: string): string |
   return path.resolve(value);
 }
 
-/** `--sizing`: JSON of regions and overrides, checked as the stack config is, and planned with the peels. */
-function sizingFlag(value: string | boolean | undefined, peels: number): LocalSizing | undefined {
+/** `--sizing ENTRY: message` for each problem with the regions and overrides. */
+const sizingProblems = (problems: Problem[]): UsageError =>
+  new UsageError(problems.map((p) => `--sizing ${p.path.join(".")}: ${p.message}`).join("\n"));
+
+/** `--sizing`: JSON of regions and overrides, checked as the stack config is (planned with the peels by `up`). */
+function sizingFlag(value: string | boolean | undefined): LocalSizing | undefined {
   if (typeof value !== "string") return undefined;
   let parsed: unknown;
   try {
@@ -124,17 +133,33 @@ function sizingFlag(value: string | boolean | undefined, peels: number): LocalSi
     throw new UsageError(`--sizing: not JSON: ${value}`);
   }
   const result = LocalSizingSchema.safeParse(parsed);
-  const problems = result.success ? [] : problemsOf(result.error);
-  if (result.success)
-    try {
-      planSizing({ peels, ...result.data });
-    } catch (error) {
-      if (!(error instanceof SpecError)) throw error;
-      problems.push(...error.problems);
-    }
-  if (problems.length > 0 || !result.success)
-    throw new UsageError(problems.map((p) => `--sizing ${p.path.join(".")}: ${p.message}`).join("\n"));
+  if (!result.success) throw sizingProblems(problemsOf(result.error));
   return result.data;
+}
+
+/** What `up` starts, planned once: a spec that cannot be planned is a problem with --sizing. */
+function plannedUp(options: Parameters<typeof planUp>[0]): UpPlan {
+  try {
+    return planUp(options);
+  } catch (error) {
+    if (error instanceof SpecError) throw sizingProblems(error.problems);
+    throw error;
+  }
+}
+
+/** `--master-bin`, `--peel-bin` and `--peel-procs`: Zester run next to the servers. */
+function zesterFlags(
+  values: Record<string, string | boolean | undefined>,
+): Pick<UpOptions, "masterBin" | "peelBin" | "peelProcs"> {
+  const masterBin = executable(values["master-bin"], "--master-bin");
+  const peelBin = executable(values["peel-bin"], "--peel-bin");
+  const procs = values["peel-procs"];
+  if (procs !== undefined && peelBin === undefined) throw new UsageError("--peel-procs needs --peel-bin");
+  const peelProcs = wholeNumberFlag("peel-procs", typeof procs === "string" ? procs : "1", 1, 1_000);
+  return {
+    ...(masterBin === undefined ? {} : { masterBin }),
+    ...(peelBin === undefined ? {} : { peelBin, peelProcs }),
+  };
 }
 
 async function cmdUp(values: Record<string, string | boolean | undefined>, stateDir: string): Promise<void> {
@@ -145,28 +170,26 @@ async function cmdUp(values: Record<string, string | boolean | undefined>, state
     return;
   }
   const detach = values.detach === true;
-  const masterBin = executable(values["master-bin"], "--master-bin");
-  const peelBin = executable(values["peel-bin"], "--peel-bin");
-  const procs = values["peel-procs"];
-  if (procs !== undefined && peelBin === undefined) throw new UsageError("--peel-procs needs --peel-bin");
-  const peelProcs = wholeNumberFlag("peel-procs", typeof procs === "string" ? procs : "1", 1, 1_000);
-  const sizing = sizingFlag(values.sizing, peels);
+  const zester = zesterFlags(values);
+  const sizing = sizingFlag(values.sizing);
   if (sizing !== undefined && existing !== undefined && JSON.stringify(sizing) !== JSON.stringify(existing.sizing))
     throw new UsageError(
       `--sizing: ${stateDir} already runs ${existing.sizing === undefined ? "the implied regions" : JSON.stringify(existing.sizing)}; changed regions rename servers. Use a new --state-dir, or \`down --purge\` first`,
     );
+  const options = { peels, stateDir, ...(sizing === undefined ? {} : { sizing }) };
+  const checked = plannedUp(options);
   // Every flag is checked before anything is fetched or started.
   const natsServer = resolveNatsServer(typeof values["nats-server"] === "string" ? values["nats-server"] : undefined);
   process.stdout.write(`nats-server ${natsServer.version} from ${natsServer.origin}\n`);
-  const running = await up({
-    peels,
-    stateDir,
-    natsServer,
-    detach,
-    ...(sizing === undefined ? {} : { sizing }),
-    ...(masterBin === undefined ? {} : { masterBin }),
-    ...(peelBin === undefined ? {} : { peelBin, peelProcs }),
-  });
+  const running = await up(
+    {
+      ...options,
+      natsServer,
+      detach,
+      ...zester,
+    },
+    checked,
+  );
   const changed = Object.entries(running.kvChanges).flatMap(([region, cs]) =>
     cs
       .filter((c) => c.action !== "unchanged")
@@ -245,6 +268,10 @@ async function moveTier(
     throw new UsageError(
       `--nats-server: a tier transition keeps the running nats-server (${existing.natsServer.path}); changing it is not part of one`,
     );
+  if (process.env[WORKER_ENV] !== "1") {
+    await superviseTransition(stateDir, peels);
+    return;
+  }
   process.stdout.write(`nats-server ${existing.natsServer.version} from ${existing.natsServer.origin}\n`);
   if (!existing.servers.some((s) => isAlive(s.pid, s.confPath))) {
     process.stdout.write(`starting the ${existing.tier} tier (${String(existing.peels)} peels) it holds first\n`);
@@ -253,12 +280,15 @@ async function moveTier(
   const moved = await runLocalTransition({
     stateDir,
     peels,
+    // The one test seam, read here at the edge (local/transition-faults.ts).
+    ...optional("fault", faultFromEnv()),
     onStep: (step, done) =>
       process.stdout.write(
         done === undefined
           ? `${step.id} [${step.phase}] ${step.kind} ${step.servers.join(", ")}: ${step.description}\n`
           : `   done in ${(done.ms / 1000).toFixed(1)} s: ${done.result}\n`,
       ),
+    onProgress: (line) => process.stdout.write(`   ${line}\n`),
   });
   print(moved.report, [
     "",
@@ -268,6 +298,53 @@ async function moveTier(
     // The client URLs change when servers come and go: the connection files are written again.
     ...connectSection(topologyOf(moved.state), moved.state, stateDir),
   ]);
+}
+
+const optional = <K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> =>
+  value === undefined ? {} : ({ [key]: value } as Record<K, V>);
+
+/** Set in the process that carries a transition out (the command that started it supervises it). */
+const WORKER_ENV = "ZESTER_LOCAL_TRANSITION_WORKER";
+
+/**
+ * A transition runs in a process of its own, started and watched by this one: whatever ends it
+ * (a failure it handles, a signal, SIGKILL included), this one makes sure the fleet takes writes
+ * again before it exits, and says what failed and how to resume.
+ */
+async function superviseTransition(stateDir: string, peels: number): Promise<void> {
+  const script = process.argv[1];
+  if (script === undefined) throw new Error("cannot tell which script runs this command");
+  const child = fork(script, process.argv.slice(2), { env: { ...process.env, [WORKER_ENV]: "1" }, stdio: "inherit" });
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+    child.once("exit", (c, s) => {
+      resolve([c, s]);
+    }),
+  );
+  if (code === 0) return;
+  if (code !== null && code !== 1) throw new ExitWith(code);
+  const state = readState(stateDir);
+  if (state?.transition === undefined) throw new ExitWith(code ?? 1);
+  // A failure the worker handled left the fleet safe and said so; one it could not (a signal) is handled here.
+  if (signal === null && state.transition.hold === undefined) throw new ExitWith(code ?? 1);
+  const step = state.transition.step ?? "(before its first step)";
+  const planned = await planLocal(stateDir, peels);
+  const safe = await recover(stateDir, planned, {
+    step,
+    error: `the process carrying the transition out (pid ${String(child.pid)}) ended${signal === null ? ` with status ${String(code)}` : ` by ${signal}`}`,
+  });
+  throw new TransitionFailed(
+    step,
+    new Error(`the transition process ended${signal === null ? "" : ` (${signal})`}`),
+    safe,
+    peels,
+  );
+}
+
+/** Ends the command with a status, having said nothing more (the transition process said it). */
+class ExitWith extends Error {
+  constructor(readonly status: number) {
+    super(`exit status ${String(status)}`);
+  }
 }
 
 async function cmdTransition(values: Record<string, string | boolean | undefined>, stateDir: string): Promise<number> {
@@ -294,22 +371,86 @@ async function cmdTransition(values: Record<string, string | boolean | undefined
   return 0;
 }
 
+/** Where a transition under way is: its steps, the one under way or failed, what holds writes. */
+async function transitionStatus(stateDir: string, state: LocalState) {
+  const t = state.transition;
+  if (t === undefined) return undefined;
+  // Planning again can fail (a server's port taken meanwhile): the status still answers.
+  const planned = await planLocal(stateDir, t.peels).catch(() => undefined);
+  const steps =
+    planned === undefined
+      ? []
+      : planned.transition.steps.map((s) => ({
+          id: s.id,
+          kind: s.kind,
+          servers: s.servers,
+          state: t.done.includes(s.id)
+            ? "done"
+            : t.step === s.id
+              ? t.failed?.step === s.id
+                ? "failed"
+                : "under way"
+              : "to do",
+        }));
+  return {
+    from: { tier: state.tier, peels: state.peels },
+    to: {
+      peels: t.peels,
+      tier: planned?.transition.to.tier ?? null,
+    },
+    step: t.step ?? null,
+    running: t.pid !== undefined && isProcessAlive(t.pid),
+    holds: t.hold ?? null,
+    failed: t.failed ?? null,
+    staging: t.staging,
+    steps,
+    resume: `npm run -s local -- up --peels ${String(t.peels)}`,
+  };
+}
+
+function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function cmdStatus(values: Record<string, string | boolean | undefined>, stateDir: string): Promise<number> {
   const state = readState(stateDir);
   if (state === undefined) throw new UsageError(`nothing is up in ${stateDir}`);
   const topology = topologyOf(state);
   const report = await status(topology);
   const certificates = certificateExpiries(stateDir, topology);
+  const transition = await transitionStatus(stateDir, state);
   if (values.json === true) {
     const connect = connectInfo(topology, stateDir);
     process.stdout.write(
-      `${JSON.stringify({ ...report, natsServer: state.natsServer, stateDir, connect, certificates }, null, 2)}\n`,
+      `${JSON.stringify({ ...report, natsServer: state.natsServer, stateDir, connect, certificates, transition: transition ?? null }, null, 2)}\n`,
     );
   } else {
     const alive = state.servers.filter((s) => isAlive(s.pid, s.confPath)).length;
+    const lines =
+      transition === undefined
+        ? []
+        : [
+            "",
+            `transition to ${String(transition.to.peels)} peels (${String(transition.to.tier)}): ${transition.running ? "under way" : transition.failed === null ? "stopped" : "failed"}${transition.step === null ? "" : `, step ${transition.step}`}`,
+            ...transition.steps.map((s) => `  ${s.id} ${s.kind} ${s.servers.join(", ")}: ${s.state}`),
+            ...(transition.holds === null ? [] : [`  writes held: ${JSON.stringify(transition.holds)}`]),
+            ...(transition.failed === null
+              ? []
+              : [
+                  `  failed at ${transition.failed.at}: ${transition.failed.error}`,
+                  `  then: ${transition.failed.safe}`,
+                ]),
+            `  resume with: ${transition.resume}`,
+          ];
     print(report, [
+      ...lines,
       "",
-      `${alive} of ${state.servers.length} server processes running; state: ${stateDir}`,
+      `${String(alive)} of ${String(state.servers.length)} server processes running; state: ${stateDir}`,
       "",
       "certificates (name  expires  days left):",
       ...certificates.map((c) => `  ${c.name}  ${c.notAfter}  ${String(c.daysLeft)}`),
@@ -317,7 +458,7 @@ async function cmdStatus(values: Record<string, string | boolean | undefined>, s
       ...connectSection(topology, state, stateDir),
     ]);
   }
-  return report.healthy ? 0 : 1;
+  return report.healthy && transition === undefined ? 0 : 1;
 }
 
 /** The state of a directory whose identities are complete (an `up` made them). */
@@ -392,8 +533,13 @@ async function main(argv: string[]): Promise<number> {
   );
   switch (command) {
     case "up":
-      await cmdUp(values, stateDir);
-      return 0;
+      try {
+        await cmdUp(values, stateDir);
+        return 0;
+      } catch (error) {
+        if (error instanceof ExitWith) return error.status;
+        throw error;
+      }
     case "status":
       return cmdStatus(values, stateDir);
     case "transition":

@@ -16,6 +16,10 @@ export interface PlannedOptions {
   ignoreChanges: string[];
   /** Logical names of the resources named in `dependsOn` that no input already depends on. */
   dependsOn: string[];
+  /** The old resource is deleted before its replacement is created (else created first). */
+  deleteBeforeReplace: boolean;
+  /** Properties whose change replaces the resource, whatever its provider says. */
+  replaceOnChanges: string[];
 }
 
 export interface PlannedResource {
@@ -28,6 +32,17 @@ export interface PlannedResource {
   parent?: string;
   /** URNs the resource was known by before (its `aliases`): an update, not a replacement. */
   aliases: string[];
+  /** A provider's resource (false: a component, which only groups its children). */
+  custom: boolean;
+  /** The URN of the explicit provider resource that manages it; absent: the default provider. */
+  provider?: string;
+  /** Only for a resource the program reads by its id (`get`, a stack reference): read, never created. */
+  readId?: string;
+  /**
+   * The URNs of every resource it depends on: those its inputs were computed from and those named
+   * in `dependsOn` (the order an update must respect).
+   */
+  dependencies: string[];
   options: PlannedOptions;
   inputs: Record<string, unknown>;
 }
@@ -48,6 +63,10 @@ interface RegisterRequest {
   hasRetainondelete(): boolean;
   getRetainondelete(): boolean;
   getIgnorechangesList(): string[];
+  getCustom(): boolean;
+  getProvider(): string;
+  getDeletebeforereplace(): boolean;
+  getReplaceonchangesList(): string[];
   getDependenciesList(): string[];
   getPropertydependenciesMap(): { forEach(f: (deps: { getUrnsList(): string[] }) => void): void };
   getAliasesList(): { getUrn(): string; getSpec(): AliasSpec | undefined }[];
@@ -58,6 +77,9 @@ interface Registration {
   urn: string;
   parent?: string;
   aliases: string[];
+  custom: boolean;
+  provider?: string;
+  dependencies: string[];
   options: PlannedOptions;
 }
 
@@ -121,7 +143,16 @@ function urnOf(parentUrn: string, type: string, name: string): string {
   return `urn:pulumi:${pulumi.getStack()}::${pulumi.getProject()}::${chain}::${name}`;
 }
 
-function registration(req: RegisterRequest): Registration {
+/** The URN Pulumi's mock monitor answers a registration with (what later requests name it by). */
+function monitorUrnOf(req: RegisterRequest): string {
+  const parent = req.getParent();
+  const type =
+    parent === "" ? req.getType() : `${(parent.split("::")[2] ?? "").split("$").pop() ?? ""}$${req.getType()}`;
+  return `urn:pulumi:${pulumi.getStack()}::${pulumi.getProject()}::${type}::${req.getName()}`;
+}
+
+/** `urns` maps the mock monitor's URNs (which requests carry) to the plan's. */
+function registration(req: RegisterRequest, urns: ReadonlyMap<string, string>): Registration {
   const parent = req.getParent();
   const type = req.getType();
   const implied = new Set<string>();
@@ -134,10 +165,16 @@ function registration(req: RegisterRequest): Registration {
     const aliasParent = spec.getNoparent() ? "" : spec.getParenturn() || parent;
     return urnOf(aliasParent, spec.getType() || type, spec.getName() || req.getName());
   });
+  const planUrn = (urn: string) => urns.get(urn) ?? urn;
+  // A provider reference is `URN::ID`; none for the default provider.
+  const provider = req.getProvider().split("::").slice(0, -1).join("::");
   return {
     urn: urnOf(parent, type, req.getName()),
     ...(parent === "" ? {} : { parent: nameOfUrn(parent) }),
     aliases,
+    custom: req.getCustom(),
+    ...(provider === "" ? {} : { provider: planUrn(provider) }),
+    dependencies: [...new Set([...req.getDependenciesList(), ...implied])].map(planUrn),
     options: {
       protect: req.hasProtect() && req.getProtect(),
       retainOnDelete: req.hasRetainondelete() && req.getRetainondelete(),
@@ -146,6 +183,26 @@ function registration(req: RegisterRequest): Registration {
         .getDependenciesList()
         .filter((urn) => !implied.has(urn))
         .map(nameOfUrn),
+      deleteBeforeReplace: req.getDeletebeforereplace(),
+      replaceOnChanges: req.getReplaceonchangesList(),
+    },
+  };
+}
+
+/** What a read (`get`, a stack reference) is recorded with: it has no options of its own. */
+function unregistered(type: string, name: string): Registration {
+  return {
+    urn: urnOf("", type, name),
+    aliases: [],
+    custom: true,
+    dependencies: [],
+    options: {
+      protect: false,
+      retainOnDelete: false,
+      ignoreChanges: [],
+      dependsOn: [],
+      deleteBeforeReplace: false,
+      replaceOnChanges: [],
     },
   };
 }
@@ -167,6 +224,13 @@ export interface MockOptions<T> {
    * (an earlier `plan --json`'s outputs). @default none: the stack has never been deployed
    */
   previousOutputs?: Record<string, unknown>;
+  /**
+   * What a registered resource's id and outputs are, in place of the placeholders: the twins answer
+   * with what their providers make (real keys and certificates, allocated addresses), given the
+   * resource as the plan records it. @default the inputs echoed, with placeholders for what only a
+   * provider knows at deploy time
+   */
+  answer?: (resource: PlannedResource) => Promise<{ id: string; state: Record<string, unknown> }>;
   /**
    * The reconcile job's tier transition report (its JSON text), as the stack reads it back: the
    * SSM parameter's value on AWS, the ConfigMap's `report` key on Kubernetes. @default none written
@@ -193,21 +257,21 @@ export async function runProgramWithMocks<T = StackOutputs>(
   await pulumi.runtime.setMocks(
     {
       newResource: (args) => {
-        // A read (`get`, a stack reference) is not registered: it has no options of its own.
-        const registered = registrations.get(`${args.type}::${args.name}`) ?? {
-          urn: urnOf("", args.type, args.name),
-          aliases: [],
-          options: { protect: false, retainOnDelete: false, ignoreChanges: [], dependsOn: [] },
-        };
-        resources.push({
+        const registered = registrations.get(`${args.type}::${args.name}`) ?? unregistered(args.type, args.name);
+        const record: PlannedResource = {
           type: args.type,
           name: args.name,
           urn: registered.urn,
           ...(registered.parent === undefined ? {} : { parent: registered.parent }),
           aliases: registered.aliases,
+          custom: registered.custom,
+          ...(registered.provider === undefined ? {} : { provider: registered.provider }),
+          ...(args.id === undefined || args.id === "" ? {} : { readId: args.id }),
+          dependencies: registered.dependencies,
           options: registered.options,
           inputs: unwrapSecrets(args.inputs) as Record<string, unknown>,
-        });
+        };
+        resources.push(record);
         if (args.type === "pulumi:pulumi:StackReference")
           return {
             id: args.id ?? args.name,
@@ -225,6 +289,7 @@ export async function runProgramWithMocks<T = StackOutputs>(
               data: options.transitionReport === undefined ? {} : { report: options.transitionReport },
             },
           };
+        if (options.answer !== undefined && args.type !== "pulumi:pulumi:StackReference") return options.answer(record);
         return {
           id: `${args.name}-id`,
           // A name left to Pulumi (autonaming adds a random suffix at deploy) reads as the logical name.
@@ -251,8 +316,11 @@ export async function runProgramWithMocks<T = StackOutputs>(
   const monitor: unknown = pulumi.runtime.getMonitor();
   if (!isWrappable(monitor)) throw new Error("Pulumi's mock monitor has no registerResource to wrap");
   const register = monitor.registerResource.bind(monitor);
+  const planUrns = new Map<string, string>();
   monitor.registerResource = (req, ...rest) => {
-    registrations.set(`${req.getType()}::${req.getName()}`, registration(req));
+    const recorded = registration(req, planUrns);
+    planUrns.set(monitorUrnOf(req), recorded.urn);
+    registrations.set(`${req.getType()}::${req.getName()}`, recorded);
     return register(req, ...rest);
   };
 

@@ -33,10 +33,13 @@ function serverRow(role: string, s: ServerSize, count: number): (string | number
 const CLIENT_ROWS: [keyof ClientSettings, string, (v: number) => string][] = [
   ["maxReconnects", "MaxReconnects", (v) => String(v)],
   ["reconnectWaitSeconds", "ReconnectWait", seconds],
+  ["reconnectJitterSeconds", "ReconnectJitter", seconds],
   ["reconnectBufSizeBytes", "ReconnectBufSize", bytes],
   ["pingIntervalSeconds", "PingInterval", seconds],
   ["maxPingsOut", "MaxPingsOut", (v) => String(v)],
   ["drainTimeoutSeconds", "DrainTimeout", seconds],
+  ["ackTimeoutSeconds", "AckTimeout (first attempt)", seconds],
+  ["publishAttempts", "PublishAttempts (same Nats-Msg-Id)", (v) => String(v)],
 ];
 
 /** Every part of the plan as a table, in the order an operator reads them. */

@@ -5,7 +5,7 @@
  *
  * Units: "MB"/"GB" of RAM are read as MiB/GiB; disk "GB"/"TB" as GiB/TiB (1 TB = 1,024 GiB).
  */
-import type { ServerSize, TierId, TopologyKind } from "./types";
+import type { BucketPlan, ServerSize, TierId, TopologyKind } from "./types";
 
 export interface TierRow {
   id: TierId;
@@ -181,13 +181,7 @@ export const SYSCTL: Readonly<Record<string, string>> = {
 /** §9 "1,000+": `LimitNOFILE=65536` in the systemd unit. */
 export const LIMIT_NOFILE = 65_536;
 
-export interface GuideBucket {
-  name: string;
-  kind: "kv" | "stream";
-  history: number;
-  ttlSeconds: number;
-  storage: "file" | "memory";
-}
+export type GuideBucket = Pick<BucketPlan, "name" | "kind" | "history" | "ttlSeconds" | "storage">;
 
 const DAY = 86_400;
 

@@ -4,6 +4,7 @@ export {
   SpecError,
   SizingSpecSchema,
   parseSizingSpec,
+  withPeels,
   PEELS_ACCEPTED,
   type SizingSpec,
   type SizingSpecInput,

@@ -8,7 +8,7 @@ import { TIERS, type TierRow } from "./guide";
 import { kvPlan } from "./kv";
 import { checkLimitNofile, limitNofileWhy, sysctlFor, tierLimitNofile } from "./os";
 import { coreServer, leafExpectedPeels, leafNodeSize, maxConnectionsFor, serverTuning } from "./server";
-import { parseSizingSpec, type SizingSpecInput } from "./spec";
+import { parseSizingSpec, type SizingSpec, type SizingSpecInput } from "./spec";
 import { planReplication } from "./replication";
 import { planLeafSites, planRegions } from "./split";
 import type { BelowPlan, LeafNodePlan, SizingPlan } from "./types";
@@ -23,7 +23,11 @@ export function tierFor(peels: number): TierRow {
 
 /** Validates `input` (throws SpecError naming the field) and plans it. */
 export function plan(input: SizingSpecInput): SizingPlan {
-  const spec = parseSizingSpec(input);
+  return planSpec(parseSizingSpec(input));
+}
+
+/** Plans a spec already validated (parseSizingSpec: the defaults applied, nothing unknown). */
+export function planSpec(spec: SizingSpec): SizingPlan {
   const { peels, overrides } = spec;
   const applied: string[] = [];
   const below: BelowPlan[] = [];
@@ -73,7 +77,7 @@ export function plan(input: SizingSpecInput): SizingPlan {
     totalServers: regions.reduce((n, r) => n + r.servers, 0) + sites.reduce((n, s) => n + s.servers, 0),
     server: core,
     natsServer,
-    client: clientTuning(peels, overrides, applied),
+    client: clientTuning(peels, overrides, applied, tier.serversPerCluster === 1),
     os: {
       sysctl: os.sysctl,
       limitNofile,

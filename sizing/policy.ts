@@ -114,3 +114,24 @@ export const STORE_SHARES: Readonly<Record<string, number>> = {
  * the guide gives the stream no limit, and an unbounded log eventually fills the store.
  */
 export const JOB_EVENTS_MAX_AGE_SECONDS = 7 * 86_400;
+
+/**
+ * Client settings the guide does not give (its §6 lists reconnects, pings, buffers, drain). Chosen
+ * from the transitions bench (docs/sizing.md, "Client settings"): a write in flight when its
+ * server stops or a stream leader hands off gets no answer, and a client that waits nats.js's
+ * default 5 s (or the 2 s the load tools used) for it sees a gap that long. 0.25 s, doubling per
+ * retry up to 2 s, brings a peel's longest gap through a member's restart under 0.5 s; retries
+ * carry the write's `Nats-Msg-Id`, so none is stored twice.
+ */
+export const CLIENT_ACK_TIMEOUT_SECONDS = 0.25;
+/** Attempts of one write: with the doubling above, about 8 s in all before it is given up. */
+export const CLIENT_PUBLISH_ATTEMPTS = 6;
+/** NATS's own reconnect jitter for TLS connections (nats.go and nats.js). */
+export const CLIENT_RECONNECT_JITTER_SECONDS = 1;
+/**
+ * A single tier's peels have one server: when it restarts (a tier transition, an upgrade) they
+ * wait for it, and at the guide's 2 s plus NATS's 1 s jitter a peel came back 2–3 s after the
+ * server did. A single tier has at most 999 peels: reconnecting every half second is nothing to
+ * a server (a refused connection costs it no handshake), and brings the gap near the restart itself.
+ */
+export const SINGLE_TIER_RECONNECT = { waitSeconds: 0.5, jitterSeconds: 0.25 } as const;

@@ -4,9 +4,13 @@
  */
 import { z } from "zod";
 import { BUCKETS } from "./guide";
+import { TIER_IDS } from "./types";
 import { MAX_KV_HISTORY, MAX_PEELS, MIN_LAME_DUCK_SECONDS } from "./policy";
 
 import { fmt } from "./format";
+
+/** A tier's id wherever one crosses a process or a run (deployment record, state file, outputs, reports). */
+export const TierIdSchema = z.enum(TIER_IDS);
 
 export const PEELS_ACCEPTED = `a whole number from 0 to ${fmt(MAX_PEELS)}`;
 
@@ -89,10 +93,13 @@ const ClientOverrideSchema = z.strictObject({
     .min(-1, { message: "must be -1 (retry for ever) or a whole number of attempts" })
     .optional(),
   reconnectWaitSeconds: positive("seconds").optional(),
+  reconnectJitterSeconds: z.number().min(0, { message: "must be 0 or more seconds" }).optional(),
   reconnectBufSizeBytes: wholeNumber(1, 1024 ** 3).optional(),
   pingIntervalSeconds: positive("seconds").optional(),
   maxPingsOut: wholeNumber(1, 100).optional(),
   drainTimeoutSeconds: positive("seconds").optional(),
+  ackTimeoutSeconds: positive("seconds").optional(),
+  publishAttempts: wholeNumber(1, 100).optional(),
 });
 
 /**
@@ -196,6 +203,14 @@ export function problemsOf(error: z.ZodError): Problem[] {
         }))
       : [{ path: issue.path, message: issue.message }],
   );
+}
+
+/**
+ * The same spec at another peel count: the one way the count changes (a tier transition's other
+ * end, a stack from before the deployment record), so regions, leaf sites and overrides are kept.
+ */
+export function withPeels(spec: SizingSpec, peels: number): SizingSpec {
+  return parseSizingSpec({ ...spec, peels });
 }
 
 /** Parses and validates; throws SpecError (never a bare ZodError) on bad input. */

@@ -48,10 +48,23 @@ export interface ServerTuning {
 export interface ClientSettings {
   maxReconnects: number;
   reconnectWaitSeconds: number;
+  /** Added to each reconnect wait at random, so a fleet does not come back all at once. */
+  reconnectJitterSeconds: number;
   reconnectBufSizeBytes: number;
   pingIntervalSeconds: number;
   maxPingsOut: number;
   drainTimeoutSeconds: number;
+  /**
+   * How long one attempt of a JetStream write (a KV put) waits for its acknowledgement; each
+   * retry waits twice as long as the one before, up to 2 s.
+   */
+  ackTimeoutSeconds: number;
+  /**
+   * Attempts of one write before it is given up. Every attempt carries the same `Nats-Msg-Id`,
+   * so the stream stores the write once (its duplicate window); an attempt whose connection
+   * drops, or that finds no stream leader, is made again at once on the next connection.
+   */
+  publishAttempts: number;
 }
 
 export interface ClientTuning {
@@ -67,20 +80,25 @@ export interface OsTuning {
   provenance: Record<string, Provenance>;
 }
 
+/** A bucket's kind, storage and discard policy: the reconcile job reads them back (jetstream/cluster-job.ts). */
+export const BUCKET_KINDS = ["kv", "stream"] as const;
+export const BUCKET_STORAGES = ["file", "memory"] as const;
+export const DISCARD_POLICIES = ["old", "new"] as const;
+
 export interface BucketPlan {
   name: string;
-  kind: "kv" | "stream";
+  kind: (typeof BUCKET_KINDS)[number];
   /** The JetStream stream that holds it (`KV_<bucket>` for KV buckets). */
   stream: string;
   history: number;
   /** 0 means no TTL. */
   ttlSeconds: number;
   replicas: number;
-  storage: "file" | "memory";
+  storage: (typeof BUCKET_STORAGES)[number];
   /** The stream's `max_bytes`: its share of the server's JetStream store for its storage. */
   maxBytes: number;
   /** What a full stream does: KV buckets refuse new writes (NATS KV's own choice); job-events drops its oldest. */
-  discard: "old" | "new";
+  discard: (typeof DISCARD_POLICIES)[number];
 }
 
 /** Every stream's `max_bytes` against the store that holds them (a server may hold a replica of each). */

@@ -14,13 +14,14 @@ import {
   type Problem,
   type SizingSpecInput,
 } from "../sizing/spec";
+import { CloudTargetSchema, type CloudTarget } from "../change/deployment";
 import { AwsSettingsSchema, type AwsTarget } from "../components/aws/settings";
 import { KubernetesSettingsSchema, type KubernetesSettings } from "../components/kubernetes/settings";
 
 export const NAMESPACE = "zester";
 
-export const TARGETS = ["aws", "kubernetes"] as const;
-export type Target = (typeof TARGETS)[number];
+export const TARGETS = CloudTargetSchema.options;
+export type Target = CloudTarget;
 
 /** One entry per key: its schema and the description the README's reference table shows. */
 export const STACK_KEYS = {

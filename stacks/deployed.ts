@@ -6,7 +6,7 @@
  * configured through its user data (the way that version did).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { DeploymentSchema, LEGACY_HOST, type Deployment } from "../topology/deployment";
+import { DeploymentSchema, LEGACY_HOST, type Deployment } from "../change/deployment";
 
 export interface Deployed {
   /** The stack's `deployment` output. */

@@ -1,7 +1,7 @@
 // Entry point `pulumi up` runs (Pulumi.yaml `main: stacks/`): the exported object's fields
 // are the stack outputs (a promise: the program first reads what the stack deployed last time).
 import * as pulumi from "@pulumi/pulumi";
-import { ChangeRefused } from "../topology/change";
+import { ChangeRefused } from "../change/change";
 import { ConfigError } from "./config";
 import { program, type StackOutputs } from "./program";
 

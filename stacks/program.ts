@@ -1,71 +1,20 @@
 /**
- * The Pulumi program: config in, resources and stack outputs out. `zester:target: aws` builds
- * the tier on EC2 (components/aws), `kubernetes` on a Kubernetes cluster (components/kubernetes).
+ * The Pulumi program: config in, resources and stack outputs out. The spec is planned once and
+ * prepared once on the target `zester:target` names (stacks/targets.ts: AWS on EC2, Kubernetes);
+ * another peel count is prepared only for what a tier transition needs (the tier it starts from,
+ * a stack from before the deployment record), each once.
  */
-import * as pulumi from "@pulumi/pulumi";
-import { prepareAws, ZesterAws } from "../components/aws/component";
-import type { ServerOutput } from "../components/aws/servers";
-import type { ChecklistStatus } from "../components/checklist";
-import { prepareKubernetes, ZesterKubernetes } from "../components/kubernetes/component";
-import type { Deployment } from "../topology/deployment";
-import type { TransitionReport } from "../topology/phased";
-import type { TransitionOutput } from "../topology/transition-output";
-import { transitionReportParameter, type ReconcileDuringTransition } from "../components/transition";
+import { transitionPhase, type ReconcileDuringTransition, type TransitionApplied } from "../change/cloud-phase";
+import type { Deployment } from "../change/deployment";
+import { reportPlaceText } from "../change/phased";
+import { SpecError, withPeels } from "../sizing";
+import { planned, type Planned } from "../topology/prepare";
+import { ConfigError, readStackConfig } from "./config";
 import { asLegacy, deployedBySelf, type Deployed } from "./deployed";
-import { transitionPhase, type TransitionApplied, type Prepared } from "./transition";
-import { configMapReport, ssmReport } from "./transition-report";
-import { plan, SpecError, type SizingPlan } from "../sizing";
-import { awsProviderDefaults, ConfigError, readStackConfig, type StackConfig, type Target } from "./config";
+import type { StackOutputs } from "./outputs";
+import { stackTarget, type CloudPrepared, type CloudTarget, type Declared } from "./targets";
 
-export interface AwsOutputs {
-  /** Where peels and tools connect: the internal load balancer's name in the private zone. */
-  clientUrl: pulumi.Output<string>;
-  /** Where leaf connections come in (leaf sites, other regions), by server. */
-  leafUrls: string[];
-  servers: ServerOutput[];
-  /** `#cloud-config` for a peel host, by where the peels are (`core`, each leaf site); no secret (a peel's credentials are its own). */
-  peelBootstrap: pulumi.Output<Record<string, string>>;
-  /** The SecureString parameter holding each issued peel's credentials (`zester:aws.peelCredentials`), by id. */
-  peelCredentials: Record<string, string>;
-  /** Prometheus alert rules: before any certificate of the stack expires. */
-  certificateAlertRules: pulumi.Output<string>;
-  checklist: ChecklistStatus[];
-}
-
-export interface KubernetesOutputs {
-  /** The client Service of the (first region's) core cluster. */
-  clientUrl: string;
-  namespace: string;
-  servers: ZesterKubernetes["servers"];
-  checklist: ZesterKubernetes["checklist"];
-  /** A peel's config by where peels are (`core`, each leaf site); no secret (a peel's credentials are its own). */
-  peelConfigs: ZesterKubernetes["peelConfigs"];
-  /** The Secret (`<namespace>/<name>`) holding each issued peel's credentials (`zester:kubernetes.peelCredentials`), by id. */
-  peelCredentials: ZesterKubernetes["peelCredentials"];
-}
-
-export interface StackOutputs {
-  target: Target;
-  tier: SizingPlan["tier"];
-  peels: number;
-  topology: SizingPlan["topology"];
-  serversPerCluster: number;
-  totalServers: number;
-  /** The whole sizing plan, as the calculator's `--json` prints it. */
-  sizing: SizingPlan;
-  aws?: AwsOutputs;
-  kubernetes?: KubernetesOutputs;
-  /** What this update deploys, read back by the next one before it changes anything (no secrets). */
-  deployment?: Deployment;
-  /**
-   * A tier transition under way: the phase this update applied, what the next one waits for, every
-   * step (topology/transition-output.ts). Null once the last phase is done; absent when none ran.
-   */
-  transition?: TransitionOutput | null;
-}
-
-/** The component's name: its children are `zester-…` (aliased to their names from before that prefix). */
-const COMPONENT = "zester";
+export type { AwsOutputs, KubernetesOutputs, StackOutputs } from "./outputs";
 
 /**
  * Throws ConfigError (naming the `zester:*` key), or ChangeRefused (naming what would be lost),
@@ -76,7 +25,8 @@ export async function program(
   deployed: () => Promise<Deployed> = deployedBySelf,
 ): Promise<StackOutputs> {
   const stack = readStackConfig(config);
-  const sizing = checked(() => plan(stack.sizing));
+  const wantedPlan = checked(() => planned(stack.sizing));
+  const sizing = wantedPlan.plan;
   const last = await deployed();
   const outputs: StackOutputs = {
     target: stack.target,
@@ -87,68 +37,63 @@ export async function program(
     totalServers: sizing.totalServers,
     sizing,
   };
-  if (stack.aws !== undefined) {
-    const settings = stack.aws;
-    const prepare = (peels: number) => checked(() => prepareAws({ spec: { ...stack.sizing, peels }, settings }));
-    const previous = previousOf(last, (peels) => prepare(peels).deployment);
-    const region = prepare(sizing.peels).settings.region;
-    const parameter = transitionReportParameter(`${pulumi.getProject()}-${pulumi.getStack()}`, COMPONENT);
-    const phase = await phaseOf(sizing.peels, previous, last, prepare, {
-      read: () => ssmReport(parameter, region),
-      at: `SSM parameter ${parameter} in ${region}`,
-    });
-    const aws = awsTarget(withPeels(stack, phase), settings, config, previous, reconcileOf(phase));
-    outputs.aws = aws.outputs;
-    outputs.deployment = aws.deployment;
-    if (phase.output !== undefined) outputs.transition = phase.output;
-  }
-  if (stack.kubernetes !== undefined) {
-    const settings = stack.kubernetes;
-    const prepare = (peels: number) => checked(() => prepareKubernetes({ spec: { ...stack.sizing, peels }, settings }));
-    const previous = previousOf(last, (peels) => prepare(peels).deployment);
-    const namespace = prepare(sizing.peels).settings.namespace;
-    const phase = await phaseOf(sizing.peels, previous, last, prepare, {
-      read: () => configMapReport(namespace, settings.context),
-      at: `ConfigMap ${namespace}/zester-transition, key report`,
-    });
-    const k8s = kubernetesTarget(withPeels(stack, phase), settings, previous, reconcileOf(phase));
-    outputs.kubernetes = k8s.outputs;
-    outputs.deployment = k8s.deployment;
-    if (phase.output !== undefined) outputs.transition = phase.output;
-  }
+  const declared = await update(await stackTarget(stack, config), wantedPlan, last);
+  Object.assign(outputs, declared.outputs);
+  outputs.deployment = declared.deployment;
+  if (declared.transition !== undefined) outputs.transition = declared.transition;
   return outputs;
 }
 
-/** The phase of a tier transition this update applies (stacks/transition.ts), or none. */
-function phaseOf<P extends Prepared>(
-  wantedPeels: number,
-  previous: Deployment | undefined,
+/** One update on a target: what runs read back, the phase of a tier transition decided, the component declared. */
+async function update(
+  target: CloudTarget,
+  wantedPlan: Planned,
   last: Deployed,
-  prepare: (peels: number) => P,
-  report: { read: () => Promise<TransitionReport | undefined>; at: string },
-): Promise<TransitionApplied<P>> {
-  return transitionPhase({
-    wantedPeels,
-    previous,
-    lastTransition: last.transition,
-    prepare,
-    readReport: report.read,
-    reportAt: report.at,
-  });
+): Promise<Declared & { transition?: StackOutputs["transition"] }> {
+  const at = preparations(target, wantedPlan);
+  const previous = checked(() => previousOf(last, (peels) => at(peels).deployment));
+  const wanted = checked(() => at(wantedPlan.plan.peels));
+  const place = target.reportPlace(wanted);
+  const phase = await checkedAsync(() =>
+    transitionPhase({
+      wantedPeels: wantedPlan.plan.peels,
+      previous,
+      lastTransition: last.transition,
+      prepare: at,
+      readReport: () => target.readReport(place, wanted),
+      reportAt: reportPlaceText(place),
+    }),
+  );
+  const declared = checked(() =>
+    target.declare(phase.kind === "phase" ? phase.prepared : wanted, previous, reconcileOf(phase)),
+  );
+  return { ...declared, ...(phase.output === undefined ? {} : { transition: phase.output }) };
 }
 
-/** The stack as this update declares it: a transition's phase may declare the tier it starts from. */
-function withPeels(stack: StackConfig, phase: TransitionApplied<Prepared>): StackConfig {
-  return phase.kind === "phase" ? { ...stack, sizing: { ...stack.sizing, peels: phase.peels } } : stack;
+/**
+ * The target's preparation of each peel count this update needs, each made once: the wanted spec
+ * at that count. SpecError when the settings do not describe it (the transition's decision reads
+ * that of the tier it would start from; everywhere else it is refused config).
+ */
+function preparations(target: CloudTarget, wanted: Planned): (peels: number) => CloudPrepared {
+  const made = new Map<number, CloudPrepared>();
+  return (peels) => {
+    const kept = made.get(peels);
+    if (kept !== undefined) return kept;
+    const from = peels === wanted.plan.peels ? wanted : planned(withPeels(wanted.spec, peels));
+    const prepared = target.prepare(from);
+    made.set(peels, prepared);
+    return prepared;
+  };
 }
 
-const reconcileOf = (phase: TransitionApplied<Prepared>): ReconcileDuringTransition | undefined =>
+const reconcileOf = (phase: TransitionApplied<CloudPrepared>): ReconcileDuringTransition | undefined =>
   phase.kind === "phase" ? phase.reconcile : undefined;
 
 /** What is deployed: the record, or for a stack from before it, the same settings at its last peel count. */
 function previousOf(last: Deployed, rebuild: (peels: number) => Deployment): Deployment | undefined {
   if (last.deployment !== undefined) return last.deployment;
-  return last.legacyPeels === undefined ? undefined : asLegacy(checked(() => rebuild(last.legacyPeels ?? 0)));
+  return last.legacyPeels === undefined ? undefined : asLegacy(rebuild(last.legacyPeels));
 }
 
 /** Input the components refuse is refused config: the same problems, named as `zester:*` keys. */
@@ -161,64 +106,11 @@ function checked<T>(run: () => T): T {
   }
 }
 
-function awsTarget(
-  stack: StackConfig,
-  settings: NonNullable<StackConfig["aws"]>,
-  config: Record<string, string>,
-  previousDeployment: Deployment | undefined,
-  reconcile: ReconcileDuringTransition | undefined,
-): { outputs: AwsOutputs; deployment: Deployment } {
-  const aws = checked(
-    () =>
-      new ZesterAws(COMPONENT, {
-        spec: stack.sizing,
-        settings,
-        providerDefaults: awsProviderDefaults(config),
-        stackId: `${pulumi.getProject()}-${pulumi.getStack()}`,
-        aliasUnprefixedChildren: true,
-        ...(previousDeployment === undefined ? {} : { previousDeployment }),
-        ...(reconcile === undefined ? {} : { reconcile }),
-      }),
-  );
-  return {
-    outputs: {
-      clientUrl: aws.clientUrl,
-      leafUrls: aws.leafUrls,
-      servers: aws.servers,
-      peelBootstrap: aws.peelBootstrap,
-      peelCredentials: aws.peelCredentials,
-      certificateAlertRules: aws.certificateAlertRules,
-      checklist: aws.checklist,
-    },
-    deployment: aws.deployment,
-  };
-}
-
-function kubernetesTarget(
-  stack: StackConfig,
-  settings: NonNullable<StackConfig["kubernetes"]>,
-  previousDeployment: Deployment | undefined,
-  reconcile: ReconcileDuringTransition | undefined,
-): { outputs: KubernetesOutputs; deployment: Deployment } {
-  const k8s = checked(
-    () =>
-      new ZesterKubernetes(COMPONENT, {
-        spec: stack.sizing,
-        settings,
-        aliasUnprefixedChildren: true,
-        ...(previousDeployment === undefined ? {} : { previousDeployment }),
-        ...(reconcile === undefined ? {} : { reconcile }),
-      }),
-  );
-  return {
-    outputs: {
-      clientUrl: k8s.clientUrl,
-      namespace: k8s.namespace,
-      servers: k8s.servers,
-      checklist: k8s.checklist,
-      peelConfigs: k8s.peelConfigs,
-      peelCredentials: k8s.peelCredentials,
-    },
-    deployment: k8s.deployment,
-  };
+async function checkedAsync<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (error instanceof SpecError) throw new ConfigError(error.problems);
+    throw error;
+  }
 }

@@ -1,7 +1,15 @@
 /** `build(plan, addressing)`: regions → clusters → servers, leaf sites, region links. Pure. */
 import { FIRST_DOMAIN } from "../sizing/policy";
 import type { SizingPlan } from "../sizing/types";
-import type { Addressing, Ports, Topology, TopologyCluster, TopologyLeafSite, TopologyServer } from "./types";
+import {
+  endpointsOf,
+  type Addressing,
+  type Ports,
+  type Topology,
+  type TopologyCluster,
+  type TopologyLeafSite,
+  type TopologyServer,
+} from "./types";
 import { validate } from "./validate";
 
 /** The one cluster's name below the supercluster tier, kept by a supercluster's first region. */
@@ -50,11 +58,14 @@ export function build(plan: SizingPlan, addressing: Addressing): Topology {
       const extra: ("cluster" | "leafnode")[] = [];
       if (region.servers > 1) extra.push("cluster");
       if (hasLeafs) extra.push("leafnode");
+      const host = addressing.host(id);
+      const ports = portsOf(addressing, id, extra);
       servers.push({
         ...id,
         cluster: clusterName,
-        host: addressing.host(id),
-        ports: portsOf(addressing, id, extra),
+        host,
+        ports,
+        endpoints: endpointsOf(host, ports),
         jetstream: true,
         // Always a domain: clients behind leaf nodes reach JetStream only through
         // `$JS.<domain>.API` (a leaf without JetStream gets no `$JS.API` responders), and a
@@ -70,11 +81,14 @@ export function build(plan: SizingPlan, addressing: Addressing): Topology {
     leafSites.push({ name: site.name, region: site.region, hub, servers: names, peels: site.peels });
     for (const name of names) {
       const id = { name, role: "leaf" as const, region: site.region };
+      const host = addressing.host(id);
+      const ports = portsOf(addressing, id, []);
       servers.push({
         ...id,
         site: site.name,
-        host: addressing.host(id),
-        ports: portsOf(addressing, id, []),
+        host,
+        ports,
+        endpoints: endpointsOf(host, ports),
         jetstream: false,
       });
     }

@@ -12,12 +12,21 @@ import { renderBootstrap } from "../../topology/render/bootstrap";
 import { PEEL_CREDENTIALS } from "../../topology/render/peel-bootstrap";
 import { DEFAULT_UNIT_PATHS, zesterUnit } from "../../topology/render/systemd";
 import { peelConfig } from "../../topology/render/zester-config";
+import type { Children } from "../children";
 import type { Manifest } from "./server-config";
 import { serverProfile } from "./parameters";
-import { securityGroup, type AwsScope, type RegionScope } from "./scope";
+import { securityGroup, type RegionScope, type ServersArgs } from "./scope";
+import { parameterPath } from "./target";
 import type { AwsLayout } from "./layout";
 
 const CANARY_TYPE = { x86: "t3.micro", arm64: "t4g.micro" } as const;
+
+/** What canary peels are declared with: the servers' (a canary is a peel host run like one), and the region's image. */
+export type CanaryArgs = Pick<ServersArgs, "ids" | "topology" | "layout" | "settings" | "agentScript" | "tls"> & {
+  ami: pulumi.Input<string>;
+  /** Each peel the stack issues credentials to, its `.creds` (the canaries' among them). Secret. */
+  creds: pulumi.Output<Record<string, string>>;
+};
 
 /** The peel id of a region's `i`-th canary. */
 export const canaryPeelId = (region: string, i: number): string => `canary-${region}-${String(i)}`;
@@ -27,30 +36,20 @@ export function canaryPeelIds(layout: AwsLayout, canaries: number): string[] {
   return layout.regions.flatMap((r) => Array.from({ length: canaries }, (_, i) => canaryPeelId(r.name, i)));
 }
 
-export function canaries(
-  scope: AwsScope,
-  region: RegionScope,
-  ami: pulumi.Input<string>,
-  creds: pulumi.Output<Record<string, string>>,
-): void {
-  const { children, settings: s } = scope;
+export function canaries(children: Children, region: RegionScope, args: CanaryArgs): void {
+  const { settings: s, ids, ami } = args;
   const { r, net, o } = region;
   for (let i = 0; i < s.peelCanaries; i++) {
     const local = `${r.prefix}peel-canary-${String(i)}`;
     const peel = canaryPeelId(r.name, i);
-    canaryParameters(
-      scope,
-      region,
-      local,
-      peel,
-      creds.apply((all) => all[peel] ?? missingCreds(peel)),
-    );
-    const profile = serverProfile(scope, region, { name: local });
+    const creds = args.creds.apply((all) => all[peel] ?? missingCreds(peel));
+    canaryParameters(children, region, { local, peel, creds }, args);
+    const profile = serverProfile(children, region, { name: local }, { ids, sessionManager: s.ssmAgent !== undefined });
     const userData = renderBootstrap({
       server: local,
-      tier: scope.topology.tier,
-      agentScript: scope.agentScript,
-      agent: { region: r.awsRegion, path: scope.parameterPath(local) },
+      tier: args.topology.tier,
+      agentScript: args.agentScript,
+      agent: { region: r.awsRegion, path: parameterPath(ids, local) },
     });
     const subnet = r.coreSubnets[i % r.coreSubnets.length] ?? missingSubnet(r.name);
     children.make(local, o, (name, opts) => {
@@ -58,13 +57,13 @@ export function canaries(
         name,
         {
           ami,
-          instanceType: CANARY_TYPE[scope.layout.arch],
+          instanceType: CANARY_TYPE[args.layout.arch],
           subnetId: net.subnetId(subnet),
           vpcSecurityGroupIds: [securityGroup(region, "canary").id],
           iamInstanceProfile: profile.name,
           userData,
           metadataOptions: { httpTokens: "required", httpEndpoint: "enabled" },
-          tags: children.tags({ "zester:role": "peel-canary", "zester:stack": scope.stackId, "zester:peel": peel }),
+          tags: children.tags({ "zester:role": "peel-canary", "zester:stack": ids.stackId, "zester:peel": peel }),
         },
         { ...opts, ignoreChanges: ["ami"] },
       );
@@ -74,14 +73,14 @@ export function canaries(
 
 /** A canary's manifest and files, as a server's: the agent applies them and starts the peel. */
 function canaryParameters(
-  scope: AwsScope,
+  children: Children,
   region: RegionScope,
-  local: string,
-  peel: string,
-  creds: pulumi.Output<string>,
+  canary: { local: string; peel: string; creds: pulumi.Output<string> },
+  args: CanaryArgs,
 ): void {
-  const { children, topology: t, settings: s } = scope;
-  const path = scope.parameterPath(local);
+  const { local, peel } = canary;
+  const { topology: t, settings: s } = args;
+  const path = parameterPath(args.ids, local);
   const p = DEFAULT_UNIT_PATHS;
   const file = (name: string, filePath: string, mode: string, content: pulumi.Input<string>) => ({
     entry: { name, path: filePath, mode, owner: "root:root", service: "zester-peel" as const },
@@ -94,8 +93,8 @@ function canaryParameters(
       "0600",
       peelConfig(t, { region: region.r.name }, PEEL_CREDENTIALS, undefined, peel),
     ),
-    file("peel.creds", PEEL_CREDENTIALS.credsFile, "0600", creds),
-    file("ca.pem", PEEL_CREDENTIALS.caFile, "0644", scope.tls.ca),
+    file("peel.creds", PEEL_CREDENTIALS.credsFile, "0600", canary.creds),
+    file("ca.pem", PEEL_CREDENTIALS.caFile, "0644", args.tls.ca),
     file("zester-peel.service", "/etc/systemd/system/zester-peel.service", "0644", zesterUnit("peel", t.plan)),
   ];
   const manifest = {
@@ -107,7 +106,7 @@ function canaryParameters(
     services: ["zester-peel.service"],
     peers: [],
   } satisfies Manifest;
-  const tags = children.tagged({ "zester:stack": scope.stackId, "zester:server": local });
+  const tags = children.tagged({ "zester:stack": args.ids.stackId, "zester:server": local });
   children.make(`${local}-manifest`, region.o, (name, opts) => {
     return new aws.ssm.Parameter(
       name,

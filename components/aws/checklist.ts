@@ -1,10 +1,12 @@
 /** The guide's checklist for the tier, each item with what the AWS target did for it. Pure. */
 import type { SizingPlan } from "../../sizing/types";
+import { STANDARD_PORTS } from "../../topology/build";
 import type { AwsLayout } from "./layout";
 import type { AwsSettings } from "./settings";
 import type { ChecklistStatus } from "../checklist";
 
 const GIB = 1024 ** 3;
+const MONITOR = String(STANDARD_PORTS.monitor);
 
 export function awsChecklist(plan: SizingPlan, layout: AwsLayout, s: AwsSettings): ChecklistStatus[] {
   const core = layout.regions.flatMap((r) => r.servers.filter((x) => x.role === "core"));
@@ -12,8 +14,8 @@ export function awsChecklist(plan: SizingPlan, layout: AwsLayout, s: AwsSettings
   const local = core.some((x) => x.hardware.storage.kind === "instance-store");
   const monitoring =
     s.monitoringCidrs.length === 0
-      ? "8222 is open to nobody: set zester:aws.monitoringCidrs for your Prometheus"
-      : `8222 open to ${s.monitoringCidrs.join(", ")} for your Prometheus`;
+      ? `${MONITOR} is open to nobody: set zester:aws.monitoringCidrs for your Prometheus`
+      : `${MONITOR} open to ${s.monitoringCidrs.join(", ")} for your Prometheus`;
   const how: Record<string, Omit<ChecklistStatus, "id" | "item">> = {
     "cluster-3-ha": {
       status: "done",

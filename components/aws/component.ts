@@ -5,21 +5,22 @@
  */
 import type * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { plan as planSizing, type SizingPlan, type SizingSpecInput } from "../../sizing";
-import { build, standardAddressing } from "../../topology";
+import type { SizingPlan, SizingSpecInput } from "../../sizing";
+import { planned, type Planned } from "../../topology/prepare";
 import { renderPeelBootstrap } from "../../topology/render/peel-bootstrap";
-import { checkChange, type ChangePlan } from "../../topology/change";
-import type { Deployment } from "../../topology/deployment";
+import { checkChange, type ChangePlan } from "../../change/change";
+import type { ReconcileDuringTransition } from "../../change/cloud-phase";
+import type { Deployment } from "../../change/deployment";
+import { prepareOn, type TargetPrepared } from "../../change/target";
 import type { Topology } from "../../topology/types";
 import type { ChecklistStatus } from "../checklist";
 import { Children } from "../children";
 import { Deferred } from "../deferred";
 import { shippedReconcileCode } from "../reconcile-code";
-import type { ReconcileDuringTransition } from "../transition";
 import { stackTls } from "../certificates";
 import { configIdentities, generatedIdentities, issuedPeelCreds } from "../identities";
-import { peelCredentialParameters } from "./peel-credentials";
 import { certificateAlertRules, rulesYaml } from "../certificate-alerts";
+import { peelCredentialParameters } from "./peel-credentials";
 import { resolveAwsSettings, type AwsSettingsArgs } from "./args";
 import type { AwsTarget } from "./settings";
 import { snapshotPolicy } from "./backups";
@@ -27,23 +28,34 @@ import { canaries, canaryPeelIds } from "./canaries";
 import { awsChecklist } from "./checklist";
 import { privateZone } from "./dns";
 import { agentScript } from "./agent";
-import { awsLayout, type AwsLayout, type RegionLayout } from "./layout";
-import { loadBalancer } from "./load-balancer";
+import type { AwsLayout, RegionLayout } from "./layout";
+import { clientUrlAt, loadBalancer } from "./load-balancer";
 import { createNetwork, type RegionNetwork } from "./network";
 import { peerRegions } from "./peering";
 import { regionProviders } from "./providers";
 import { scheduledReconcile } from "./reconcile";
 import { createRoles } from "./roles";
-import type { AwsScope } from "./scope";
 import { securityGroups } from "./security-groups";
-import { awsDeployment } from "./server-config";
+import { AWS } from "./target";
+import type { ServersArgs } from "./scope";
 import { createServers, regionAmi, serverOutput, type ServerOutput } from "./servers";
 
-export interface ZesterAwsArgs {
+/** What the component plans and lays out. */
+export interface AwsSpecArgs {
   /** How many peels, and the optional regions, leaf sites and overrides (what `plan()` takes). */
   spec: SizingSpecInput;
   /** The AWS target's settings (`zester:aws`; see docs/aws.md). The ids of a VPC, subnets or an AMI may be outputs. */
   settings: AwsSettingsArgs;
+}
+
+/**
+ * Either a spec and settings to prepare, or what `prepareAws` made of them (a caller that decides
+ * something from the preparation first, as the program decides a tier transition, hands it in so
+ * nothing is planned twice).
+ */
+export type ZesterAwsArgs = (AwsSpecArgs | { prepared: PreparedAws }) & AwsOptionsArgs;
+
+export interface AwsOptionsArgs {
   /** Tags every taggable resource carries, under this project's own `zester:*` tags. @default none */
   tags?: Record<string, string>;
   /**
@@ -110,9 +122,9 @@ export class ZesterAws extends pulumi.ComponentResource {
 
   constructor(name: string, args: ZesterAwsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("zester:aws:Topology", name, {}, opts);
-    const deferred = new Deferred();
     const stackId = args.stackId ?? `${pulumi.getProject()}-${pulumi.getStack()}`;
-    const { settings, plan, topology, layout, deployment } = prepareAws(args, deferred);
+    const { settings, plan, topology, layout, deployment, deferred } =
+      "prepared" in args ? args.prepared : prepareAws(args);
     this.plan = plan;
     this.topology = topology;
     this.deployment = deployment;
@@ -132,36 +144,46 @@ export class ZesterAws extends pulumi.ComponentResource {
       ...settings.peelCredentials,
       ...canaryPeelIds(layout, settings.peelCanaries),
     ]);
-    const scope: AwsScope = {
-      children,
-      deferred,
-      topology: this.topology,
+    const tls = stackTls(children, topology, stackId);
+    const ids = { stackId, component: name };
+    const servers: ServersArgs = {
+      ids,
+      topology,
       layout,
       settings,
       identities,
-      configIdentities: configIdentities(identities, this.topology, settings.revokedPeels),
-      tls: stackTls(children, this.topology, stackId),
-      stackId,
-      inRegion: (r) => ({ provider: providers.get(r.name) }),
-      previous: args.previousDeployment,
-      generations: new Map(this.deployment.servers.map((x) => [x.name, x.restart])),
+      configIdentities: configIdentities(identities, topology, settings.revokedPeels),
+      tls,
       agentScript: agentScript(),
-      parameterPath: (server) => `/zester/${stackId}/${name}/${server}/`,
-      reconcile: args.reconcile ?? {},
+      previous: args.previousDeployment,
+      generations: new Map(deployment.servers.map((x) => [x.name, x.restart])),
     };
+    const inRegion = (r: RegionLayout) => ({ provider: providers.get(r.name) });
     const issued = issuedPeelCreds(identities);
-    const declared = declareTopology(scope, args.reconcileCode ?? shippedReconcileCode(), issued);
-    this.peelCredentials = peelCredentialParameters(scope, issued);
+    const declared = declareTopology(children, {
+      servers,
+      deferred,
+      inRegion,
+      reconcile: args.reconcile ?? {},
+      reconcileCode: args.reconcileCode ?? shippedReconcileCode(),
+      issued,
+    });
+    const first = layout.regions[0];
+    if (first === undefined) throw new Error("a layout has at least one region");
+    this.peelCredentials = peelCredentialParameters(children, {
+      ids,
+      peels: settings.peelCredentials,
+      creds: issued,
+      opts: inRegion(first),
+    });
     // Once every certificate is issued.
-    this.certificateAlertRules = scope.tls
+    this.certificateAlertRules = tls
       .expiries()
       .apply((certs) => rulesYaml(certificateAlertRules(certs, "zester-certificates")));
     this.clientUrl = pulumi.output(declared.clientUrl);
-    this.leafUrls = this.topology.servers
-      .filter((x) => x.ports.leafnode !== undefined)
-      .map((x) => `nats-leaf://${x.host}:${String(x.ports.leafnode)}`);
+    this.leafUrls = this.topology.servers.flatMap((x) => (x.endpoints.leaf === undefined ? [] : [x.endpoints.leaf]));
     this.servers = layout.regions.flatMap((r) => r.servers.map((x) => serverOutput(x, r)));
-    this.peelBootstrap = peelBootstraps(scope, declared);
+    this.peelBootstrap = peelBootstraps(servers, declared);
     this.checklist = awsChecklist(this.plan, layout, settings);
     this.registerOutputs({
       clientUrl: this.clientUrl,
@@ -182,51 +204,81 @@ interface Declared {
   regions: Map<string, { nlbDnsName: pulumi.Output<string>; instances: Map<string, aws.ec2.Instance> }>;
 }
 
-export interface PreparedAws {
-  settings: AwsTarget;
-  plan: SizingPlan;
-  topology: Topology;
-  layout: AwsLayout;
-  deployment: Deployment;
+export interface PreparedAws extends TargetPrepared<AwsTarget, AwsLayout> {
+  /** Settings given as outputs, as the layout's stand-ins; resolved when resources are declared. */
+  deferred: Deferred;
 }
 
-/** Everything the component decides before it declares a resource. Pure; throws SpecError naming the key. */
-export function prepareAws(args: Pick<ZesterAwsArgs, "spec" | "settings">, deferred = new Deferred()): PreparedAws {
-  const settings = resolveAwsSettings(args.settings, deferred);
-  const plan = planSizing(args.spec);
-  const topology = build(plan, standardAddressing(settings.dnsZone));
-  const layout = awsLayout(topology, settings);
-  return { settings, plan, topology, layout, deployment: awsDeployment(topology, layout, settings) };
+/**
+ * Everything the component decides before it declares a resource, for a spec planned once
+ * (topology/prepare.ts `planned`): the settings resolved, the topology built, laid out and
+ * recorded. Throws SpecError naming the key.
+ */
+export function prepareAwsPlanned(from: Planned, settingsArgs: AwsSettingsArgs): PreparedAws {
+  const deferred = new Deferred();
+  const settings = resolveAwsSettings(settingsArgs, deferred);
+  return { ...prepareOn(AWS, from, settings), deferred };
+}
+
+/** The same from a spec: planned, then prepared. */
+export function prepareAws(args: AwsSpecArgs): PreparedAws {
+  return prepareAwsPlanned(planned(args.spec), args.settings);
+}
+
+interface TopologyArgs {
+  /** What every server is declared with; the layout and the stack's ids among it. */
+  servers: ServersArgs;
+  deferred: Deferred;
+  /** Options of a resource in a region: its provider. */
+  inRegion: (r: RegionLayout) => pulumi.CustomResourceOptions;
+  /** What the KV reconcile job does while a tier transition is under way. */
+  reconcile: ReconcileDuringTransition;
+  reconcileCode: string;
+  /** Each peel the stack issues credentials to, its `.creds` (the canaries' among them). Secret. */
+  issued: pulumi.Output<Record<string, string>>;
 }
 
 /** Networks and what spans regions first, then each region's servers and services. */
-function declareTopology(
-  scope: AwsScope,
-  reconcileCode: string,
-  issued: pulumi.Output<Record<string, string>>,
-): Declared {
-  const { layout } = scope;
+function declareTopology(children: Children, args: TopologyArgs): Declared {
+  const { servers, deferred, inRegion } = args;
+  const { layout, settings, ids } = servers;
+  const stackId = ids.stackId;
+  const hub = layout.regions[0];
+  if (hub === undefined) throw new Error("a layout has at least one region");
+  const hubOpts = inRegion(hub);
   const networks = new Map<string, RegionNetwork>();
-  for (const r of layout.regions) networks.set(r.name, createNetwork({ ...scope, region: r, opts: scope.inRegion(r) }));
+  for (const r of layout.regions)
+    networks.set(r.name, createNetwork({ children, deferred, region: r, opts: inRegion(r), stackId }));
   const networkOf = (r: RegionLayout): RegionNetwork => {
     const n = networks.get(r.name);
     if (n === undefined) throw new Error(`no network for region ${r.name}`);
     return n;
   };
-  peerRegions(scope, networkOf);
-  const zone = privateZone(scope, networkOf);
-  const roles = createRoles(scope);
+  peerRegions(children, { regions: layout.regions, networkOf, inRegion, stackId });
+  const zone = privateZone(children, { dnsZone: layout.dnsZone, regions: layout.regions, networkOf, hubOpts, stackId });
+  const roles = createRoles(children, { hubOpts, ebsBackups: layout.ebsBackups, stackId });
   const regions: Declared["regions"] = new Map();
   const urls = layout.regions.map((r) => {
     const net = networkOf(r);
-    const o = scope.inRegion(r);
-    const region = { r, net, o, groups: securityGroups(scope, r, net, o) };
-    const ami = regionAmi(scope, r, o);
-    const jobs = scheduledReconcile(scope, region, roles.reconcile, reconcileCode);
-    const { instances } = createServers(scope, region, ami, zone, jobs);
-    const nlb = loadBalancer(scope, region, instances, zone);
-    if (roles.backups !== undefined) snapshotPolicy(scope, region, roles.backups);
-    canaries(scope, region, ami, issued);
+    const o = inRegion(r);
+    const region = { r, net, o, groups: securityGroups(children, { r, net, o, stackId }) };
+    const ami = regionAmi(children, region, { arch: layout.arch, deferred });
+    const jobs = scheduledReconcile(children, region, {
+      ids,
+      // During a tier transition the job may reconcile to another tier's plan than the servers declared.
+      topology: args.reconcile.topology ?? servers.topology,
+      transition: args.reconcile.transition,
+      role: roles.reconcile,
+      code: args.reconcileCode,
+      everyMinutes: settings.reconcileEveryMinutes,
+      identities: servers.identities,
+      ca: servers.tls.ca,
+    });
+    const { instances } = createServers(children, region, { ...servers, ami, zone, hubOpts, healthGate: jobs });
+    const nlb = loadBalancer(children, region, { instances, zone, dnsZone: layout.dnsZone, hubOpts, stackId });
+    if (roles.backups !== undefined)
+      snapshotPolicy(children, region, { role: roles.backups, backups: settings.backups, stackId });
+    canaries(children, region, { ...servers, ami, creds: args.issued });
     regions.set(r.name, { nlbDnsName: nlb.dnsName, instances });
     return nlb.url;
   });
@@ -240,13 +292,16 @@ function declareTopology(
  * own DNS name (public DNS, private addresses) for the core, the leaf servers' private addresses
  * for a leaf site (its DMZ need not resolve the private zone), the core last as a fallback.
  */
-function peelBootstraps(scope: AwsScope, declared: Declared): pulumi.Output<Record<string, string>> {
-  const { topology: t, settings: s } = scope;
+function peelBootstraps(
+  args: Pick<ServersArgs, "topology" | "settings" | "tls">,
+  declared: Declared,
+): pulumi.Output<Record<string, string>> {
+  const { topology: t, settings: s } = args;
   const supercluster = t.plan.regions.length > 1;
   const entries = t.plan.regions.flatMap((region) => {
     const own = declared.regions.get(region.name);
     if (own === undefined) return [];
-    const core = own.nlbDnsName.apply((dns) => `nats://${dns}:4222`);
+    const core = own.nlbDnsName.apply(clientUrlAt);
     const sites = t.leafSites
       .filter((x) => x.region === region.name)
       .map((site) => ({
@@ -254,7 +309,7 @@ function peelBootstraps(scope: AwsScope, declared: Declared): pulumi.Output<Reco
         site: site.name,
         servers: pulumi
           .all([...site.servers.map((n) => own.instances.get(n)?.privateIp ?? missingServer(n)), core])
-          .apply((urls) => urls.map((u, i) => (i < site.servers.length ? `nats://${u}:4222` : u))),
+          .apply((urls) => urls.map((u, i) => (i < site.servers.length ? clientUrlAt(u) : u))),
       }));
     return [
       {
@@ -266,7 +321,7 @@ function peelBootstraps(scope: AwsScope, declared: Declared): pulumi.Output<Reco
       ...sites.map((x) => ({ ...x, region: region.name })),
     ];
   });
-  return pulumi.all([scope.tls.ca, pulumi.all(entries.map((e) => e.servers))]).apply(([ca, servers]) =>
+  return pulumi.all([args.tls.ca, pulumi.all(entries.map((e) => e.servers))]).apply(([ca, servers]) =>
     Object.fromEntries(
       entries.map((e, i) => [
         e.key,

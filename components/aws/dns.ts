@@ -2,26 +2,37 @@
 import * as aws from "@pulumi/aws";
 import type { RegionNetwork } from "./network";
 import type { RegionLayout } from "./layout";
-import type { AwsScope } from "./scope";
+import type * as pulumi from "@pulumi/pulumi";
+import type { Children } from "../children";
 
-export function privateZone(scope: AwsScope, networkOf: (r: RegionLayout) => RegionNetwork): aws.route53.Zone {
-  const { children, layout } = scope;
-  const hub = layout.regions[0];
+export interface ZoneArgs {
+  dnsZone: string;
+  /** The hub region first: the zone is declared there, and associated with every region's VPC. */
+  regions: RegionLayout[];
+  networkOf: (r: RegionLayout) => RegionNetwork;
+  /** Options of a resource in the hub region. */
+  hubOpts: pulumi.CustomResourceOptions;
+  stackId: string;
+}
+
+export function privateZone(children: Children, args: ZoneArgs): aws.route53.Zone {
+  const { networkOf, hubOpts, stackId } = args;
+  const hub = args.regions[0];
   if (hub === undefined) throw new Error("a layout has at least one region");
-  const zone = children.make("zone", { ...scope.inRegion(hub), ignoreChanges: ["vpcs"] }, (name, opts) => {
+  const zone = children.make("zone", { ...hubOpts, ignoreChanges: ["vpcs"] }, (name, opts) => {
     return new aws.route53.Zone(
       name,
       {
-        name: layout.dnsZone,
-        comment: `Zester servers (${scope.stackId})`,
+        name: args.dnsZone,
+        comment: `Zester servers (${stackId})`,
         vpcs: [{ vpcId: networkOf(hub).vpcId, vpcRegion: hub.awsRegion }],
-        ...children.tagged({ "zester:stack": scope.stackId }),
+        ...children.tagged({ "zester:stack": stackId }),
       },
       opts,
     );
   });
-  for (const r of layout.regions.slice(1))
-    children.make(`${r.prefix}zone`, scope.inRegion(hub), (name, opts) => {
+  for (const r of args.regions.slice(1))
+    children.make(`${r.prefix}zone`, hubOpts, (name, opts) => {
       return new aws.route53.ZoneAssociation(
         name,
         { zoneId: zone.zoneId, vpcId: networkOf(r).vpcId, vpcRegion: r.awsRegion },

@@ -6,7 +6,8 @@
  */
 import { SpecError, type Problem } from "../../sizing/spec";
 import type { RegionPlan, ServerSize } from "../../sizing/types";
-import type { Topology, TopologyServer } from "../../topology/types";
+import { STANDARD_PORTS } from "../../topology/build";
+import type { Role, Topology, TopologyServer } from "../../topology/types";
 import { defaultFamily, type Arch } from "./catalog";
 import { pickHardware, type Hardware } from "./hardware";
 import { parseCidr } from "../cidr";
@@ -45,7 +46,7 @@ export interface ServerLayout {
 }
 
 export type Source = { cidr: string } | { group: SecurityGroupName };
-export type SecurityGroupName = "core" | "leaf" | "nlb" | "reconcile" | "canary";
+export type SecurityGroupName = Role | "nlb" | "reconcile" | "canary";
 
 export interface IngressRule {
   group: SecurityGroupName;
@@ -79,7 +80,6 @@ export interface AwsLayout {
   ebsBackups: boolean;
 }
 
-const PORT = { client: 4222, cluster: 6222, leafnode: 7422, monitor: 8222 } as const;
 const FIRST_DEFAULT_OCTET = 42;
 
 const ipv4 = (n: number): string => [24, 16, 8, 0].map((s) => String(Math.floor(n / 2 ** s) % 256)).join(".");
@@ -444,20 +444,30 @@ function ingressRules(
   const monitorSources: Source[] = s.monitoringCidrs.map((cidr) => ({ cidr }));
   const { hasLeafs, clustered, canaries } = has;
   return [
-    ...allow("nlb", PORT.client, peelSources, "peels to the load balancer"),
-    ...allow("core", PORT.client, peelSources, "peels straight to a server"),
-    ...allow("core", PORT.client, [{ group: "nlb" }], "the load balancer to servers"),
-    ...allow("core", PORT.client, [{ group: "reconcile" }], "the KV reconcile"),
-    ...allow("core", PORT.client, canaries ? [{ group: "canary" }] : [], "canary peels"),
-    ...allow("core", PORT.cluster, clustered ? [{ group: "core" }] : [], "cluster routes between servers"),
-    ...allow("core", PORT.leafnode, hasLeafs ? [{ group: "leaf" }] : [], "leaf servers to their hub"),
-    ...allow("core", PORT.monitor, monitorSources, "monitoring"),
+    ...allow("nlb", STANDARD_PORTS.client, peelSources, "peels to the load balancer"),
+    ...allow("core", STANDARD_PORTS.client, peelSources, "peels straight to a server"),
+    ...allow("core", STANDARD_PORTS.client, [{ group: "nlb" }], "the load balancer to servers"),
+    ...allow("core", STANDARD_PORTS.client, [{ group: "reconcile" }], "the KV reconcile"),
+    ...allow("core", STANDARD_PORTS.client, canaries ? [{ group: "canary" }] : [], "canary peels"),
+    ...allow("core", STANDARD_PORTS.cluster, clustered ? [{ group: "core" }] : [], "cluster routes between servers"),
+    ...allow("core", STANDARD_PORTS.leafnode, hasLeafs ? [{ group: "leaf" }] : [], "leaf servers to their hub"),
+    ...allow("core", STANDARD_PORTS.monitor, monitorSources, "monitoring"),
     // /healthz: peers' agents take turns restarting, a rollout waits for it, the NLB checks it.
-    ...allow("core", PORT.monitor, [{ group: "core" }, { group: "reconcile" }, { group: "nlb" }], "health checks"),
-    ...allow("leaf", PORT.client, hasLeafs ? peelSources : [], "peels to a leaf server"),
-    ...allow("leaf", PORT.client, hasLeafs && canaries ? [{ group: "canary" }] : [], "canary peels"),
-    ...allow("leaf", PORT.monitor, hasLeafs ? monitorSources : [], "monitoring"),
-    ...allow("leaf", PORT.monitor, hasLeafs ? [{ group: "leaf" }, { group: "reconcile" }] : [], "health checks"),
+    ...allow(
+      "core",
+      STANDARD_PORTS.monitor,
+      [{ group: "core" }, { group: "reconcile" }, { group: "nlb" }],
+      "health checks",
+    ),
+    ...allow("leaf", STANDARD_PORTS.client, hasLeafs ? peelSources : [], "peels to a leaf server"),
+    ...allow("leaf", STANDARD_PORTS.client, hasLeafs && canaries ? [{ group: "canary" }] : [], "canary peels"),
+    ...allow("leaf", STANDARD_PORTS.monitor, hasLeafs ? monitorSources : [], "monitoring"),
+    ...allow(
+      "leaf",
+      STANDARD_PORTS.monitor,
+      hasLeafs ? [{ group: "leaf" }, { group: "reconcile" }] : [],
+      "health checks",
+    ),
   ];
 }
 
@@ -475,7 +485,9 @@ function checkPeering(regions: RegionLayout[], hub: string, cidrs: CidrClaim[], 
   for (const r of regions)
     if (r !== hubLayout && r.peerWithHub) {
       if (r.vpc.kind === "new" && hubLayout !== undefined)
-        hubLayout.ingress.push(...allow("core", PORT.leafnode, [{ cidr: r.vpc.cidr }], `region ${r.name} to the hub`));
+        hubLayout.ingress.push(
+          ...allow("core", STANDARD_PORTS.leafnode, [{ cidr: r.vpc.cidr }], `region ${r.name} to the hub`),
+        );
       if (r.vpc.kind === "existing" || hubLayout?.vpc.kind === "existing")
         problems.push({
           path: ["aws", "regions", r.name, "network"],

@@ -1,27 +1,32 @@
-/** An internal NLB per region for client connections (4222) to its core; never for routes. */
+/** An internal NLB per region for client connections to its core; never for routes. */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { securityGroup, type AwsScope, type RegionScope } from "./scope";
+import { STANDARD_PORTS } from "../../topology/build";
+import type { Children } from "../children";
+import { securityGroup, type RegionScope } from "./scope";
 
 export interface LoadBalancer {
-  /** `nats://<region>clients.<zone>:4222`, its name in the private zone. */
+  /** `nats://<region>clients.<zone>:<client port>`, its name in the private zone. */
   url: string;
   /** The load balancer's own DNS name: resolvable anywhere (to private addresses). */
   dnsName: pulumi.Output<string>;
 }
 
-export function loadBalancer(
-  scope: AwsScope,
-  region: RegionScope,
-  instances: Map<string, aws.ec2.Instance>,
-  zone: aws.route53.Zone,
-): LoadBalancer {
-  const { children } = scope;
+export interface LoadBalancerArgs {
+  /** The region's instances by server name (its core servers are the targets). */
+  instances: Map<string, aws.ec2.Instance>;
+  /** The private zone the balancer is named in, and the options of a resource in its (the hub's) region. */
+  zone: aws.route53.Zone;
+  dnsZone: string;
+  hubOpts: pulumi.CustomResourceOptions;
+  stackId: string;
+}
+
+export function loadBalancer(children: Children, region: RegionScope, args: LoadBalancerArgs): LoadBalancer {
+  const { instances, zone } = args;
   const { r, net, o } = region;
-  const hub = scope.layout.regions[0];
-  if (hub === undefined) throw new Error("a layout has at least one region");
   const local = `${r.prefix}clients`;
-  const stackTag = { "zester:stack": scope.stackId };
+  const stackTag = { "zester:stack": args.stackId };
   const nlb = children.make(local, o, (name, opts) => {
     return new aws.lb.LoadBalancer(
       name,
@@ -41,12 +46,12 @@ export function loadBalancer(
     return new aws.lb.TargetGroup(
       name,
       {
-        port: 4222,
+        port: STANDARD_PORTS.client,
         protocol: "TCP",
         vpcId: net.vpcId,
         targetType: "instance",
         // A server takes peels once it runs and its JetStream is enabled (NATS's readiness check).
-        healthCheck: { protocol: "HTTP", port: "8222", path: "/healthz?js-server-only=true" },
+        healthCheck: { protocol: "HTTP", port: String(STANDARD_PORTS.monitor), path: "/healthz?js-server-only=true" },
         ...children.tagged(stackTag),
       },
       opts,
@@ -57,7 +62,7 @@ export function loadBalancer(
       name,
       {
         loadBalancerArn: nlb.arn,
-        port: 4222,
+        port: STANDARD_PORTS.client,
         protocol: "TCP",
         defaultActions: [{ type: "forward", targetGroupArn: targets.arn }],
         ...children.tagged(stackTag),
@@ -71,18 +76,21 @@ export function loadBalancer(
       children.make(server.name, o, (name, opts) => {
         return new aws.lb.TargetGroupAttachment(
           name,
-          { targetGroupArn: targets.arn, targetId: instance.id, port: 4222 },
+          { targetGroupArn: targets.arn, targetId: instance.id, port: STANDARD_PORTS.client },
           opts,
         );
       });
   }
-  const host = `${local}.${scope.layout.dnsZone}`;
-  children.make(local, scope.inRegion(hub), (name, opts) => {
+  const host = `${local}.${args.dnsZone}`;
+  children.make(local, args.hubOpts, (name, opts) => {
     return new aws.route53.Record(
       name,
       { zoneId: zone.zoneId, name: host, type: "CNAME", ttl: 60, records: [nlb.dnsName] },
       opts,
     );
   });
-  return { url: `nats://${host}:4222`, dnsName: nlb.dnsName };
+  return { url: clientUrlAt(host), dnsName: nlb.dnsName };
 }
+
+/** Where a client connects to a server or a load balancer by its host: every AWS server's client port. */
+export const clientUrlAt = (host: string): string => `nats://${host}:${String(STANDARD_PORTS.client)}`;

@@ -13,7 +13,8 @@ export interface RegionNetwork {
   privateRouteTable?: aws.ec2.RouteTable;
 }
 
-interface NetworkScope {
+/** What a region's network is declared with. */
+export interface NetworkArgs {
   children: Children;
   deferred: Deferred;
   region: RegionLayout;
@@ -21,8 +22,8 @@ interface NetworkScope {
   stackId: string;
 }
 
-export function createNetwork(scope: NetworkScope): RegionNetwork {
-  const { region, deferred } = scope;
+export function createNetwork(args: NetworkArgs): RegionNetwork {
+  const { region, deferred } = args;
   const vpcLayout = region.vpc;
   if (vpcLayout.kind === "existing")
     return {
@@ -31,9 +32,9 @@ export function createNetwork(scope: NetworkScope): RegionNetwork {
     };
 
   const p = region.prefix;
-  const { children, opts } = scope;
+  const { children, opts } = args;
   const tags = (name: string) =>
-    children.tags({ Name: children.label(`${p}${name}`), "zester:region": region.name, "zester:stack": scope.stackId });
+    children.tags({ Name: children.label(`${p}${name}`), "zester:region": region.name, "zester:stack": args.stackId });
   const vpc = children.make(`${p}vpc`, opts, (n, o) => {
     return new aws.ec2.Vpc(
       n,
@@ -46,13 +47,13 @@ export function createNetwork(scope: NetworkScope): RegionNetwork {
   });
   const ids = new Map<string, pulumi.Output<string>>();
   for (const s of vpcLayout.subnets) {
-    const subnet = subnetIn(scope, vpc, s, tags(s.key.slice(p.length)));
+    const subnet = subnetIn(args, vpc, s, tags(s.key.slice(p.length)));
     children.make(s.key, opts, (n, o) => {
       return new aws.ec2.RouteTableAssociation(n, { subnetId: subnet.id, routeTableId: routeTable.id }, o);
     });
     ids.set(s.key, subnet.id);
   }
-  if (vpcLayout.natSubnet !== undefined) natGateway(scope, vpc, routeTable, vpcLayout.natSubnet, tags);
+  if (vpcLayout.natSubnet !== undefined) natGateway(args, vpc, routeTable, vpcLayout.natSubnet, tags);
   return {
     vpcId: vpc.id,
     subnetId: (ref) => ("id" in ref ? deferred.input(ref.id) : (ids.get(ref.key) ?? unknownSubnet(ref.key))),
@@ -60,26 +61,26 @@ export function createNetwork(scope: NetworkScope): RegionNetwork {
   };
 }
 
-function subnetIn(scope: NetworkScope, vpc: aws.ec2.Vpc, s: NewSubnet, tags: Record<string, string>): aws.ec2.Subnet {
-  return scope.children.make(s.key, scope.opts, (n, o) => {
+function subnetIn(args: NetworkArgs, vpc: aws.ec2.Vpc, s: NewSubnet, tags: Record<string, string>): aws.ec2.Subnet {
+  return args.children.make(s.key, args.opts, (n, o) => {
     return new aws.ec2.Subnet(n, { vpcId: vpc.id, cidrBlock: s.cidr, availabilityZone: s.az, tags }, o);
   });
 }
 
 /** Egress for the pinned downloads; nothing in the public subnet but the NAT gateway. */
 function natGateway(
-  scope: NetworkScope,
+  args: NetworkArgs,
   vpc: aws.ec2.Vpc,
   privateTable: aws.ec2.RouteTable,
   nat: NewSubnet,
   tags: (name: string) => Record<string, string>,
 ): void {
-  const { children, opts } = scope;
-  const p = scope.region.prefix;
+  const { children, opts } = args;
+  const p = args.region.prefix;
   const igw = children.make(`${p}igw`, opts, (n, o) => {
     return new aws.ec2.InternetGateway(n, { vpcId: vpc.id, tags: tags("igw") }, o);
   });
-  const publicSubnet = subnetIn(scope, vpc, nat, tags(nat.key.slice(p.length)));
+  const publicSubnet = subnetIn(args, vpc, nat, tags(nat.key.slice(p.length)));
   const publicTable = children.make(`${p}public`, opts, (n, o) => {
     return new aws.ec2.RouteTable(
       n,

@@ -8,8 +8,11 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { assumeRole } from "./roles";
+import type { StackIds } from "../../change/target";
+import type { Children } from "../children";
 import type { ServerLayout } from "./layout";
-import type { AwsScope, RegionScope } from "./scope";
+import type { RegionScope, ServersArgs } from "./scope";
+import { parameterPath } from "./target";
 import { gzipSync } from "node:zlib";
 import { filesOf, GZIP, manifestOf, NO_SECRETS } from "./server-config";
 import { linkOf, serverCertificate } from "../../topology/tls";
@@ -25,28 +28,27 @@ const TIER = "Intelligent-Tiering";
  * its name in the private zone and AWS's own (`*.elb.<region>.amazonaws.com`: peels use it,
  * and it is known only once the balancer exists); a leaf server also by its private address.
  */
-function certificateOf(scope: AwsScope, region: RegionScope, s: TopologyServer) {
+function certificateOf(region: RegionScope, s: TopologyServer, dnsZone: string) {
   const { r } = region;
   return serverCertificate(s, (x) =>
-    x.role === "core"
-      ? { dnsNames: [`${r.prefix}clients.${scope.layout.dnsZone}`, `*.elb.${r.awsRegion}.amazonaws.com`] }
-      : {},
+    x.role === "core" ? { dnsNames: [`${r.prefix}clients.${dnsZone}`, `*.elb.${r.awsRegion}.amazonaws.com`] } : {},
   );
 }
 
 /** The parameters of one server; `privateIp` goes into a leaf server's certificate. */
 export function serverParameters(
-  scope: AwsScope,
+  children: Children,
   region: RegionScope,
   server: ServerLayout,
   privateIp: pulumi.Output<string>,
+  args: ServersArgs,
 ): void {
-  const { children, topology: t } = scope;
+  const { topology: t, layout, settings, agentScript } = args;
   const o = region.o;
-  const path = scope.parameterPath(server.name);
-  const plain = filesOf(t, scope.layout, scope.settings, server, NO_SECRETS, scope.agentScript);
-  const stackTag = { "zester:stack": scope.stackId, "zester:server": server.name };
-  const manifest = manifestOf(t, plain, server.name, scope.generations, scope.previous);
+  const path = parameterPath(args.ids, server.name);
+  const plain = filesOf(t, layout, settings, server, NO_SECRETS, agentScript);
+  const stackTag = { "zester:stack": args.ids.stackId, "zester:server": server.name };
+  const manifest = manifestOf(t, plain, server.name, args.generations, args.previous);
   children.make(`${server.name}-manifest`, o, (name, opts) => {
     return new aws.ssm.Parameter(
       name,
@@ -60,9 +62,8 @@ export function serverParameters(
       opts,
     );
   });
-  const files = secretFilesOf(scope, region, server, privateIp).apply(
-    ([identities, secretFiles]) =>
-      filesOf(t, scope.layout, scope.settings, server, { identities, secretFiles }, scope.agentScript).files,
+  const files = secretFilesOf(region, server, privateIp, args).apply(
+    ([identities, secretFiles]) => filesOf(t, layout, settings, server, { identities, secretFiles }, agentScript).files,
   );
   const encoded = new Map(manifest.files.map((f) => [f.name, f.encoding]));
   for (const file of plain.files)
@@ -90,23 +91,30 @@ export function serverParameters(
  * The server's certificate (issued here), its link certificate and credentials, the CA, and on a
  * core server the master's credentials and the peels' issuer (the enrollment side's).
  */
-function secretFilesOf(scope: AwsScope, region: RegionScope, server: ServerLayout, privateIp: pulumi.Output<string>) {
-  const s = scope.topology.servers.find((x) => x.name === server.name);
+function secretFilesOf(
+  region: RegionScope,
+  server: ServerLayout,
+  privateIp: pulumi.Output<string>,
+  args: Pick<ServersArgs, "topology" | "layout" | "identities" | "configIdentities" | "tls">,
+) {
+  const { topology: t, identities, tls } = args;
+  const s = t.servers.find((x) => x.name === server.name);
   if (s === undefined) throw new Error(`no server ${server.name} in the topology`);
-  const own = scope.tls.issue(certificateOf(scope, region, s), s.role === "leaf" ? [privateIp] : []);
-  const link = linkOfServer(scope, s);
-  const linkRole = linkOf(scope.topology, s) === "leaf-link" ? "leafLink" : "regionLink";
+  const own = tls.issue(certificateOf(region, s, args.layout.dnsZone), s.role === "leaf" ? [privateIp] : []);
+  const linkName = linkOf(t, s);
+  const link = linkName === undefined ? undefined : tls.links.get(linkName);
+  const linkRole = linkName === "leaf-link" ? "leafLink" : "regionLink";
   return pulumi
     .all([
-      scope.configIdentities,
-      scope.identities.seeds,
-      scope.tls.ca,
+      args.configIdentities,
+      identities.seeds,
+      tls.ca,
       own.cert,
       own.key,
       link?.cert ?? pulumi.output(undefined),
       link?.key ?? pulumi.output(undefined),
     ])
-    .apply(([identities, seeds, ca, cert, key, linkCert, linkKey]) => {
+    .apply(([configIdentities, seeds, ca, cert, key, linkCert, linkKey]) => {
       const secretFiles: ServerSecretFiles = {
         ca,
         cert,
@@ -116,21 +124,20 @@ function secretFilesOf(scope: AwsScope, region: RegionScope, server: ServerLayou
           : { linkCert, linkKey, linkCreds: roleCreds(seeds, linkRole) }),
         ...(s.role === "core" ? { masterCreds: roleCreds(seeds, "master"), peelIssuerSeed: seeds.peelIssuer } : {}),
       };
-      return [identities, secretFiles] as const;
+      return [configIdentities, secretFiles] as const;
     });
 }
 
-function linkOfServer(scope: AwsScope, s: TopologyServer) {
-  const link = linkOf(scope.topology, s);
-  return link === undefined ? undefined : scope.tls.links.get(link);
-}
-
 /** The role a server's agent runs as: it may read the server's own path, nothing else. */
-export function serverProfile(scope: AwsScope, region: RegionScope, server: { name: string }): aws.iam.InstanceProfile {
-  const { children } = scope;
-  const path = scope.parameterPath(server.name);
+export function serverProfile(
+  children: Children,
+  region: RegionScope,
+  server: { name: string },
+  args: { ids: StackIds; /** Session Manager may reach the host (zester:aws.ssmAgent). */ sessionManager: boolean },
+): aws.iam.InstanceProfile {
+  const path = parameterPath(args.ids, server.name);
   const local = `${server.name}-agent`;
-  const tags = children.tagged({ "zester:stack": scope.stackId, "zester:server": server.name });
+  const tags = children.tagged({ "zester:stack": args.ids.stackId, "zester:server": server.name });
   const role = children.make(local, region.o, (name, opts) => {
     return new aws.iam.Role(
       name,
@@ -157,7 +164,7 @@ export function serverProfile(scope: AwsScope, region: RegionScope, server: { na
               Action: ["ssm:GetParametersByPath", "ssm:GetParameter", "ssm:GetParameters"],
               Resource: [arn, `${arn}/*`],
             },
-            ...(scope.settings.ssmAgent === undefined ? [] : [SESSION_MANAGER]),
+            ...(args.sessionManager ? [SESSION_MANAGER] : []),
           ],
         }),
       },

@@ -5,36 +5,46 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { AwsScope } from "./scope";
+import type { StackIds } from "../../change/target";
+import type { Children } from "../children";
+import { parameterPath } from "./target";
 
 /** Where a peel's credentials are: `/zester/<stackId>/<component>/peels/<id>`. */
-export const peelParameterName = (scope: Pick<AwsScope, "parameterPath">, peel: string): string =>
-  scope.parameterPath(`peels/${peel}`).replace(/\/$/, "");
+export const peelParameterName = (ids: StackIds, peel: string): string =>
+  parameterPath(ids, `peels/${peel}`).replace(/\/$/, "");
+
+export interface PeelCredentialArgs {
+  ids: StackIds;
+  /** The peels the stack issues credentials to (`settings.peelCredentials`). */
+  peels: readonly string[];
+  /** Each issued peel's `.creds`, by id. Secret. */
+  creds: pulumi.Output<Record<string, string>>;
+  /** Options of a resource in the first region: its provider. */
+  opts: pulumi.CustomResourceOptions;
+}
 
 /** Declares each issued peel's parameter; returns the parameters' names by peel id. */
-export function peelCredentialParameters(
-  scope: AwsScope,
-  creds: pulumi.Output<Record<string, string>>,
-): Record<string, string> {
-  const { children, settings } = scope;
-  const first = scope.layout.regions[0];
-  if (first === undefined) throw new Error("a layout has at least one region");
+export function peelCredentialParameters(children: Children, args: PeelCredentialArgs): Record<string, string> {
   const names: Record<string, string> = {};
-  for (const peel of settings.peelCredentials) {
-    const name = peelParameterName(scope, peel);
+  for (const peel of args.peels) {
+    const name = peelParameterName(args.ids, peel);
     names[peel] = name;
-    children.make(`peel-${peel}-credentials`, scope.inRegion(first), (resourceName, opts) => {
+    children.make(`peel-${peel}-credentials`, args.opts, (resourceName, opts) => {
       return new aws.ssm.Parameter(
         resourceName,
         {
           name,
           type: "SecureString",
-          value: pulumi.secret(creds.apply((all) => all[peel] ?? "")),
-          ...children.tagged({ "zester:stack": scope.stackId, "zester:peel": peel }),
+          value: pulumi.secret(args.creds.apply((all) => all[peel] ?? missingCreds(peel))),
+          ...children.tagged({ "zester:stack": args.ids.stackId, "zester:peel": peel }),
         },
         opts,
       );
     });
   }
   return names;
+}
+
+function missingCreds(peel: string): never {
+  throw new Error(`the stack issued no credentials to peel ${peel}`);
 }

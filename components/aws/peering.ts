@@ -2,33 +2,43 @@
 import * as aws from "@pulumi/aws";
 import type { RegionNetwork } from "./network";
 import type { RegionLayout } from "./layout";
-import type { AwsScope } from "./scope";
+import type * as pulumi from "@pulumi/pulumi";
+import type { Children } from "../children";
 
-export function peerRegions(scope: AwsScope, networkOf: (r: RegionLayout) => RegionNetwork): void {
-  const { children, layout } = scope;
-  const hub = layout.regions[0];
+export interface PeeringArgs {
+  /** The hub region first. */
+  regions: RegionLayout[];
+  networkOf: (r: RegionLayout) => RegionNetwork;
+  /** Options of a resource in a region: its provider. */
+  inRegion: (r: RegionLayout) => pulumi.CustomResourceOptions;
+  stackId: string;
+}
+
+export function peerRegions(children: Children, args: PeeringArgs): void {
+  const { networkOf, inRegion, stackId } = args;
+  const hub = args.regions[0];
   if (hub === undefined || hub.vpc.kind !== "new") return;
   const hubNet = networkOf(hub);
-  for (const r of layout.regions.slice(1)) {
+  for (const r of args.regions.slice(1)) {
     if (!r.peerWithHub || r.vpc.kind !== "new") continue;
     const net = networkOf(r);
     const local = `${r.prefix}to-hub`;
-    const peering = children.make(local, scope.inRegion(r), (name, opts) => {
+    const peering = children.make(local, inRegion(r), (name, opts) => {
       return new aws.ec2.VpcPeeringConnection(
         name,
         {
           vpcId: net.vpcId,
           peerVpcId: hubNet.vpcId,
           peerRegion: hub.awsRegion,
-          tags: children.tags({ Name: children.label(`${r.name}-to-${hub.name}`), "zester:stack": scope.stackId }),
+          tags: children.tags({ Name: children.label(`${r.name}-to-${hub.name}`), "zester:stack": stackId }),
         },
         opts,
       );
     });
-    children.make(local, scope.inRegion(hub), (name, opts) => {
+    children.make(local, inRegion(hub), (name, opts) => {
       return new aws.ec2.VpcPeeringConnectionAccepter(
         name,
-        { vpcPeeringConnectionId: peering.id, autoAccept: true, ...children.tagged({ "zester:stack": scope.stackId }) },
+        { vpcPeeringConnectionId: peering.id, autoAccept: true, ...children.tagged({ "zester:stack": stackId }) },
         opts,
       );
     });
@@ -39,7 +49,7 @@ export function peerRegions(scope: AwsScope, networkOf: (r: RegionLayout) => Reg
     ] as const) {
       const table = side.privateRouteTable;
       if (table !== undefined)
-        children.make(routeName, scope.inRegion(at), (name, opts) => {
+        children.make(routeName, inRegion(at), (name, opts) => {
           return new aws.ec2.Route(
             name,
             { routeTableId: table.id, destinationCidrBlock: cidr, vpcPeeringConnectionId: peering.id },

@@ -1,9 +1,29 @@
 /** The KV reconcile on a schedule, from inside the VPC, with the same code every target runs. */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import type { JobTransition } from "../../change/phased";
+import type { StackIds } from "../../change/target";
 import { clusterJob, JOB_ENV } from "../../jetstream/cluster-job";
-import { credsOfRole } from "../identities";
-import { securityGroup, type AwsScope, type RegionScope } from "./scope";
+import type { Topology } from "../../topology/types";
+import type { Children } from "../children";
+import { credsOfRole, type Identities } from "../identities";
+import { securityGroup, type RegionScope } from "./scope";
+import { parameterPath, reportParameter } from "./target";
+
+export interface ReconcileArgs {
+  ids: StackIds;
+  /** The topology whose buckets and cluster the job reconciles to (during a transition, maybe not the declared one). */
+  topology: Topology;
+  /** A transition's data-moving phase the job carries out and reports. */
+  transition: JobTransition | undefined;
+  role: aws.iam.Role;
+  /** The bundled KV reconcile. */
+  code: string;
+  everyMinutes: number;
+  /** The stack's keys (the reconcile identity's credentials are signed from them), and the CA it verifies the servers by. */
+  identities: Identities;
+  ca: pulumi.Output<string>;
+}
 
 /**
  * The region's job function: the KV reconcile on a schedule, and the health gate a rollout
@@ -11,25 +31,18 @@ import { securityGroup, type AwsScope, type RegionScope } from "./scope";
  * identity, whose seed it reads from a SecureString parameter of its own (its role may read that
  * one): the function's environment holds the job, never a secret.
  */
-export function scheduledReconcile(
-  scope: AwsScope,
-  region: RegionScope,
-  role: aws.iam.Role,
-  code: string,
-): aws.lambda.Function {
-  const { children, topology: t, settings: s } = scope;
+export function scheduledReconcile(children: Children, region: RegionScope, args: ReconcileArgs): aws.lambda.Function {
+  const { ids, role, code, transition } = args;
   const { r, net, o } = region;
-  // During a tier transition the job may reconcile to another tier's plan than the servers declared.
-  const jobTopology = scope.reconcile.topology ?? t;
+  const jobTopology = args.topology;
   const cluster = jobTopology.clusters.find((c) => c.region === r.name);
   if (cluster === undefined) throw new Error(`region ${r.name} has no core cluster`);
   const local = `${r.prefix}kv-reconcile`;
-  const stackTag = { "zester:stack": scope.stackId };
-  // The same name transitionReportParameter gives the program that reads it back.
-  const report = `${scope.parameterPath(local)}transition`;
-  const seed = reconcileSeed(scope, region, role, local, report);
-  const transition = scope.reconcile.transition;
-  const job = scope.tls.ca.apply((ca) => ({
+  const stackTag = { "zester:stack": ids.stackId };
+  // The hub's is where the program reads the report back (the AWS target's reportPlace).
+  const report = reportParameter(ids, r.prefix);
+  const seed = reconcileSeed(children, region, { ...args, local, report });
+  const job = args.ca.apply((ca) => ({
     ...clusterJob(jobTopology, cluster, { ca, credentials: { ssmParameter: seed, region: r.awsRegion } }),
     ...(transition === undefined
       ? {}
@@ -57,7 +70,7 @@ export function scheduledReconcile(
       opts,
     );
   });
-  const minutes = s.reconcileEveryMinutes;
+  const minutes = args.everyMinutes;
   const rule = children.make(local, o, (name, opts) => {
     return new aws.cloudwatch.EventRule(
       name,
@@ -84,24 +97,22 @@ export function scheduledReconcile(
  * and to write its tier transition report (that one parameter, which the next update reads).
  */
 function reconcileSeed(
-  scope: AwsScope,
+  children: Children,
   region: RegionScope,
-  role: aws.iam.Role,
-  local: string,
-  report: string,
+  args: Pick<ReconcileArgs, "ids" | "role" | "identities"> & { local: string; report: string },
 ): string {
-  const { children } = scope;
+  const { role, local, report } = args;
   const { r, o } = region;
   // Named `seed` from when it held the reconcile identity's NKey seed; it holds its `.creds` now.
-  const name = `${scope.parameterPath(local)}seed`;
+  const name = `${parameterPath(args.ids, local)}seed`;
   children.make(`${local}-seed`, o, (resourceName, opts) => {
     return new aws.ssm.Parameter(
       resourceName,
       {
         name,
         type: "SecureString",
-        value: credsOfRole(scope.identities, "reconcile"),
-        ...children.tagged({ "zester:stack": scope.stackId }),
+        value: credsOfRole(args.identities, "reconcile"),
+        ...children.tagged({ "zester:stack": args.ids.stackId }),
       },
       opts,
     );

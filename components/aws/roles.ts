@@ -1,6 +1,7 @@
 /** The IAM roles the topology's AWS services act with: the KV reconcile function, and snapshots. */
 import * as aws from "@pulumi/aws";
-import type { AwsScope } from "./scope";
+import type * as pulumi from "@pulumi/pulumi";
+import type { Children } from "../children";
 
 export interface Roles {
   reconcile: aws.iam.Role;
@@ -8,36 +9,43 @@ export interface Roles {
   backups?: aws.iam.Role;
 }
 
-export function createRoles(scope: AwsScope): Roles {
+export interface RolesArgs {
+  /** Options of a resource in the hub region (IAM is global; its provider is the hub's). */
+  hubOpts: pulumi.CustomResourceOptions;
+  /** EBS volumes exist to snapshot. */
+  ebsBackups: boolean;
+  stackId: string;
+}
+
+export function createRoles(children: Children, args: RolesArgs): Roles {
   const reconcile = serviceRole(
-    scope,
+    children,
+    args,
     "kv-reconcile",
     "lambda.amazonaws.com",
     "Zester KV reconcile (Lambda in the VPC)",
     ["arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"],
   );
-  if (!scope.layout.ebsBackups) return { reconcile };
-  const backups = serviceRole(scope, "backups", "dlm.amazonaws.com", "Zester JetStream volume snapshots", [
+  if (!args.ebsBackups) return { reconcile };
+  const backups = serviceRole(children, args, "backups", "dlm.amazonaws.com", "Zester JetStream volume snapshots", [
     "arn:aws:iam::aws:policy/service-role/AWSDataLifecycleManagerServiceRole",
   ]);
   return { reconcile, backups };
 }
 
 function serviceRole(
-  scope: AwsScope,
+  children: Children,
+  args: RolesArgs,
   local: string,
   service: string,
   description: string,
   policies: string[],
 ): aws.iam.Role {
-  const { children } = scope;
-  const hub = scope.layout.regions[0];
-  if (hub === undefined) throw new Error("a layout has at least one region");
-  const o = scope.inRegion(hub);
+  const o = args.hubOpts;
   const role = children.make(local, o, (name, opts) => {
     return new aws.iam.Role(
       name,
-      { assumeRolePolicy: assumeRole(service), description, ...children.tagged({ "zester:stack": scope.stackId }) },
+      { assumeRolePolicy: assumeRole(service), description, ...children.tagged({ "zester:stack": args.stackId }) },
       opts,
     );
   });

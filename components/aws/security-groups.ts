@@ -3,16 +3,21 @@ import * as aws from "@pulumi/aws";
 import type * as pulumi from "@pulumi/pulumi";
 import type { IngressRule, RegionLayout, SecurityGroupName } from "./layout";
 import type { RegionNetwork } from "./network";
-import type { AwsScope } from "./scope";
+import type { Children } from "../children";
+
+export interface SecurityGroupsArgs {
+  r: RegionLayout;
+  net: RegionNetwork;
+  o: pulumi.CustomResourceOptions;
+  stackId: string;
+}
 
 export function securityGroups(
-  scope: AwsScope,
-  r: RegionLayout,
-  net: RegionNetwork,
-  o: pulumi.CustomResourceOptions,
+  children: Children,
+  args: SecurityGroupsArgs,
 ): Map<SecurityGroupName, aws.ec2.SecurityGroup> {
-  const { children } = scope;
-  const stackTag = { "zester:stack": scope.stackId };
+  const { r, net, o } = args;
+  const stackTag = { "zester:stack": args.stackId };
   const groups = new Map<SecurityGroupName, aws.ec2.SecurityGroup>();
   for (const g of r.groups) {
     const sg = children.make(`${r.prefix}${g}`, o, (name, opts) => {

@@ -4,7 +4,7 @@
  * and the deployment record the next run compares against. Pure: no Pulumi.
  */
 import { PLACEHOLDER_IDENTITIES, type ServerIdentities } from "../../topology/auth";
-import { ACCOUNTS, type Deployment, type DeployedServer } from "../../topology/deployment";
+import { ACCOUNTS, type Deployment, type DeployedServer } from "../../change/deployment";
 import { AGENT_SCRIPT, AGENT_TIMER, AGENT_UNIT, agentTimer, agentUnit } from "../../topology/render/bootstrap";
 import { DATA_DISK_SCRIPT, DATA_DISK_UNIT, dataDiskScript, dataDiskUnit } from "../../topology/render/data-disk";
 import {

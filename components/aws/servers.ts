@@ -8,13 +8,16 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { LEGACY_HOST } from "../../topology/deployment";
+import { LEGACY_HOST } from "../../change/deployment";
 import { renderBootstrap } from "../../topology/render/bootstrap";
 import { monitorUrl } from "../../topology/types";
-import type { RegionLayout, ServerLayout } from "./layout";
+import type { Children } from "../children";
+import type { Deferred } from "../deferred";
+import type { AwsLayout, RegionLayout, ServerLayout } from "./layout";
 import { serverParameters, serverProfile } from "./parameters";
-import { securityGroup, type AwsScope, type RegionScope } from "./scope";
+import { securityGroup, type RegionScope, type ServersArgs } from "./scope";
 import { peersOf } from "./server-config";
+import { parameterPath } from "./target";
 
 /** Official Debian images are published by this AWS account. */
 export const DEBIAN_AMI_OWNER = "136693071363";
@@ -35,15 +38,20 @@ export interface ServerOutput {
 }
 
 /** The region's image: the operator's, or the newest official Debian 12, read at launch only. */
-export function regionAmi(scope: AwsScope, r: RegionLayout, o: pulumi.CustomResourceOptions): pulumi.Input<string> {
-  if (r.ami !== undefined) return scope.deferred.input(r.ami);
+export function regionAmi(
+  children: Children,
+  region: RegionScope,
+  args: { arch: AwsLayout["arch"]; deferred: Deferred },
+): pulumi.Input<string> {
+  const { r, o } = region;
+  if (r.ami !== undefined) return args.deferred.input(r.ami);
   return aws.ec2.getAmiOutput(
     {
       owners: [DEBIAN_AMI_OWNER],
       mostRecent: true,
-      filters: [{ name: "name", values: [`debian-12-${scope.layout.arch === "x86" ? "amd64" : "arm64"}-*`] }],
+      filters: [{ name: "name", values: [`debian-12-${args.arch === "x86" ? "amd64" : "arm64"}-*`] }],
     },
-    { parent: scope.children.parent, ...(o.provider === undefined ? {} : { provider: o.provider }) },
+    { parent: children.parent, ...(o.provider === undefined ? {} : { provider: o.provider }) },
   ).id;
 }
 
@@ -51,27 +59,32 @@ export interface RegionServers {
   instances: Map<string, aws.ec2.Instance>;
 }
 
-export function createServers(
-  scope: AwsScope,
-  region: RegionScope,
-  ami: pulumi.Input<string>,
-  zone: aws.route53.Zone,
-  healthGate: aws.lambda.Function,
-): RegionServers {
-  const { children } = scope;
-  const hub = scope.layout.regions[0];
-  if (hub === undefined) throw new Error("a layout has at least one region");
+/** A region's servers, with what they share in the region. */
+export interface RegionServersArgs extends ServersArgs {
+  ami: pulumi.Input<string>;
+  /** The private zone the servers are named in, and the options of a resource in its (the hub's) region. */
+  zone: aws.route53.Zone;
+  hubOpts: pulumi.CustomResourceOptions;
+  /** The region's job function: a rollout invokes its health gate between servers. */
+  healthGate: aws.lambda.Function;
+}
+
+export function createServers(children: Children, region: RegionScope, args: RegionServersArgs): RegionServers {
+  const { zone, healthGate } = args;
   const instances = new Map<string, aws.ec2.Instance>();
   // Each server waits for the one before it: a type change stops one instance at a time.
   let before: pulumi.Resource | undefined;
   for (const server of region.r.servers) {
-    const profile = serverProfile(scope, region, server);
-    const instance = createInstance(scope, region, server, { ami, profile, before });
-    serverParameters(scope, region, server, instance.privateIp);
+    const profile = serverProfile(children, region, server, {
+      ids: args.ids,
+      sessionManager: args.settings.ssmAgent !== undefined,
+    });
+    const instance = createInstance(children, region, server, { ...args, profile, before });
+    serverParameters(children, region, server, instance.privateIp, args);
     instances.set(server.name, instance);
-    before = waitUntilHealthy(scope, region, server, instance, healthGate) ?? instance;
-    if (server.hardware.storage.kind === "ebs") attachVolume(scope, region, server, instance);
-    children.make(server.name, scope.inRegion(hub), (name, opts) => {
+    before = waitUntilHealthy(children, region, server, { ...args, instance, healthGate }) ?? instance;
+    if (server.hardware.storage.kind === "ebs") attachVolume(children, region, server, { ...args, instance });
+    children.make(server.name, args.hubOpts, (name, opts) => {
       return new aws.route53.Record(
         name,
         { zoneId: zone.zoneId, name: server.host, type: "A", ttl: 60, records: [instance.privateIp] },
@@ -82,17 +95,17 @@ export function createServers(
   return { instances };
 }
 
-function serverTags(scope: AwsScope, server: ServerLayout): Record<string, string> {
-  return scope.children.tags({
-    Name: scope.children.label(server.name),
+function serverTags(children: Children, server: ServerLayout, stackId: string): Record<string, string> {
+  return children.tags({
+    Name: children.label(server.name),
     "zester:server": server.name,
     "zester:role": server.role,
     "zester:az": server.az,
-    "zester:stack": scope.stackId,
+    "zester:stack": stackId,
   });
 }
 
-interface InstanceInput {
+interface InstanceArgs extends Pick<ServersArgs, "ids" | "topology" | "agentScript" | "previous"> {
   ami: pulumi.Input<string>;
   profile: aws.iam.InstanceProfile;
   /** The resource the previous server's change ends with. */
@@ -100,18 +113,18 @@ interface InstanceInput {
 }
 
 function createInstance(
-  scope: AwsScope,
+  children: Children,
   region: RegionScope,
   server: ServerLayout,
-  input: InstanceInput,
+  input: InstanceArgs,
 ): aws.ec2.Instance {
   const { r, net, o } = region;
   const storage = server.hardware.storage;
   const userData = renderBootstrap({
     server: server.name,
-    tier: scope.topology.tier,
-    agentScript: scope.agentScript,
-    agent: { region: r.awsRegion, path: scope.parameterPath(server.name) },
+    tier: input.topology.tier,
+    agentScript: input.agentScript,
+    agent: { region: r.awsRegion, path: parameterPath(input.ids, server.name) },
     ...(storage.kind === "none"
       ? {}
       : { dataDisk: { kind: storage.kind, disks: storage.kind === "instance-store" ? storage.disks : 1 } }),
@@ -122,13 +135,13 @@ function createInstance(
   // of the server's files, from the parameter store. (A server a version before the agent set up
   // through its user data gets the agent's: a stop and a start, in turn.)
   const managed =
-    scope.previous?.servers.some((x) => x.name === server.name && !x.host.startsWith(LEGACY_HOST)) ?? false;
+    input.previous?.servers.some((x) => x.name === server.name && !x.host.startsWith(LEGACY_HOST)) ?? false;
   const opts = {
     ...o,
     ignoreChanges: managed ? ["ami", "userData"] : ["ami"],
     ...(input.before === undefined ? {} : { dependsOn: [input.before] }),
   };
-  return scope.children.make(server.name, opts, (name, options) => {
+  return children.make(server.name, opts, (name, options) => {
     return new aws.ec2.Instance(
       name,
       {
@@ -142,7 +155,7 @@ function createInstance(
         rootBlockDevice: { volumeType: "gp3", volumeSize: ROOT_VOLUME_GIB, encrypted: true },
         metadataOptions: { httpTokens: "required", httpEndpoint: "enabled" },
         ...(server.hardware.instance.burstable ? { creditSpecification: { cpuCredits: "unlimited" } } : {}),
-        tags: serverTags(scope, server),
+        tags: serverTags(children, server, input.ids.stackId),
       },
       options,
     );
@@ -155,19 +168,19 @@ function createInstance(
  * forms only once all its servers run.
  */
 function waitUntilHealthy(
-  scope: AwsScope,
+  children: Children,
   region: RegionScope,
   server: ServerLayout,
-  instance: aws.ec2.Instance,
-  healthGate: aws.lambda.Function,
+  args: Pick<ServersArgs, "topology" | "previous"> & { instance: aws.ec2.Instance; healthGate: aws.lambda.Function },
 ): aws.lambda.Invocation | undefined {
-  if (!(scope.previous?.servers.some((x) => x.name === server.name) ?? false)) return undefined;
-  const t = scope.topology;
+  const { instance, healthGate } = args;
+  if (!(args.previous?.servers.some((x) => x.name === server.name) ?? false)) return undefined;
+  const t = args.topology;
   const monitors = [server.name, ...peersOf(t, server.name).filter((n) => n !== server.name)].flatMap((n) => {
     const s = t.servers.find((x) => x.name === n);
     return s === undefined ? [] : [monitorUrl(s)];
   });
-  return scope.children.make(`${server.name}-healthy`, { ...region.o, dependsOn: [instance] }, (name, opts) => {
+  return children.make(`${server.name}-healthy`, { ...region.o, dependsOn: [instance] }, (name, opts) => {
     return new aws.lambda.Invocation(
       name,
       {
@@ -181,10 +194,16 @@ function waitUntilHealthy(
   });
 }
 
-function attachVolume(scope: AwsScope, region: RegionScope, server: ServerLayout, instance: aws.ec2.Instance): void {
+function attachVolume(
+  children: Children,
+  region: RegionScope,
+  server: ServerLayout,
+  args: Pick<ServersArgs, "ids"> & { instance: aws.ec2.Instance },
+): void {
+  const { instance } = args;
+  const stackId = args.ids.stackId;
   const storage = server.hardware.storage;
   if (storage.kind !== "ebs") return;
-  const { children } = scope;
   const local = `${server.name}-data`;
   // `pulumi up` never deletes JetStream data: a volume dropped from the program stays in AWS.
   const volume = children.make(local, { ...region.o, retainOnDelete: true }, (name, opts) => {
@@ -198,9 +217,9 @@ function attachVolume(scope: AwsScope, region: RegionScope, server: ServerLayout
         ...(storage.volumeType === "gp3" ? { throughput: storage.throughputMiBps } : {}),
         encrypted: true,
         tags: {
-          ...serverTags(scope, server),
-          Name: scope.children.label(`${server.name}-jetstream`),
-          "zester:backup": scope.stackId,
+          ...serverTags(children, server, stackId),
+          Name: children.label(`${server.name}-jetstream`),
+          "zester:backup": stackId,
         },
       },
       opts,

@@ -4,8 +4,7 @@
  */
 import type { Topology } from "../../topology/types";
 import { rulesYaml, type AlertRules } from "../certificate-alerts";
-import type { Namespaces } from "./layout";
-import { labelsOf, setOf, type K8sObject } from "./objects";
+import { labelsOf, setOf, type K8sObject, type Namespaces } from "./objects";
 import type { KubernetesSettings } from "./settings";
 
 export function monitoringObjects(

@@ -7,10 +7,12 @@
 import { PEEL_CREDENTIALS } from "../../topology/render/peel-bootstrap";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { plan as planSizing, type SizingPlan, type SizingSpecInput } from "../../sizing";
-import { build } from "../../topology";
-import { checkChange, type ChangePlan } from "../../topology/change";
-import type { Deployment } from "../../topology/deployment";
+import type { SizingPlan, SizingSpecInput } from "../../sizing";
+import { planned, type Planned } from "../../topology/prepare";
+import { checkChange, type ChangePlan } from "../../change/change";
+import type { ReconcileDuringTransition } from "../../change/cloud-phase";
+import type { Deployment } from "../../change/deployment";
+import { prepareOn, type TargetPrepared } from "../../change/target";
 
 import { peelConfig } from "../../topology/render/zester-config";
 import type { Topology } from "../../topology/types";
@@ -18,21 +20,32 @@ import type { ChecklistStatus } from "../checklist";
 import { Children } from "../children";
 import { Deferred } from "../deferred";
 import { shippedReconcileCode } from "../reconcile-code";
-import type { ReconcileDuringTransition } from "../transition";
 import { stackTls } from "../certificates";
 import { configIdentities, generatedIdentities, issuedPeelCreds } from "../identities";
 import { resolveKubernetesSettings, type KubernetesSettingsArgs } from "./args";
 import { kubernetesChecklist } from "./checklist";
-import { kubernetesAddressing, kubernetesDeployment, kubernetesLayout, type KubernetesLayout } from "./layout";
+import type { KubernetesLayout } from "./layout";
 import type { KubernetesSettings } from "./settings";
 import { certificateAlerts, declareRegion, peelSecretName, type K8sScope } from "./region";
-import { setOf } from "./objects";
+import { clientServiceUrl, setOf } from "./objects";
+import { KUBERNETES } from "./target";
 
-export interface ZesterKubernetesArgs {
+/** What the component plans and lays out. */
+export interface KubernetesSpecArgs {
   /** How many peels, and the optional regions, leaf sites and overrides (what `plan()` takes). */
   spec: SizingSpecInput;
   /** The Kubernetes target's settings (`zester:kubernetes`; see docs/kubernetes.md). Images may be outputs. */
   settings: KubernetesSettingsArgs;
+}
+
+/**
+ * Either a spec and settings to prepare, or what `prepareKubernetes` made of them (a caller that
+ * decides something from the preparation first, as the program decides a tier transition, hands
+ * it in so nothing is planned twice).
+ */
+export type ZesterKubernetesArgs = (KubernetesSpecArgs | { prepared: PreparedKubernetes }) & KubernetesOptionsArgs;
+
+export interface KubernetesOptionsArgs {
   /** Labels every object carries, under this project's own. @default none */
   labels?: Record<string, string>;
   /**
@@ -61,24 +74,25 @@ export interface ZesterKubernetesArgs {
   reconcile?: ReconcileDuringTransition;
 }
 
-export interface PreparedKubernetes {
-  settings: KubernetesSettings;
-  plan: SizingPlan;
-  topology: Topology;
-  layout: KubernetesLayout;
-  deployment: Deployment;
+export interface PreparedKubernetes extends TargetPrepared<KubernetesSettings, KubernetesLayout> {
+  /** Images given as outputs, as the layout's stand-ins; resolved when objects are declared. */
+  deferred: Deferred;
 }
 
-/** Everything the component decides before it declares a resource. Pure; throws SpecError naming the key. */
-export function prepareKubernetes(
-  args: Pick<ZesterKubernetesArgs, "spec" | "settings">,
-  deferred = new Deferred(),
-): PreparedKubernetes {
-  const settings = resolveKubernetesSettings(args.settings, deferred);
-  const plan = planSizing(args.spec);
-  const topology = build(plan, kubernetesAddressing({ core: settings.namespace, leaf: settings.leafNamespace }));
-  const layout = kubernetesLayout(topology, settings);
-  return { settings, plan, topology, layout, deployment: kubernetesDeployment(topology, layout, settings) };
+/**
+ * Everything the component decides before it declares a resource, for a spec planned once
+ * (topology/prepare.ts `planned`): the settings resolved, the topology built, laid out and
+ * recorded. Throws SpecError naming the key.
+ */
+export function prepareKubernetesPlanned(from: Planned, settingsArgs: KubernetesSettingsArgs): PreparedKubernetes {
+  const deferred = new Deferred();
+  const settings = resolveKubernetesSettings(settingsArgs, deferred);
+  return { ...prepareOn(KUBERNETES, from, settings), deferred };
+}
+
+/** The same from a spec: planned, then prepared. */
+export function prepareKubernetes(args: KubernetesSpecArgs): PreparedKubernetes {
+  return prepareKubernetesPlanned(planned(args.spec), args.settings);
 }
 
 export class ZesterKubernetes extends pulumi.ComponentResource {
@@ -104,8 +118,8 @@ export class ZesterKubernetes extends pulumi.ComponentResource {
 
   constructor(name: string, args: ZesterKubernetesArgs, opts?: pulumi.ComponentResourceOptions) {
     super("zester:kubernetes:Topology", name, {}, opts);
-    const deferred = new Deferred();
-    const { settings, plan, topology, layout, deployment } = prepareKubernetes(args, deferred);
+    const { settings, plan, topology, layout, deployment, deferred } =
+      "prepared" in args ? args.prepared : prepareKubernetes(args);
     this.plan = plan;
     this.topology = topology;
     this.deployment = deployment;
@@ -141,7 +155,7 @@ export class ZesterKubernetes extends pulumi.ComponentResource {
     if (first !== undefined) certificateAlerts(scope, first);
     const t = this.topology;
     this.namespace = settings.namespace;
-    this.clientUrl = `nats://${setOf(t.clusters[0]?.servers[0] ?? "core")}-clients.${settings.namespace}.svc.cluster.local:4222`;
+    this.clientUrl = clientServiceUrl(setOf(t.clusters[0]?.servers[0] ?? "core"), settings.namespace);
     this.servers = t.servers.map((x) => ({
       name: x.name,
       region: x.region,
@@ -166,10 +180,12 @@ export class ZesterKubernetes extends pulumi.ComponentResource {
 }
 
 function peelConfigs(t: Topology, s: KubernetesSettings): pulumi.Output<Record<string, string>> {
-  const service = (set: string, namespace: string) => `nats://${set}-clients.${namespace}.svc.cluster.local:4222`;
   const supercluster = t.plan.regions.length > 1;
   const places = t.plan.regions.flatMap((region) => {
-    const core = service(setOf(t.clusters.find((c) => c.region === region.name)?.servers[0] ?? "core"), s.namespace);
+    const core = clientServiceUrl(
+      setOf(t.clusters.find((c) => c.region === region.name)?.servers[0] ?? "core"),
+      s.namespace,
+    );
     return [
       { key: supercluster ? region.name : "core", region: region.name, site: undefined, servers: [core] },
       ...t.leafSites
@@ -178,7 +194,7 @@ function peelConfigs(t: Topology, s: KubernetesSettings): pulumi.Output<Record<s
           key: site.name,
           region: region.name,
           site: site.name,
-          servers: [service(setOf(site.servers[0] ?? `leaf-${site.name}`), s.leafNamespace), core],
+          servers: [clientServiceUrl(setOf(site.servers[0] ?? `leaf-${site.name}`), s.leafNamespace), core],
         })),
     ];
   });

@@ -10,17 +10,22 @@ import { STANDARD_PORTS } from "../../topology/build";
 import { natsServerConfig } from "../../topology/render/nats-server-conf";
 import { serializeNatsConf } from "../../topology/render/nats-conf-format";
 import { digest, restartPart } from "../../topology/render/reload";
-import { ACCOUNTS, type DeployedServer, type Deployment } from "../../topology/deployment";
+import { ACCOUNTS, type DeployedServer, type Deployment } from "../../change/deployment";
 import type { Addressing, Topology } from "../../topology/types";
 import { monitoringObjects } from "./alert-rules";
 import { networkPolicies } from "./network-policies";
-import { namespace, nodeTuning, PID_FILE, serverSet, setOf, STORE_DIR, TLS_DIR, type K8sObject } from "./objects";
+import {
+  namespace,
+  nodeTuning,
+  PID_FILE,
+  serverSet,
+  setOf,
+  STORE_DIR,
+  TLS_DIR,
+  type K8sObject,
+  type Namespaces,
+} from "./objects";
 import type { KubernetesSettings } from "./settings";
-
-export interface Namespaces {
-  core: string;
-  leaf: string;
-}
 
 /** Pods are named after servers; each is reachable through its StatefulSet's headless Service. */
 export function kubernetesAddressing(ns: Namespaces): Addressing {
@@ -168,7 +173,7 @@ export function checkKubernetes(t: Topology, s: KubernetesSettings): Problem[] {
   if (plan.regions.length > 1 && s.hubLeafHost === undefined)
     problems.push({
       path: ["kubernetes", "hubLeafHost"],
-      message: `is required for a supercluster: the host the other regions reach region "${String(hub)}"'s leafnode port (7422) at, e.g. the DNS name of its leafnodes LoadBalancer Service`,
+      message: `is required for a supercluster: the host the other regions reach region "${String(hub)}"'s leafnode port (${String(STANDARD_PORTS.leafnode)}) at, e.g. the DNS name of its leafnodes LoadBalancer Service`,
     });
   if (s.namespace === s.leafNamespace && plan.leafSites.length > 0)
     problems.push({
@@ -256,6 +261,15 @@ function regionManifests(t: Topology, s: KubernetesSettings, input: RegionInput)
 /** What is deployed on Kubernetes, per server: pod resources and images, its config's keys, its claim. */
 export function kubernetesDeployment(t: Topology, layout: KubernetesLayout, s: KubernetesSettings): Deployment {
   const hubLeafHostOf = (region: string) => (region === t.plan.regions[0]?.name ? undefined : layout.hubLeafHost);
+  // One hash per set, not one per member: each renders every member's config.
+  const hashes = new Map<string[], string>();
+  const setHash = (set: string[], region: string): string => {
+    const known = hashes.get(set);
+    if (known !== undefined) return known;
+    const hash = restartHash(t, set, s, hubLeafHostOf(region));
+    hashes.set(set, hash);
+    return hash;
+  };
   return {
     version: 1,
     target: "kubernetes",
@@ -277,7 +291,7 @@ export function kubernetesDeployment(t: Topology, layout: KubernetesLayout, s: K
         ...(x.site === undefined ? {} : { site: x.site }),
         // A change to any of these is a new pod template: the pods roll, one at a time.
         host: `${String(size.cpuBurstCores)} CPU ${String(size.memoryMiB)} MiB ${s.natsServer.image}`,
-        restart: restartHash(t, set, s, hubLeafHostOf(x.region)),
+        restart: setHash(set, x.region),
         reload: reloadKey(t, x.name, s, hubLeafHostOf(x.region)),
         ...(x.role === "core"
           ? {

@@ -6,8 +6,7 @@
  */
 import { STANDARD_PORTS } from "../../topology/build";
 import type { Topology } from "../../topology/types";
-import type { Namespaces } from "./layout";
-import { EXPORTER_PORT, labelsOf, setOf, type K8sObject } from "./objects";
+import { EXPORTER_PORT, labelsOf, setOf, type K8sObject, type Namespaces } from "./objects";
 import type { KubernetesSettings } from "./settings";
 
 interface PolicyInput {

@@ -15,6 +15,12 @@ export interface K8sObject {
   [field: string]: unknown;
 }
 
+/** The namespaces a region's servers live in: the core's, and the leaf sites'. */
+export interface Namespaces {
+  core: string;
+  leaf: string;
+}
+
 /** Where JetStream keeps its files inside the pod (the PVC's mount). */
 export const STORE_DIR = "/data/jetstream";
 export const CONFIG_DIR = "/etc/nats-config";
@@ -38,6 +44,10 @@ export const NAMESPACED_UNSAFE_SYSCTLS = [
 export const NODE_SYSCTLS = ["net.core.netdev_max_backlog", "fs.file-max"];
 const RECONCILE_DIR = "/opt/zester-kv-reconcile";
 const RECONCILE_JOB_DIR = "/etc/zester-kv-reconcile";
+
+/** A set's client Service, as clients in the cluster reach it. */
+export const clientServiceUrl = (set: string, namespace: string): string =>
+  `nats://${set}-clients.${namespace}.svc.cluster.local:${String(STANDARD_PORTS.client)}`;
 
 /** The StatefulSet a server belongs to: its name without the ordinal (`core-3` → `core`). */
 export const setOf = (server: string): string => server.replace(/-\d+$/, "");
@@ -278,7 +288,7 @@ function exporterContainer(s: KubernetesSettings) {
       "-leafz",
       "-routez",
       "-connz",
-      "http://localhost:8222",
+      `http://localhost:${String(STANDARD_PORTS.monitor)}`,
     ],
     ports: [{ name: "metrics", containerPort: EXPORTER_PORT }],
     resources: guaranteed("50m", "128Mi"),

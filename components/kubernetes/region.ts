@@ -15,10 +15,11 @@ import type { Identities } from "../identities";
 import type { ServerIdentities } from "../../topology/auth";
 import { roleCreds } from "../../topology/identities";
 import { masterConfig, peelConfig } from "../../topology/render/zester-config";
-import type { Topology } from "../../topology/types";
+import type { Topology, ZesterKind } from "../../topology/types";
 import type { Children } from "../children";
 import type { Deferred } from "../deferred";
-import { TRANSITION_CONFIGMAP, type ReconcileDuringTransition } from "../transition";
+import type { ReconcileDuringTransition } from "../../change/cloud-phase";
+import { TRANSITION_CONFIGMAP } from "./target";
 import { kubernetesCertificate, renderConf, type KubernetesLayout, type RegionManifests } from "./layout";
 import { RECONCILE_SERVICE_ACCOUNT, reconcilePod, type K8sObject } from "./objects";
 import type { KubernetesSettings } from "./settings";
@@ -76,7 +77,7 @@ export function declareRegion(scope: K8sScope, r: RegionManifests, provider: pul
 }
 
 /** Where a Zester process in a pod finds its credentials and the CA: its Secret, mounted at /etc/zester. */
-const credentialsIn = (kind: "master" | "peel"): ZesterCredentials => ({
+const credentialsIn = (kind: ZesterKind): ZesterCredentials => ({
   credsFile: `/etc/zester/${kind}.creds`,
   caFile: "/etc/zester/ca.pem",
   ...(kind === "master" ? { peelIssuerFile: "/etc/zester/peel-issuer.nk" } : {}),

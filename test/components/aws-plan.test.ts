@@ -438,7 +438,7 @@ describe("a tier change on AWS", () => {
     const next = new Map(after.resources.map((r) => [key(r), r]));
     const removed = before.resources.filter((r) => !next.has(key(r))).map(key);
     expect(removed).toEqual([]);
-    // No property the provider can only change by replacing the resource changes (preview/replacement.ts).
+    // No property the provider can only change by replacing the resource changes (plan-json/replacement.ts).
     const diff = diffResources(parsePlanJson(before, "2,000").resources, parsePlanJson(after, "12,000").resources);
     expect(
       diff.filter((c) => c.action === "replace" || c.action === "delete").map((c) => [c.name, c.replacedBy]),

@@ -11,8 +11,8 @@ import os from "node:os";
 import path from "node:path";
 import { ReconcileJobSchema, type ReconcileJob } from "../../jetstream/cluster-job";
 import type { Preview } from "../../preview/preview";
-import type { TransitionReport } from "../../topology/phased";
-import { TransitionOutputSchema, type TransitionOutput } from "../../topology/transition-output";
+import type { TransitionReport } from "../../change/phased";
+import { TransitionOutputSchema, type TransitionOutput } from "../../change/transition-output";
 import { planOf, runPlanOver } from "../helpers/plans";
 import { runScript, type Run } from "../helpers/run";
 

@@ -7,37 +7,27 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { cacheDir, fetchDebianTool, fetchDebianTree, type DebianSuite } from "../../local/debian-archive";
+import { fetchDebianTool, type DebianSuite } from "../../local/debian-archive";
 import { fetchFromDebian } from "../../local/nats-binary";
+import type { NftTool } from "../../twin/host/sandbox";
+import { nftIn } from "../../twin/host/tools";
+import {
+  cloudInitTree as twinCloudInitTree,
+  nftablesTree,
+  xfsprogsTree as twinXfsprogsTree,
+} from "../../scripts/twin-tools";
 
 /** The nats-server lines every behaviour test runs against: Debian bookworm's and the current release. */
 export const NATS_SERVER_SUITES: DebianSuite[] = ["bookworm", "sid"];
 
+/**
+ * Tier transitions and the stream copy also run on Debian trixie's 2.10, the line between: its
+ * snapshots are 2.9's tar format (restored file by file), and it has `sync_interval` as the current line does.
+ */
+export const TRANSITION_SUITES: DebianSuite[] = ["bookworm", "trixie", "sid"];
+
 /** The suite the other tools come from. */
 const TOOLS_SUITE: DebianSuite = "bookworm";
-
-/**
- * cloud-init's own package and the Python modules `cloud-init schema` imports that Python's
- * standard library lacks. Without jsonschema (and its attr and pyrsistent) `schema` skips the
- * validation and calls anything valid; a test below proves it refuses a bad config.
- */
-const CLOUD_INIT_PACKAGES = [
-  "cloud-init",
-  "python3-yaml",
-  "python3-jsonschema",
-  "python3-attr",
-  "python3-pyrsistent",
-  "python3-jsonpatch",
-  "python3-json-pointer",
-  "python3-configobj",
-  "python3-six",
-  "python3-requests",
-  "python3-urllib3",
-  "python3-idna",
-  "python3-certifi",
-  "python3-charset-normalizer",
-  "python3-chardet",
-];
 
 /** Debian's Python, which the cloud-init package's script names (`#!/usr/bin/python3`). */
 const DEBIAN_PYTHON = "/usr/bin/python3";
@@ -56,20 +46,22 @@ export function shellcheckBinary(): string {
 }
 
 /** Debian bookworm's cloud-init with its Python modules, as a tree (`usr/bin/cloud-init`, …). */
-export function cloudInitTree(): string {
-  return fetchDebianTree(
-    CLOUD_INIT_PACKAGES,
-    TOOLS_SUITE,
-    path.join(cacheDir(), "debian-tools", TOOLS_SUITE, "cloud-init"),
-  );
-}
+export const cloudInitTree = (): string => twinCloudInitTree();
+
+/** Debian bookworm's nft with its libraries: the twin's packet filter. */
+export const nftTool = (): NftTool => nftIn(nftablesTree());
+
+/** Debian bookworm's xfsprogs with the libraries it needs, as a tree (image.ts makes it a host's layer). */
+export const xfsprogsTree = (): string => twinXfsprogsTree();
 
 /** Everything above, fetched once before the tests (a no-op when `.cache/` has it). */
 export function fetchTestTools(): void {
-  for (const suite of NATS_SERVER_SUITES) fetchFromDebian(suite);
+  for (const suite of TRANSITION_SUITES) fetchFromDebian(suite);
   promtool();
   shellcheckBinary();
   cloudInitTree();
+  nftTool();
+  xfsprogsTree();
 }
 
 export interface ToolRun {

@@ -14,7 +14,7 @@ import { runReconcileJob } from "../../jetstream/reconcile-job";
 import { clientAuth } from "../../local/identities";
 import { reconcileJob } from "../../local/kv";
 import { plan } from "../../sizing";
-import type { TransitionReport } from "../../topology/phased";
+import type { TransitionReport } from "../../change/phased";
 import { boot, SUITES } from "../helpers/local";
 
 const TRANSITION: TransitionJob = {

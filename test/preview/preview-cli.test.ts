@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { Preview } from "../../preview/preview";
-import { NOT_PROVIDER_RESOURCES, REPLACEMENT } from "../../preview/replacement";
+import { NOT_PROVIDER_RESOURCES, REPLACEMENT } from "../../plan-json/replacement";
 import { once, planOf } from "../helpers/plans";
 import { ROOT, runScript, type Run } from "../helpers/run";
 

@@ -5,10 +5,21 @@
  */
 import { cidrContains, exposureOf } from "../../preview/exposure";
 import type { PlannedResource } from "../../preview/plan-json";
-import { replacingChanges } from "../../preview/replacement";
-import { diffResources, withoutPaths } from "../../preview/resources";
+import { replacingChanges } from "../../plan-json/replacement";
+import { diffResources } from "../../preview/resources";
+import { withoutPaths } from "../../plan-json/diff";
 
 const urn = (type: string, name: string) => `urn:pulumi:s::zester-infra::zester:aws:Topology$${type}::${name}`;
+
+/** A resource's options as Pulumi defaults them. */
+const OPTIONS: PlannedResource["options"] = {
+  protect: false,
+  retainOnDelete: false,
+  ignoreChanges: [],
+  dependsOn: [],
+  deleteBeforeReplace: false,
+  replaceOnChanges: [],
+};
 
 function resource(
   type: string,
@@ -21,7 +32,8 @@ function resource(
     name,
     urn: urn(type, name),
     aliases: [],
-    options: { protect: false, retainOnDelete: false, ignoreChanges: [], dependsOn: [] },
+    custom: true,
+    options: OPTIONS,
     inputs,
     ...extra,
   };
@@ -107,7 +119,7 @@ describe("the diff of two plans", () => {
       "zester-core-0",
       { userData: "b", ami: "y" },
       {
-        options: { protect: false, retainOnDelete: false, ignoreChanges: ["userData", "ami"], dependsOn: [] },
+        options: { ...OPTIONS, ignoreChanges: ["userData", "ami"] },
       },
     );
     expect(diffResources([old], [next])).toEqual([]);
@@ -127,7 +139,7 @@ describe("the diff of two plans", () => {
       "zester-core-4-data",
       {},
       {
-        options: { protect: false, retainOnDelete: true, ignoreChanges: [], dependsOn: [] },
+        options: { ...OPTIONS, retainOnDelete: true },
       },
     );
     expect(diffResources([volume], [])[0]?.notes).toEqual(["retainOnDelete: it stays in the cloud, no longer managed"]);

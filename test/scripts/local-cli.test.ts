@@ -7,6 +7,8 @@ import { ROOT, runScript } from "../helpers/run";
 import { tempStateDir } from "../helpers/local";
 
 const SID = path.join(ROOT, ".cache", "nats-server", "sid", "nats-server");
+/** Counts the plans and topology builds of the process (test/helpers/count-plans.cjs). */
+const COUNT = ["-r", path.join(ROOT, "test", "helpers", "count-plans.cjs")];
 
 interface StatusJson {
   tier: string;
@@ -26,22 +28,30 @@ interface StatusJson {
 describe("npm run local", () => {
   test("up --detach, status --json, transition --json, up --peels moving the tier, down --purge", async () => {
     const dir = tempStateDir("cli");
+    const countFile = `${dir}-count.json`;
     try {
       // An override declared at the start is kept through the tier transition below.
-      const upRun = runScript("local", [
-        "up",
-        "--detach",
-        "--peels",
-        "50",
-        "--state-dir",
-        dir,
-        "--nats-server",
-        SID,
-        "--sizing",
-        '{"overrides":{"natsServer":{"maxConnections":7777}}}',
-      ]);
+      const upRun = runScript(
+        "local",
+        [
+          "up",
+          "--detach",
+          "--peels",
+          "50",
+          "--state-dir",
+          dir,
+          "--nats-server",
+          SID,
+          "--sizing",
+          '{"overrides":{"natsServer":{"maxConnections":7777}}}',
+        ],
+        COUNT,
+        { ZESTER_COUNT_FILE: countFile },
+      );
       expect(upRun.stderr).toBe("");
       expect(upRun.status).toBe(0);
+      // One preparation: the flags are checked by planning the spec `up` then starts.
+      expect(JSON.parse(readFileSync(countFile, "utf8"))).toEqual({ plan: [50], build: [50] });
       expect(upRun.stdout).toMatch(/nats-server 2\.15\.1 from --nats-server/);
       expect(upRun.stdout).toMatch(/Resources are scaled to this machine/);
 
@@ -122,8 +132,12 @@ describe("npm run local", () => {
       expect(again.stderr).toMatch(/already up/);
 
       // The steps, without doing them: the stack output's shape, plus what is refused.
-      const dry = runScript("local", ["transition", "--peels", "2000", "--json", "--state-dir", dir]);
+      const dry = runScript("local", ["transition", "--peels", "2000", "--json", "--state-dir", dir], COUNT, {
+        ZESTER_COUNT_FILE: countFile,
+      });
       expect(dry.status).toBe(0);
+      // The tier that runs and the one wanted, each planned once.
+      expect(JSON.parse(readFileSync(countFile, "utf8"))).toEqual({ plan: [50, 2000], build: [50, 2000] });
       const plan = JSON.parse(dry.stdout) as {
         from: unknown;
         to: unknown;
@@ -165,6 +179,7 @@ describe("npm run local", () => {
       expect(grow.stdout).toContain(`servers:  ${moved.connect.servers.join(",")}`);
     } finally {
       const d = runScript("local", ["down", "--purge", "--state-dir", dir]);
+      rmSync(countFile, { force: true });
       expect(d.status).toBe(0);
       expect(existsSync(dir)).toBe(false);
     }

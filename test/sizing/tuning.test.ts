@@ -60,6 +60,29 @@ describe("client tuning", () => {
     expect(p.client.master.reconnectWaitSeconds).toBe(2);
   });
 
+  test("a single tier's clients reconnect every 0.5 s (+0.25 s jitter): their one server's restart is a wait for it", () => {
+    for (const peels of [50, 999]) {
+      const c = plan({ peels }).client;
+      for (const who of [c.peel, c.master])
+        expect(who).toMatchObject({ reconnectWaitSeconds: 0.5, reconnectJitterSeconds: 0.25 });
+      expect(c.provenance.reconnectWaitSeconds?.source).toBe("derived");
+    }
+    const cluster = plan({ peels: 1_000 }).client;
+    expect(cluster.peel).toMatchObject({ reconnectWaitSeconds: 2, reconnectJitterSeconds: 1 });
+  });
+
+  test("every write is retried with its Nats-Msg-Id: a first attempt waits 0.25 s for its ack, six attempts in all", () => {
+    for (const peels of [50, 5_000, 500_000]) {
+      const c = plan({ peels }).client;
+      for (const who of [c.peel, c.master]) expect(who).toMatchObject({ ackTimeoutSeconds: 0.25, publishAttempts: 6 });
+      expect(c.provenance.ackTimeoutSeconds?.source).toBe("derived");
+      expect(c.provenance.publishAttempts?.source).toBe("derived");
+    }
+    expect(
+      plan({ peels: 5_000, overrides: { client: { peel: { ackTimeoutSeconds: 1 } } } }).client.peel.ackTimeoutSeconds,
+    ).toBe(1);
+  });
+
   test("peels get a larger reconnect buffer from 100,000 on", () => {
     expect(plan({ peels: 99_999 }).client.peel.reconnectBufSizeBytes).toBe(8 * MiB);
     expect(plan({ peels: 100_000 }).client.peel.reconnectBufSizeBytes).toBeGreaterThan(8 * MiB);

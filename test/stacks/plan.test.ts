@@ -128,7 +128,12 @@ describe("the offline plan", () => {
     expect(r.stdout).toMatch(/kubernetes:apps\/v1:StatefulSet {2}zester-statefulset-zester-core/);
   });
 
-  test("every registered resource is recorded with its type token, name, URN, parent, aliases, options and inputs", async () => {
+  test("every registered resource is recorded with its type token, name, URN, parent, aliases, provider, dependencies, options and inputs", async () => {
+    class Provider extends pulumi.ProviderResource {
+      constructor(name: string) {
+        super("aws", name, {}, {});
+      }
+    }
     class Instance extends pulumi.CustomResource {
       constructor(name: string, props: pulumi.Inputs, opts: pulumi.CustomResourceOptions) {
         super("aws:ec2/instance:Instance", name, props, opts);
@@ -148,10 +153,18 @@ describe("the offline plan", () => {
             retainOnDelete: true,
             ignoreChanges: ["ami"],
             dependsOn: [first],
+            deleteBeforeReplace: true,
+            replaceOnChanges: ["instanceType"],
           },
         );
         // An input that refers to `first` is an implied dependency, not a `dependsOn`.
-        new Instance(`${name}-third`, { instanceType: "t3.micro", tags: { after: first.id } }, { parent: this });
+        new Instance(
+          `${name}-third`,
+          { instanceType: "t3.micro", tags: { after: first.id } },
+          { parent: this, provider: new Provider("eu") },
+        );
+        // Read by its id, never created.
+        new Instance(`${name}-existing`, {}, { parent: this, id: "i-0123" });
         this.registerOutputs({});
       }
     }
@@ -167,7 +180,14 @@ describe("the offline plan", () => {
       },
     );
     expect(outputs).toEqual({ ok: true });
-    const none = { protect: false, retainOnDelete: false, ignoreChanges: [], dependsOn: [] };
+    const none = {
+      protect: false,
+      retainOnDelete: false,
+      ignoreChanges: [],
+      dependsOn: [],
+      deleteBeforeReplace: false,
+      replaceOnChanges: [],
+    };
     const urn = (chain: string, name: string) => `urn:pulumi:test::zester-infra::${chain}::${name}`;
     const box = "zester:test:Box";
     const instance = `${box}$aws:ec2/instance:Instance`;
@@ -176,15 +196,48 @@ describe("the offline plan", () => {
       [...list].sort((a, b) => a.name.localeCompare(b.name));
     expect(byName(resources)).toEqual(
       byName([
-        { type: box, name: "core-0", urn: urn(box, "core-0"), aliases: [], options: none, inputs: {} },
+        {
+          type: box,
+          name: "core-0",
+          urn: urn(box, "core-0"),
+          aliases: [],
+          custom: false,
+          dependencies: [],
+          options: none,
+          inputs: {},
+        },
+        {
+          type: "pulumi:providers:aws",
+          name: "eu",
+          urn: urn("pulumi:providers:aws", "eu"),
+          aliases: [],
+          custom: true,
+          dependencies: [],
+          options: none,
+          inputs: {},
+        },
         {
           type: "aws:ec2/instance:Instance",
           name: "core-0-server",
           urn: urn(instance, "core-0-server"),
           parent: "core-0",
           aliases: [],
+          custom: true,
+          dependencies: [],
           options: none,
           inputs: { instanceType: "c6i.2xlarge" },
+        },
+        // A read is not registered: Pulumi's mocks hand it over without its parent.
+        {
+          type: "aws:ec2/instance:Instance",
+          name: "core-0-existing",
+          urn: urn("aws:ec2/instance:Instance", "core-0-existing"),
+          aliases: [],
+          custom: true,
+          readId: "i-0123",
+          dependencies: [],
+          options: none,
+          inputs: {},
         },
         {
           type: "aws:ec2/instance:Instance",
@@ -192,7 +245,16 @@ describe("the offline plan", () => {
           urn: urn(instance, "core-0-second"),
           parent: "core-0",
           aliases: [urn(instance, "second")],
-          options: { protect: true, retainOnDelete: true, ignoreChanges: ["ami"], dependsOn: ["core-0-server"] },
+          custom: true,
+          dependencies: [urn(instance, "core-0-server")],
+          options: {
+            protect: true,
+            retainOnDelete: true,
+            ignoreChanges: ["ami"],
+            dependsOn: ["core-0-server"],
+            deleteBeforeReplace: true,
+            replaceOnChanges: ["instanceType"],
+          },
           inputs: { instanceType: "c6i.xlarge" },
         },
         {
@@ -201,6 +263,9 @@ describe("the offline plan", () => {
           urn: urn(instance, "core-0-third"),
           parent: "core-0",
           aliases: [],
+          custom: true,
+          provider: urn("pulumi:providers:aws", "eu"),
+          dependencies: [urn(instance, "core-0-server")],
           options: none,
           inputs: { instanceType: "t3.micro", tags: { after: "core-0-server-id" } },
         },

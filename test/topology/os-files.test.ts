@@ -76,10 +76,13 @@ describe("Zester config", () => {
     expect(y.nats.client).toEqual({
       max_reconnects: -1,
       reconnect_wait: "2s",
+      reconnect_jitter: "1s",
       reconnect_buf_size: 8388608,
       ping_interval: "20s",
       max_pings_out: 3,
       drain_timeout: "30s",
+      ack_timeout: "0.25s",
+      publish_attempts: 6,
     });
   });
 

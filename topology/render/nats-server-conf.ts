@@ -83,6 +83,13 @@ function tlsBlock(files: ServerTlsFiles, peers?: "map" | "verify"): ConfBlock {
   };
 }
 
+/** A peer's route or leaf endpoint; validate.ts makes sure every member and hub has the listener. */
+function endpoint(peer: TopologyServer, kind: "route" | "leaf"): string {
+  const found = peer.endpoints[kind];
+  if (found === undefined) throw new Error(`${peer.name} has no ${kind} listener`);
+  return found;
+}
+
 function find(t: Topology, name: string): TopologyServer {
   const s = t.servers.find((x) => x.name === name);
   if (s === undefined) throw new Error(`no server "${name}" in this topology`);
@@ -193,8 +200,7 @@ function clusterBlock(input: NatsConfInput, s: TopologyServer): ConfBlock | unde
       .slice(0, ROUTE_SEEDS)
       .filter((n) => n !== s.name)
       .map((n) => {
-        const peer = find(t, n);
-        return url("nats-route", peer.host, peer.ports.cluster);
+        return endpoint(find(t, n), "route");
       }),
   };
 }
@@ -243,8 +249,7 @@ function leafRemotes(input: NatsConfInput, s: TopologyServer): ConfBlock[] {
     s.role === "core" && input.hubLeafHost !== undefined
       ? [url("nats-leaf", input.hubLeafHost, STANDARD_PORTS.leafnode)]
       : hub.servers.slice(0, ROUTE_SEEDS).map((n) => {
-          const peer = find(t, n);
-          return url("nats-leaf", peer.host, peer.ports.leafnode);
+          return endpoint(find(t, n), "leaf");
         });
   return [{ urls, account, credentials: linkCredsFile, tls }];
 }

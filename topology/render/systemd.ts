@@ -3,6 +3,7 @@
  * one INI writer. nats-server stops through lame duck (KillSignal=SIGUSR2), never a plain kill.
  */
 import type { SizingPlan } from "../../sizing/types";
+import type { ZesterKind } from "../types";
 import { ZESTER_CONFIG_FLAG } from "./zester-config";
 
 type Section = Record<string, string | number | string[]>;
@@ -66,7 +67,7 @@ export function natsServerUnit(plan: SizingPlan, limitNofile: number, paths: Uni
   );
 }
 
-export function zesterUnit(kind: "master" | "peel", plan: SizingPlan, paths: UnitPaths = DEFAULT_UNIT_PATHS): string {
+export function zesterUnit(kind: ZesterKind, plan: SizingPlan, paths: UnitPaths = DEFAULT_UNIT_PATHS): string {
   const master = kind === "master";
   return serializeUnit(
     {

@@ -32,10 +32,13 @@ function clientBlock(c: ClientSettings): Record<string, number | string> {
   return {
     max_reconnects: c.maxReconnects,
     reconnect_wait: `${c.reconnectWaitSeconds}s`,
+    reconnect_jitter: `${c.reconnectJitterSeconds}s`,
     reconnect_buf_size: c.reconnectBufSizeBytes,
     ping_interval: `${c.pingIntervalSeconds}s`,
     max_pings_out: c.maxPingsOut,
     drain_timeout: `${c.drainTimeoutSeconds}s`,
+    ack_timeout: `${c.ackTimeoutSeconds}s`,
+    publish_attempts: c.publishAttempts,
   };
 }
 

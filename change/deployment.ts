@@ -1,0 +1,71 @@
+/**
+ * What is deployed, as plain data every target describes the same way: per server what runs it,
+ * where its JetStream data lives, and two keys that say how a change reaches it (a reload, or a
+ * restart). A stack exports it (`deployment`), the next run reads it back and compares
+ * (change.ts) before anything is created. Read back with zod: it crosses runs and versions.
+ */
+import { z } from "zod";
+import { TierIdSchema } from "../sizing/spec";
+import { RoleSchema } from "../topology/types";
+
+export const DATA_KINDS = ["ebs", "instance-store", "claim", "directory"] as const;
+
+/** The targets a deployment record can name: the cloud targets a stack builds on, and the local one. */
+export const TargetNameSchema = z.enum(["aws", "kubernetes", "local"]);
+export type TargetName = z.infer<typeof TargetNameSchema>;
+/** A stack's `zester:target`: the cloud targets. */
+export const CloudTargetSchema = TargetNameSchema.exclude(["local"]);
+export type CloudTarget = z.infer<typeof CloudTargetSchema>;
+
+/**
+ * The host a deployment rebuilt for a stack from before the record gives its servers (followed by
+ * what runs them): a version that configured servers through their user data, which the agent's
+ * user data replaces (a stop and a start).
+ */
+export const LEGACY_HOST = "configured-by-user-data";
+
+export const DeployedServerSchema = z.object({
+  name: z.string(),
+  role: RoleSchema,
+  region: z.string(),
+  /** Core servers: their cluster (a JetStream meta group when it has more than one server). */
+  cluster: z.string().optional(),
+  site: z.string().optional(),
+  /** What runs the server (an instance type, a pod's resources); a change stops and starts it. */
+  host: z.string(),
+  /** Everything a change of needs nats-server restarted: binary, unit, config keys that do not reload. */
+  restart: z.string(),
+  /** The config a reload (SIGHUP) applies. */
+  reload: z.string(),
+  /** Where its JetStream data lives (core servers). A different `volume` is different data. */
+  data: z
+    .object({
+      kind: z.enum(DATA_KINDS),
+      /** Names the data: the volume, claim or directory, as the target knows it. */
+      volume: z.string(),
+      /** Type, size, class: may change in place (an EBS volume grows online). */
+      detail: z.string(),
+    })
+    .optional(),
+});
+export type DeployedServer = z.infer<typeof DeployedServerSchema>;
+
+/**
+ * How clients are authenticated: `operator` (the accounts are JWTs, named by their keys;
+ * topology/auth.ts), or, absent, as before per-peel identities (accounts configured by name,
+ * `ZESTER`).
+ * JetStream keeps a stream under its account's name, so a deployment cannot go from the one to
+ * the other keeping its buckets (change.ts refuses it).
+ */
+export const ACCOUNTS = "operator";
+
+export const DeploymentSchema = z.object({
+  version: z.literal(1),
+  target: TargetNameSchema,
+  tier: TierIdSchema,
+  peels: z.number().int().min(0),
+  natsVersion: z.string(),
+  accounts: z.literal(ACCOUNTS).optional(),
+  servers: z.array(DeployedServerSchema),
+});
+export type Deployment = z.infer<typeof DeploymentSchema>;
