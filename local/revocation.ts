@@ -9,7 +9,7 @@ import { z } from "zod";
 import { getMonitoring } from "../jetstream/health";
 import { monitorUrl } from "../topology/types";
 import { checkPeelId } from "../topology/auth";
-import { isAlive, topologyOf } from "./runner";
+import { isAlive, RefusedError, topologyOf } from "./runner";
 import { writeServerConf } from "./spawn-server";
 import { readState, writeState } from "./state";
 
@@ -34,6 +34,12 @@ export async function revokePeel(
   if (state === undefined) throw new UnknownPeel(`nothing is up in ${stateDir}`);
   const issued = state.auth.peels[peel];
   if (issued === undefined) throw new UnknownPeel(`peel ${peel} was never issued credentials in ${stateDir}`);
+  // Mid-transition the servers run two tiers' configs (and the transition's process rewrites the
+  // state file): one tier's configs written over them would undo the other's.
+  if (state.transition !== undefined)
+    throw new RefusedError(
+      `a tier transition to ${String(state.transition.peels)} peels is under way in ${stateDir}: finish it first (\`up --peels ${String(state.transition.peels)}\`), then revoke peel ${peel}`,
+    );
   // Every JWT of that key issued up to now is refused; never a time before it was issued.
   state.auth.revoked[issued.key] = Math.max(options.now ?? Math.floor(Date.now() / 1000), issued.issuedAt);
   writeState(stateDir, state);

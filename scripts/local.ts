@@ -470,6 +470,11 @@ function issuingState(stateDir: string): LocalState {
   } catch (error) {
     throw new UsageError(error instanceof Error ? error.message : String(error));
   }
+  // The transition's process writes the state file as it goes: a peel issued meanwhile would be lost from it.
+  if (state.transition?.pid !== undefined)
+    throw new RefusedError(
+      `a tier transition to ${String(state.transition.peels)} peels is being carried out (pid ${String(state.transition.pid)}): issue or revoke credentials once it is done`,
+    );
   return state;
 }
 
