@@ -69,27 +69,41 @@ export function waitLeafLinks(servers: TopologyServer[], timeoutMs: number): Pro
   });
 }
 
-/** Why a stream is not whole (a leader and every replica current, none on `without`). */
-export function streamProblem(info: StreamInfo, without?: string): string | undefined {
-  const replicas = info.cluster?.replicas ?? [];
-  const peers = [info.cluster?.leader ?? "", ...replicas.map((r) => r.name)];
+/**
+ * Why a stream is not whole (a leader and every replica current, none on `without`); a replica
+ * on `stopped` (a member that has left already) is neither waited for nor counted.
+ */
+export function streamProblem(info: StreamInfo, without?: string, stopped?: string): string | undefined {
+  const all = info.cluster?.replicas ?? [];
+  const peers = [info.cluster?.leader ?? "", ...all.map((r) => r.name)];
   if (without !== undefined && peers.includes(without)) return `${info.config.name} still has a replica on ${without}`;
   if (info.config.num_replicas <= 1) return undefined;
   if ((info.cluster?.leader ?? "") === "") return `${info.config.name} has no leader`;
-  if (replicas.length !== info.config.num_replicas - 1 || !replicas.every((r) => r.current && !r.offline))
-    return `${info.config.name} has ${String(replicas.filter((r) => r.current && !r.offline).length + 1)} of ${String(info.config.num_replicas)} replicas current`;
+  const replicas = all.filter((r) => r.name !== stopped);
+  const wanted = info.config.num_replicas - (replicas.length < all.length ? 1 : 0);
+  if (replicas.length !== wanted - 1 || !replicas.every((r) => r.current && !r.offline))
+    return `${info.config.name} has ${String(replicas.filter((r) => r.current && !r.offline).length + 1)} of ${String(wanted)} replicas current${wanted < info.config.num_replicas ? ` (and one on ${stopped ?? ""}, stopped)` : ""}`;
   return undefined;
 }
 
-/** Every stream in `streams` whole, on the cluster `nc` is connected to. */
-export function waitStreams(nc: NatsConnection, streams: string[], timeoutMs: number, without?: string): Promise<void> {
+/**
+ * Every stream in `streams` whole, on the cluster `nc` is connected to; `stopped`: a member that
+ * has left already (stopped, not removed), whose replicas are not waited for.
+ */
+export function waitStreams(
+  nc: NatsConnection,
+  streams: string[],
+  timeoutMs: number,
+  without?: string,
+  stopped?: string,
+): Promise<void> {
   return until(
-    `streams with current replicas${without === undefined ? "" : ` off ${without}`}`,
+    `streams with current replicas${without === undefined ? "" : ` off ${without}`}${stopped === undefined ? "" : ` but on ${stopped} (stopped)`}`,
     timeoutMs,
     async () => {
       const jsm = await jetstreamManager(nc, { timeout: 2_000, checkAPI: false });
       for (const stream of streams) {
-        const problem = streamProblem(await jsm.streams.info(stream), without);
+        const problem = streamProblem(await jsm.streams.info(stream), without, stopped);
         if (problem !== undefined) return problem;
       }
       return undefined;

@@ -355,10 +355,14 @@ async function cutOver(ctx: StepContext, step: TransitionStep): Promise<StepResu
     if (ctx.run.state.transition?.staging[name] === undefined) {
       // The members that stay must hold every stream current first: a stream whose other replica
       // still lags (after rolling restarts; seen on 2.10.27) has no quorum once this one leaves.
+      // A run that ended once it had stopped (killed) left it out already: its replicas are not waited for.
       const staying = clusterOf(ctx.from, step.cluster)
         .servers.filter((n) => n !== name)
         .map((n) => serverIn(ctx.from, n));
-      await withConnection(ctx.run, staying, "app", (nc) => waitStreams(nc, streamsOf(ctx.from), ctx.healthTimeoutMs));
+      const left = running(ctx.run, name) ? undefined : name;
+      await withConnection(ctx.run, staying, "app", (nc) =>
+        waitStreams(nc, streamsOf(ctx.from), ctx.healthTimeoutMs, undefined, left),
+      );
       await stopServer(ctx.run, name, "lame-duck", stopBudgetMs(ctx.from));
       ctx.faults.at("server-stopped");
       retireStore(ctx.run, name);
