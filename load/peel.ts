@@ -7,6 +7,7 @@
  */
 import { jetstream, type JetStreamClient } from "@nats-io/jetstream";
 import { TimeoutError, type Msg, type NatsConnection } from "@nats-io/nats-core";
+import { randomBytes } from "node:crypto";
 import { connectNode } from "./connect";
 import { performance } from "node:perf_hooks";
 import type { ClientSettings } from "../sizing/types";
@@ -53,6 +54,12 @@ export class SimPeel {
   private nc: NatsConnection | undefined;
   private js: JetStreamClient | undefined;
   private writes = 0;
+  /**
+   * Sets this peel's write ids apart from another run's of the same peel id: a write id is the
+   * write's Nats-Msg-Id, and a stream takes a new write with an id it saw within its duplicate
+   * window for a retry of that one (acknowledged with the first's sequence, stored nowhere).
+   */
+  private readonly run = randomBytes(4).toString("hex");
   private up = false;
   /** Wall-clock times (performance.now()) of this peel's acknowledged writes, when asked for. */
   readonly ackTimes: number[] = [];
@@ -147,7 +154,7 @@ export class SimPeel {
   async put(bucket: string, key: string, bytes: number): Promise<boolean> {
     const js = this.js;
     if (js === undefined) throw new Error(`${this.id} is not connected`);
-    const writeId = `${this.id}:${String(++this.writes)}`;
+    const writeId = `${this.id}:${String(++this.writes)}:${this.run}`;
     const subject = kvPutSubject(this.address.domain, bucket, key);
     const data = payload(writeId, bytes);
     const started = performance.now();
