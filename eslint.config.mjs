@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "lib/", "node_modules/", "coverage/", ".worktrees/", "test/fixtures/"] },
+  { ignores: ["dist/", "dist.*/", "lib/", "node_modules/", "coverage/", ".worktrees/", "test/fixtures/"] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

@@ -12,11 +12,12 @@ import {
   jetstream,
   jetstreamManager,
   type JetStreamClient,
+  type Consumer,
   type JetStreamManager,
   type JsMsg,
   type PubAck,
 } from "@nats-io/jetstream";
-import { headers as newHeaders, type MsgHdrs, type NatsConnection } from "@nats-io/nats-core";
+import { headers as newHeaders, nuid, type MsgHdrs, type NatsConnection } from "@nats-io/nats-core";
 
 const API_TIMEOUT_MS = 10_000;
 /** Publishes in flight into the copy at once. */
@@ -74,6 +75,80 @@ async function firstFrom(nc: NatsConnection, stream: string, seq: number): Promi
   throw new Error(
     `${stream}: reading from sequence ${String(seq)} failed: ${answer.error?.description ?? reply.string()}`,
   );
+}
+
+/** How long a round tries to get its consumer made, over every attempt. */
+const CONSUMER_DEADLINE_MS = 60_000;
+/** How often a pending create asks whether its consumer was placed on a server that is offline. */
+const PROBE_MS = 1_000;
+/** JetStream's "consumer is offline" (JSConsumerOfflineErr). */
+const CONSUMER_OFFLINE = 10119;
+
+/** Resolves once the meta leader reports `name` offline (placed on servers that are all down). */
+function reportedOffline(nc: NatsConnection, stream: string, name: string, settled: () => boolean): Promise<void> {
+  return new Promise((resolve) => {
+    const probe = async (): Promise<void> => {
+      while (!settled()) {
+        await new Promise((r) => setTimeout(r, PROBE_MS));
+        if (settled()) return;
+        const reply = await nc
+          .request(`$JS.API.CONSUMER.INFO.${stream}.${name}`, "", { timeout: PROBE_MS })
+          .catch(() => undefined);
+        const code = reply?.json<{ error?: { err_code?: number } }>().error?.err_code;
+        if (code === CONSUMER_OFFLINE) {
+          resolve();
+          return;
+        }
+      }
+    };
+    void probe();
+  });
+}
+
+/**
+ * The round's ordered consumer on the source, from `start`. Its create is answered by the server
+ * it is placed on, so it may go unanswered: nats-server 2.9 places an R1 consumer on any of the
+ * stream's peers, one that has left the cluster too (and the meta leader then reports it offline),
+ * and no server answers while a meta leader is being elected. Each attempt has a name of its own;
+ * one reported offline is given up at once (and deleted, as far as the cluster can), one
+ * unanswered after the API timeout too; attempts stop at a deadline, with the last error.
+ */
+async function orderedConsumer(nc: NatsConnection, stream: string, start: number): Promise<Consumer> {
+  const js = jetstream(nc, { timeout: API_TIMEOUT_MS });
+  const deadline = Date.now() + CONSUMER_DEADLINE_MS;
+  const failures: string[] = [];
+  for (;;) {
+    const prefix = nuid.next();
+    const name = `${prefix}_1`;
+    let settled = false;
+    const created = js.consumers
+      .get(stream, { name_prefix: prefix, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: start })
+      .finally(() => {
+        settled = true;
+      });
+    const outcome = await Promise.race([
+      created.then(
+        (consumer) => ({ consumer }),
+        (error: unknown) => ({ error }),
+      ),
+      reportedOffline(nc, stream, name, () => settled).then(() => ({ error: new Error(`${name} was placed offline`) })),
+    ]);
+    settled = true;
+    if ("consumer" in outcome) return outcome.consumer;
+    // The create may still be answered after all: that consumer is not used.
+    created.catch(() => undefined);
+    jetstreamManager(nc, { timeout: API_TIMEOUT_MS, checkAPI: false })
+      .then((jsm) => jsm.consumers.delete(stream, name))
+      .catch(() => undefined);
+    const error = outcome.error;
+    failures.push(String(error));
+    const unanswered = /placed offline|timeout|no responders|temporarily unavailable/i.test(String(error));
+    if (!unanswered) throw error;
+    if (Date.now() > deadline)
+      throw new Error(
+        `${stream}: no consumer to read from sequence ${String(start)} within ${String(CONSUMER_DEADLINE_MS / 1000)} s (${String(failures.length)} attempts: ${failures.join("; ")})`,
+      );
+  }
 }
 
 class Publisher {
@@ -169,10 +244,7 @@ async function round(
   };
   const first = await firstFrom(peers.source, stream, start + 1);
   if (first !== undefined) {
-    const consumer = await jetstream(peers.source, { timeout: API_TIMEOUT_MS }).consumers.get(stream, {
-      deliver_policy: DeliverPolicy.StartSequence,
-      opt_start_seq: first,
-    });
+    const consumer = await orderedConsumer(peers.source, stream, first);
     const messages = await consumer.consume({ max_messages: 1_000 });
     try {
       for await (const msg of messages) {

@@ -6,8 +6,7 @@
  * stream leader (a 503), is made again on the next connection instead of waiting out its timeout.
  */
 import { jetstream, type JetStreamClient } from "@nats-io/jetstream";
-import { TimeoutError, type Msg, type NatsConnection } from "@nats-io/nats-core";
-import { randomBytes } from "node:crypto";
+import { nuid, TimeoutError, type Msg, type NatsConnection } from "@nats-io/nats-core";
 import { connectNode } from "./connect";
 import { performance } from "node:perf_hooks";
 import type { ClientSettings } from "../sizing/types";
@@ -30,6 +29,13 @@ export interface PeelAddress {
 export function kvPutSubject(domain: string | undefined, bucket: string, key: string): string {
   return domain === undefined ? `$KV.${bucket}.${key}` : `$JS.${domain}.API.$KV.${bucket}.${key}`;
 }
+
+/**
+ * Names this process's writes apart from any earlier run's: a write id is its `Nats-Msg-Id`, and a
+ * stream acknowledges a second write under an id it saw within its duplicate window (2 minutes)
+ * as a duplicate of the first, naming that one's sequence, stored or since removed.
+ */
+const RUN = nuid.next().slice(-8);
 
 /** A write's payload: its id, a newline, then filler up to `bytes`. */
 export function payload(writeId: string, bytes: number): Uint8Array {
@@ -54,12 +60,6 @@ export class SimPeel {
   private nc: NatsConnection | undefined;
   private js: JetStreamClient | undefined;
   private writes = 0;
-  /**
-   * Sets this peel's write ids apart from another run's of the same peel id: a write id is the
-   * write's Nats-Msg-Id, and a stream takes a new write with an id it saw within its duplicate
-   * window for a retry of that one (acknowledged with the first's sequence, stored nowhere).
-   */
-  private readonly run = randomBytes(4).toString("hex");
   private up = false;
   /** Wall-clock times (performance.now()) of this peel's acknowledged writes, when asked for. */
   readonly ackTimes: number[] = [];
@@ -154,7 +154,7 @@ export class SimPeel {
   async put(bucket: string, key: string, bytes: number): Promise<boolean> {
     const js = this.js;
     if (js === undefined) throw new Error(`${this.id} is not connected`);
-    const writeId = `${this.id}:${String(++this.writes)}:${this.run}`;
+    const writeId = `${this.id}:${RUN}:${String(++this.writes)}`;
     const subject = kvPutSubject(this.address.domain, bucket, key);
     const data = payload(writeId, bytes);
     const started = performance.now();

@@ -69,45 +69,77 @@ export function waitLeafLinks(servers: TopologyServer[], timeoutMs: number): Pro
   });
 }
 
-/**
- * Why a stream is not whole (a leader and every replica current, none on `without`); a replica
- * on `stopped` (a member that has left already) is neither waited for nor counted.
- */
-export function streamProblem(info: StreamInfo, without?: string, stopped?: string): string | undefined {
-  const all = info.cluster?.replicas ?? [];
-  const peers = [info.cluster?.leader ?? "", ...all.map((r) => r.name)];
+/** Why a stream is not whole (a leader and every replica current, none on `without`). */
+export function streamProblem(info: StreamInfo, without?: string): string | undefined {
+  const replicas = info.cluster?.replicas ?? [];
+  const peers = [info.cluster?.leader ?? "", ...replicas.map((r) => r.name)];
   if (without !== undefined && peers.includes(without)) return `${info.config.name} still has a replica on ${without}`;
   if (info.config.num_replicas <= 1) return undefined;
   if ((info.cluster?.leader ?? "") === "") return `${info.config.name} has no leader`;
-  const replicas = all.filter((r) => r.name !== stopped);
-  const wanted = info.config.num_replicas - (replicas.length < all.length ? 1 : 0);
-  if (replicas.length !== wanted - 1 || !replicas.every((r) => r.current && !r.offline))
-    return `${info.config.name} has ${String(replicas.filter((r) => r.current && !r.offline).length + 1)} of ${String(wanted)} replicas current${wanted < info.config.num_replicas ? ` (and one on ${stopped ?? ""}, stopped)` : ""}`;
+  if (replicas.length !== info.config.num_replicas - 1 || !replicas.every((r) => r.current && !r.offline))
+    return `${info.config.name} has ${String(replicas.filter((r) => r.current && !r.offline).length + 1)} of ${String(info.config.num_replicas)} replicas current`;
   return undefined;
 }
 
 /**
- * Every stream in `streams` whole, on the cluster `nc` is connected to; `stopped`: a member that
- * has left already (stopped, not removed), whose replicas are not waited for.
+ * Why a stream would have no quorum once `leaving` is gone: fewer than a majority of its replicas
+ * current on the other servers (its leader counts as current; if `leaving` leads, it hands off to a
+ * current one as it leaves).
  */
-export function waitStreams(
+export function quorumProblem(info: StreamInfo, leaving: string): string | undefined {
+  const name = info.config.name;
+  const leader = info.cluster?.leader ?? "";
+  if (info.config.num_replicas <= 1)
+    return leader === leaving ? `${name} has its one replica on ${leaving}` : undefined;
+  if (leader === "") return `${name} has no leader`;
+  const current = [leader, ...(info.cluster?.replicas ?? []).filter((r) => r.current && !r.offline).map((r) => r.name)];
+  const elsewhere = current.filter((n) => n !== leaving).length;
+  const quorum = Math.floor(info.config.num_replicas / 2) + 1;
+  if (elsewhere < quorum)
+    return `${name} has ${String(elsewhere)} replicas current besides ${leaving}'s, ${String(quorum)} needed`;
+  return undefined;
+}
+
+function waitEveryStream(
   nc: NatsConnection,
   streams: string[],
+  what: string,
   timeoutMs: number,
-  without?: string,
-  stopped?: string,
+  problem: (info: StreamInfo) => string | undefined,
 ): Promise<void> {
-  return until(
-    `streams with current replicas${without === undefined ? "" : ` off ${without}`}${stopped === undefined ? "" : ` but on ${stopped} (stopped)`}`,
+  return until(what, timeoutMs, async () => {
+    const jsm = await jetstreamManager(nc, { timeout: 2_000, checkAPI: false });
+    for (const stream of streams) {
+      const found = problem(await jsm.streams.info(stream));
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  });
+}
+
+/** Every stream in `streams` whole, on the cluster `nc` is connected to. */
+export function waitStreams(nc: NatsConnection, streams: string[], timeoutMs: number, without?: string): Promise<void> {
+  return waitEveryStream(
+    nc,
+    streams,
+    `streams with current replicas${without === undefined ? "" : ` off ${without}`}`,
     timeoutMs,
-    async () => {
-      const jsm = await jetstreamManager(nc, { timeout: 2_000, checkAPI: false });
-      for (const stream of streams) {
-        const problem = streamProblem(await jsm.streams.info(stream), without, stopped);
-        if (problem !== undefined) return problem;
-      }
-      return undefined;
-    },
+    (info) => streamProblem(info, without),
+  );
+}
+
+/**
+ * Every stream in `streams` keeps a quorum without `leaving` (which may have stopped already):
+ * the replicas of the servers that stay are current.
+ */
+export function waitQuorumWithout(
+  nc: NatsConnection,
+  streams: string[],
+  leaving: string,
+  timeoutMs: number,
+): Promise<void> {
+  return waitEveryStream(nc, streams, `streams with a quorum current without ${leaving}`, timeoutMs, (info) =>
+    quorumProblem(info, leaving),
   );
 }
 

@@ -9,6 +9,7 @@
 import { rm } from "node:fs/promises";
 import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
+import { handOffLeaders } from "../jetstream/hand-off";
 import { runReconcileJob } from "../jetstream/reconcile-job";
 import { copyStreams, freeze, type CopyProgress, type CopyResult } from "../jetstream/stream-copy";
 import { targetReplicas } from "../sizing/kv";
@@ -20,7 +21,7 @@ import { reconcileJob } from "./kv";
 import { freePorts } from "./ports";
 import { writeState } from "./state";
 import type { StepFaults } from "./transition-faults";
-import { inMetaGroup, waitLeafLinks, waitMetaGroup, waitStreams } from "./transition-health";
+import { inMetaGroup, waitLeafLinks, waitMetaGroup, waitQuorumWithout, waitStreams } from "./transition-health";
 import {
   connectTo,
   forget,
@@ -81,6 +82,25 @@ export async function withConnection<T>(
 }
 
 const streamsOf = (t: Topology): string[] => t.plan.kv.map((b) => b.stream);
+
+/** How long a member's stream leaders get to move to the members that stay before it stops. */
+const HAND_OFF_MS = 10_000;
+
+/**
+ * Stops a cluster member through lame duck, its stream leaders handed to `staying` first (see
+ * jetstream/hand-off.ts): a stream it led otherwise refuses writes until an election after it is gone.
+ */
+async function stopMember(ctx: StepContext, name: string, staying: TopologyServer[]): Promise<void> {
+  const others = staying.filter((s) => s.name !== name);
+  if (others.length > 0 && running(ctx.run, name)) {
+    const handOff = await withConnection(ctx.run, others, "app", (nc) =>
+      handOffLeaders(nc, streamsOf(ctx.from), name, HAND_OFF_MS),
+    ).catch((error: unknown) => ({ moved: [], stillLed: [`(not asked: ${String(error)})`] }));
+    if (handOff.stillLed.length > 0)
+      ctx.report(`${name} still leads ${handOff.stillLed.join(", ")}: lame duck hands them off as it stops`);
+  }
+  await stopServer(ctx.run, name, "lame-duck", stopBudgetMs(ctx.from));
+}
 
 /** Each stream's last sequence on the cluster `nc` is connected to (streams it lacks left out). */
 export async function lastSeqs(nc: NatsConnection, streams: string[]): Promise<Record<string, number>> {
@@ -149,7 +169,9 @@ async function restart(ctx: StepContext, step: TransitionStep): Promise<StepResu
     server.role === "core" && (clusterOf(ctx.to, server.cluster).servers.length === 1 || members.length <= 1);
   // A single server's clients have no other server: writes stop until it is back.
   if (alone) setHold(ctx.run, { kind: "restart", server: name });
-  await stopServer(ctx.run, name, alone ? "terminate" : "lame-duck", stopBudgetMs(ctx.from));
+  if (alone || server.role !== "core")
+    await stopServer(ctx.run, name, alone ? "terminate" : "lame-duck", stopBudgetMs(ctx.from));
+  else await stopMember(ctx, name, members);
   ctx.faults.at("server-stopped");
   startServer(ctx.run, ctx.to, name, { keepDown: ctx.faults.keepsDown });
   if (server.role === "leaf") await waitLeafLinks([server], ctx.healthTimeoutMs);
@@ -355,15 +377,14 @@ async function cutOver(ctx: StepContext, step: TransitionStep): Promise<StepResu
     if (ctx.run.state.transition?.staging[name] === undefined) {
       // The members that stay must hold every stream current first: a stream whose other replica
       // still lags (after rolling restarts; seen on 2.10.27) has no quorum once this one leaves.
-      // A run that ended once it had stopped (killed) left it out already: its replicas are not waited for.
+      // What this one holds does not count (run again, it may have stopped already).
       const staying = clusterOf(ctx.from, step.cluster)
         .servers.filter((n) => n !== name)
         .map((n) => serverIn(ctx.from, n));
-      const left = running(ctx.run, name) ? undefined : name;
       await withConnection(ctx.run, staying, "app", (nc) =>
-        waitStreams(nc, streamsOf(ctx.from), ctx.healthTimeoutMs, undefined, left),
+        waitQuorumWithout(nc, streamsOf(ctx.from), name, ctx.healthTimeoutMs),
       );
-      await stopServer(ctx.run, name, "lame-duck", stopBudgetMs(ctx.from));
+      await stopMember(ctx, name, staying);
       ctx.faults.at("server-stopped");
       retireStore(ctx.run, name);
     }
@@ -425,7 +446,7 @@ async function setLimits(ctx: StepContext, step: TransitionStep): Promise<StepRe
 /** A member leaves: lame duck, then its peer removed (only an offline peer can be), then catch-up. */
 async function moveReplicas(ctx: StepContext, step: TransitionStep): Promise<StepResult> {
   const name = step.servers[0] ?? "";
-  await stopServer(ctx.run, name, "lame-duck", stopBudgetMs(ctx.from));
+  await stopMember(ctx, name, runningMembers(ctx, step.cluster ?? ""));
   ctx.faults.at("server-stopped");
   forget(ctx.run, name);
   const members = runningMembers(ctx, step.cluster ?? "");

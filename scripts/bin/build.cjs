@@ -9,11 +9,22 @@ const fs = require("node:fs");
 const path = require("node:path");
 const { ROOT, DIST, STAMP, BUNDLED_ENTRIES, bundledEntry, bundledInputs, sourceFiles } = require("./sources.cjs");
 
+/**
+ * Builds into a directory beside dist/ and swaps it in whole: tests run in parallel workers, and a
+ * build (`npm pack` runs prepare) must not take dist/ away from a command starting meanwhile.
+ * The beside directory is at dist/'s depth, so the source maps' relative paths hold after the swap.
+ */
 function build() {
-  fs.rmSync(DIST, { recursive: true, force: true });
+  const staging = `${DIST}.building-${String(process.pid)}`;
+  fs.rmSync(staging, { recursive: true, force: true });
+  buildInto(staging);
+  swapIn(staging);
+}
+
+function buildInto(out) {
   require("esbuild").buildSync({
     entryPoints: sourceFiles(),
-    outdir: DIST,
+    outdir: out,
     outbase: ROOT,
     format: "cjs",
     platform: "node",
@@ -27,7 +38,7 @@ function build() {
   for (const name of BUNDLED_ENTRIES) {
     const { metafile } = require("esbuild").buildSync({
       entryPoints: [path.join(ROOT, "scripts", `${name}.ts`)],
-      outfile: bundledEntry(name),
+      outfile: path.join(out, path.relative(DIST, bundledEntry(name))),
       absWorkingDir: ROOT,
       bundle: true,
       format: "cjs",
@@ -38,10 +49,30 @@ function build() {
       logLevel: "warning",
     });
     const ours = Object.keys(metafile.inputs).filter((file) => !file.startsWith("node_modules/"));
-    fs.writeFileSync(bundledInputs(name), `${JSON.stringify(ours)}\n`);
+    fs.writeFileSync(path.join(out, path.relative(DIST, bundledInputs(name))), `${JSON.stringify(ours)}\n`);
   }
   require("./bundle.cjs").writeBundle();
-  fs.writeFileSync(STAMP, `${new Date().toISOString()}\n`);
+  fs.writeFileSync(path.join(out, path.relative(DIST, STAMP)), `${new Date().toISOString()}\n`);
+}
+
+/**
+ * Two renames with nothing between them; a build that finished first meanwhile wins (the same
+ * sources, the same output) and this one is dropped.
+ */
+function swapIn(staging) {
+  const old = `${DIST}.old-${String(process.pid)}`;
+  try {
+    fs.renameSync(DIST, old);
+  } catch (error) {
+    if (error.code !== "ENOENT") throw error;
+  }
+  try {
+    fs.renameSync(staging, DIST);
+  } catch (error) {
+    if (error.code !== "ENOTEMPTY" && error.code !== "EEXIST") throw error;
+    fs.rmSync(staging, { recursive: true, force: true });
+  }
+  fs.rmSync(old, { recursive: true, force: true });
 }
 
 module.exports = { build };

@@ -2,6 +2,8 @@
  * The bundle the targets deploy as their KV reconcile (shipped prebuilt in the package), loaded
  * as the function runtime would load it and run against a real 3-node cluster (Debian sid's
  * nats-server).
+ *
+ * @servers
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";

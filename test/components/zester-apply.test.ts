@@ -91,6 +91,10 @@ interface Report {
 }
 
 describe("zester-apply", () => {
+  // A test runs the agent as a python3 process up to four times, each answered from this process:
+  // with every core busy (the suite runs several workers a core) that outlasts jest's default 5 s.
+  jest.setTimeout(30_000);
+
   let dir = "";
   let root = "";
   let log = "";

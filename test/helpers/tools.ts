@@ -1,7 +1,8 @@
 /**
  * The outside tools the tests run, none of which a new machine has: Debian's builds, fetched into
  * `.cache/` (never installed) and run from there. This is the one list: global-setup.cjs fetches
- * all of it before the workers start, and every test runs a tool through the functions below.
+ * the tools and global-setup-servers.cjs the nats-server builds before the workers start, and
+ * every test runs a tool through the functions below.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -54,14 +55,18 @@ export const nftTool = (): NftTool => nftIn(nftablesTree());
 /** Debian bookworm's xfsprogs with the libraries it needs, as a tree (image.ts makes it a host's layer). */
 export const xfsprogsTree = (): string => twinXfsprogsTree();
 
-/** Everything above, fetched once before the tests (a no-op when `.cache/` has it). */
+/** The tools above, fetched once before the tests (a no-op when `.cache/` has it). */
 export function fetchTestTools(): void {
-  for (const suite of TRANSITION_SUITES) fetchFromDebian(suite);
   promtool();
   shellcheckBinary();
   cloudInitTree();
   nftTool();
   xfsprogsTree();
+}
+
+/** Every nats-server line a test runs, fetched once before the server tests. */
+export function fetchNatsServers(): void {
+  for (const suite of TRANSITION_SUITES) fetchFromDebian(suite);
 }
 
 export interface ToolRun {

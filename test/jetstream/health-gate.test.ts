@@ -1,6 +1,8 @@
 /**
  * The health gate a rollout waits at (run by the deployed function) against a real 3-node
  * cluster: it passes while every server answers /healthz, and fails naming the one that does not.
+ *
+ * @servers
  */
 import { awaitHealthy } from "../../jetstream/health-gate";
 import { handler } from "../../jetstream/reconcile-job";

@@ -6,6 +6,8 @@
  * it in small frames, a block of small KV entries outlasted the server's 5 s stall watchdog
  * ("restore failed: io: read/write on closed pipe"). Every sequence number must survive, gaps
  * included, while writes go on during the copy.
+ *
+ * @servers
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";

@@ -5,6 +5,8 @@
  * restarted it) while its streams still have the single-small tier's limits (the job kept that
  * tier's buckets until now). The report is written only once every stream is as the wanted tier plans it,
  * and not at all when lowering a limit would drop messages.
+ *
+ * @servers
  */
 import { jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";

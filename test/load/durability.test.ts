@@ -1,3 +1,4 @@
+/** @servers */
 import { measureKvPuts, startDurabilityTier, syncsAlways } from "../../load/durability";
 import { loadState } from "../../load/servers";
 import { fetchFromDebian } from "../../local/nats-binary";

@@ -1,3 +1,4 @@
+/** @servers @long */
 import { existsSync, readdirSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";

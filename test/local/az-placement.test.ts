@@ -3,6 +3,8 @@
  * cluster spread 2-2-1 like on AWS: every R3 stream must get its replicas in three different
  * zones. Without `unique_tag`, six streams would all land on three zones by chance less than
  * 1 time in 200 (4 of the 10 server triples span three zones: 0.4^6).
+ *
+ * @servers
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";

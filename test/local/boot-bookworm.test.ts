@@ -1,3 +1,4 @@
+/** @servers */
 import { bootTiers } from "./boot-tiers";
 
 bootTiers("bookworm");

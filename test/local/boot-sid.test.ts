@@ -1,3 +1,4 @@
+/** @servers @long */
 import { bootTiers } from "./boot-tiers";
 
 bootTiers("sid");

@@ -3,6 +3,8 @@
  * gateways form ONE JetStream meta group, so a region cut off from the others has no quorum.
  * Two 3-server clusters are booted with gateways (configs written by the project's serializer)
  * on each tested nats-server version, and the meta group is read from /jsz.
+ *
+ * @servers
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";

@@ -1,3 +1,4 @@
+/** @servers */
 import { jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { reconcileKv, startDriftCorrection, type BucketChange } from "../../jetstream/reconcile";

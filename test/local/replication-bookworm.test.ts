@@ -1,3 +1,4 @@
+/** @servers */
 import { replicationAcrossRegions } from "./replication";
 
 replicationAcrossRegions("bookworm");

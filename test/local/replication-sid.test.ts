@@ -1,3 +1,4 @@
+/** @servers @long */
 import { replicationAcrossRegions } from "./replication";
 
 replicationAcrossRegions("sid");

@@ -1,3 +1,4 @@
+/** @servers */
 import { securityChecks } from "./security-checks";
 
 securityChecks("sid");

@@ -10,6 +10,8 @@
  * server's restart is failed, each in several ways, and one step of each other kind (a member's
  * restart, members added, a member removed, limits and replicas set, stores deleted): the steps
  * of one kind run the same code. Afterwards every acknowledged write is read back.
+ *
+ * @servers @long
  */
 import { existsSync } from "node:fs";
 import { fillFacts, factsHeld } from "../../load/fill";

@@ -4,6 +4,8 @@
  * to 50 and up to 150,000, each transition under writes with `facts` filled with 100,000 entries
  * first (see transitions.ts). The chains run at once: most of their time is servers in lame duck
  * waiting out their grace period, which overlaps.
+ *
+ * @servers @long
  */
 import { TRANSITION_SUITES } from "../helpers/tools";
 import { chain } from "./transitions";

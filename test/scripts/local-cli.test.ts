@@ -1,3 +1,4 @@
+/** @servers */
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync, rmSync, statSync } from "node:fs";
 import { Kvm } from "@nats-io/kv";

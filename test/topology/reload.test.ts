@@ -3,6 +3,8 @@
  * (bookworm's 2.9.10 and the current release): a server of a running 3-node cluster gets a config
  * that differs in that key only, a SIGHUP, and must log a reload, not a refusal. A key left out
  * of the list (lame_duck_duration) is refused on both, so the check can tell the two apart.
+ *
+ * @servers
  */
 import { localConfInput } from "../../local/server-auth";
 import { spawn } from "node:child_process";

@@ -3,6 +3,8 @@
  * with the real rendered user data (topology/render/bootstrap.ts) from a NoCloud seed: the users,
  * the files, the data disk's script and unit (the real ones, on an EBS-like volume), the agent's
  * unit and timer enabled in init's order; the next boot mounts the disk again by init alone.
+ *
+ * @servers
  */
 import { mkdtempSync } from "node:fs";
 import os from "node:os";

@@ -3,6 +3,8 @@
  * control socket; `exec` as a client of a site's subnet with this machine's files and the
  * command's own streams and exit status; `down` leaves no process, namespace or mount; a daemon
  * that died is reported with the way to clean up, and `down` cleans up after it.
+ *
+ * @servers
  */
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";

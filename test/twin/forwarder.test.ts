@@ -3,6 +3,8 @@
  * unhealthy one stops taking new ones, none healthy fails open (NLB) or refuses (a Service
  * without endpoints), the client's address reaches the target unless translated, and probes pass
  * through the targets' own packet filter.
+ *
+ * @servers
  */
 import { mkdtempSync } from "node:fs";
 import os from "node:os";

@@ -5,6 +5,8 @@
  * subnet, with this machine's files, connects with the master's credentials (operator mode's JWT
  * and seed); a host is cut off and back;
  * a reload (ExecReload, $MAINPID) moves the config load time; nothing is left afterwards.
+ *
+ * @servers
  */
 import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";

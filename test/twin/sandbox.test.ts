@@ -2,6 +2,8 @@
  * The twin's hosts and network: real namespaces, made without root. Each host has its own
  * address, name, root and processes; packets between hosts are filtered as policies say; a cut
  * drops everything; stopping the sandbox leaves nothing behind.
+ *
+ * @servers
  */
 import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync } from "node:fs";
 import os from "node:os";

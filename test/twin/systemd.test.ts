@@ -3,6 +3,8 @@
  * at boot, a failed required oneshot keeps its dependent down, timers fire, the agent's and
  * cloud-init's systemctl words answer as systemctl(1) does, and a power-off stops units in the
  * reverse order by their stop path.
+ *
+ * @servers
  */
 import { mkdtempSync } from "node:fs";
 import os from "node:os";

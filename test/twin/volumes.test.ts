@@ -4,6 +4,8 @@
  * mounted file system has the superblock's size; a grown volume keeps the old size until
  * xfs_growfs; an EBS-like volume keeps its files across a power cycle, an instance-store-like one
  * comes back blank.
+ *
+ * @servers
  */
 import { mkdtempSync } from "node:fs";
 import os from "node:os";
