@@ -7,7 +7,7 @@
  *   (and, with the twins, network namespaces). Their global setup fetches the nats-server builds.
  *
  * Workers: most of a server test's time is spent waiting on its servers (elections, lame duck,
- * catch-up), not on a core, so `npm test` runs several workers per core (ZESTER_TEST_WORKERS
+ * catch-up), not on a core, so `npm test` runs more workers than cores (ZESTER_TEST_WORKERS
  * overrides it; jest's own default, cores − 1, is one worker on two cores). The sequencer
  * (test/helpers/sequencer.cjs) starts files marked `@long` first, so the minutes they take
  * overlap everything else instead of trailing it.
@@ -40,12 +40,15 @@ const transform = {
 };
 
 /** Workers per core for a run that includes the server tests. */
-const WORKERS_PER_CORE = 2;
+// Two a core loaded two cores to a load of 8-9 while the unit files (Pulumi mocks, whole plans)
+// took their share: 5-node tiers then formed their meta group too late for their tests.
+const WORKERS_PER_CORE = 1.5;
 
 /** @type {import('jest').Config} */
 module.exports = {
-  maxWorkers: process.env.ZESTER_TEST_WORKERS ?? Math.max(2, os.availableParallelism() * WORKERS_PER_CORE),
+  maxWorkers: process.env.ZESTER_TEST_WORKERS ?? Math.max(2, Math.round(os.availableParallelism() * WORKERS_PER_CORE)),
   globalSetup: "<rootDir>/test/helpers/global-setup.cjs",
+  globalTeardown: "<rootDir>/test/helpers/global-teardown.cjs",
   testSequencer: "<rootDir>/test/helpers/sequencer.cjs",
   reporters: ["default", "<rootDir>/test/helpers/summary-reporter.cjs"],
   projects: [

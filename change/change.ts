@@ -66,6 +66,7 @@ export function planChange(before: Deployment | undefined, after: Deployment): C
   for (const s of after.servers)
     if (!known.has(s.name)) changes.push({ server: s.name, action: "create", risks: [], why: ["new"] });
   checkStandaloneToCluster(before, after, refused);
+  checkAccounts(before, after, refused);
   checkQuorum(before, changes, refused);
   return { changes, refused };
 }
@@ -136,6 +137,21 @@ function checkStandaloneToCluster(before: Deployment, after: Deployment, refused
         reason: `${single.name} runs alone; a standalone server cannot become a member of a ${String(grown.length)}-server cluster keeping its JetStream data (measured: the streams are gone after the restart). The data has to be copied into a new cluster`,
       });
   }
+}
+
+/**
+ * A deployment from before per-peel identities keeps its streams in the account `ZESTER`; the
+ * servers now name the app account by its key, so they would come up without them.
+ */
+function checkAccounts(before: Deployment, after: Deployment, refused: Refusal[]): void {
+  if (before.accounts === after.accounts || after.accounts === undefined) return;
+  const core = before.servers.find((s) => s.data !== undefined);
+  if (core === undefined) return;
+  refused.push({
+    server: core.name,
+    risk: "data-loss",
+    reason: `the servers would move to per-peel identities (operator mode, docs/security.md), which names the app account by its key instead of ZESTER: JetStream keeps every KV bucket and job-events under the account's name, so the servers would come up without them. Back up the streams (\`nats stream backup\`) and restore them after, into a new stack or this one once it runs the new version`,
+  });
 }
 
 /**

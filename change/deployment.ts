@@ -57,12 +57,22 @@ export const DeployedServerSchema = z.object({
 });
 export type DeployedServer = z.infer<typeof DeployedServerSchema>;
 
+/**
+ * How clients are authenticated: `operator` (the accounts are JWTs, named by their keys;
+ * topology/auth.ts), or, absent, as before per-peel identities (accounts configured by name,
+ * `ZESTER`).
+ * JetStream keeps a stream under its account's name, so a deployment cannot go from the one to
+ * the other keeping its buckets (change.ts refuses it).
+ */
+export const ACCOUNTS = "operator";
+
 export const DeploymentSchema = z.object({
   version: z.literal(1),
   target: TargetNameSchema,
   tier: TierIdSchema,
   peels: z.number().int().min(0),
   natsVersion: z.string(),
+  accounts: z.literal(ACCOUNTS).optional(),
   servers: z.array(DeployedServerSchema),
 });
 export type Deployment = z.infer<typeof DeploymentSchema>;

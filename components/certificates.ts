@@ -9,6 +9,7 @@ import * as tls from "@pulumi/tls";
 import { commonName } from "../topology/auth";
 import { CERT_VALIDITY_DAYS, linkCertificates, type CertificateSpec } from "../topology/tls";
 import type { Topology } from "../topology/types";
+import type { IssuedExpiry } from "./certificate-alerts";
 import type { Children } from "./children";
 
 export interface IssuedCertificate {
@@ -20,6 +21,8 @@ export interface IssuedCertificate {
 export interface StackTls {
   /** The CA certificate (PEM): what every client and server verifies the others by. */
   ca: pulumi.Output<string>;
+  /** When each certificate issued so far expires (the CA's first): what the expiry alerts watch. */
+  expiries(): pulumi.Output<IssuedExpiry[]>;
   /** Issues a certificate for `spec` (once: call it once per certificate). */
   issue(spec: CertificateSpec, ipAddresses?: pulumi.Input<string>[]): IssuedCertificate;
   /** The link certificates the topology needs, by name (`leaf-link`, `region-link`). */
@@ -38,6 +41,20 @@ const ALGORITHM = { algorithm: "ECDSA", ecdsaCurve: "P256" } as const;
  */
 const pem = (value: pulumi.Output<string>, what: string): pulumi.Output<string> =>
   value.apply((v: string | undefined) => v ?? `(${what}, made at deploy)`);
+
+/**
+ * A certificate's expiry as the provider returns it. Mocks that echo a resource's inputs return
+ * none: only then a stand-in, a validity from now, so the rules still render; a deployed stack
+ * always has it.
+ */
+const endOf = (value: pulumi.Output<string>, what: string): pulumi.Output<string> =>
+  value.apply(
+    (v: string | undefined) =>
+      v ??
+      new Date(
+        Date.now() + (what === "CA" ? CERT_VALIDITY_DAYS.ca : CERT_VALIDITY_DAYS.server) * 86_400_000,
+      ).toISOString(),
+  );
 
 function privateKey(children: Children, local: string): tls.PrivateKey {
   return children.make(`${local}-key`, {}, (name, opts) => new tls.PrivateKey(name, ALGORITHM, opts));
@@ -58,6 +75,9 @@ export function stackTls(children: Children, t: Topology, stackId: string): Stac
       opts,
     );
   });
+  const issued: { name: string; notAfter: pulumi.Output<string> }[] = [
+    { name: "ca", notAfter: endOf(caCert.validityEndTime, "CA") },
+  ];
   const issue = (spec: CertificateSpec, ipAddresses: pulumi.Input<string>[] = []): IssuedCertificate => {
     const key = privateKey(children, `tls-${spec.name}`);
     const request = children.make(`tls-${spec.name}`, {}, (name, opts) => {
@@ -86,11 +106,16 @@ export function stackTls(children: Children, t: Topology, stackId: string): Stac
         opts,
       );
     });
+    issued.push({ name: spec.name, notAfter: endOf(cert.validityEndTime, spec.name) });
     return {
       cert: pem(cert.certPem, `${spec.name} certificate`),
       key: pulumi.secret(pem(key.privateKeyPem, `${spec.name} key`)),
     };
   };
   const links = new Map(linkCertificates(t).map((spec) => [spec.name, issue(spec)]));
-  return { ca: pem(caCert.certPem, "CA certificate"), issue, links };
+  const expiries = () =>
+    pulumi
+      .all(issued.map((c) => c.notAfter))
+      .apply((ends) => issued.map((c, i) => ({ name: c.name, notAfter: ends[i] ?? "" })));
+  return { ca: pem(caCert.certPem, "CA certificate"), expiries, issue, links };
 }

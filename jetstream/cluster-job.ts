@@ -45,11 +45,12 @@ export const ReconcileJobSchema = z.strictObject({
   /** The CA (PEM) the servers' certificates are verified by. */
   ca: z.string().min(1),
   /**
-   * The reconcile identity's NKey seed, or the name of the SSM SecureString parameter holding it
-   * (on AWS the job is in the function's environment, which is no place for a secret).
+   * The reconcile identity's credentials (its `.creds`), or the name of the SSM SecureString
+   * parameter holding them (on AWS the job is in the function's environment, which is no place
+   * for a secret).
    */
   credentials: z.union([
-    z.strictObject({ seed: z.string().min(1) }),
+    z.strictObject({ creds: z.string().min(1) }),
     z.strictObject({ ssmParameter: z.string().min(1), region: z.string().min(1) }),
   ]),
   clusterSize: z.number().int().min(1),
@@ -62,7 +63,7 @@ export const ReconcileJobSchema = z.strictObject({
 });
 export type ReconcileJob = z.infer<typeof ReconcileJobSchema>;
 
-/** The job of one cluster; `credentials` says where its seed is (ReconcileJobSchema). */
+/** The job of one cluster; `credentials` says where its credentials are (ReconcileJobSchema). */
 export function clusterJob(
   t: Topology,
   cluster: TopologyCluster,

@@ -171,8 +171,8 @@ async function kvReplicas(t: Topology, region: string): Promise<Map<string, numb
     cores.map((s) => getMonitoring(`${monitorUrl(s)}/jsz?accounts=true&streams=true&config=true`, JszSchema)),
   );
   for (const jsz of all) {
+    // Only the app account has JetStream (its JWT alone carries JetStream limits).
     for (const account of jsz?.account_details ?? []) {
-      if (account.name !== t.accounts.app) continue;
       for (const stream of account.stream_detail ?? [])
         if (stream.config !== undefined) replicas.set(stream.name, stream.config.num_replicas);
     }

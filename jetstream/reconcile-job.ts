@@ -4,6 +4,7 @@
  * with zod; the same `reconcileKv` the local target runs does the work.
  */
 import { readFileSync } from "node:fs";
+import { inboxPrefix } from "../topology/auth";
 import { JOB_ENV, JOB_FILE_ENV, ReconcileJobSchema, type ReconcileJob } from "./cluster-job";
 import { connectAdmin } from "./connect";
 import { readSecureParameter } from "./ssm-seed";
@@ -13,10 +14,11 @@ import { reconcileReplicas } from "./replicas";
 import { checkTransitionFits, reportTransition, type ReportWriter } from "./transition-job";
 import { targetReportWriter } from "./transition-report";
 
-/** The job's seed: in the job itself, or in the SSM parameter it names. */
-async function seedOf(job: ReconcileJob): Promise<string> {
+/** The job's credentials: in the job itself, or in the SSM parameter it names. */
+async function credsOf(job: ReconcileJob): Promise<string> {
   const c = job.credentials;
-  return "seed" in c ? c.seed : readSecureParameter(c.ssmParameter, c.region);
+  // The parameter is read trimmed; a `.creds` file's last line ends with a newline, which nats.js's parser needs.
+  return "creds" in c ? c.creds : `${await readSecureParameter(c.ssmParameter, c.region)}\n`;
 }
 
 /**
@@ -29,7 +31,11 @@ export async function runReconcileJob(
   write: ReportWriter = targetReportWriter,
   settleWithinMs?: number,
 ): Promise<BucketChange[]> {
-  const nc = await connectAdmin(job.servers, { seed: await seedOf(job), ca: job.ca });
+  const nc = await connectAdmin(job.servers, {
+    creds: await credsOf(job),
+    ca: job.ca,
+    inboxPrefix: inboxPrefix("reconcile"),
+  });
   try {
     if (job.transition !== undefined) await checkTransitionFits(nc, job, job.transition);
     const options = { clusterSize: job.clusterSize };

@@ -12,6 +12,7 @@ import path from "node:path";
 import { performance } from "node:perf_hooks";
 import type { StreamConfig, StreamInfo } from "@nats-io/jetstream";
 import { createInbox, type NatsConnection } from "@nats-io/nats-core";
+import { inboxPrefix } from "../topology/auth";
 import { S2StreamReader, streamIdentifier, uncompressedFrame } from "./s2-frames";
 
 const API_TIMEOUT_MS = 10_000;
@@ -65,7 +66,8 @@ export async function snapshotToFile(
   const done = new Promise<void>((resolve) => {
     finish = resolve;
   });
-  const inbox = createInbox();
+  // Copies run as the master's identity, whose only inbox is its own.
+  const inbox = createInbox(inboxPrefix("master"));
   const sub = nc.subscribe(inbox, {
     callback: (error, msg) => {
       if (failure !== undefined) return;

@@ -1,6 +1,6 @@
 /**
  * Reads a SecureString parameter with the AWS SDK that the Lambda Node.js runtime ships
- * (`@aws-sdk/client-ssm`): the reconcile function's seed is kept in SSM, never in its
+ * (`@aws-sdk/client-ssm`): the reconcile function's credentials are kept in SSM, never in its
  * environment. Loaded only there, at run time: the bundle does not carry the SDK, and nothing
  * else needs it.
  */

@@ -266,10 +266,10 @@ function regionCut(): Scenario {
       const cutOff = inRegion(link?.region);
       const hub = inRegion(link?.hub);
       const half = Math.max(1, Math.floor(peels / 2));
-      // The master's side: a hub-region client that writes into the cut-off region's domain.
-      const hubHome = t.leafSites.find((s) => s.region === link?.hub);
+      // The master's side: a client of the hub region's core (where masters run; a leaf server
+      // carries the peels' account only) that writes into the cut-off region's domain.
       const crossAddress: PeelAddress = {
-        ...peelAddress(t, { region: link?.hub ?? "", ...(hubHome === undefined ? {} : { site: hubHome.name }) }),
+        ...peelAddress(t, { region: link?.hub ?? "" }),
         ...(domainOf(t, link?.region ?? "") === undefined ? {} : { domain: domainOf(t, link?.region ?? "") }),
       };
       return [

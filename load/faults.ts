@@ -22,7 +22,7 @@ import {
   type ScenarioContext,
   type Timing,
 } from "./fault-scenarios";
-import { operatorIdentity, peelIdentity } from "./identity";
+import { masterIdentity, operatorIdentity, peelIdentity } from "./identity";
 import { mergeLedgers } from "./ledger";
 import { countLost } from "./readback";
 import { loadState, restartDelayMs, thawAll, tierWhole } from "./servers";
@@ -187,7 +187,14 @@ export async function runScenario(scenario: Scenario, options: FaultsOptions): P
     const state = ctx.state();
     for (const plan of (scenario.writers ?? defaultWriters)(ctx, options.peels))
       groups.push(
-        new WriterGroup(plan.group, plan.peels, peelIdentity(state), topology.plan.client.peel, WRITER_OPTIONS),
+        new WriterGroup(
+          plan.group,
+          plan.peels,
+          // Writes into another region's buckets are the masters' (peels' account stays in its region).
+          plan.group === "cross-region" ? () => masterIdentity(state) : (id) => peelIdentity(state, id),
+          topology.plan.client.peel,
+          WRITER_OPTIONS,
+        ),
       );
     await Promise.all(groups.map((g) => g.start()));
     // In the full suite peels have been connected for longer than their reconnect wait, as a

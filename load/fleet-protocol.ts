@@ -36,6 +36,8 @@ export type ToWorker = z.infer<typeof ToWorkerSchema>;
 export const FromWorkerSchema = z.discriminatedUnion("type", [
   z.object({
     type: z.literal("ready"),
+    /** Milliseconds the worker took to issue its peels' identities (before the first connection). */
+    issueMs: z.number().min(0),
     connected: z.number().int().min(0),
     connectFailures: z.record(z.number().int()),
   }),

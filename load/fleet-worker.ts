@@ -36,17 +36,19 @@ class Worker {
     const state = loadState(message.stateDir);
     const topology = topologyOf(state);
     const addresses = peelAddresses(topology);
-    const identity = peelIdentity(state);
     this.traffic = message.traffic;
+    // Every peel its own identity, as enrollment issues a real one: measured, it is part of the start.
+    const issuing = performance.now();
     for (let i = message.first; i < message.first + message.count; i++) {
       const address = addresses[(i - 1) % addresses.length];
       if (address === undefined) throw new Error("the topology has no home for peels");
       this.peels.push(
-        new SimPeel(peelId(i), address, identity, topology.plan.client.peel, this.ledger, {
+        new SimPeel(peelId(i), address, peelIdentity(state, peelId(i)), topology.plan.client.peel, this.ledger, {
           writeTimeoutMs: message.traffic.writeTimeoutMs,
         }),
       );
     }
+    const issueMs = performance.now() - issuing;
     // The connect ramp: a few at a time per worker, each peel enrolling once it is connected.
     this.ledger.measuring = false;
     const connectFailures: Record<string, number> = {};
@@ -69,7 +71,7 @@ class Worker {
       }
     };
     await Promise.all(Array.from({ length: message.connectConcurrency }, ramp));
-    send({ type: "ready", connected: this.peels.filter((p) => p.connected).length, connectFailures });
+    send({ type: "ready", issueMs, connected: this.peels.filter((p) => p.connected).length, connectFailures });
   }
 
   private track(write: Promise<boolean>): void {

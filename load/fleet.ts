@@ -56,8 +56,12 @@ export interface FleetReport {
   tier: string;
   natsServer: string;
   processes: number;
-  /** From the first connection until every peel was connected and enrolled. */
+  /**
+   * From the workers' start until every peel was connected and enrolled: each worker first
+   * issues its peels' identities (`identitiesSeconds`, the slowest worker's), then connects them.
+   */
   connectSeconds: number;
+  identitiesSeconds: number;
   /** Messages the peels and the master published per second (heartbeats, KV writes, job dispatches). */
   messagesPerSecond: number;
   /** What the traffic model asks for; less was published when the simulator could not keep up. */
@@ -211,7 +215,7 @@ async function refuseUnhealthy(topology: Topology, stateDir: string): Promise<vo
 async function connectFleet(
   options: FleetOptions,
   workers: WorkerProcess[],
-): Promise<{ seconds: number; connected: number; failures: Record<string, number> }> {
+): Promise<{ seconds: number; identitiesSeconds: number; connected: number; failures: Record<string, number> }> {
   const script = workerScript();
   const started = performance.now();
   const ready: Promise<Extract<FromWorker, { type: "ready" }>>[] = [];
@@ -233,6 +237,7 @@ async function connectFleet(
   for (const r of readies) for (const [k, n] of Object.entries(r.connectFailures)) failures[k] = (failures[k] ?? 0) + n;
   return {
     seconds: (performance.now() - started) / 1000,
+    identitiesSeconds: Math.max(0, ...readies.map((r) => r.issueMs)) / 1000,
     connected: readies.reduce((n, r) => n + r.connected, 0),
     failures,
   };
@@ -314,7 +319,9 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
     await master.connect();
     log(`connecting ${String(options.peels)} peels, ${String(options.peelsPerProcess)} per process`);
     const connect = await connectFleet(options, workers);
-    log(`${String(connect.connected)} peels connected and enrolled in ${connect.seconds.toFixed(1)} s`);
+    log(
+      `${String(connect.connected)} peels connected and enrolled in ${connect.seconds.toFixed(1)} s (their identities issued in ${connect.identitiesSeconds.toFixed(1)} s)`,
+    );
     const steady = await steadyPhase(options, workers, master, state.servers);
     const ledger = mergeLedgers([...steady.results.map((r) => r.ledger), master.ledger.data()]);
     await options.afterTraffic?.();
@@ -337,6 +344,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
       natsServer: state.natsServer.version,
       processes: workers.length,
       connectSeconds: tenths(connect.seconds) ?? 0,
+      identitiesSeconds: tenths(connect.identitiesSeconds) ?? 0,
       messagesPerSecond: Math.round((sum(results, (r) => r.published) + master.published) / seconds),
       modelMessagesPerSecond: Math.round(modelMessagesPerSecond(options.traffic, options.peels)),
       // The master writes only in the steady phase.

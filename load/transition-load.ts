@@ -79,7 +79,7 @@ export async function transitionUnderLoad(options: TransitionUnderLoadOptions): 
   const writers = new WriterGroup(
     "transition",
     spread(peelAddresses(from), options.writers, nextWriter(options.earlier ?? [])),
-    peelIdentity(state),
+    (id) => peelIdentity(state, id),
     from.plan.client.peel,
     options.writerOptions ?? TRANSITION_WRITER_OPTIONS,
   );
@@ -169,7 +169,7 @@ async function readBack(
     if (leafServer === undefined) return [fromCore, undefined];
     // Through the leaf as a peel: its site's link lets a peel's requests through, nothing more.
     const leaf = await connectNode({
-      ...peelIdentity(state),
+      ...peelIdentity(state, "transition-check"),
       servers: [clientUrl(leafServer)],
       name: "zester-infra transition check through a leaf",
       maxReconnectAttempts: -1,

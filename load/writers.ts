@@ -26,13 +26,14 @@ export class WriterGroup {
   constructor(
     readonly name: string,
     addresses: { id: string; address: PeelAddress }[],
-    identity: ClientIdentity,
+    /** Each writer's identity, by its peel id. */
+    identity: (peel: string) => ClientIdentity,
     client: ClientSettings,
     private readonly options: WriterOptions,
   ) {
     this.peels = addresses.map(
       ({ id, address }) =>
-        new SimPeel(id, address, identity, client, this.ledger, {
+        new SimPeel(id, address, identity(id), client, this.ledger, {
           ...(options.writeTimeoutMs === undefined ? {} : { writeTimeoutMs: options.writeTimeoutMs }),
           keepAckTimes: true,
         }),

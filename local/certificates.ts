@@ -153,3 +153,34 @@ export async function foreignIssuer(name: string): Promise<Issuer> {
 }
 
 export type { Issuer };
+
+/** One certificate of the state directory and when it expires. */
+export interface CertificateExpiry {
+  /** `ca`, a server's name, or a link's (`leaf-link`, `region-link`). */
+  name: string;
+  subject: string;
+  file: string;
+  /** ISO 8601. */
+  notAfter: string;
+  /** Whole days from `now` until it expires (negative once it has). */
+  daysLeft: number;
+}
+
+/** Every certificate the topology's servers and links use, read from its file, with its expiry. */
+export function certificateExpiries(stateDir: string, t: Topology, now = Date.now()): CertificateExpiry[] {
+  const names = ["ca", ...t.servers.map((s) => s.name), ...linkCertificates(t).map((c) => c.name)];
+  return names.flatMap((name) => {
+    const file = name === "ca" ? caFile(stateDir) : certFile(stateDir, name);
+    if (!existsSync(file)) return [];
+    const cert = new x509.X509Certificate(readFileSync(file, "utf8"));
+    return [
+      {
+        name,
+        subject: cert.subject,
+        file,
+        notAfter: cert.notAfter.toISOString(),
+        daysLeft: Math.floor((cert.notAfter.getTime() - now) / DAY_MS),
+      },
+    ];
+  });
+}

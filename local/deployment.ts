@@ -3,7 +3,7 @@
  * per server its config's restart and reload keys, and its JetStream directory. The transition
  * planner compares two of these to tell a reload from a restart. Pure.
  */
-import type { Deployment, DeployedServer } from "../change/deployment";
+import { ACCOUNTS, type Deployment, type DeployedServer } from "../change/deployment";
 import { natsServerConfig } from "../topology/render/nats-server-conf";
 import { digest, restartPart } from "../topology/render/reload";
 import type { Topology } from "../topology/types";
@@ -25,6 +25,7 @@ export function localDeployment(
     tier: t.tier,
     peels: t.plan.peels,
     natsVersion: version,
+    accounts: ACCOUNTS,
     servers: t.servers.map((s): DeployedServer => {
       const input = localConfInput(stateDir, state, t, s.name);
       const config = natsServerConfig(input);

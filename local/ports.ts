@@ -6,9 +6,18 @@
  * client's by the time a server binds it, and a tier transition binds the ports it plans only
  * minutes later, after its rolling restarts. Outside that range only another listener can take a
  * port, and each candidate is checked by binding it.
+ *
+ * A port handed out stays reserved until the process that chose it exits: the servers of a
+ * tier, and a transition's next servers, bind their ports seconds to minutes after they were
+ * chosen, and another process choosing meanwhile (a second tier on this machine, the test
+ * files running side by side) found them free and bound them first. The reservation is a file
+ * per port in a directory every process of this user shares, naming the process that holds it;
+ * one whose process is gone is free again, and a process removes its own as it exits.
  */
-import { readFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, rmdirSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
+import os from "node:os";
+import path from "node:path";
 
 /** Where ports are looked for when the ephemeral range cannot be read: Linux's default lies above. */
 const FALLBACK: [number, number] = [10_000, 32_768];
@@ -30,6 +39,92 @@ export function listenRange(rangeFile = "/proc/sys/net/ipv4/ip_local_port_range"
   if (low - LOWEST >= MIN_SPAN) return [LOWEST, low];
   if (65_536 - (high + 1) >= MIN_SPAN) return [high + 1, 65_536];
   return FALLBACK;
+}
+
+/** Where reservations are kept. */
+export const RESERVATIONS = path.join(os.tmpdir(), `zester-ports-${String(os.userInfo().uid)}`);
+
+const mine = new Set<string>();
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+function releaseMine(): void {
+  for (const file of mine) rmSync(file, { force: true });
+  mine.clear();
+  try {
+    rmdirSync(RESERVATIONS);
+  } catch {
+    // Another process still holds ports there.
+  }
+}
+
+/**
+ * Reserves `port` for this process: false when a live process (this one included) holds it.
+ * Exported for its test.
+ */
+export function reserve(port: number, dir = RESERVATIONS): boolean {
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, String(port));
+  try {
+    writeFileSync(file, String(process.pid), { flag: "wx" });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    let owner = Number.NaN;
+    try {
+      owner = Number(readFileSync(file, "utf8"));
+    } catch {
+      // Released between the two calls: taken again below.
+    }
+    if (owner === process.pid || (Number.isInteger(owner) && owner > 0 && alive(owner))) return false;
+    // Its process is gone: removed, then taken as above, so of two processes taking it one wins.
+    rmSync(file, { force: true });
+    try {
+      writeFileSync(file, String(process.pid), { flag: "wx" });
+    } catch {
+      return false;
+    }
+  }
+  if (mine.size === 0) process.once("exit", releaseMine);
+  mine.add(file);
+  return true;
+}
+
+/**
+ * Removes the reservations of processes that are gone. A process removes its own as it exits,
+ * except where its exit is not seen (a test runner's sandbox gives test code a stand-in
+ * `process`): the test suite sweeps once its workers are done, `finished` naming live processes
+ * whose reservations are over (its own, when tests ran in it).
+ */
+export function sweepReservations(dir = RESERVATIONS, finished: readonly number[] = []): void {
+  let files: string[];
+  try {
+    files = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of files) {
+    const file = path.join(dir, name);
+    let owner: number;
+    try {
+      owner = Number(readFileSync(file, "utf8"));
+    } catch {
+      continue;
+    }
+    if (finished.includes(owner) || !(Number.isInteger(owner) && owner > 0 && alive(owner)))
+      rmSync(file, { force: true });
+  }
+  try {
+    rmdirSync(dir);
+  } catch {
+    // Some are held still.
+  }
 }
 
 /** Binds `port`, or says it is taken. */
@@ -58,6 +153,10 @@ export async function freePorts(count: number, host = "127.0.0.1"): Promise<numb
       if (ports.has(port)) continue;
       const server = await tryListen(port, host);
       if (server === undefined) continue;
+      if (!reserve(port)) {
+        await new Promise((resolve) => server.close(resolve));
+        continue;
+      }
       servers.push(server);
       ports.add(port);
     }

@@ -19,7 +19,14 @@ import { reconcileLocal } from "./kv";
 import type { NatsServerBinary } from "./nats-binary";
 import { freePorts } from "./ports";
 import { ensureCertificates, caFile } from "./certificates";
-import { newSeeds, seedFile, writeSeedFiles } from "./identities";
+import {
+  completeSeeds,
+  credsFile,
+  ensurePeelCreds,
+  peelIssuerFile,
+  predatesIdentities,
+  writeRoleCreds,
+} from "./identities";
 import { spawnServer } from "./spawn-server";
 import { readState, writeState, type LocalSizing, type LocalState, type ZesterProcess } from "./state";
 import { LOCAL, localAddressing } from "./target";
@@ -142,9 +149,19 @@ export async function up(options: UpOptions, checked: UpPlan = planUp(options)):
   const ports = existing?.ports ?? (await freePorts(sizing.totalServers * PORTS_PER_SERVER));
   const prepared = prepare(wanted, addressingOf({ ports, addresses: existing?.addresses }));
   const { topology } = prepared;
-  const seeds = existing?.auth.seeds ?? newSeeds();
-  writeSeedFiles(stateDir, seeds);
-  const auth = { seeds, ca: await ensureCertificates(stateDir, topology, LOCAL.reachedBy()) };
+  // The accounts are named by their keys now: a running tier's buckets (in the account ZESTER) would be left behind.
+  if (existing !== undefined && predatesIdentities(existing) && existsSync(path.join(stateDir, "servers")))
+    throw new RefusedError(
+      `${stateDir} was made before per-peel identities: its servers keep their KV buckets and job-events in the account ZESTER, which the servers now name by its key, so \`up\` would leave them behind. \`down --purge\` and \`up\` again to start afresh (back up the streams first if you need them, e.g. \`nats stream backup\` with the version that made it)`,
+    );
+  const seeds = completeSeeds(existing?.auth.seeds);
+  writeRoleCreds(stateDir, seeds);
+  const auth: LocalState["auth"] = {
+    seeds,
+    ca: await ensureCertificates(stateDir, topology, LOCAL.reachedBy()),
+    peels: existing?.auth.peels ?? {},
+    revoked: existing?.auth.revoked ?? {},
+  };
 
   const servers: LocalState["servers"] = [];
   const spawnedAt = performance.now();
@@ -170,7 +187,7 @@ export async function up(options: UpOptions, checked: UpPlan = planUp(options)):
     const kvChanges = await reconcileLocal(topology, state);
     const timings = { healthyMs: healthyAt - spawnedAt, kvMs: performance.now() - healthyAt };
     // Zester starts once its buckets exist at the planned replicas.
-    state.zester = startZester(topology, stateDir, options);
+    state.zester = startZester(topology, stateDir, state, options);
     writeState(stateDir, state);
     return { state, prepared, topology, report: await status(topology), kvChanges, timings };
   } catch (error) {
@@ -191,9 +208,12 @@ export function peelHomes(t: Topology): { region: string; site?: string }[] {
   return homes;
 }
 
-function startZester(t: Topology, stateDir: string, options: UpOptions): ZesterProcess[] {
-  const master = { nkeyFile: seedFile(stateDir, "master"), caFile: caFile(stateDir) };
-  const peel = { nkeyFile: seedFile(stateDir, "peel"), caFile: caFile(stateDir) };
+function startZester(t: Topology, stateDir: string, state: LocalState, options: UpOptions): ZesterProcess[] {
+  const master = {
+    credsFile: credsFile(stateDir, "master"),
+    caFile: caFile(stateDir),
+    peelIssuerFile: peelIssuerFile(stateDir),
+  };
   const jobs: { name: string; kind: ZesterKind; bin: string; config: string }[] = [];
   if (options.masterBin !== undefined) {
     for (const s of t.servers.filter((x) => x.role === "core"))
@@ -208,7 +228,10 @@ function startZester(t: Topology, stateDir: string, options: UpOptions): ZesterP
     const homes = peelHomes(t);
     for (let i = 0; i < (options.peelProcs ?? 1); i++) {
       const home = homes[i % homes.length] ?? { region: t.clusters[0]?.region ?? "" };
-      jobs.push({ name: `peel-${i}`, kind: "peel", bin: options.peelBin, config: peelConfig(t, home, peel) });
+      // Each peel process its own identity, issued as at its enrollment.
+      const id = `peel-${String(i)}`;
+      const peel = { credsFile: ensurePeelCreds(stateDir, state, id).credsFile, caFile: caFile(stateDir) };
+      jobs.push({ name: id, kind: "peel", bin: options.peelBin, config: peelConfig(t, home, peel, undefined, id) });
     }
   }
   return jobs.map((job) => {

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 import { OverridesSchema, RegionSpecSchema, TierIdSchema } from "../sizing/spec";
+import { STACK_KEYS } from "../topology/auth";
 import { RoleSchema, ZesterKindSchema } from "../topology/types";
 
 export const STATE_FILE = "state.json";
@@ -94,16 +95,19 @@ export const LocalStateSchema = z.object({
   tier: TierIdSchema,
   serversPerCluster: z.number().int().min(1),
   natsServer: z.object({ path: z.string(), version: z.string(), origin: z.string() }),
-  /** Each client role's NKey seed, and the state directory's CA certificate (PEM). */
+  /**
+   * The stack's keys (auth.ts; a directory made before per-peel identities has only its roles'
+   * until `up` completes them), the CA certificate (PEM), every peel issued credentials (its
+   * public key and when), and the revoked ones (public key → up to when its credentials are
+   * refused).
+   */
   auth: z.object({
-    seeds: z.object({
-      master: z.string(),
-      peel: z.string(),
-      reconcile: z.string(),
-      system: z.string(),
-      monitoring: z.string(),
-    }),
+    seeds: z.object(Object.fromEntries(STACK_KEYS.map((k) => [k, z.string().optional()]))) as z.ZodType<
+      Partial<Record<(typeof STACK_KEYS)[number], string>>
+    >,
     ca: z.string(),
+    peels: z.record(z.strictObject({ key: z.string(), issuedAt: z.number().int() })).default({}),
+    revoked: z.record(z.number().int()).default({}),
   }),
   servers: z.array(ServerStateSchema),
   /** Free ports as taken at first `up`; reused so a restart keeps every URL. */

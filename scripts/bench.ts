@@ -14,6 +14,7 @@ import { freePorts } from "../local/ports";
 import { down, up } from "../local/runner";
 import { serializeNatsConf } from "../topology/render/nats-conf-format";
 import { durabilitySection, faultsSection, fleetSearchSection, fleetSection, type BenchLog } from "./bench-load";
+import { identitiesSection } from "./bench-identities";
 import { median, planSection, startupSection } from "./bench-startup";
 import { transitionsSection } from "./bench-transitions";
 import { parseFlags, runMain, UsageError } from "./cli";
@@ -124,12 +125,13 @@ const SECTIONS: Record<string, (print: BenchLog) => unknown> = {
   faults: faultsSection,
   "fleet-search": fleetSearchSection,
   transitions: transitionsSection,
+  identities: identitiesSection,
 };
 /**
  * What runs without BENCH_SECTIONS (about 12 min on 2 cores). The full fault suite (~8 min) and
  * the fleet search (~10 min or more) run only when named, e.g. BENCH_SECTIONS=faults,fleet-search.
  */
-const DEFAULT_SECTIONS = ["startup", "plan", "local", "durability", "fleet", "transitions"];
+const DEFAULT_SECTIONS = ["startup", "plan", "local", "durability", "fleet", "transitions", "identities"];
 
 const USAGE = `Usage: npm run -s bench -- [--sections a,b,...] [--json]
 

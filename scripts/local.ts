@@ -16,8 +16,12 @@ import { connectCluster } from "../local/kv";
 import { repoRoot } from "../local/repo-root";
 import { down, isAlive, planUp, RefusedError, topologyOf, up, type UpOptions, type UpPlan } from "../local/runner";
 import { parseFlags, runMain, UsageError, wholeNumberFlag } from "./cli";
-import { LocalSizingSchema, readState, type LocalSizing, type LocalState } from "../local/state";
+import { LocalSizingSchema, readState, writeState, type LocalSizing, type LocalState } from "../local/state";
 import type { Prepared } from "../topology/prepare";
+import { certificateExpiries } from "../local/certificates";
+import { ensurePeelCreds, PeelRevoked, stackSeeds } from "../local/identities";
+import { revokePeel, UnknownPeel } from "../local/revocation";
+import { checkPeelId } from "../topology/auth";
 import type { Topology } from "../topology/types";
 import { planLocal, recover, runLocalTransition, TransitionFailed } from "../local/transition";
 import { faultFromEnv } from "../local/transition-faults";
@@ -39,7 +43,12 @@ Commands:
               fails (or whose process is killed) leaves the fleet taking writes and exits 1;
               the same \`up --peels N\` resumes at that step
   transition  print the steps \`up --peels N\` would take from the running tier, doing nothing
-  status      print the status of a running topology (and of a transition under way)
+  status      print the status of a running topology (and of a transition under way), with
+              every certificate's expiry
+  creds       issue a peel its own credentials (as its enrollment does; once: again prints the
+              same file) and print the path of its .creds file
+  revoke      revoke a peel's credentials: every server reloads, drops its connections and
+              refuses it from then on
   down        stop every server through lame duck
 
 Flags:
@@ -56,14 +65,16 @@ Flags:
   --peel-bin PATH      (up) a Zester peel binary, run with its rendered peel config
   --peel-procs N       (up) how many peel processes, spread over leaf sites and regions
                        (default 1; needs --peel-bin)
+  --peel ID            (creds, revoke) the peel's id: 1 to 64 letters, digits, "-" or "_"
+  --reissue            (creds) new credentials (a new key) for a peel that was revoked
   --state-dir DIR      where data, configs and logs live; default .state/local
-  --json               (status, transition) print JSON instead of a table
+  --json               (status, transition, creds, revoke) print JSON instead of text
   --purge              (down) also remove the state directory and its data
   -h, --help           show this help
 
 Exit status: 0 on success, 1 when the topology fails (or status finds it unhealthy), 2 on bad
 input or a refused change (a transition that cannot be made safely, e.g. removing a region,
-which holds its own peels' state).`;
+which holds its own peels' state; credentials for a revoked peel without --reissue).`;
 
 function print(report: StatusReport, extra: string[] = []): void {
   const rows = report.servers.map((s) =>
@@ -419,11 +430,12 @@ async function cmdStatus(values: Record<string, string | boolean | undefined>, s
   if (state === undefined) throw new UsageError(`nothing is up in ${stateDir}`);
   const topology = topologyOf(state);
   const report = await status(topology);
+  const certificates = certificateExpiries(stateDir, topology);
   const transition = await transitionStatus(stateDir, state);
   if (values.json === true) {
     const connect = connectInfo(topology, stateDir);
     process.stdout.write(
-      `${JSON.stringify({ ...report, natsServer: state.natsServer, stateDir, connect, transition: transition ?? null }, null, 2)}\n`,
+      `${JSON.stringify({ ...report, natsServer: state.natsServer, stateDir, connect, certificates, transition: transition ?? null }, null, 2)}\n`,
     );
   } else {
     const alive = state.servers.filter((s) => isAlive(s.pid, s.confPath)).length;
@@ -448,10 +460,64 @@ async function cmdStatus(values: Record<string, string | boolean | undefined>, s
       "",
       `${String(alive)} of ${String(state.servers.length)} server processes running; state: ${stateDir}`,
       "",
+      "certificates (name  expires  days left):",
+      ...certificates.map((c) => `  ${c.name}  ${c.notAfter}  ${String(c.daysLeft)}`),
+      "",
       ...connectSection(topology, state, stateDir),
     ]);
   }
   return report.healthy && transition === undefined ? 0 : 1;
+}
+
+/** The state of a directory whose identities are complete (an `up` made them). */
+function issuingState(stateDir: string): LocalState {
+  const state = readState(stateDir);
+  if (state === undefined) throw new UsageError(`nothing is up in ${stateDir}: \`up\` first`);
+  try {
+    stackSeeds(state);
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+  // The transition's process writes the state file as it goes: a peel issued meanwhile would be lost from it.
+  if (state.transition?.pid !== undefined)
+    throw new RefusedError(
+      `a tier transition to ${String(state.transition.peels)} peels is being carried out (pid ${String(state.transition.pid)}): issue or revoke credentials once it is done`,
+    );
+  return state;
+}
+
+function peelFlag(values: Record<string, string | boolean | undefined>): string {
+  if (typeof values.peel !== "string") throw new UsageError("--peel: required: the peel's id");
+  try {
+    return checkPeelId(values.peel);
+  } catch (error) {
+    throw new UsageError(`--peel: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+/** `creds --peel ID`: the peel's credentials file, issued at the first ask. */
+function cmdCreds(values: Record<string, string | boolean | undefined>, stateDir: string): number {
+  const peel = peelFlag(values);
+  const state = issuingState(stateDir);
+  const issued = ensurePeelCreds(stateDir, state, peel, { reissue: values.reissue === true });
+  if (issued.issued) writeState(stateDir, state);
+  process.stdout.write(
+    values.json === true ? `${JSON.stringify({ peel, credsFile: issued.credsFile })}\n` : `${issued.credsFile}\n`,
+  );
+  return 0;
+}
+
+/** `revoke --peel ID`: every server refuses the peel's credentials, and drops its connections. */
+async function cmdRevoke(values: Record<string, string | boolean | undefined>, stateDir: string): Promise<number> {
+  const peel = peelFlag(values);
+  issuingState(stateDir);
+  const revoked = await revokePeel(stateDir, peel);
+  process.stdout.write(
+    values.json === true
+      ? `${JSON.stringify({ peel, key: revoked.key, reloaded: revoked.reloaded })}\n`
+      : `revoked peel ${peel} (key ${revoked.key}); reloaded ${revoked.reloaded.length > 0 ? revoked.reloaded.join(", ") : "no running server (the configs refuse it at the next up)"}\n`,
+  );
+  return 0;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -466,6 +532,8 @@ async function main(argv: string[]): Promise<number> {
     "peel-procs": { type: "string" },
     "state-dir": { type: "string" },
     json: { type: "boolean" },
+    peel: { type: "string" },
+    reissue: { type: "boolean" },
     purge: { type: "boolean" },
     help: { type: "boolean", short: "h" },
   });
@@ -489,6 +557,10 @@ async function main(argv: string[]): Promise<number> {
       return cmdStatus(values, stateDir);
     case "transition":
       return cmdTransition(values, stateDir);
+    case "creds":
+      return cmdCreds(values, stateDir);
+    case "revoke":
+      return cmdRevoke(values, stateDir);
     case "down": {
       const stopped = await down(stateDir, { purge: values.purge === true });
       process.stdout.write(
@@ -497,12 +569,16 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     default:
-      throw new UsageError(`unknown command "${command}"; expected up, transition, status or down`);
+      throw new UsageError(`unknown command "${command}"; expected up, transition, status, creds, revoke or down`);
   }
 }
 
 runMain(
   "local",
   () => main(process.argv.slice(2)),
-  (error) => error instanceof RefusedError || error instanceof ChangeRefused,
+  (error) =>
+    error instanceof RefusedError ||
+    error instanceof ChangeRefused ||
+    error instanceof PeelRevoked ||
+    error instanceof UnknownPeel,
 );

@@ -93,6 +93,9 @@ function isWrappable(monitor: unknown): monitor is WrappableMonitor {
   );
 }
 
+/** The expiry the mocks give every certificate (the TLS provider's `validityEndTime`). */
+export const MOCK_VALIDITY_END = "2028-03-20T00:00:00Z";
+
 /**
  * Outputs only the provider knows at deploy time, given a recognisable placeholder so what is
  * rendered from them (user data, URLs) stays readable in the plan.
@@ -110,7 +113,11 @@ function deployTimeState(args: { type: string; name: string }): Record<string, u
     args.type === "tls:index/selfSignedCert:SelfSignedCert" ||
     args.type === "tls:index/locallySignedCert:LocallySignedCert"
   )
-    return { certPem: `-----BEGIN CERTIFICATE-----\n${args.name}-signed-at-deploy\n-----END CERTIFICATE-----\n` };
+    return {
+      certPem: `-----BEGIN CERTIFICATE-----\n${args.name}-signed-at-deploy\n-----END CERTIFICATE-----\n`,
+      // When the provider says it expires: a fixed time, so plans are the same every run.
+      validityEndTime: MOCK_VALIDITY_END,
+    };
   if (args.type === "tls:index/certRequest:CertRequest") return { certRequestPem: `${args.name}-request` };
   if (args.type === "aws:ec2/instance:Instance") return { privateIp: `${args.name}-private-ip` };
   if (args.type === "aws:lb/loadBalancer:LoadBalancer") return { dnsName: `${args.name}-nlb-dns-name` };

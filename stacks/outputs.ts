@@ -14,8 +14,12 @@ export interface AwsOutputs {
   /** Where leaf connections come in (leaf sites, other regions), by server. */
   leafUrls: string[];
   servers: ServerOutput[];
-  /** `#cloud-config` for a peel host, by where the peels are (`core`, each leaf site); secret: it holds the peels' password. */
+  /** `#cloud-config` for a peel host, by where the peels are (`core`, each leaf site); no secret (a peel's credentials are its own). */
   peelBootstrap: pulumi.Output<Record<string, string>>;
+  /** The SecureString parameter holding each issued peel's credentials (`zester:aws.peelCredentials`), by id. */
+  peelCredentials: Record<string, string>;
+  /** Prometheus alert rules: before any certificate of the stack expires. */
+  certificateAlertRules: pulumi.Output<string>;
   checklist: ChecklistStatus[];
 }
 
@@ -25,8 +29,10 @@ export interface KubernetesOutputs {
   namespace: string;
   servers: ZesterKubernetes["servers"];
   checklist: ZesterKubernetes["checklist"];
-  /** A peel's config by where peels are (`core`, each leaf site); secret: it holds the peels' password. */
+  /** A peel's config by where peels are (`core`, each leaf site); no secret (a peel's credentials are its own). */
   peelConfigs: ZesterKubernetes["peelConfigs"];
+  /** The Secret (`<namespace>/<name>`) holding each issued peel's credentials (`zester:kubernetes.peelCredentials`), by id. */
+  peelCredentials: ZesterKubernetes["peelCredentials"];
 }
 
 export interface StackOutputs {

@@ -12,7 +12,8 @@ const ROOT = path.resolve(__dirname, "..");
 const RULES: Record<string, { folders: string[]; packages: RegExp }> = {
   // Validation, a serializer, hashing and compression: no I/O (`node:` below is narrowed for the core).
   sizing: { folders: [], packages: /^zod$/ },
-  topology: { folders: ["sizing"], packages: /^(zod|yaml)$/ },
+  // And signing: NKeys' encoding and NATS JWTs' claims (deterministic, from the seeds it is given).
+  topology: { folders: ["sizing"], packages: /^(zod|yaml|@nats-io\/jwt|@nats-io\/nkeys(\/lib\/codec)?)$/ },
   // What is deployed and how it changes: the guard, the transition planner, its phases. Pure too.
   change: { folders: ["sizing", "topology"], packages: /^zod$/ },
   // Runs inside the reconcile job (Lambda, Kubernetes Job) as well as locally: NATS clients only.
@@ -23,11 +24,8 @@ const RULES: Record<string, { folders: string[]; packages: RegExp }> = {
     packages: /^(zod|yaml|@nats-io\/.+|@peculiar\/x509|reflect-metadata)$/,
   },
   load: { folders: ["sizing", "topology", "change", "jetstream", "local"], packages: /^(zod|@nats-io\/.+)$/ },
-  // NKey public keys derived from the stack's random bytes.
-  components: {
-    folders: ["sizing", "topology", "change", "jetstream"],
-    packages: /^(zod|yaml|@pulumi\/.+|@nats-io\/nkeys.*)$/,
-  },
+  // Keys are made (random bytes) and signed in topology/; the components only keep them.
+  components: { folders: ["sizing", "topology", "change", "jetstream"], packages: /^(zod|yaml|@pulumi\/.+)$/ },
   stacks: {
     folders: ["sizing", "topology", "change", "jetstream", "components"],
     packages: /^(zod|yaml|@pulumi\/.+)$/,

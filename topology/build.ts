@@ -12,8 +12,6 @@ import {
 } from "./types";
 import { validate } from "./validate";
 
-export const SYSTEM_ACCOUNT = "SYS";
-export const APP_ACCOUNT = "ZESTER";
 /** The one cluster's name below the supercluster tier, kept by a supercluster's first region. */
 export const CLUSTER_NAME = FIRST_DOMAIN;
 
@@ -98,7 +96,6 @@ export function build(plan: SizingPlan, addressing: Addressing): Topology {
 
   const topology: Topology = {
     tier: plan.tier,
-    accounts: { system: SYSTEM_ACCOUNT, app: APP_ACCOUNT },
     clusters,
     leafSites,
     servers,

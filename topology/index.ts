@@ -1,4 +1,4 @@
-export { build, standardAddressing, STANDARD_PORTS, SYSTEM_ACCOUNT, APP_ACCOUNT, CLUSTER_NAME } from "./build";
+export { build, standardAddressing, STANDARD_PORTS, CLUSTER_NAME } from "./build";
 export { validate, TopologyError } from "./validate";
 export type * from "./types";
 export { clientUrl, monitorUrl } from "./types";

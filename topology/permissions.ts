@@ -1,17 +1,40 @@
 /**
- * What each identity may publish and subscribe to, as nats-server permissions: allow-lists, so
- * anything not named is refused. Built from the topology (its JetStream domains and planned
- * streams) and the subjects assumed in zester-assumptions.ts. Pure.
+ * What each identity may publish and subscribe to: allow-lists, so anything not named is
+ * refused. Built from the topology (its JetStream domains and planned streams) and the subjects
+ * assumed in zester-assumptions.ts. Pure.
  *
- * JetStream's API is reached as `$JS.API.…` on a core server, or `$JS.<domain>.API.…` from
- * behind a leaf server or across a region link; every JetStream permission is granted in both
- * forms for each of the topology's domains.
+ * Three rules make a peel unable to reach what is not its own, each closing a route an attacker
+ * holding one peel's credentials would take (test/local/attacks.ts tries every one):
+ *
+ * - **Replies stay with their requester.** Every identity has an inbox prefix of its own
+ *   (`_INBOX.<name>`) and may subscribe to nothing else of `_INBOX`; peels live in their own
+ *   account, so not even the servers' answers to what a peel asks land where the app's clients
+ *   or streams are. NATS never checks a request's reply subject: whatever a client names as its
+ *   reply, the server answers there, in the client's account. In the app account a peel could
+ *   make JetStream write its answer into another peel's `$KV.facts.<peel>` (tried on 2.9.10 and
+ *   2.15.1); in the peels' account, where no stream is, it cannot.
+ * - **No consumer for a peel.** A consumer delivers to the subject its creator names, unchecked,
+ *   as the server: a peel able to create one could deliver into any subject of the account. Peels
+ *   read by key (a direct get, a message get: request and reply); jobs reach them on their job
+ *   subject. So a peel can neither delete nor change another client's consumer.
+ * - **Each peel only its own.** The peels' issuer is a scoped signing key: every peel it signs
+ *   gets the template below, `{{name()}}` being the peel's id (its JWT's name), so it writes only
+ *   its own keys, publishes only its own heartbeat and job events, and subscribes only to its own
+ *   job subject and inbox.
+ *
+ * JetStream's API is reached as `$JS.API.…` next to a core server, or `$JS.<domain>.API.…` from
+ * behind a leaf server (a leaf connection carries no `$JS.API` nor `$KV`); every JetStream
+ * permission is given in both forms. A peel's (and its site's link's) name the domain `*`: in the
+ * peels' account a server maps only its own domain's form onto the app's services, so another
+ * domain's reaches nothing, and the peels' template stays one size whatever the regions (it is in
+ * every server's config, which AWS keeps in an 8 KB parameter).
  */
-import type { ClientRole } from "./auth";
+import { inboxPrefix, type ClientRole } from "./auth";
 import type { Topology } from "./types";
 import {
   JOB_EVENTS_SUBJECTS,
   PEEL_BUCKETS,
+  PEEL_KV,
   PEEL_SUBJECTS,
   PEELS_PUBLISH_JOB_EVENTS,
   ZESTER_SUBJECTS,
@@ -22,8 +45,19 @@ export interface Permissions {
   subscribe: { allow: string[] };
 }
 
-/** Replies to requests, and the deliveries of KV watches and ordered consumers. */
-const INBOX = "_INBOX.>";
+/** What the `app` account exports and the `peels` account imports: exactly what a peel needs. */
+export interface PeelServices {
+  /** Request-reply (and plain publishes) from a peel into the app account. */
+  services: string[];
+  /** Messages from the app account to peels. */
+  streams: string[];
+}
+
+/** The template token the server replaces with the user's name (its peel id) at connect. */
+export const NAME = "{{name()}}";
+
+/** An identity's own inbox, and nothing else of `_INBOX`. */
+const inbox = (identity: string): string => `${inboxPrefix(identity)}.>`;
 /** A snapshot's acknowledgements and a restore's chunks (stream copies in a tier transition). */
 const SNAPSHOT_CHUNKS = "$JS.SNAPSHOT.>";
 /** Flow-control answers of a consumer's client (ordered consumers: KV watches, key listings). */
@@ -46,77 +80,86 @@ const MONITORING_REQUESTS = [
   "HEALTHZ",
 ];
 
-/** The JetStream API prefixes a client may use: the plain one and each domain's. */
-export function apiPrefixes(t: Topology): string[] {
-  const domains = [...new Set(t.servers.flatMap((s) => (s.domain === undefined ? [] : [s.domain])))];
-  return ["$JS.API", ...domains.map((d) => `$JS.${d}.API`)];
+/** A peel's own key in each bucket it writes (`peel` is its id, or a template token or `*`). */
+function ownKeys(peel: string): string[] {
+  const keys: Record<(typeof PEEL_BUCKETS.writes)[number], string> = {
+    facts: PEEL_KV.facts.key(peel),
+    enrollments: PEEL_KV.enrollments.key(peel),
+    "job-returns": PEEL_KV.jobReturns.key("*", peel),
+    "update-status": PEEL_KV.updateStatus.key(peel),
+  };
+  return PEEL_BUCKETS.writes.map((bucket) => `$KV.${bucket}.${keys[bucket]}`);
 }
 
-const everyPrefix = (t: Topology, subjects: string[]): string[] =>
-  apiPrefixes(t).flatMap((prefix) => subjects.map((s) => `${prefix}.${s}`));
-
-/** Reading one bucket the way nats.js's KV client does: open, get, watch (an ordered consumer). */
-function readBucket(t: Topology, bucket: string): string[] {
+/** Reading a bucket by key, the way nats.js's and nats.go's KV clients do: a message get or a direct get. */
+const readsOf = (bucket: string): string[] => {
   const stream = `KV_${bucket}`;
-  return everyPrefix(t, [
-    `STREAM.INFO.${stream}`,
-    `DIRECT.GET.${stream}`,
-    `DIRECT.GET.${stream}.>`,
-    `STREAM.MSG.GET.${stream}`,
-    `CONSUMER.CREATE.${stream}`,
-    `CONSUMER.CREATE.${stream}.>`,
-    `CONSUMER.INFO.${stream}.*`,
-    `CONSUMER.DELETE.${stream}.*`,
-  ]);
-}
+  return [`STREAM.MSG.GET.${stream}`, `DIRECT.GET.${stream}`, `DIRECT.GET.${stream}.>`];
+};
 
-/** Writing one bucket: a put is a publish to `$KV.<bucket>.<key>`, prefixed by the API when a domain is set. */
-function writeBucket(t: Topology, bucket: string): string[] {
-  return [`$KV.${bucket}.>`, ...everyPrefix(t, [`$KV.${bucket}.>`, `STREAM.INFO.KV_${bucket}`])];
-}
+/** A peel's two API prefixes: next to a core server, and its region's domain's behind a leaf server. */
+const PEEL_API_PREFIXES = ["$JS.API", "$JS.*.API"];
 
-/**
- * A peel: its heartbeat, its writes into the buckets it owns, reads of the buckets rendered for
- * it, and jobs addressed to peels. Never a job to a peel (only masters publish those), never
- * `KV_secrets`, never a stream's creation, change or deletion.
- */
-function peel(t: Topology): Permissions {
-  const jobEvents: string[] = PEELS_PUBLISH_JOB_EVENTS ? JOB_EVENTS_SUBJECTS : [];
+/** What every peel may do, with `peel` its id (the template token, or `*` for every peel at once). */
+function peelReach(peel: string): { publish: string[]; subscribe: string[] } {
+  const buckets = [...PEEL_BUCKETS.writes, ...PEEL_BUCKETS.reads];
+  const writes = ownKeys(peel);
+  const api = [...buckets.map((b) => `STREAM.INFO.KV_${b}`), ...PEEL_BUCKETS.reads.flatMap(readsOf)];
   return {
-    publish: {
-      allow: [
-        PEEL_SUBJECTS.heartbeats,
-        ...jobEvents,
-        ...PEEL_BUCKETS.writes.flatMap((b) => writeBucket(t, b)),
-        ...PEEL_BUCKETS.reads.flatMap((b) => readBucket(t, b)),
-        ...everyPrefix(t, ["INFO"]),
-        FLOW_CONTROL,
-        INBOX,
-      ],
-    },
-    subscribe: { allow: [PEEL_SUBJECTS.jobs, INBOX] },
+    publish: [
+      PEEL_SUBJECTS.heartbeat(peel),
+      ...(PEELS_PUBLISH_JOB_EVENTS ? [PEEL_SUBJECTS.jobEvents(peel)] : []),
+      // A put is a publish to `$KV.<bucket>.<key>`, prefixed by the API behind a leaf server.
+      ...writes,
+      ...writes.map((w) => `$JS.*.API.${w}`),
+      ...PEEL_API_PREFIXES.flatMap((prefix) => api.map((s) => `${prefix}.${s}`)),
+    ],
+    subscribe: [PEEL_SUBJECTS.job(peel), inbox(peel)],
   };
 }
 
 /**
- * The Zester app: its own subjects, every KV bucket, and JetStream's whole API in its account;
- * also the operator's hand in that account, so a tier transition copies streams as this identity
- * (a snapshot's acknowledgements and a restore's chunks go to `$JS.SNAPSHOT.…`).
+ * The peels' issuer's template: every peel it signs may do exactly this, `{{name()}}` being its
+ * own id. Never a job to a peel (only masters publish those), never `KV_secrets`, never a stream
+ * or a consumer, never another peel's key, job or inbox.
  */
-function master(t: Topology): Permissions {
+export function peelTemplate(): Permissions {
+  const reach = peelReach(NAME);
+  return { publish: { allow: reach.publish }, subscribe: { allow: reach.subscribe } };
+}
+
+/**
+ * What `app` exports to `peels` (and `peels` imports): the services behind every subject a peel
+ * may publish, in the plain API form (the server maps a domain's form onto it), and the job
+ * subjects. Nothing else of `app` is reachable from `peels`.
+ */
+export function peelServices(): PeelServices {
+  const buckets = [...PEEL_BUCKETS.writes, ...PEEL_BUCKETS.reads];
+  return {
+    services: [
+      PEEL_SUBJECTS.heartbeats,
+      ...(PEELS_PUBLISH_JOB_EVENTS ? JOB_EVENTS_SUBJECTS : []),
+      ...ownKeys("*"),
+      ...buckets.map((b) => `$JS.API.STREAM.INFO.KV_${b}`),
+      ...PEEL_BUCKETS.reads.flatMap(readsOf).map((s) => `$JS.API.${s}`),
+    ],
+    streams: [PEEL_SUBJECTS.jobs],
+  };
+}
+
+/**
+ * The Zester app: its own subjects, every KV bucket, and JetStream's whole API in its account, in
+ * every domain (`$JS.*.API`: the same permissions whatever the regions, so a tier transition
+ * changes no account's JWT, see docs/security.md); also the operator's hand in that account, so
+ * a tier transition copies streams as this identity (a snapshot's acknowledgements and a
+ * restore's chunks go to `$JS.SNAPSHOT.…`).
+ */
+function master(): Permissions {
   return {
     publish: {
-      allow: [
-        ZESTER_SUBJECTS,
-        "$KV.>",
-        ...apiPrefixes(t).map((p) => `${p}.>`),
-        "$JS.ACK.>",
-        SNAPSHOT_CHUNKS,
-        FLOW_CONTROL,
-        INBOX,
-      ],
+      allow: [ZESTER_SUBJECTS, "$KV.>", "$JS.API.>", "$JS.*.API.>", "$JS.ACK.>", SNAPSHOT_CHUNKS, FLOW_CONTROL],
     },
-    subscribe: { allow: [ZESTER_SUBJECTS, INBOX] },
+    subscribe: { allow: [ZESTER_SUBJECTS, inbox("master")] },
   };
 }
 
@@ -140,7 +183,7 @@ function reconcile(t: Topology): Permissions {
         ]),
       ],
     },
-    subscribe: { allow: [INBOX] },
+    subscribe: { allow: [inbox("reconcile")] },
   };
 }
 
@@ -152,27 +195,33 @@ function monitoring(): Permissions {
         ...MONITORING_REQUESTS.flatMap((r) => [`$SYS.REQ.SERVER.PING.${r}`, `$SYS.REQ.SERVER.*.${r}`]),
       ],
     },
-    subscribe: { allow: [INBOX] },
+    subscribe: { allow: [inbox("monitoring")] },
   };
 }
 
 /**
- * A leaf site's link into its hub. On the hub, a leaf connection's `publish` is what the site may
- * send in and its `subscribe` what the site may receive: what its peels may do (as `peel`, in the
- * domain forms a peel behind a leaf server uses) and the replies to them, nothing a master does.
- * A DMZ server taken over gets no further than a peel.
+ * A leaf site's link into its hub, in `peels`. On the hub, a leaf connection's `publish` is what
+ * the site may send in and its `subscribe` what the site may receive: what any of its peels may
+ * do (in the domain forms, the only ones a leaf connection carries) and the peels' replies and
+ * jobs. A DMZ server taken over reaches what the peels' account holds, never the app's.
  */
-function leafLink(t: Topology): Permissions {
-  const p = peel(t);
-  return { publish: { allow: p.publish.allow }, subscribe: { allow: p.subscribe.allow } };
+function leafLink(): Permissions {
+  const reach = peelReach("*");
+  const crossing = reach.publish.filter((s) => !s.startsWith("$KV.") && !s.startsWith("$JS.API."));
+  return { publish: { allow: crossing }, subscribe: { allow: [PEEL_SUBJECTS.jobs, "_INBOX.>"] } };
 }
 
-/** Every client role's permissions; `system` has none (it is the operator's, in the system account). */
-export function rolePermissions(t: Topology): Record<Exclude<ClientRole, "system">, Permissions> {
-  return { master: master(t), peel: peel(t), reconcile: reconcile(t), monitoring: monitoring() };
+/** The users whose permissions are the same whatever the topology. */
+export function fixedRolePermissions(): { monitoring: Permissions; leafLink: Permissions } {
+  return { monitoring: monitoring(), leafLink: leafLink() };
 }
 
-/** The links' permissions: a leaf site's is a peel's; a region link carries the whole app account. */
-export function linkPermissions(t: Topology): { leafLink: Permissions } {
-  return { leafLink: leafLink(t) };
+/**
+ * The permissions of each user the stack issues; `system` has none (it is the operator's, in
+ * the system account), a region link none either (other regions' masters work across it).
+ */
+export function rolePermissions(t: Topology): Record<Exclude<ClientRole, "system">, Permissions> & {
+  leafLink: Permissions;
+} {
+  return { master: master(), reconcile: reconcile(t), ...fixedRolePermissions() };
 }

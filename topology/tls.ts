@@ -66,6 +66,12 @@ export function tlsFilesIn(dir: string, t: Topology, s: TopologyServer): ServerT
     caFile: `${dir}/ca.pem`,
     certFile: `${dir}/server.pem`,
     keyFile: `${dir}/server-key.pem`,
-    ...(link === undefined ? {} : { linkCertFile: `${dir}/${link}.pem`, linkKeyFile: `${dir}/${link}-key.pem` }),
+    ...(link === undefined
+      ? {}
+      : {
+          linkCertFile: `${dir}/${link}.pem`,
+          linkKeyFile: `${dir}/${link}-key.pem`,
+          linkCredsFile: `${dir}/${link}.creds`,
+        }),
   };
 }

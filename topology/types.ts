@@ -64,16 +64,8 @@ export interface TopologyLeafSite {
   peels: number;
 }
 
-export interface Accounts {
-  /** Always declared: needed with leaf nodes and gateways, and for admin requests. */
-  system: string;
-  /** The account Zester's masters, peels and KV buckets live in. */
-  app: string;
-}
-
 export interface Topology {
   tier: TierId;
-  accounts: Accounts;
   clusters: TopologyCluster[];
   leafSites: TopologyLeafSite[];
   servers: TopologyServer[];

@@ -95,6 +95,5 @@ export function validate(t: Topology): void {
       problems.push(`cluster "${hub}" takes leaf connections but not all its servers listen for them`);
   }
 
-  if (t.accounts.system === t.accounts.app) problems.push("the system account must not be the app account");
   if (problems.length > 0) throw new TopologyError(problems);
 }

@@ -19,6 +19,8 @@ export const PEEL_SUBJECTS = {
   job: (peel: string): string => `zester.peel.${peel}.job`,
   /** Every peel's job subject: what a peel subscribes to (its own), and only masters publish. */
   jobs: "zester.peel.*.job",
+  /** A peel's own job events (JOB_EVENTS_SUBJECTS), under its id so it can publish no other peel's. */
+  jobEvents: (peel: string): string => `zester.job-events.${peel}.>`,
 } as const;
 
 /** Every subject of Zester's own (outside JetStream's): masters publish and subscribe under it. */
@@ -37,6 +39,8 @@ export const PEEL_KV = {
   jobs: { bucket: "jobs", key: (job: string): string => job },
   /** One entry per job and peel: the peel's return. */
   jobReturns: { bucket: "job-returns", key: (job: string, peel: string): string => `${job}.${peel}` },
+  /** One entry per peel: its self-update status, rewritten with every heartbeat of the watchdog. */
+  updateStatus: { bucket: "update-status", key: (peel: string): string => peel },
 } as const;
 
 /**

@@ -1,8 +1,10 @@
 /**
- * Peel hosts for canaries and load tests. Their user data only installs the agent (as a
- * server's does); the peel's config, its identity's seed and the CA are SecureString parameters
- * under the canaries' own path, which their instance profile alone may read: no secret in user
- * data.
+ * Peel hosts for canaries and load tests, one instance each, each a peel with an identity of its
+ * own (`canary-<region>-<i>`, issued by the stack): its user data only installs the agent (as a
+ * server's does); its config, its own credentials and the CA are SecureString parameters under
+ * its own path, which its instance profile alone may read. No secret in user data, and no canary
+ * holds another's credentials (an Auto Scaling group's instances are identical, so they could not
+ * each hold one).
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
@@ -15,66 +17,68 @@ import type { Manifest } from "./server-config";
 import { serverProfile } from "./parameters";
 import { securityGroup, type RegionScope, type ServersArgs } from "./scope";
 import { parameterPath } from "./target";
+import type { AwsLayout } from "./layout";
 
 const CANARY_TYPE = { x86: "t3.micro", arm64: "t4g.micro" } as const;
 
 /** What canary peels are declared with: the servers' (a canary is a peel host run like one), and the region's image. */
-export type CanaryArgs = Pick<
-  ServersArgs,
-  "ids" | "topology" | "layout" | "settings" | "agentScript" | "identities" | "tls"
-> & {
+export type CanaryArgs = Pick<ServersArgs, "ids" | "topology" | "layout" | "settings" | "agentScript" | "tls"> & {
   ami: pulumi.Input<string>;
+  /** Each peel the stack issues credentials to, its `.creds` (the canaries' among them). Secret. */
+  creds: pulumi.Output<Record<string, string>>;
 };
+
+/** The peel id of a region's `i`-th canary. */
+export const canaryPeelId = (region: string, i: number): string => `canary-${region}-${String(i)}`;
+
+/** Every canary's peel id: the stack issues each its credentials. */
+export function canaryPeelIds(layout: AwsLayout, canaries: number): string[] {
+  return layout.regions.flatMap((r) => Array.from({ length: canaries }, (_, i) => canaryPeelId(r.name, i)));
+}
 
 export function canaries(children: Children, region: RegionScope, args: CanaryArgs): void {
   const { settings: s, ids, ami } = args;
   const { r, net, o } = region;
-  if (s.peelCanaries === 0) return;
-  const local = `${r.prefix}peel-canary`;
-  canaryParameters(children, region, local, args);
-  const profile = serverProfile(children, region, { name: local }, { ids, sessionManager: s.ssmAgent !== undefined });
-  const userData = Buffer.from(
-    renderBootstrap({
+  for (let i = 0; i < s.peelCanaries; i++) {
+    const local = `${r.prefix}peel-canary-${String(i)}`;
+    const peel = canaryPeelId(r.name, i);
+    const creds = args.creds.apply((all) => all[peel] ?? missingCreds(peel));
+    canaryParameters(children, region, { local, peel, creds }, args);
+    const profile = serverProfile(children, region, { name: local }, { ids, sessionManager: s.ssmAgent !== undefined });
+    const userData = renderBootstrap({
       server: local,
       tier: args.topology.tier,
       agentScript: args.agentScript,
       agent: { region: r.awsRegion, path: parameterPath(ids, local) },
-    }),
-  ).toString("base64");
-  const template = children.make(local, o, (name, opts) => {
-    return new aws.ec2.LaunchTemplate(
-      name,
-      {
-        imageId: ami,
-        instanceType: CANARY_TYPE[args.layout.arch],
-        userData,
-        iamInstanceProfile: { name: profile.name },
-        vpcSecurityGroupIds: [securityGroup(region, "canary").id],
-        metadataOptions: { httpTokens: "required", httpEndpoint: "enabled" },
-        ...children.tagged({ "zester:stack": ids.stackId }),
-      },
-      opts,
-    );
-  });
-  const tags = children.tags({ "zester:role": "peel-canary", "zester:stack": ids.stackId });
-  children.make(local, o, (name, opts) => {
-    return new aws.autoscaling.Group(
-      name,
-      {
-        desiredCapacity: s.peelCanaries,
-        minSize: s.peelCanaries,
-        maxSize: s.peelCanaries,
-        vpcZoneIdentifiers: r.coreSubnets.map((x) => net.subnetId(x)),
-        launchTemplate: { id: template.id, version: "$Latest" },
-        tags: Object.entries(tags).map(([key, value]) => ({ key, value, propagateAtLaunch: true })),
-      },
-      opts,
-    );
-  });
+    });
+    const subnet = r.coreSubnets[i % r.coreSubnets.length] ?? missingSubnet(r.name);
+    children.make(local, o, (name, opts) => {
+      return new aws.ec2.Instance(
+        name,
+        {
+          ami,
+          instanceType: CANARY_TYPE[args.layout.arch],
+          subnetId: net.subnetId(subnet),
+          vpcSecurityGroupIds: [securityGroup(region, "canary").id],
+          iamInstanceProfile: profile.name,
+          userData,
+          metadataOptions: { httpTokens: "required", httpEndpoint: "enabled" },
+          tags: children.tags({ "zester:role": "peel-canary", "zester:stack": ids.stackId, "zester:peel": peel }),
+        },
+        { ...opts, ignoreChanges: ["ami"] },
+      );
+    });
+  }
 }
 
-/** The canaries' manifest and files, as a server's: the agent applies them and starts the peel. */
-function canaryParameters(children: Children, region: RegionScope, local: string, args: CanaryArgs): void {
+/** A canary's manifest and files, as a server's: the agent applies them and starts the peel. */
+function canaryParameters(
+  children: Children,
+  region: RegionScope,
+  canary: { local: string; peel: string; creds: pulumi.Output<string> },
+  args: CanaryArgs,
+): void {
+  const { local, peel } = canary;
   const { topology: t, settings: s } = args;
   const path = parameterPath(args.ids, local);
   const p = DEFAULT_UNIT_PATHS;
@@ -87,14 +91,9 @@ function canaryParameters(children: Children, region: RegionScope, local: string
       "peel.yaml",
       `${p.zesterConfigDir}/peel.yaml`,
       "0600",
-      peelConfig(t, { region: region.r.name }, PEEL_CREDENTIALS),
+      peelConfig(t, { region: region.r.name }, PEEL_CREDENTIALS, undefined, peel),
     ),
-    file(
-      "peel.nk",
-      PEEL_CREDENTIALS.nkeyFile,
-      "0600",
-      args.identities.seeds.apply((x) => `${x.peel}\n`),
-    ),
+    file("peel.creds", PEEL_CREDENTIALS.credsFile, "0600", canary.creds),
     file("ca.pem", PEEL_CREDENTIALS.caFile, "0644", args.tls.ca),
     file("zester-peel.service", "/etc/systemd/system/zester-peel.service", "0644", zesterUnit("peel", t.plan)),
   ];
@@ -123,4 +122,12 @@ function canaryParameters(children: Children, region: RegionScope, local: string
         opts,
       );
     });
+}
+
+function missingCreds(peel: string): never {
+  throw new Error(`the stack issued no credentials to canary ${peel}`);
+}
+
+function missingSubnet(region: string): never {
+  throw new Error(`region ${region} has no core subnet for its canaries`);
 }

@@ -18,11 +18,13 @@ import { Children } from "../children";
 import { Deferred } from "../deferred";
 import { shippedReconcileCode } from "../reconcile-code";
 import { stackTls } from "../certificates";
-import { generatedIdentities } from "../identities";
+import { configIdentities, generatedIdentities, issuedPeelCreds } from "../identities";
+import { certificateAlertRules, rulesYaml } from "../certificate-alerts";
+import { peelCredentialParameters } from "./peel-credentials";
 import { resolveAwsSettings, type AwsSettingsArgs } from "./args";
 import type { AwsTarget } from "./settings";
 import { snapshotPolicy } from "./backups";
-import { canaries } from "./canaries";
+import { canaries, canaryPeelIds } from "./canaries";
 import { awsChecklist } from "./checklist";
 import { privateZone } from "./dns";
 import { agentScript } from "./agent";
@@ -101,9 +103,17 @@ export class ZesterAws extends pulumi.ComponentResource {
   public readonly servers: ServerOutput[];
   /**
    * `#cloud-config` for a peel host, by where the peels are: `core` (each region's name in a
-   * supercluster) and each leaf site. Secret: it holds the peel identity's seed (and the CA).
+   * supercluster) and each leaf site. No secret: a peel's own credentials are its own, put at
+   * `/etc/zester/peel.creds` by its enrollment (or read from `peelCredentials`).
    */
   public readonly peelBootstrap: pulumi.Output<Record<string, string>>;
+  /** The SecureString parameter holding each issued peel's credentials (`settings.peelCredentials`), by id. */
+  public readonly peelCredentials: Record<string, string>;
+  /**
+   * A Prometheus rule file alerting before any certificate of the stack expires (the CA, every
+   * server's and link's), for the Prometheus that scrapes the servers (`monitoringCidrs`).
+   */
+  public readonly certificateAlertRules: pulumi.Output<string>;
   public readonly checklist: ChecklistStatus[];
   /** What this deploys, for the next update to compare against (no secrets). */
   public readonly deployment: Deployment;
@@ -130,26 +140,46 @@ export class ZesterAws extends pulumi.ComponentResource {
       regionProviders: args.regionProviders,
       providerDefaults: args.providerDefaults,
     });
-    const identities = generatedIdentities(children);
+    const identities = generatedIdentities(children, [
+      ...settings.peelCredentials,
+      ...canaryPeelIds(layout, settings.peelCanaries),
+    ]);
     const tls = stackTls(children, topology, stackId);
+    const ids = { stackId, component: name };
     const servers: ServersArgs = {
-      ids: { stackId, component: name },
+      ids,
       topology,
       layout,
       settings,
       identities,
+      configIdentities: configIdentities(identities, topology, settings.revokedPeels),
       tls,
       agentScript: agentScript(),
       previous: args.previousDeployment,
       generations: new Map(deployment.servers.map((x) => [x.name, x.restart])),
     };
+    const inRegion = (r: RegionLayout) => ({ provider: providers.get(r.name) });
+    const issued = issuedPeelCreds(identities);
     const declared = declareTopology(children, {
       servers,
       deferred,
-      inRegion: (r) => ({ provider: providers.get(r.name) }),
+      inRegion,
       reconcile: args.reconcile ?? {},
       reconcileCode: args.reconcileCode ?? shippedReconcileCode(),
+      issued,
     });
+    const first = layout.regions[0];
+    if (first === undefined) throw new Error("a layout has at least one region");
+    this.peelCredentials = peelCredentialParameters(children, {
+      ids,
+      peels: settings.peelCredentials,
+      creds: issued,
+      opts: inRegion(first),
+    });
+    // Once every certificate is issued.
+    this.certificateAlertRules = tls
+      .expiries()
+      .apply((certs) => rulesYaml(certificateAlertRules(certs, "zester-certificates")));
     this.clientUrl = pulumi.output(declared.clientUrl);
     this.leafUrls = this.topology.servers.flatMap((x) => (x.endpoints.leaf === undefined ? [] : [x.endpoints.leaf]));
     this.servers = layout.regions.flatMap((r) => r.servers.map((x) => serverOutput(x, r)));
@@ -160,6 +190,8 @@ export class ZesterAws extends pulumi.ComponentResource {
       leafUrls: this.leafUrls,
       servers: this.servers,
       peelBootstrap: this.peelBootstrap,
+      peelCredentials: this.peelCredentials,
+      certificateAlertRules: this.certificateAlertRules,
       checklist: this.checklist,
       deployment: this.deployment,
     });
@@ -202,6 +234,8 @@ interface TopologyArgs {
   /** What the KV reconcile job does while a tier transition is under way. */
   reconcile: ReconcileDuringTransition;
   reconcileCode: string;
+  /** Each peel the stack issues credentials to, its `.creds` (the canaries' among them). Secret. */
+  issued: pulumi.Output<Record<string, string>>;
 }
 
 /** Networks and what spans regions first, then each region's servers and services. */
@@ -237,14 +271,14 @@ function declareTopology(children: Children, args: TopologyArgs): Declared {
       role: roles.reconcile,
       code: args.reconcileCode,
       everyMinutes: settings.reconcileEveryMinutes,
-      seeds: servers.identities.seeds,
+      identities: servers.identities,
       ca: servers.tls.ca,
     });
     const { instances } = createServers(children, region, { ...servers, ami, zone, hubOpts, healthGate: jobs });
     const nlb = loadBalancer(children, region, { instances, zone, dnsZone: layout.dnsZone, hubOpts, stackId });
     if (roles.backups !== undefined)
       snapshotPolicy(children, region, { role: roles.backups, backups: settings.backups, stackId });
-    canaries(children, region, { ...servers, ami });
+    canaries(children, region, { ...servers, ami, creds: args.issued });
     regions.set(r.name, { nlbDnsName: nlb.dnsName, instances });
     return nlb.url;
   });
@@ -259,7 +293,7 @@ function declareTopology(children: Children, args: TopologyArgs): Declared {
  * for a leaf site (its DMZ need not resolve the private zone), the core last as a fallback.
  */
 function peelBootstraps(
-  args: Pick<ServersArgs, "topology" | "settings" | "identities" | "tls">,
+  args: Pick<ServersArgs, "topology" | "settings" | "tls">,
   declared: Declared,
 ): pulumi.Output<Record<string, string>> {
   const { topology: t, settings: s } = args;
@@ -287,24 +321,20 @@ function peelBootstraps(
       ...sites.map((x) => ({ ...x, region: region.name })),
     ];
   });
-  return pulumi.secret(
-    pulumi
-      .all([args.identities.seeds, args.tls.ca, pulumi.all(entries.map((e) => e.servers))])
-      .apply(([seeds, ca, servers]) =>
-        Object.fromEntries(
-          entries.map((e, i) => [
-            e.key,
-            renderPeelBootstrap({
-              topology: t,
-              region: e.region,
-              ...(e.site === undefined ? {} : { site: e.site }),
-              credentials: { seed: seeds.peel, ca },
-              servers: servers[i] ?? [],
-              ...(s.zesterPeel === undefined ? {} : { zesterPeel: s.zesterPeel }),
-            }),
-          ]),
-        ),
-      ),
+  return pulumi.all([args.tls.ca, pulumi.all(entries.map((e) => e.servers))]).apply(([ca, servers]) =>
+    Object.fromEntries(
+      entries.map((e, i) => [
+        e.key,
+        renderPeelBootstrap({
+          topology: t,
+          region: e.region,
+          ...(e.site === undefined ? {} : { site: e.site }),
+          ca,
+          servers: servers[i] ?? [],
+          ...(s.zesterPeel === undefined ? {} : { zesterPeel: s.zesterPeel }),
+        }),
+      ]),
+    ),
   );
 }
 

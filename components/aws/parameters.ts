@@ -17,6 +17,7 @@ import { gzipSync } from "node:zlib";
 import { filesOf, GZIP, manifestOf, NO_SECRETS } from "./server-config";
 import { linkOf, serverCertificate } from "../../topology/tls";
 import type { ServerSecretFiles } from "../../topology/render/server-files";
+import { roleCreds } from "../../topology/identities";
 
 /** Parameters over 4 KB (a big nats-server.conf) are stored in the advanced tier, others in the free one. */
 const TIER = "Intelligent-Tiering";
@@ -49,7 +50,7 @@ export function serverParameters(
     );
   });
   const files = secretFilesOf(server, privateIp, args).apply(
-    ([keys, secretFiles]) => filesOf(t, layout, settings, server, { keys, secretFiles }, agentScript).files,
+    ([identities, secretFiles]) => filesOf(t, layout, settings, server, { identities, secretFiles }, agentScript).files,
   );
   const encoded = new Map(manifest.files.map((f) => [f.name, f.encoding]));
   for (const file of plain.files)
@@ -73,11 +74,14 @@ export function serverParameters(
     });
 }
 
-/** The server's certificate (issued here), its link certificate, the CA and the master's seed. */
+/**
+ * The server's certificate (issued here), its link certificate and credentials, the CA, and on a
+ * core server the master's credentials and the peels' issuer (the enrollment side's).
+ */
 function secretFilesOf(
   server: ServerLayout,
   privateIp: pulumi.Output<string>,
-  args: Pick<ServersArgs, "topology" | "layout" | "settings" | "identities" | "tls">,
+  args: Pick<ServersArgs, "topology" | "layout" | "settings" | "identities" | "configIdentities" | "tls">,
 ) {
   const { topology: t, identities, tls } = args;
   const s = t.servers.find((x) => x.name === server.name);
@@ -89,9 +93,10 @@ function secretFilesOf(
   );
   const linkName = linkOf(t, s);
   const link = linkName === undefined ? undefined : tls.links.get(linkName);
+  const linkRole = linkName === "leaf-link" ? "leafLink" : "regionLink";
   return pulumi
     .all([
-      identities.keys,
+      args.configIdentities,
       identities.seeds,
       tls.ca,
       own.cert,
@@ -99,15 +104,17 @@ function secretFilesOf(
       link?.cert ?? pulumi.output(undefined),
       link?.key ?? pulumi.output(undefined),
     ])
-    .apply(([keys, seeds, ca, cert, key, linkCert, linkKey]) => {
+    .apply(([configIdentities, seeds, ca, cert, key, linkCert, linkKey]) => {
       const secretFiles: ServerSecretFiles = {
         ca,
         cert,
         key,
-        ...(linkCert === undefined || linkKey === undefined ? {} : { linkCert, linkKey }),
-        ...(s.role === "core" ? { masterSeed: seeds.master } : {}),
+        ...(linkCert === undefined || linkKey === undefined
+          ? {}
+          : { linkCert, linkKey, linkCreds: roleCreds(seeds, linkRole) }),
+        ...(s.role === "core" ? { masterCreds: roleCreds(seeds, "master"), peelIssuerSeed: seeds.peelIssuer } : {}),
       };
-      return [keys, secretFiles] as const;
+      return [configIdentities, secretFiles] as const;
     });
 }
 

@@ -6,7 +6,7 @@ import type { StackIds } from "../../change/target";
 import { clusterJob, JOB_ENV } from "../../jetstream/cluster-job";
 import type { Topology } from "../../topology/types";
 import type { Children } from "../children";
-import type { Identities } from "../identities";
+import { credsOfRole, type Identities } from "../identities";
 import { securityGroup, type RegionScope } from "./scope";
 import { parameterPath, reportParameter } from "./target";
 
@@ -20,8 +20,8 @@ export interface ReconcileArgs {
   /** The bundled KV reconcile. */
   code: string;
   everyMinutes: number;
-  /** The reconcile identity's seed, and the CA it verifies the servers by. */
-  seeds: Identities["seeds"];
+  /** The stack's keys (the reconcile identity's credentials are signed from them), and the CA it verifies the servers by. */
+  identities: Identities;
   ca: pulumi.Output<string>;
 }
 
@@ -99,10 +99,11 @@ export function scheduledReconcile(children: Children, region: RegionScope, args
 function reconcileSeed(
   children: Children,
   region: RegionScope,
-  args: Pick<ReconcileArgs, "ids" | "role" | "seeds"> & { local: string; report: string },
+  args: Pick<ReconcileArgs, "ids" | "role" | "identities"> & { local: string; report: string },
 ): string {
   const { role, local, report } = args;
   const { r, o } = region;
+  // Named `seed` from when it held the reconcile identity's NKey seed; it holds its `.creds` now.
   const name = `${parameterPath(args.ids, local)}seed`;
   children.make(`${local}-seed`, o, (resourceName, opts) => {
     return new aws.ssm.Parameter(
@@ -110,7 +111,7 @@ function reconcileSeed(
       {
         name,
         type: "SecureString",
-        value: pulumi.secret(args.seeds.apply((s) => s.reconcile)),
+        value: credsOfRole(args.identities, "reconcile"),
         ...children.tagged({ "zester:stack": args.ids.stackId }),
       },
       opts,

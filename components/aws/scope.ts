@@ -6,6 +6,7 @@ import type * as aws from "@pulumi/aws";
 import type * as pulumi from "@pulumi/pulumi";
 import type { Deployment } from "../../change/deployment";
 import type { StackIds } from "../../change/target";
+import type { ServerIdentities } from "../../topology/auth";
 import type { Topology } from "../../topology/types";
 import type { Identities } from "../identities";
 import type { StackTls } from "../certificates";
@@ -27,9 +28,12 @@ export function securityGroup(scope: RegionScope, name: SecurityGroupName): aws.
   return group;
 }
 
-/** What servers and clients are given to prove who they are: the identities' seeds and keys, the stack's CA. */
+/** What servers and clients are given to prove who they are: the stack's keys and its own peels', the stack's CA. */
 export interface Credentials {
+  /** The stack's keys and its own peels' (secret). */
   identities: Identities;
+  /** What every server config holds of them: the operator's and the accounts' JWTs. */
+  configIdentities: pulumi.Output<ServerIdentities>;
   tls: StackTls;
 }
 

@@ -3,8 +3,8 @@
  * and pins the agent applies (topology/render/server-files.ts), the manifest it reads them by,
  * and the deployment record the next run compares against. Pure: no Pulumi.
  */
-import { PLACEHOLDER_KEYS, type PublicKeys } from "../../topology/auth";
-import type { Deployment, DeployedServer } from "../../change/deployment";
+import { PLACEHOLDER_IDENTITIES, type ServerIdentities } from "../../topology/auth";
+import { ACCOUNTS, type Deployment, type DeployedServer } from "../../change/deployment";
 import { AGENT_SCRIPT, AGENT_TIMER, AGENT_UNIT, agentTimer, agentUnit } from "../../topology/render/bootstrap";
 import { DATA_DISK_SCRIPT, DATA_DISK_UNIT, dataDiskScript, dataDiskUnit } from "../../topology/render/data-disk";
 import {
@@ -23,6 +23,11 @@ import { DEFAULT_NATS_SERVER, type AwsTarget } from "./settings";
 export const GZIP = "gzip+base64";
 /** Past this, a parameter's value is stored gzipped (the advanced tier holds 8 KB; gzip fits the rest). */
 export const PLAIN_PARAMETER_LIMIT = 4_096;
+/**
+ * The file whose size is known only at deploy: nats-server.conf holds the accounts' JWTs (some
+ * 25 KB, ~6 KB gzipped), which the manifest, built before the keys exist, sees as stand-ins.
+ */
+const DEPLOY_SIZED = "nats-server.conf";
 
 /** The Amazon SSM Agent's unit, when the agent is pinned (Session Manager). */
 export const SSM_AGENT_SERVICE = "amazon-ssm-agent.service";
@@ -65,7 +70,7 @@ export function filesOf(
   layout: AwsLayout,
   s: AwsTarget,
   server: ServerLayout,
-  auth: { keys: PublicKeys; secretFiles: ServerSecretFiles },
+  auth: { identities: ServerIdentities; secretFiles: ServerSecretFiles },
   agent: string,
 ): ServerFiles {
   const services = servicesFiles(t, layout, s, server, auth);
@@ -119,7 +124,7 @@ function servicesFiles(
   layout: AwsLayout,
   s: AwsTarget,
   server: ServerLayout,
-  auth: { keys: PublicKeys; secretFiles: ServerSecretFiles },
+  auth: { identities: ServerIdentities; secretFiles: ServerSecretFiles },
 ): ServerFiles {
   const nats = s.natsServer ?? DEFAULT_NATS_SERVER[layout.arch];
   const clustered = server.role === "core" && peersOf(t, server.name).length > 1;
@@ -129,15 +134,15 @@ function servicesFiles(
     natsVersion: nats.version,
     natsServer: { url: nats.url, sha256: nats.sha256 },
     ...(s.zesterMaster === undefined ? {} : { zesterMaster: s.zesterMaster }),
-    keys: auth.keys,
+    identities: auth.identities,
     secretFiles: auth.secretFiles,
     bindHost: BIND_ALL,
     ...(clustered ? { serverTags: [`az:${server.az}`], uniqueTagPrefix: "az:" } : {}),
   });
 }
 
-/** Stand-ins for the keys and secret files: what is deployed is described without them. */
-export const NO_SECRETS = { keys: PLACEHOLDER_KEYS, secretFiles: PLACEHOLDER_FILES };
+/** Stand-ins for the JWTs and secret files: what is deployed is described without them. */
+export const NO_SECRETS = { identities: PLACEHOLDER_IDENTITIES, secretFiles: PLACEHOLDER_FILES };
 
 export function awsDeployment(t: Topology, layout: AwsLayout, s: AwsTarget): Deployment {
   const nats = s.natsServer ?? DEFAULT_NATS_SERVER[layout.arch];
@@ -147,6 +152,7 @@ export function awsDeployment(t: Topology, layout: AwsLayout, s: AwsTarget): Dep
     tier: t.tier,
     peels: t.plan.peels,
     natsVersion: nats.version,
+    accounts: ACCOUNTS,
     servers: layout.regions.flatMap((r) =>
       r.servers.map((server): DeployedServer => {
         const files = servicesFiles(t, layout, s, server, NO_SECRETS);
@@ -200,7 +206,7 @@ export function manifestOf(
     order: peers.indexOf(server),
     files: files.files.map(({ content, ...file }) => ({
       ...file,
-      ...(content.length > PLAIN_PARAMETER_LIMIT ? { encoding: GZIP } : {}),
+      ...(content.length > PLAIN_PARAMETER_LIMIT || file.name === DEPLOY_SIZED ? { encoding: GZIP } : {}),
     })),
     pins: files.pins,
     services: files.services,

@@ -6,6 +6,7 @@ import { z } from "zod";
 import { dnsLabel, wholeNumber } from "../../sizing/spec";
 import { natsServerVersion } from "../../topology/render/version";
 import { cidr, parseCidr } from "../cidr";
+import { PeelCredentialsSchema, revokedProblems, RevokedPeelsSchema } from "../peels";
 import { ARCHES } from "./catalog";
 
 const message = (m: string) => ({ message: m });
@@ -101,66 +102,82 @@ export const NetworkSchema = z
 export type Network = z.infer<typeof NetworkSchema>;
 export type NetworkInput = z.input<typeof NetworkSchema>;
 
-export const AwsSettingsSchema = z.strictObject({
-  /** The AWS region of the only (or, in a supercluster, the first) Zester region. @default `aws:region` */
-  region: awsRegion.optional(),
-  /** @default "x86" (c6i/c6id/t3); "arm64" is Graviton (c7g/c7gd/t4g) */
-  arch: z.enum(ARCHES, { errorMap: () => message(`must be one of: ${ARCHES.join(", ")}`) }).default("x86"),
-  /** Core servers' instance family. @default by tier: t3, c6i, or c6id where the plan asks for NVMe */
-  instanceFamily: z.string().optional(),
-  /** Leaf servers' instance family. @default c6i / c7g */
-  leafInstanceFamily: z.string().optional(),
-  /** @default a new VPC */
-  network: NetworkSchema.optional(),
-  /** Supercluster: the AWS region (and network) of every Zester region but the first. */
-  regions: z.record(dnsLabel, z.strictObject({ region: awsRegion, network: NetworkSchema.optional() })).optional(),
-  /** Subnets of declared leaf sites (DMZ, edge). @default a subnet per site and AZ in a new VPC */
-  leafSites: z
-    .record(
-      dnsLabel,
-      z.strictObject({ subnets: z.array(SubnetSchema).min(1, message("must list at least one subnet")) }),
-    )
-    .optional(),
-  /** Who may connect to 4222. @default the VPC's CIDR (required with the operator's VPC) */
-  peelCidrs: z.array(cidr).min(1, message("must list at least one CIDR")).optional(),
-  /** Who may read 8222 (monitoring). @default nobody */
-  monitoringCidrs: z.array(cidr).default([]),
-  /** The second "yes" a 0.0.0.0/0 in peelCidrs or monitoringCidrs needs. @default false */
-  openToTheWorld: z.boolean().default(false),
-  /** The Route 53 private zone servers are named in. @default "zester.internal" */
-  dnsZone: z
-    .string()
-    .regex(/^([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}$/, message("must be a domain name, e.g. zester.internal"))
-    .default("zester.internal"),
-  /** @default nats-server 2.14.6 from the NATS GitHub release for the architecture */
-  natsServer: NatsServerPinSchema.optional(),
-  /** The Zester master binary run next to every core server. @default none: masters are not installed */
-  zesterMaster: PinSchema.optional(),
-  /** The Zester peel binary for the peel bootstrap and canaries. @default none */
-  zesterPeel: PinSchema.optional(),
-  /**
-   * The Amazon SSM Agent package (`amazon-ssm-agent.deb` for the architecture, from AWS's
-   * regional download bucket), pinned like the binaries: Session Manager then reaches the servers
-   * without SSH. Debian's images do not ship the agent. @default none: no Session Manager
-   */
-  ssmAgent: PinSchema.optional(),
-  /** Peel hosts launched in an Auto Scaling group, for canaries and load tests. @default 0 */
-  peelCanaries: wholeNumber(0, 1_000).default(0),
-  /** EBS snapshots of JetStream volumes by Data Lifecycle Manager. */
-  backups: z
-    .strictObject({
-      /** @default 24 */
-      everyHours: z
-        .number({ invalid_type_error: EVERY_HOURS_MESSAGE })
-        .refine((h) => EVERY_HOURS.includes(h), message(EVERY_HOURS_MESSAGE))
-        .default(24),
-      /** @default 7 */
-      keep: wholeNumber(1, 1_000).default(7),
-    })
-    .default({}),
-  /** How often the KV reconcile corrects drift, in minutes. @default 5 */
-  reconcileEveryMinutes: wholeNumber(1, 1_440).default(5),
-});
+export const AwsSettingsSchema = z
+  .strictObject({
+    /** The AWS region of the only (or, in a supercluster, the first) Zester region. @default `aws:region` */
+    region: awsRegion.optional(),
+    /** @default "x86" (c6i/c6id/t3); "arm64" is Graviton (c7g/c7gd/t4g) */
+    arch: z.enum(ARCHES, { errorMap: () => message(`must be one of: ${ARCHES.join(", ")}`) }).default("x86"),
+    /** Core servers' instance family. @default by tier: t3, c6i, or c6id where the plan asks for NVMe */
+    instanceFamily: z.string().optional(),
+    /** Leaf servers' instance family. @default c6i / c7g */
+    leafInstanceFamily: z.string().optional(),
+    /** @default a new VPC */
+    network: NetworkSchema.optional(),
+    /** Supercluster: the AWS region (and network) of every Zester region but the first. */
+    regions: z.record(dnsLabel, z.strictObject({ region: awsRegion, network: NetworkSchema.optional() })).optional(),
+    /** Subnets of declared leaf sites (DMZ, edge). @default a subnet per site and AZ in a new VPC */
+    leafSites: z
+      .record(
+        dnsLabel,
+        z.strictObject({ subnets: z.array(SubnetSchema).min(1, message("must list at least one subnet")) }),
+      )
+      .optional(),
+    /** Who may connect to 4222. @default the VPC's CIDR (required with the operator's VPC) */
+    peelCidrs: z.array(cidr).min(1, message("must list at least one CIDR")).optional(),
+    /** Who may read 8222 (monitoring). @default nobody */
+    monitoringCidrs: z.array(cidr).default([]),
+    /** The second "yes" a 0.0.0.0/0 in peelCidrs or monitoringCidrs needs. @default false */
+    openToTheWorld: z.boolean().default(false),
+    /** The Route 53 private zone servers are named in. @default "zester.internal" */
+    dnsZone: z
+      .string()
+      .regex(/^([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}$/, message("must be a domain name, e.g. zester.internal"))
+      .default("zester.internal"),
+    /** @default nats-server 2.14.6 from the NATS GitHub release for the architecture */
+    natsServer: NatsServerPinSchema.optional(),
+    /** The Zester master binary run next to every core server. @default none: masters are not installed */
+    zesterMaster: PinSchema.optional(),
+    /** The Zester peel binary for the peel bootstrap and canaries. @default none */
+    zesterPeel: PinSchema.optional(),
+    /**
+     * The Amazon SSM Agent package (`amazon-ssm-agent.deb` for the architecture, from AWS's
+     * regional download bucket), pinned like the binaries: Session Manager then reaches the servers
+     * without SSH. Debian's images do not ship the agent. @default none: no Session Manager
+     */
+    ssmAgent: PinSchema.optional(),
+    /** Peel hosts launched in an Auto Scaling group, for canaries and load tests. @default 0 */
+    peelCanaries: wholeNumber(0, 1_000).default(0),
+    /**
+     * Peels the stack issues credentials to itself, by id: each its own key, its `.creds` in a
+     * SecureString parameter `/zester/<stackId>/<name>/peels/<id>` (output `peelCredentials`).
+     * Peels enrolled by the masters get theirs from them instead. @default none
+     */
+    peelCredentials: PeelCredentialsSchema,
+    /**
+     * Revoked peels: an id of `peelCredentials`, or any peel's public key (`U…`). The servers
+     * reload and drop its connections; its credentials are refused for good. @default none
+     */
+    revokedPeels: RevokedPeelsSchema,
+    /** EBS snapshots of JetStream volumes by Data Lifecycle Manager. */
+    backups: z
+      .strictObject({
+        /** @default 24 */
+        everyHours: z
+          .number({ invalid_type_error: EVERY_HOURS_MESSAGE })
+          .refine((h) => EVERY_HOURS.includes(h), message(EVERY_HOURS_MESSAGE))
+          .default(24),
+        /** @default 7 */
+        keep: wholeNumber(1, 1_000).default(7),
+      })
+      .default({}),
+    /** How often the KV reconcile corrects drift, in minutes. @default 5 */
+    reconcileEveryMinutes: wholeNumber(1, 1_440).default(5),
+  })
+  .superRefine((s, ctx) => {
+    for (const p of revokedProblems(s.peelCredentials, s.revokedPeels))
+      ctx.addIssue({ code: "custom", path: ["revokedPeels", p.index], message: p.message });
+  });
 export type AwsSettings = z.output<typeof AwsSettingsSchema>;
 export type AwsSettingsInput = z.input<typeof AwsSettingsSchema>;
 /** Settings with the region resolved (from `zester:aws.region` or `aws:region`). */

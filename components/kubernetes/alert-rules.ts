@@ -3,6 +3,7 @@
  * PrometheusRule (with the Prometheus Operator) or a rule file in a ConfigMap, and a PodMonitor.
  */
 import type { Topology } from "../../topology/types";
+import { rulesYaml, type AlertRules } from "../certificate-alerts";
 import { labelsOf, setOf, type K8sObject, type Namespaces } from "./objects";
 import type { KubernetesSettings } from "./settings";
 
@@ -42,19 +43,6 @@ export function monitoringObjects(
       spec: rules,
     },
   ];
-}
-
-export interface AlertRules {
-  groups: {
-    name: string;
-    rules: {
-      alert: string;
-      expr: string;
-      for: string;
-      labels: Record<string, string>;
-      annotations: Record<string, string>;
-    }[];
-  }[];
 }
 
 /**
@@ -130,9 +118,4 @@ export function alertRules(t: Topology, region: string, ns: Namespaces): AlertRu
       },
     ],
   };
-}
-
-/** The rules as a Prometheus rule file; JSON is YAML, and exact. */
-export function rulesYaml(rules: AlertRules): string {
-  return `${JSON.stringify(rules, null, 2)}\n`;
 }

@@ -21,12 +21,12 @@ import { Children } from "../children";
 import { Deferred } from "../deferred";
 import { shippedReconcileCode } from "../reconcile-code";
 import { stackTls } from "../certificates";
-import { generatedIdentities } from "../identities";
+import { configIdentities, generatedIdentities, issuedPeelCreds } from "../identities";
 import { resolveKubernetesSettings, type KubernetesSettingsArgs } from "./args";
 import { kubernetesChecklist } from "./checklist";
 import type { KubernetesLayout } from "./layout";
 import type { KubernetesSettings } from "./settings";
-import { declareRegion, type K8sScope } from "./region";
+import { certificateAlerts, declareRegion, peelSecretName, type K8sScope } from "./region";
 import { clientServiceUrl, setOf } from "./objects";
 import { KUBERNETES } from "./target";
 
@@ -106,9 +106,11 @@ export class ZesterKubernetes extends pulumi.ComponentResource {
   /**
    * A peel's config by where peels are: `core` (each region's name in a supercluster) and each
    * leaf site, through the set's client Service (names that resolve inside the cluster; peels
-   * elsewhere need that Service exposed). Secret: it holds the peels' password.
+   * elsewhere need that Service exposed). No secret: a peel's credentials are its own.
    */
   public readonly peelConfigs: pulumi.Output<Record<string, string>>;
+  /** The Secret (`<namespace>/zester-peel-<id>`) holding each issued peel's credentials, by id. */
+  public readonly peelCredentials: Record<string, string>;
   /** What this deploys, for the next update to compare against (no secrets). */
   public readonly deployment: Deployment;
   /** What happens to each server in this update. */
@@ -127,22 +129,30 @@ export class ZesterKubernetes extends pulumi.ComponentResource {
       parent: this,
       ...(args.aliasUnprefixedChildren === undefined ? {} : { aliasUnprefixed: args.aliasUnprefixedChildren }),
     });
+    const identities = generatedIdentities(children, settings.peelCredentials);
     const scope: K8sScope = {
       children,
       deferred,
       topology: this.topology,
       layout,
       settings,
-      identities: generatedIdentities(children),
+      identities,
+      configIdentities: configIdentities(identities, this.topology, settings.revokedPeels),
+      peelCreds: issuedPeelCreds(identities),
       tls: stackTls(children, this.topology, `${pulumi.getProject()}-${pulumi.getStack()}`),
       labels: args.labels ?? {},
       reconcileCode: args.reconcileCode ?? shippedReconcileCode(),
       reconcile: args.reconcile ?? {},
     };
-    layout.regions.forEach((region, index) => {
+    const providers = layout.regions.map((region, index) => {
       const given = index === 0 ? this.getProvider("kubernetes::Provider") : args.regionProviders?.[region.region];
-      declareRegion(scope, region, given ?? regionProvider(scope, region.region, region.context));
+      const provider = given ?? regionProvider(scope, region.region, region.context);
+      declareRegion(scope, region, provider);
+      return provider;
     });
+    // Once every region's certificates are issued: their expiry alerts, next to the first region's.
+    const first = providers[0];
+    if (first !== undefined) certificateAlerts(scope, first);
     const t = this.topology;
     this.namespace = settings.namespace;
     this.clientUrl = clientServiceUrl(setOf(t.clusters[0]?.servers[0] ?? "core"), settings.namespace);
@@ -154,12 +164,16 @@ export class ZesterKubernetes extends pulumi.ComponentResource {
     }));
     this.checklist = kubernetesChecklist(t, settings, layout.storageClass);
     this.peelConfigs = peelConfigs(t, settings);
+    this.peelCredentials = Object.fromEntries(
+      settings.peelCredentials.map((peel) => [peel, `${settings.namespace}/${peelSecretName(peel)}`]),
+    );
     this.registerOutputs({
       clientUrl: this.clientUrl,
       namespace: this.namespace,
       servers: this.servers,
       checklist: this.checklist,
       peelConfigs: this.peelConfigs,
+      peelCredentials: this.peelCredentials,
       deployment: this.deployment,
     });
   }

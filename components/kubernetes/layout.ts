@@ -4,13 +4,13 @@
  * holds and the JetStream volumes. Pure, and every problem is found before anything is created.
  */
 import { SpecError, type Problem } from "../../sizing/spec";
-import { PLACEHOLDER_KEYS, type PublicKeys, type ServerTlsFiles } from "../../topology/auth";
+import { PLACEHOLDER_IDENTITIES, type ServerIdentities, type ServerTlsFiles } from "../../topology/auth";
 import { linkOf, type ExtraNames } from "../../topology/tls";
 import { STANDARD_PORTS } from "../../topology/build";
 import { natsServerConfig } from "../../topology/render/nats-server-conf";
 import { serializeNatsConf } from "../../topology/render/nats-conf-format";
 import { digest, restartPart } from "../../topology/render/reload";
-import type { DeployedServer, Deployment } from "../../change/deployment";
+import { ACCOUNTS, type DeployedServer, type Deployment } from "../../change/deployment";
 import type { Addressing, Topology } from "../../topology/types";
 import { monitoringObjects } from "./alert-rules";
 import { networkPolicies } from "./network-policies";
@@ -61,12 +61,12 @@ export interface KubernetesLayout {
  * the reloader. Passwords never reach it (configs are keyed with placeholders).
  */
 export function restartHash(t: Topology, servers: string[], s: KubernetesSettings, hubLeafHost?: string): string {
-  return digest(...servers.map((name) => restartPart(confOf(t, name, s, PLACEHOLDER_KEYS, hubLeafHost))));
+  return digest(...servers.map((name) => restartPart(confOf(t, name, s, PLACEHOLDER_IDENTITIES, hubLeafHost))));
 }
 
 /** What a reload applies to one server (its whole config, keyed without passwords). */
 export function reloadKey(t: Topology, server: string, s: KubernetesSettings, hubLeafHost?: string): string {
-  return digest(confOf(t, server, s, PLACEHOLDER_KEYS, hubLeafHost));
+  return digest(confOf(t, server, s, PLACEHOLDER_IDENTITIES, hubLeafHost));
 }
 
 /** A pod's TLS files: every pod of a namespace mounts its `nats-tls` Secret, named by server. */
@@ -79,7 +79,11 @@ export function kubernetesTlsFiles(t: Topology, server: string): ServerTlsFiles 
     keyFile: `${TLS_DIR}/${server}-key.pem`,
     ...(link === undefined
       ? {}
-      : { linkCertFile: `${TLS_DIR}/${link}.pem`, linkKeyFile: `${TLS_DIR}/${link}-key.pem` }),
+      : {
+          linkCertFile: `${TLS_DIR}/${link}.pem`,
+          linkKeyFile: `${TLS_DIR}/${link}-key.pem`,
+          linkCredsFile: `${TLS_DIR}/${link}.creds`,
+        }),
   };
 }
 
@@ -107,13 +111,19 @@ export function kubernetesReachedBy(t: Topology, s: KubernetesSettings): ExtraNa
   };
 }
 
-function confOf(t: Topology, server: string, s: KubernetesSettings, keys: PublicKeys, hubLeafHost?: string) {
+function confOf(
+  t: Topology,
+  server: string,
+  s: KubernetesSettings,
+  identities: ServerIdentities,
+  hubLeafHost?: string,
+) {
   return natsServerConfig({
     topology: t,
     server,
     version: s.natsServer.version,
     storeDir: STORE_DIR,
-    auth: { keys, tls: kubernetesTlsFiles(t, server) },
+    auth: { identities, tls: kubernetesTlsFiles(t, server) },
     bindHost: "0.0.0.0",
     pidFile: PID_FILE,
     ...(hubLeafHost === undefined ? {} : { hubLeafHost }),
@@ -124,10 +134,10 @@ export function renderConf(
   t: Topology,
   server: string,
   s: KubernetesSettings,
-  keys: PublicKeys,
+  identities: ServerIdentities,
   hubLeafHost?: string,
 ): string {
-  return serializeNatsConf(confOf(t, server, s, keys, hubLeafHost), [
+  return serializeNatsConf(confOf(t, server, s, identities, hubLeafHost), [
     `nats-server.conf for ${server} (${t.tier} tier), rendered by zester-infra for nats-server ${s.natsServer.version}.`,
   ]);
 }
@@ -266,6 +276,7 @@ export function kubernetesDeployment(t: Topology, layout: KubernetesLayout, s: K
     tier: t.tier,
     peels: t.plan.peels,
     natsVersion: s.natsServer.version,
+    accounts: ACCOUNTS,
     servers: t.servers.map((x): DeployedServer => {
       const size = x.role === "core" ? t.plan.server : (t.plan.leafNode?.server ?? t.plan.server);
       const set =

@@ -1,7 +1,8 @@
 /**
  * Declares one region's objects on its Kubernetes cluster: the layout's plain objects, the
- * Secrets (configs, TLS keys, seeds, the reconcile job; built here, inside an apply, mounted as
- * files), the JetStream claims, the KV reconcile and the optional peel DaemonSet.
+ * Secrets (configs, TLS keys, credentials, the reconcile job; built here, inside an apply,
+ * mounted as files), the JetStream claims, the KV reconcile, and in the first region the peels
+ * the stack issues credentials to (a Secret each, and a pod each with the peel image).
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -9,7 +10,10 @@ import { linkOf, serverCertificate } from "../../topology/tls";
 import { clusterJob } from "../../jetstream/cluster-job";
 import type { ZesterCredentials } from "../../topology/render/zester-config";
 import type { StackTls } from "../certificates";
+import { certificateAlertRules, rulesYaml } from "../certificate-alerts";
 import type { Identities } from "../identities";
+import type { ServerIdentities } from "../../topology/auth";
+import { roleCreds } from "../../topology/identities";
 import { masterConfig, peelConfig } from "../../topology/render/zester-config";
 import type { Topology, TopologyServer, ZesterKind } from "../../topology/types";
 import type { Children } from "../children";
@@ -27,6 +31,10 @@ export interface K8sScope {
   layout: KubernetesLayout;
   settings: KubernetesSettings;
   identities: Identities;
+  /** What every server config holds of them: the operator's and the accounts' JWTs. */
+  configIdentities: pulumi.Output<ServerIdentities>;
+  /** Each peel the stack issues credentials to (`settings.peelCredentials`), its `.creds`. Secret. */
+  peelCreds: pulumi.Output<Record<string, string>>;
   tls: StackTls;
   /** The caller's labels, merged under ours. */
   labels: Record<string, string>;
@@ -65,18 +73,19 @@ export function declareRegion(scope: K8sScope, r: RegionManifests, provider: pul
       });
     });
   reconcile(region, { ...region.o, dependsOn: workloads });
-  if (scope.settings.zesterPeelImage !== undefined) peels(region, after);
+  if (r === scope.layout.regions[0]) peels(region, after);
 }
 
-/** Where a Zester process in a pod finds its seed and the CA: its Secret, mounted at /etc/zester. */
+/** Where a Zester process in a pod finds its credentials and the CA: its Secret, mounted at /etc/zester. */
 const credentialsIn = (kind: ZesterKind): ZesterCredentials => ({
-  nkeyFile: `/etc/zester/${kind}.nk`,
+  credsFile: `/etc/zester/${kind}.creds`,
   caFile: "/etc/zester/ca.pem",
+  ...(kind === "master" ? { peelIssuerFile: "/etc/zester/peel-issuer.nk" } : {}),
 });
 
 /** Each namespace's `nats-config` Secret: one rendered config per pod. */
 function configSecrets(region: RegionScope, opts: pulumi.CustomResourceOptions): pulumi.Resource[] {
-  const { children, topology: t, settings: s, identities, r, prefix } = region;
+  const { children, topology: t, settings: s, configIdentities, r, prefix } = region;
   const hubLeafHost = r === region.layout.regions[0] ? undefined : region.layout.hubLeafHost;
   return r.configs.map((c) =>
     children.make(`${prefix}nats-config-${c.namespace}`, opts, (name, o) => {
@@ -84,8 +93,8 @@ function configSecrets(region: RegionScope, opts: pulumi.CustomResourceOptions):
         name,
         {
           metadata: withLabels(region, { name: "nats-config", namespace: c.namespace }),
-          stringData: identities.keys.apply((keys) =>
-            Object.fromEntries(c.servers.map((n) => [`${n}.conf`, renderConf(t, n, s, keys, hubLeafHost)])),
+          stringData: configIdentities.apply((identities) =>
+            Object.fromEntries(c.servers.map((n) => [`${n}.conf`, renderConf(t, n, s, identities, hubLeafHost)])),
           ),
         },
         o,
@@ -102,11 +111,11 @@ function serverOf(t: Topology, name: string): TopologyServer {
 
 /**
  * Each namespace's `nats-tls` Secret: the CA, a certificate and key per pod there, and the link
- * certificate its servers solicit their hub with. The leaf namespace (a DMZ) holds its own
- * servers' keys and the leaf link's, nothing of the core's.
+ * certificate and credentials its servers solicit their hub with. The leaf namespace (a DMZ)
+ * holds its own servers' keys and the leaf link's, nothing of the core's.
  */
 function tlsSecrets(region: RegionScope, opts: pulumi.CustomResourceOptions): pulumi.Resource[] {
-  const { children, topology: t, settings: s, layout, tls, r, prefix } = region;
+  const { children, topology: t, settings: s, layout, tls, identities, r, prefix } = region;
   const reachedBy = KUBERNETES.reachedBy(t, layout, s);
   return r.configs.map((c) => {
     const own = c.servers.map((n) => ({ name: n, ...tls.issue(serverCertificate(serverOf(t, n), reachedBy)) }));
@@ -128,6 +137,10 @@ function tlsSecrets(region: RegionScope, opts: pulumi.CustomResourceOptions): pu
       ...all.flatMap((x): [string, pulumi.Output<string>][] => [
         [`${x.name}.pem`, x.cert],
         [`${x.name}-key.pem`, x.key],
+      ]),
+      ...links.map((x): [string, pulumi.Output<string>] => [
+        `${x.name}.creds`,
+        identities.seeds.apply((seeds) => roleCreds(seeds, x.name === "leaf-link" ? "leafLink" : "regionLink")),
       ]),
     ];
     const data = pulumi
@@ -158,7 +171,9 @@ function masterSecret(region: RegionScope, opts: pulumi.CustomResourceOptions): 
               ...Object.fromEntries(
                 cluster.servers.map((n) => [`${n}.yaml`, masterConfig(t, n, credentialsIn("master"))]),
               ),
-              "master.nk": `${seeds.master}\n`,
+              "master.creds": roleCreds(seeds, "master"),
+              // The peels' issuer: what the master, the enrollment side, signs each peel with.
+              "peel-issuer.nk": `${seeds.peelIssuer}\n`,
               "ca.pem": ca,
             })),
           ),
@@ -228,7 +243,7 @@ function reconcile(region: RegionScope, opts: pulumi.CustomResourceOptions): voi
         stringData: pulumi.secret(
           pulumi.all([identities.seeds, tls.ca]).apply(([seeds, ca]) => ({
             job: JSON.stringify({
-              ...clusterJob(t, cluster, { ca, credentials: { seed: seeds.reconcile } }),
+              ...clusterJob(t, cluster, { ca, credentials: { creds: roleCreds(seeds, "reconcile") } }),
               ...(transition === undefined
                 ? {}
                 : { transition: { ...transition, report: { configMap: TRANSITION_CONFIGMAP, namespace: ns } } }),
@@ -316,53 +331,97 @@ function transitionReport(region: RegionScope, opts: pulumi.CustomResourceOption
   });
 }
 
+/**
+ * The peels the stack issues credentials to, in the first region's core namespace: a Secret
+ * each (`zester-peel-<id>`: its config, its own credentials, the CA), and with the peel image a
+ * pod each (a Deployment of one) mounting its own Secret and nothing of another peel's.
+ */
 function peels(region: RegionScope, opts: pulumi.CustomResourceOptions): void {
-  const { children, topology: t, settings: s, identities, tls, r, prefix } = region;
+  const { children, topology: t, settings: s, peelCreds, tls, r, prefix } = region;
   const image = s.zesterPeelImage;
-  if (image === undefined) return;
-  const labels = { "app.kubernetes.io/name": "zester-peel", "app.kubernetes.io/part-of": "zester" };
-  children.make(`${prefix}zester-peel`, opts, (name, o) => {
-    return new k8s.core.v1.Secret(
-      name,
-      {
-        metadata: withLabels(region, { name: "zester-peel", namespace: s.namespace }),
-        stringData: pulumi.secret(
-          pulumi.all([identities.seeds, tls.ca]).apply(([seeds, ca]) => ({
-            "peel.yaml": peelConfig(t, { region: r.region }, credentialsIn("peel")),
-            "peel.nk": `${seeds.peel}\n`,
-            "ca.pem": ca,
-          })),
-        ),
-      },
-      o,
-    );
-  });
-  children.make(`${prefix}zester-peel`, opts, (name, o) => {
-    return new k8s.apps.v1.DaemonSet(
-      name,
-      {
-        metadata: withLabels(region, { name: "zester-peel", namespace: s.namespace, labels }),
-        spec: {
-          selector: { matchLabels: labels },
-          template: {
-            metadata: { labels },
-            spec: {
-              containers: [
-                {
-                  name: "peel",
-                  image: region.deferred.input(image),
-                  args: ["--config", "/etc/zester/peel.yaml"],
-                  volumeMounts: [{ name: "config", mountPath: "/etc/zester", readOnly: true }],
-                },
-              ],
-              volumes: [{ name: "config", secret: { secretName: "zester-peel" } }],
+  for (const peel of s.peelCredentials) {
+    const name = peelSecretName(peel);
+    const labels = {
+      "app.kubernetes.io/name": "zester-peel",
+      "app.kubernetes.io/instance": peel,
+      "app.kubernetes.io/part-of": "zester",
+    };
+    children.make(`${prefix}${name}`, opts, (resourceName, o) => {
+      return new k8s.core.v1.Secret(
+        resourceName,
+        {
+          metadata: withLabels(region, { name, namespace: s.namespace }),
+          stringData: pulumi.secret(
+            pulumi.all([peelCreds, tls.ca]).apply(([creds, ca]) => ({
+              "peel.yaml": peelConfig(t, { region: r.region }, credentialsIn("peel"), undefined, peel),
+              "peel.creds": creds[peel] ?? "",
+              "ca.pem": ca,
+            })),
+          ),
+        },
+        o,
+      );
+    });
+    if (image === undefined) continue;
+    children.make(`${prefix}${name}`, opts, (resourceName, o) => {
+      return new k8s.apps.v1.Deployment(
+        resourceName,
+        {
+          metadata: withLabels(region, { name, namespace: s.namespace, labels }),
+          spec: {
+            replicas: 1,
+            selector: { matchLabels: labels },
+            template: {
+              metadata: { labels },
+              spec: {
+                containers: [
+                  {
+                    name: "peel",
+                    image: region.deferred.input(image),
+                    args: ["--config", "/etc/zester/peel.yaml"],
+                    volumeMounts: [{ name: "config", mountPath: "/etc/zester", readOnly: true }],
+                  },
+                ],
+                volumes: [{ name: "config", secret: { secretName: name } }],
+              },
             },
           },
         },
-      },
-      o,
-    );
+        o,
+      );
+    });
+  }
+}
+
+/** The Secret holding a peel's credentials (an id of `peelCredentials`: a valid Secret name once prefixed). */
+export const peelSecretName = (peel: string): string => `zester-peel-${peel}`;
+
+/**
+ * The expiry alerts of every certificate the stack issued (certificate-alerts.ts), in the first
+ * region's core namespace: a PrometheusRule with the Prometheus Operator, else a rule file in a
+ * ConfigMap, as the other alert rules are.
+ */
+export function certificateAlerts(scope: K8sScope, provider: pulumi.ProviderResource): void {
+  const { children, settings: s, tls } = scope;
+  const rules = tls.expiries().apply((certs) => certificateAlertRules(certs, "zester-certificates"));
+  const metadata = withLabels(scope, {
+    name: "zester-certificates",
+    namespace: s.namespace,
+    labels: { "app.kubernetes.io/part-of": "zester" },
   });
+  children.make("zester-certificate-alerts", { provider }, (name, o) =>
+    s.prometheusOperator
+      ? new k8s.apiextensions.CustomResource(
+          name,
+          { apiVersion: "monitoring.coreos.com/v1", kind: "PrometheusRule", metadata, spec: rules },
+          o,
+        )
+      : new k8s.core.v1.ConfigMap(
+          name,
+          { metadata, data: { "zester-certificates.rules.yaml": rules.apply(rulesYaml) } },
+          o,
+        ),
+  );
 }
 
 /** Metadata with the caller's labels under ours; none added when the caller gave none. */

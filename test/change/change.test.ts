@@ -30,6 +30,24 @@ describe("what a change does to each server, and what is refused", () => {
     expect(planChange(undefined, three).changes.map((c) => c.action)).toEqual(["create", "create", "create"]);
   });
 
+  test("a deployment from before per-peel identities moving to them: refused, its buckets would be left behind", () => {
+    const operator = (d: Deployment): Deployment => ({ ...d, accounts: "operator" });
+    const moved = planChange(three, operator(each((s) => ({ ...s, reload: "l2" }))));
+    expect(moved.refused).toEqual([
+      expect.objectContaining({
+        server: "core-0",
+        risk: "data-loss",
+        reason: expect.stringMatching(
+          /names the app account by its key instead of ZESTER.*nats stream backup/,
+        ) as string,
+      }),
+    ]);
+    // Once there, or with no JetStream data to leave behind, nothing to refuse.
+    expect(planChange(operator(three), operator(three)).refused).toEqual([]);
+    const leafOnly = deployment([server("leaf-edge-0", { role: "leaf", cluster: undefined, data: undefined })]);
+    expect(planChange(leafOnly, operator(leafOnly)).refused).toEqual([]);
+  });
+
   test("a config a reload applies: reloaded, nothing refused", () => {
     const plan = checkChange(
       three,

@@ -11,11 +11,11 @@ import { TransitionOutputSchema, transitionOutput } from "../../change/transitio
 import type { Topology } from "../../topology/types";
 import { TIER_EXAMPLES } from "../helpers/tiers";
 
-import { newSeeds } from "../../local/identities";
+import { completeSeeds } from "../../local/identities";
 import type { NatsServerBinary } from "../../local/nats-binary";
 
 const NATS_SERVER: NatsServerBinary = { path: "/usr/sbin/nats-server", version: "2.9.10", origin: "a test" };
-const STATE = { auth: { seeds: newSeeds(), ca: "" }, natsServer: NATS_SERVER };
+const STATE = { auth: { seeds: completeSeeds(), ca: "", peels: {}, revoked: {} }, natsServer: NATS_SERVER };
 const topo = (peels: number): Topology => build(plan({ peels }), standardAddressing("zester.internal"));
 const describeOf = (t: Topology): Deployment => localDeployment(t, "/var/lib/zester", STATE);
 

@@ -34,6 +34,8 @@ const pin = (url: string, hex: string) => ({ url, sha256: hex.repeat(64) });
 const CANARIES_AWS = JSON.stringify({
   region: "eu-west-1",
   peelCanaries: 2,
+  peelCredentials: ["edge-1", "Edge_2"],
+  revokedPeels: ["Edge_2"],
   zesterPeel: pin("https://example.com/zester-peel", "a"),
   zesterMaster: pin("https://example.com/zester-master", "b"),
 });

@@ -4,8 +4,10 @@
  * is refused with.
  */
 import { createHash } from "node:crypto";
-import { publicKeyOf, userSeed } from "../../components/identities";
-import { CLIENT_ROLES, type PublicKeys } from "../../topology/auth";
+import { keyResourceName } from "../../components/identities";
+import { KEY_KIND, STACK_KEYS, type Seeds } from "../../topology/auth";
+import { serverIdentities } from "../../topology/identities";
+import { publicKeyOf, seedOf } from "../../topology/nkeys";
 import { PLACEHOLDER_FILES } from "../../topology/render/server-files";
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -200,19 +202,25 @@ describe("every tier on AWS", () => {
       name: "/zester/zester-infra-staging/zester/core-1/files/nats-server.conf",
       type: "SecureString",
     });
-    // The keys the mocks' random bytes make (scripts/plan-mocks.ts): a config holds public keys only.
-    const keys = Object.fromEntries(
-      CLIENT_ROLES.map((role) => [
-        role,
-        publicKeyOf(userSeed(createHash("sha256").update(`zester-${role}-nkey`).digest())),
+    // The keys the mocks' random bytes make (scripts/plan-mocks.ts): a config holds public JWTs only.
+    const seeds = Object.fromEntries(
+      STACK_KEYS.map((k) => [
+        k,
+        seedOf(
+          KEY_KIND[k],
+          createHash("sha256")
+            .update(`zester-${keyResourceName(k)}`)
+            .digest(),
+        ),
       ]),
-    ) as PublicKeys;
+    ) as Seeds;
+    const topology = build(plan({ peels: 2_000 }), standardAddressing("zester.internal"));
     const files = serverFiles({
-      topology: build(plan({ peels: 2_000 }), standardAddressing("zester.internal")),
+      topology,
       server: "core-1",
       natsVersion: "2.14.6",
       natsServer: { url: DEFAULT_NATS_SERVER.x86.url, sha256: DEFAULT_NATS_SERVER.x86.sha256 },
-      keys,
+      identities: serverIdentities(seeds, topology),
       secretFiles: PLACEHOLDER_FILES,
       bindHost: "0.0.0.0",
       serverTags: ["az:eu-west-1b"],
@@ -222,8 +230,8 @@ describe("every tier on AWS", () => {
     const text = gunzipSync(Buffer.from(String(conf?.value), "base64")).toString();
     expect(text).toBe(files.files.find((f) => f.name === "nats-server.conf")?.content);
     expect(text).toMatch(/^listen: "0\.0\.0\.0:4222"$/m);
-    // Public keys and file paths only: no seed, no private key.
-    expect(text).not.toMatch(/PRIVATE KEY|"SU[A-Z0-9]{56}"|password/);
+    // Public JWTs and file paths only: no seed, no private key.
+    expect(text).not.toMatch(/PRIVATE KEY|S[OAU][A-Z0-9]{56}|password/);
   });
 
   test.each([
@@ -357,6 +365,57 @@ describe("every tier on AWS", () => {
       "nats://zester-leaf-dmz-2-private-ip:4222",
       "nats://zester-clients-nlb-dns-name:4222",
     ]);
+  });
+
+  test("each issued peel and each canary gets its own credentials, in a parameter of its own; the bootstrap carries none; a revoked peel is in every config", () => {
+    const pin = { url: "https://example.com/zester-peel", sha256: "a".repeat(64) };
+    const p = planJson(
+      2_000,
+      `aws=${JSON.stringify({ region: "eu-west-1", peelCanaries: 2, zesterPeel: pin, peelCredentials: ["edge-1", "edge-2"], revokedPeels: ["edge-2"] })}`,
+    );
+    const params = ofType(p, PARAMETER);
+    const valueOf = (name: string) => String(params.find((r) => r.inputs.name === name)?.inputs.value);
+    const seed = (creds: string) => /SU[A-Z2-7]{56}/.exec(creds)?.[0] ?? "none";
+    const issued = (p.outputs.aws as unknown as { peelCredentials: Record<string, string> }).peelCredentials;
+    expect(issued).toEqual({
+      "edge-1": "/zester/zester-infra-staging/zester/peels/edge-1",
+      "edge-2": "/zester/zester-infra-staging/zester/peels/edge-2",
+    });
+    const canaries = ["peel-canary-0", "peel-canary-1"].map(
+      (c) => `/zester/zester-infra-staging/zester/${c}/files/peel.creds`,
+    );
+    const seeds = [...Object.values(issued), ...canaries].map((name) => seed(valueOf(name)));
+    expect(new Set(seeds).size).toBe(4);
+    expect(seeds).not.toContain("none");
+    for (const name of [...Object.values(issued), ...canaries])
+      expect(params.find((r) => r.inputs.name === name)?.inputs.type).toBe("SecureString");
+    // A canary reads its own path only: one instance each, its own profile.
+    expect(
+      ofType(p, INSTANCE)
+        .filter((i) => i.name.includes("peel-canary"))
+        .map((i) => i.name),
+    ).toEqual(["zester-peel-canary-0", "zester-peel-canary-1"]);
+    const yaml = parse(valueOf("/zester/zester-infra-staging/zester/peel-canary-1/files/peel.yaml")) as {
+      nats: { inbox_prefix: string };
+    };
+    expect(yaml.nats.inbox_prefix).toBe("_INBOX.canary-main-1");
+    // The bootstraps hold no seed of anyone's.
+    for (const text of Object.values(p.outputs.aws?.peelBootstrap ?? {}))
+      expect(text).not.toMatch(/S[OAU][A-Z2-7]{56}/);
+    // The revoked peel's key is refused by every server's config.
+    const conf = gunzipSync(
+      Buffer.from(valueOf("/zester/zester-infra-staging/zester/core-0/files/nats-server.conf"), "base64"),
+    ).toString();
+    const peelsAccount = [...conf.matchAll(/"(eyJ[^"]+)"/g)]
+      .map(
+        (m) =>
+          JSON.parse(Buffer.from(m[1]?.split(".")[1] ?? "", "base64url").toString()) as {
+            name: string;
+            nats: { revocations?: Record<string, number> };
+          },
+      )
+      .find((c) => c.name === "ZESTER_PEELS");
+    expect(Object.keys(peelsAccount?.nats.revocations ?? {})).toEqual([publicKeyOf(seeds[1] ?? "")]);
   });
 
   test("the load balancer spreads over every zone and checks /healthz?js-server-only=true over HTTP", () => {

@@ -15,6 +15,7 @@ import * as rbacV1 from "kubernetes-models/rbac.authorization.k8s.io/v1";
 import * as coreV1 from "kubernetes-models/v1";
 import { parse } from "yaml";
 import { plan } from "../../sizing";
+import { publicKeyOf } from "../../topology/nkeys";
 import { once, planOf, runPlan } from "../helpers/plans";
 import { promtool } from "../helpers/tools";
 import { TIER_EXAMPLES } from "../helpers/tiers";
@@ -423,10 +424,12 @@ test("the open-files check passes a hard limit that holds the plan and refuses o
   expect(low.stderr).toMatch(`open files hard limit ${String(hard)} is below the plan's ${String(hard + 1)}`);
 });
 
-test("with Zester images: a master container next to each core server and a peel DaemonSet, both schema-valid", () => {
+test("with Zester images: a master container next to each core server, and a pod per issued peel holding its own credentials alone, all schema-valid", () => {
   const p = planJson(2_000, {
     zesterMasterImage: "registry.example/zester-master:1.0",
     zesterPeelImage: "registry.example/zester-peel:1.0",
+    peelCredentials: ["edge-1", "edge-2"],
+    revokedPeels: ["edge-2"],
   });
   const core = ofKind(p, "StatefulSet").find((s) => s.inputs.metadata?.name === "core");
   const containers = (core?.inputs.spec as StatefulSetSpec).template.spec.containers.map((c) => c.name);
@@ -437,16 +440,82 @@ test("with Zester images: a master container next to each core server and a peel
     "core-0.yaml",
     "core-1.yaml",
     "core-2.yaml",
-    "master.nk",
+    "master.creds",
+    "peel-issuer.nk",
   ]);
-  const [peels] = ofKind(p, "DaemonSet");
-  expect(peels?.inputs.metadata?.name).toBe("zester-peel");
-  for (const r of [core, peels])
+  expect(ofKind(p, "DaemonSet")).toEqual([]);
+  const deployments = ofKind(p, "Deployment");
+  expect(deployments.map((d) => d.inputs.metadata?.name)).toEqual(["zester-peel-edge-1", "zester-peel-edge-2"]);
+  const secrets = Object.fromEntries(
+    ofKind(p, "Secret")
+      .filter((s) => s.inputs.metadata?.name?.startsWith("zester-peel-") === true)
+      .map((s): [string, Record<string, string>] => [
+        s.inputs.metadata?.name ?? "",
+        s.inputs.stringData as Record<string, string>,
+      ]),
+  );
+  expect(Object.keys(secrets)).toEqual(["zester-peel-edge-1", "zester-peel-edge-2"]);
+  const seedOf = (creds: string | undefined) => /SU[A-Z2-7]{56}/.exec(creds ?? "")?.[0];
+  const own = [
+    seedOf(secrets["zester-peel-edge-1"]?.["peel.creds"]),
+    seedOf(secrets["zester-peel-edge-2"]?.["peel.creds"]),
+  ];
+  expect(own.every((s) => s !== undefined) && own[0] !== own[1]).toBe(true);
+  for (const [name, data] of Object.entries(secrets)) {
+    const peel = name.replace("zester-peel-", "");
+    expect(Object.keys(data).sort()).toEqual(["ca.pem", "peel.creds", "peel.yaml"]);
+    expect(parse(data["peel.yaml"] ?? "")).toMatchObject({
+      nats: { credentials: "/etc/zester/peel.creds", inbox_prefix: `_INBOX.${peel}` },
+    });
+    // Nothing of the other peel's.
+    for (const other of own)
+      if (other !== seedOf(data["peel.creds"])) expect(JSON.stringify(data)).not.toContain(other);
+  }
+  for (const d of deployments) {
+    const spec = d.inputs.spec as { template: { spec: { volumes: { secret: { secretName: string } }[] } } };
+    expect(spec.template.spec.volumes.map((v) => v.secret.secretName)).toEqual([d.inputs.metadata?.name]);
+  }
+  expect((p.outputs.kubernetes as unknown as { peelCredentials: unknown }).peelCredentials).toEqual({
+    "edge-1": "zester/zester-peel-edge-1",
+    "edge-2": "zester/zester-peel-edge-2",
+  });
+  // The revoked peel's key is in the peels' account of every server's config.
+  const configs = ofKind(p, "Secret").find((s) => s.inputs.metadata?.name === "nats-config")?.inputs
+    .stringData as Record<string, string>;
+  const edge2 = /SU[A-Z2-7]{56}/.exec(secrets["zester-peel-edge-2"]?.["peel.creds"] ?? "")?.[0] ?? "";
+  expect(revokedKeys(configs["core-0.conf"] ?? "")).toEqual([publicKeyOf(edge2)]);
+  for (const r of [
+    core,
+    ...deployments,
+    ...Object.keys(secrets).map((n) => ofKind(p, "Secret").find((s) => s.inputs.metadata?.name === n)),
+  ])
     if (r !== undefined)
       expect(() => {
         validate(r);
       }).not.toThrow();
 });
+
+test("an issued peel's id must name a Secret, and a revoked one must be issued or a public key: refused before anything is made", () => {
+  const refused = runPlan("dev", [...k8sSets(2_000, { peelCredentials: ["Peel_1"], revokedPeels: ["nobody"] })]);
+  expect(refused.status).toBe(2);
+  expect(refused.stderr).toMatch(/zester:kubernetes\.peelCredentials\[0\].*"Peel_1" cannot name a Kubernetes Secret/);
+  expect(refused.stderr).toMatch(
+    /zester:kubernetes\.revokedPeels\[0\].*"nobody" is no peel this stack issued credentials to/,
+  );
+});
+
+/** The public keys the peels' account's JWT (in a rendered config) revokes. */
+function revokedKeys(conf: string): string[] {
+  const jwts = [...conf.matchAll(/"(eyJ[^"]+)"/g)].map((m) => m[1] ?? "");
+  const claims = jwts.map(
+    (j) =>
+      JSON.parse(Buffer.from(j.split(".")[1] ?? "", "base64url").toString()) as {
+        name: string;
+        nats: { revocations?: Record<string, number> };
+      },
+  );
+  return Object.keys(claims.find((c) => c.name === "ZESTER_PEELS")?.nats.revocations ?? {});
+}
 
 test("a peel config per site: the core's client Service, a leaf site's own then the core's", () => {
   const configs = (

@@ -11,6 +11,7 @@ import path from "node:path";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { clusterJob } from "../../jetstream/cluster-job";
 import { JOB_ENV } from "../../jetstream/cluster-job";
+import { clientAuth } from "../../local/identities";
 import { connectCluster } from "../../local/kv";
 import { shippedReconcileCode } from "../../components/reconcile-code";
 import { boot } from "../helpers/local";
@@ -50,7 +51,7 @@ test("the deployed bundle raises a dropped replica count back to the plan, and i
     // The job exactly as the AWS and Kubernetes targets hand it over.
     const job = clusterJob(run.topology, cluster, {
       ca: run.state.auth.ca,
-      credentials: { seed: run.state.auth.seeds.reconcile },
+      credentials: { creds: clientAuth(run.state, "reconcile").creds },
     });
     expect(job.clusterSize).toBe(3);
     process.env[JOB_ENV] = JSON.stringify(job);

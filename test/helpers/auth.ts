@@ -1,25 +1,36 @@
 /** Identities and TLS files for tests that render or boot configs outside the local target. */
+import { mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
 import { ensureCertificates, localTlsFiles } from "../../local/certificates";
-import { newSeeds, publicKeys } from "../../local/identities";
+import { completeSeeds } from "../../local/identities";
 import { LOCAL } from "../../local/target";
-import type { ClientAuth, ClientRole, PublicKeys, ServerAuth, Seeds } from "../../topology/auth";
-import { tlsFilesIn } from "../../topology/tls";
+import {
+  inboxPrefix,
+  type ClientAuth,
+  type ClientRole,
+  type Seeds,
+  type ServerAuth,
+  type ServerIdentities,
+} from "../../topology/auth";
+import { roleCreds, serverIdentities } from "../../topology/identities";
+import { linkOf, tlsFilesIn } from "../../topology/tls";
 import type { Topology } from "../../topology/types";
 
-/** Fixed-looking public keys for renderer tests (snapshots), never used to connect. */
-export const TEST_KEYS: PublicKeys = {
-  master: "UMASTERTESTKEY",
-  peel: "UPEELTESTKEY",
-  reconcile: "URECONCILETESTKEY",
-  system: "USYSTEMTESTKEY",
-  monitoring: "UMONITORINGTESTKEY",
+/** Stand-ins for the JWTs in renderer tests (snapshots): short, never used to connect. */
+export const TEST_IDENTITIES: ServerIdentities = {
+  operator: "OPERATOR-JWT",
+  accounts: {
+    system: { key: "ASYSTEMTESTKEY", jwt: "SYSTEM-ACCOUNT-JWT" },
+    app: { key: "AAPPTESTKEY", jwt: "APP-ACCOUNT-JWT" },
+    peels: { key: "APEELSTESTKEY", jwt: "PEELS-ACCOUNT-JWT" },
+  },
 };
 
-/** A server's auth as the cloud targets lay out its TLS files, with the test keys. */
+/** A server's auth as the cloud targets lay out its TLS files, with the test JWTs. */
 export function cloudAuth(t: Topology, server: string): ServerAuth {
   const s = t.servers.find((x) => x.name === server);
   if (s === undefined) throw new Error(`no server ${server}`);
-  return { keys: TEST_KEYS, tls: tlsFilesIn("/etc/nats/tls", t, s) };
+  return { identities: TEST_IDENTITIES, tls: tlsFilesIn("/etc/nats/tls", t, s) };
 }
 
 export interface TestAuth {
@@ -29,19 +40,27 @@ export interface TestAuth {
   client(role: ClientRole): ClientAuth;
 }
 
-/** Real identities and certificates under `dir`, for a topology booted by hand. */
+/** Real identities and certificates under `dir` (the links' credentials too), for a topology booted by hand. */
 export async function realAuth(dir: string, t: Topology): Promise<TestAuth> {
-  const seeds = newSeeds();
+  const seeds = completeSeeds();
   const ca = await ensureCertificates(dir, t, LOCAL.reachedBy());
-  const keys = publicKeys(seeds);
+  mkdirSync(dir, { recursive: true });
+  const links = { "leaf-link": "leafLink", "region-link": "regionLink" } as const;
   return {
     seeds,
     ca,
     server: (name) => {
       const s = t.servers.find((x) => x.name === name);
       if (s === undefined) throw new Error(`no server ${name}`);
-      return { keys, tls: localTlsFiles(dir, t, s) };
+      const link = linkOf(t, s);
+      const linkCredsFile = link === undefined ? undefined : path.join(dir, `${link}.creds`);
+      if (link !== undefined && linkCredsFile !== undefined)
+        writeFileSync(linkCredsFile, roleCreds(seeds, links[link]), { mode: 0o600 });
+      return {
+        identities: serverIdentities(seeds, t),
+        tls: { ...localTlsFiles(dir, t, s), ...(linkCredsFile === undefined ? {} : { linkCredsFile }) },
+      };
     },
-    client: (role) => ({ seed: seeds[role], ca }),
+    client: (role) => ({ creds: roleCreds(seeds, role), ca, inboxPrefix: inboxPrefix(role) }),
   };
 }

@@ -13,6 +13,7 @@ import { Kvm } from "@nats-io/kv";
 import type { TransitionJob } from "../../jetstream/cluster-job";
 import { connectAdmin } from "../../jetstream/connect";
 import { runReconcileJob } from "../../jetstream/reconcile-job";
+import { clientAuth } from "../../local/identities";
 import { reconcileJob } from "../../local/kv";
 import { plan } from "../../sizing";
 import type { TransitionReport } from "../../change/phased";
@@ -57,7 +58,7 @@ test.each(SUITES)(
           where: TRANSITION.report,
         },
       ]);
-      const nc = await connectAdmin(job.servers, { seed: run.state.auth.seeds.reconcile, ca: job.ca });
+      const nc = await connectAdmin(job.servers, clientAuth(run.state, "reconcile"));
       try {
         const jsm = await jetstreamManager(nc);
         expect(before.some((b, i) => b.maxBytes !== wanted[i]?.maxBytes)).toBe(true);
@@ -71,7 +72,7 @@ test.each(SUITES)(
         const facts = wanted.find((b) => b.name === "facts");
         if (facts === undefined) throw new Error("the plan has a facts bucket");
         // Written as the master (the reconcile identity manages streams, it writes no entries).
-        const master = await connectAdmin(job.servers, { seed: run.state.auth.seeds.master, ca: job.ca });
+        const master = await connectAdmin(job.servers, clientAuth(run.state, "master"));
         try {
           const kv = await new Kvm(master).open("facts");
           await kv.put("minion-1", "x".repeat(4_096));

@@ -73,9 +73,16 @@ describe("the fleet simulator on a 3-node tier (nats-server from Debian sid)", (
     const ledger = new WriteLedger();
     const address = peelAddresses(run.topology)[0];
     if (address === undefined) throw new Error("no peel home");
-    const peel = new SimPeel("sim-history", address, peelIdentity(run.state), run.topology.plan.client.peel, ledger, {
-      writeTimeoutMs: 5_000,
-    });
+    const peel = new SimPeel(
+      "sim-history",
+      address,
+      peelIdentity(run.state, "sim-history"),
+      run.topology.plan.client.peel,
+      ledger,
+      {
+        writeTimeoutMs: 5_000,
+      },
+    );
     await peel.connect();
     try {
       for (let i = 0; i < 7; i++) expect(await peel.put("facts", "sim-history", 100)).toBe(true);

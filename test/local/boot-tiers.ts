@@ -11,6 +11,7 @@ import { down, up } from "../../local/runner";
 import { fetchFromDebian } from "../../local/nats-binary";
 import { clientAuth } from "../../local/identities";
 import { boot, eventually, monitor, tempStateDir } from "../helpers/local";
+import { peelSession } from "../helpers/peel-session";
 import { TIER_EXAMPLES } from "../helpers/tiers";
 
 interface Varz {
@@ -167,14 +168,13 @@ export function bootTiers(suite: DebianSuite): void {
     test("a client connected to a leaf node writes into the core's KV", async () => {
       const run = await boot(60_000, suite);
       try {
-        const leaf = run.state.servers.find((s) => s.role === "leaf");
         const core = run.state.servers.find((s) => s.role === "core");
-        const domain = run.topology.servers.find((s) => s.role === "core")?.domain;
         // A peel behind a leaf server (the site's link carries what a peel may do, nothing more).
-        const onLeaf = await connectAdmin([leaf?.clientUrl ?? ""], clientAuth(run.state, "peel"));
+        const session = peelSession(run);
+        const onLeaf = await session.peel("peel-1", "leaf");
         // Behind a leaf, JetStream answers only under its domain's API prefix.
-        await (await new Kvm(jetstream(onLeaf, { domain })).open("facts")).put("peel-1", "os=debian");
-        await onLeaf.close();
+        await (await new Kvm(jetstream(onLeaf.nc, onLeaf.js())).open("facts")).put("peel-1", "os=debian");
+        await session.close();
         const onCore = await connectAdmin([core?.clientUrl ?? ""], clientAuth(run.state, "master"));
         expect((await (await new Kvm(onCore).open("facts")).get("peel-1"))?.string()).toBe("os=debian");
         await onCore.close();

@@ -1,8 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { freePorts, listenRange } from "../../local/ports";
+import { freePorts, listenRange, reserve, sweepReservations } from "../../local/ports";
 
 const dir = mkdtempSync(path.join(os.tmpdir(), "zester-ports-"));
 afterAll(() => {
@@ -41,4 +42,44 @@ test("freePorts(): distinct, bindable, outside this machine's ephemeral range", 
     });
     await new Promise((resolve) => server.close(resolve));
   }
+});
+
+describe("reserve(): a port handed out is kept from other processes until its process exits", () => {
+  test("held by this process: not again; by a live process: no; by one that is gone: yes", () => {
+    const reservations = mkdtempSync(path.join(dir, "reserved-"));
+    expect(reserve(20_001, reservations)).toBe(true);
+    expect(reserve(20_001, reservations)).toBe(false);
+    // This test's parent (jest's main process) is alive.
+    writeFileSync(path.join(reservations, "20002"), String(process.ppid));
+    expect(reserve(20_002, reservations)).toBe(false);
+    const gone = spawnSync(process.execPath, ["-e", "console.log(process.pid)"], { encoding: "utf8" });
+    writeFileSync(path.join(reservations, "20003"), gone.stdout.trim());
+    expect(reserve(20_003, reservations)).toBe(true);
+    expect(readFileSync(path.join(reservations, "20003"), "utf8")).toBe(String(process.pid));
+  });
+
+  test("a sweep removes the reservations of processes that are gone, and only those", () => {
+    const reservations = mkdtempSync(path.join(dir, "sweep-"));
+    expect(reserve(20_005, reservations)).toBe(true);
+    const gone = spawnSync(process.execPath, ["-e", "console.log(process.pid)"], { encoding: "utf8" });
+    writeFileSync(path.join(reservations, "20006"), gone.stdout.trim());
+    sweepReservations(reservations);
+    expect(readdirSync(reservations)).toEqual(["20005"]);
+  });
+
+  test("a process's reservations are removed as it exits", () => {
+    const reservations = mkdtempSync(path.join(dir, "exit-"));
+    const script = [
+      `const { reserve } = require(${JSON.stringify(require.resolve("../../local/ports"))});`,
+      `const held = reserve(20004, ${JSON.stringify(reservations)});`,
+      `console.log(held, require("node:fs").readdirSync(${JSON.stringify(reservations)}).join());`,
+    ].join("\n");
+    const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", script], {
+      encoding: "utf8",
+    });
+    expect(r.stderr).toBe("");
+    // Held while it ran, gone once it exited.
+    expect(r.stdout).toBe("true 20004\n");
+    expect(readdirSync(reservations)).toEqual([]);
+  });
 });

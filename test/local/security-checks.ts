@@ -12,7 +12,8 @@ import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { connectAdmin } from "../../jetstream/connect";
 import { foreignIssuer, issue } from "../../local/certificates";
-import { clientAuth } from "../../local/identities";
+import { clientAuth, ensurePeelCreds } from "../../local/identities";
+import { readState, writeState } from "../../local/state";
 import { fetchFromDebian } from "../../local/nats-binary";
 import { freePorts } from "../../local/ports";
 import { localConfInput } from "../../local/server-auth";
@@ -20,8 +21,10 @@ import { CERT_SUBJECTS, type ClientRole } from "../../topology/auth";
 import { natsServerConfig } from "../../topology/render/nats-server-conf";
 import { serializeNatsConf, type ConfBlock } from "../../topology/render/nats-conf-format";
 import { PEEL_SUBJECTS } from "../../topology/zester-assumptions";
+import { atLeast } from "../../topology/render/version";
 import type { DebianSuite } from "../../local/nats-binary";
 import { boot, monitor } from "../helpers/local";
+import { peelSession } from "../helpers/peel-session";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -91,8 +94,18 @@ export function securityChecks(suite: DebianSuite): void {
       expect(heard).not.toMatch(/PONG/);
     });
 
-    /** A server of our own making, with `cert` as its certificate (and link certificate). */
-    async function intruder(name: string, cert: { cert: string; key: string }, ca: string, leaf: boolean) {
+    /**
+     * A server of our own making, with `cert` as its certificate (and link certificate) and, on a
+     * leaf, `link.creds` as the link's credentials (a copy of the site's link's by default) and,
+     * with `link.noCertificate`, no certificate on its leaf connection at all.
+     */
+    async function intruder(
+      name: string,
+      cert: { cert: string; key: string },
+      ca: string,
+      leaf: boolean,
+      link: { creds?: string; noCertificate?: boolean } = {},
+    ) {
       const dir = path.join(run.stateDir, "intruders", name);
       mkdirSync(dir, { recursive: true });
       writeFileSync(path.join(dir, "cert.pem"), cert.cert);
@@ -116,7 +129,11 @@ export function securityChecks(suite: DebianSuite): void {
         const remotes = (conf.leafnodes as ConfBlock).remotes as ConfBlock[];
         (conf.leafnodes as ConfBlock).remotes = remotes.map((r) => ({
           ...r,
-          tls: { ...(r.tls as ConfBlock), ...files },
+          ...(link.creds === undefined ? {} : { credentials: link.creds }),
+          tls:
+            link.noCertificate === true
+              ? { ca_file: files.ca_file, timeout: (r.tls as ConfBlock).timeout }
+              : { ...(r.tls as ConfBlock), ...files },
         }));
       } else {
         delete conf.leafnodes;
@@ -150,7 +167,7 @@ export function securityChecks(suite: DebianSuite): void {
       expect((routez.routes ?? []).map((r) => r.remote_name)).not.toContain("rogue-core");
     }, 60_000);
 
-    test("a leaf server whose link certificate is from another CA, or is its own, gets no leaf link", async () => {
+    test("a leaf server whose link certificate is from another CA, or that has none and a peel's credentials, gets no leaf link", async () => {
       const other = await foreignIssuer("another stack");
       const foreign = await issue(other, {
         name: "x",
@@ -169,23 +186,36 @@ export function securityChecks(suite: DebianSuite): void {
         const { webcrypto } = await import("node:crypto");
         return webcrypto.subtle.importKey("pkcs8", der, { name: "ECDSA", namedCurve: "P-256" }, true, ["sign"]);
       }
+      // What a peel holds: its credentials, the CA, no certificate (the leaf port asks for one of the CA's).
+      const state = readState(run.stateDir) ?? run.state;
+      const peelCreds = ensurePeelCreds(run.stateDir, state, "would-be-link").credsFile;
+      writeState(run.stateDir, state);
       const urls = [
         await intruder("rogue-leaf", foreign, other.cert.toString("pem"), true),
-        await intruder("unlinked-leaf", own, run.state.auth.ca, true),
+        await intruder("certless-leaf", own, run.state.auth.ca, true, { creds: peelCreds, noCertificate: true }),
       ];
+      // With a certificate of the stack's CA (a server's) and a peel's credentials: the peels'
+      // issuer allows client connections only, which nats-server honours from 2.11.0 (nats-io/
+      // nats-server#5789 fixed scoped keys' connection types); on 2.9.10 the certificate is what
+      // keeps a peel off the leaf port, and only the stack's servers have one.
+      const honoursScopedTypes = atLeast(fetchFromDebian(suite).version, "2.11.0");
+      const withCertificate = await intruder("peel-as-leaf", own, run.state.auth.ca, true, { creds: peelCreds });
       await sleep(4_000);
       for (const url of urls) expect((await monitor<{ leafnodes: number }>(url, "/leafz")).leafnodes).toBe(0);
+      expect((await monitor<{ leafnodes: number }>(withCertificate, "/leafz")).leafnodes).toBe(
+        honoursScopedTypes ? 0 : 1,
+      );
       // The site's own leaf servers are linked.
       const leaf = run.state.servers.find((s) => s.name === "leaf-edge-0");
       expect((await monitor<{ leafnodes: number }>(leaf?.monitorUrl ?? "", "/leafz")).leafnodes).toBe(1);
     }, 60_000);
 
-    test("the peel identity does a peel's work, behind a leaf server too, and nothing past it", async () => {
-      const domain = run.topology.servers.find((s) => s.role === "core")?.domain;
-      const leafUrl = run.state.servers.find((s) => s.role === "leaf")?.clientUrl ?? "";
+    test("a peel's identity does a peel's work, behind a leaf server too, and nothing past it", async () => {
+      const session = peelSession(run);
       const master = await as("master");
-      const peel = await as("peel", [leafUrl]);
-      const kvm = new Kvm(jetstream(peel, { domain }));
+      const behindLeaf = await session.peel("peel-1", "leaf");
+      const peel = behindLeaf.nc;
+      const kvm = new Kvm(jetstream(peel, behindLeaf.js()));
       // What a peel must: write its facts, read what is rendered for it, get its jobs.
       expect(await (await kvm.open("facts")).put("peel-1", "os=debian")).toBeGreaterThan(0);
       await (await new Kvm(master).open("settings-files")).put("peel-1", "x: 1");
@@ -207,13 +237,15 @@ export function securityChecks(suite: DebianSuite): void {
       expect(await refused((async () => (await kvm.open("secrets")).get("peel-1"))())).toMatch(
         /permission|denied|timeout/i,
       );
-      const jsm = await jetstreamManager(await as("peel"), { checkAPI: false });
+      const onCore = (await session.peel("peel-1", "core")).nc;
+      const jsm = await jetstreamManager(onCore, { checkAPI: false });
       expect(await refused(jsm.streams.delete("KV_facts"))).toMatch(/permission|timeout/i);
       const info = await (await jetstreamManager(master)).streams.info("KV_facts");
       expect(await refused(jsm.streams.update("KV_facts", { ...info.config, max_msgs_per_subject: 1 }))).toMatch(
         /permission|timeout/i,
       );
-      expect(await publishDenied(await as("peel"), PEEL_SUBJECTS.job("peel-2"))).toBe(true);
+      expect(await publishDenied(onCore, PEEL_SUBJECTS.job("peel-2"))).toBe(true);
+      await session.close();
     }, 60_000);
 
     test("the master runs Zester's KV and job flows; the reconcile job raises replicas and nothing else", async () => {

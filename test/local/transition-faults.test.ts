@@ -103,7 +103,7 @@ test("every step fails safe and resumes through `up --peels N`, nothing acknowle
     writers = new WriterGroup(
       "faults",
       spread(peelAddresses(running.topology), 4, 1),
-      peelIdentity(running.state),
+      (id) => peelIdentity(running.state, id),
       running.topology.plan.client.peel,
       TRANSITION_WRITER_OPTIONS,
     );

@@ -8,6 +8,7 @@ import { rmSync } from "node:fs";
 import { planUp, preparedOf, RefusedError } from "../../local/runner";
 import { writeState, type LocalState } from "../../local/state";
 import { loopbackAddressing } from "../../local/addressing";
+import { completeSeeds } from "../../local/identities";
 import { planned, prepare } from "../../topology/prepare";
 import { tempStateDir } from "../helpers/local";
 
@@ -24,7 +25,7 @@ function stoppedThreeRegions(stateDir: string): LocalState {
     tier: wanted.plan.tier,
     serversPerCluster: wanted.plan.serversPerCluster,
     natsServer: { path: "/nowhere/nats-server", version: "2.10.0", origin: "test" },
-    auth: { seeds: { master: "m", peel: "p", reconcile: "r", system: "s", monitoring: "o" }, ca: "ca" },
+    auth: { seeds: completeSeeds(), ca: "ca", peels: {}, revoked: {} },
     servers: topology.servers.map((s) => ({
       name: s.name,
       role: s.role,

@@ -18,10 +18,12 @@ interface StatusJson {
   kv: { name: string; replicas: number | null }[];
   connect: {
     servers: string[];
-    nkeyFile: string;
+    credsFile: string;
+    inboxPrefix: string;
     tls: { caFile: string };
-    roles: Record<string, { nkeyFile: string }>;
+    roles: Record<string, { credsFile: string; inboxPrefix: string }>;
   };
+  certificates: { name: string; subject: string; file: string; notAfter: string; daysLeft: number }[];
 }
 
 describe("npm run local", () => {
@@ -70,23 +72,59 @@ describe("npm run local", () => {
       const c = report.connect;
       expect(upRun.stdout).toContain(`servers:  ${c.servers.join(",")}`);
       expect(c.servers).toEqual([report.servers[0]?.clientUrl]);
-      const seed = readFileSync(c.nkeyFile, "utf8").trim();
+      const creds = readFileSync(c.credsFile, "utf8");
+      const seed = /SU[A-Z0-9]{56}/.exec(creds)?.[0] ?? "no seed in the credentials";
       expect(upRun.stdout).not.toContain(seed);
-      expect(statSync(c.nkeyFile).mode & 0o777).toBe(0o600);
-      const nc = await connectAdmin(c.servers, { seed, ca: readFileSync(c.tls.caFile, "utf8") });
+      expect(statSync(c.credsFile).mode & 0o777).toBe(0o600);
+      const ca = readFileSync(c.tls.caFile, "utf8");
+      const nc = await connectAdmin(c.servers, { creds, ca, inboxPrefix: c.inboxPrefix });
       try {
         expect(await (await new Kvm(nc).open("facts")).put("from-connect-info", "ok")).toBeGreaterThan(0);
       } finally {
         await nc.close();
       }
-      expect(Object.keys(c.roles).sort()).toEqual(["master", "monitoring", "peel", "reconcile", "system"]);
+      expect(Object.keys(c.roles).sort()).toEqual(["master", "monitoring", "reconcile", "system"]);
+      // Every certificate the servers use, with when it expires (825 days from now).
+      expect(report.certificates.map((x) => x.name)).toEqual(["ca", "core-0"]);
+      for (const cert of report.certificates) {
+        expect(statSync(cert.file).isFile()).toBe(true);
+        expect(cert.daysLeft).toBeGreaterThanOrEqual(cert.name === "ca" ? 3649 : 824);
+        expect(Date.parse(cert.notAfter)).toBeGreaterThan(Date.now());
+      }
+
+      // A peel's own credentials: issued once, at the first ask; a peel's work with them; revoked, refused.
+      const issued = runScript("local", ["creds", "--peel", "peel-1", "--json", "--state-dir", dir]);
+      expect([issued.stderr, issued.status]).toEqual(["", 0]);
+      const peel = JSON.parse(issued.stdout) as Record<string, string>;
+      expect(Object.keys(peel)).toEqual(["peel", "credsFile"]);
+      expect(peel).toEqual({ peel: "peel-1", credsFile: path.join(dir, "identities", "peels", "peel-1.creds") });
+      expect(statSync(peel.credsFile ?? "").mode & 0o777).toBe(0o600);
+      expect(runScript("local", ["creds", "--peel", "peel-1", "--state-dir", dir]).stdout).toBe(`${peel.credsFile}\n`);
+      const peelAuth = { creds: readFileSync(peel.credsFile ?? "", "utf8"), ca, inboxPrefix: "_INBOX.peel-1" };
+      const asPeel = await connectAdmin(c.servers, peelAuth);
+      try {
+        expect(await (await new Kvm(asPeel).open("facts")).put("peel-1", "ok")).toBeGreaterThan(0);
+      } finally {
+        await asPeel.close();
+      }
+      const revoked = runScript("local", ["revoke", "--peel", "peel-1", "--json", "--state-dir", dir]);
+      expect([revoked.stderr, revoked.status]).toEqual(["", 0]);
+      expect(JSON.parse(revoked.stdout)).toMatchObject({ peel: "peel-1", reloaded: ["core-0"] });
+      await expect(connectAdmin(c.servers, peelAuth)).rejects.toThrow(/authorization/i);
+      const reissue = runScript("local", ["creds", "--peel", "peel-1", "--state-dir", dir]);
+      expect(reissue.status).toBe(2);
+      expect(reissue.stderr).toMatch(/peel-1 was revoked.*--reissue/);
+      const bad = runScript("local", ["creds", "--peel", "peel.*", "--state-dir", dir]);
+      expect(bad.status).toBe(2);
+      expect(bad.stderr).toMatch(/--peel: peel id "peel\.\*": not accepted/);
       const contextFile = path.join(dir, "connect", "nats", "context", "zester-local.json");
       expect(upRun.stdout).toContain(`context:  ${contextFile}`);
       expect(statSync(contextFile).mode & 0o777).toBe(0o600);
       expect(JSON.parse(readFileSync(contextFile, "utf8"))).toMatchObject({
         url: c.servers.join(","),
-        nkey: c.nkeyFile,
+        creds: c.credsFile,
         ca: c.tls.caFile,
+        inbox_prefix: "_INBOX.master",
       });
       expect(runScript("local", ["status", "--state-dir", dir]).stdout).toMatch(/Connect a client/);
 
@@ -269,12 +307,18 @@ test("--master-bin and --peel-bin run Zester next to the servers with the render
     expect(r.stdout.match(/^zester master master-core-\d/gm)).toHaveLength(5);
     expect(r.stdout.match(/^zester peel peel-\d/gm)).toHaveLength(2);
     const state = JSON.parse(readFileSync(path.join(dir, "state.json"), "utf8")) as {
-      auth: { seeds: { master: string }; ca: string };
+      auth: { ca: string; peels: Record<string, { key: string }> };
       servers: { role: string; clientUrl: string }[];
     };
+    // Each peel process its own identity.
+    expect(Object.keys(state.auth.peels).sort()).toEqual(["peel-0", "peel-1"]);
     const nc = await connectAdmin(
       state.servers.filter((s) => s.role === "core").map((s) => s.clientUrl),
-      { seed: state.auth.seeds.master, ca: state.auth.ca },
+      {
+        creds: readFileSync(path.join(dir, "identities", "master.creds"), "utf8"),
+        ca: state.auth.ca,
+        inboxPrefix: "_INBOX.master",
+      },
     );
     try {
       const keysOf = async (bucket: string): Promise<string[]> => {
@@ -289,8 +333,8 @@ test("--master-bin and --peel-bin run Zester next to the servers with the render
         [masters, peels] = await Promise.all([keysOf("master-heartbeat"), keysOf("facts")]);
       }
       expect(masters).toHaveLength(5);
-      // Both peels sit behind the leaf site `edge` and reach the core's KV through its domain.
-      expect(peels).toHaveLength(2);
+      // Both peels sit behind the leaf site `edge` and reach the core's KV through its domain, each its own key.
+      expect(peels.sort()).toEqual(["peel-0", "peel-1"]);
     } finally {
       await nc.close();
     }

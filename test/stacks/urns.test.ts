@@ -19,7 +19,7 @@ interface PlanJson {
 test.each(Object.keys(before))("stack %s: every resource it had keeps its URN or is aliased to it", (stack) => {
   const now = planOf(stack, []) as PlanJson;
   const known = new Set(now.resources.flatMap((r) => [r.urn, ...r.aliases]));
-  // The passwords are gone on purpose: every identity is an NKey or a certificate now (topology/auth.ts).
+  // The passwords are gone on purpose: every identity is a key (a JWT user) or a certificate now (topology/auth.ts).
   const retired = (urn: string): boolean => urn.includes("random:index/randomPassword:RandomPassword");
   expect((before[stack] ?? []).filter((urn) => !known.has(urn) && !retired(urn))).toEqual([]);
   // The names themselves changed: the check above is not vacuous.

@@ -3,7 +3,7 @@ import { build, standardAddressing } from "../../topology";
 import { natsServerConfig, renderNatsServerConf } from "../../topology/render/nats-server-conf";
 import { serializeNatsConf } from "../../topology/render/nats-conf-format";
 import { TIER_EXAMPLES } from "../helpers/tiers";
-import { cloudAuth } from "../helpers/auth";
+import { cloudAuth, TEST_IDENTITIES } from "../helpers/auth";
 
 const VERSIONS = ["2.9.10", "2.10.27", "2.15.1"];
 
@@ -60,7 +60,7 @@ describe("version awareness and the guide's pitfalls", () => {
       storeDir: "/x",
       auth: cloudAuth(topology, "leaf-edge-0"),
     });
-    expect(leaf.system_account).toBe("SYS");
+    expect(leaf.system_account).toBe(TEST_IDENTITIES.accounts.system.key);
     expect(leaf.jetstream).toBeUndefined();
     expect(render(60_000, "leaf-edge-0", "2.15.1")).toMatch(/"nats-leaf:\/\/core-0\.zester\.internal:7422"/);
   });

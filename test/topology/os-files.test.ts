@@ -9,7 +9,7 @@ import { ROOT } from "../helpers/run";
 import { verifyUnits } from "../helpers/systemd";
 import { TIER_EXAMPLES } from "../helpers/tiers";
 
-const CREDS = { nkeyFile: "/etc/zester/master.nk", caFile: "/etc/nats/tls/ca.pem" };
+const CREDS = { credsFile: "/etc/zester/master.creds", caFile: "/etc/nats/tls/ca.pem" };
 
 describe("systemd units", () => {
   test.each([50, 2_000, 60_000])(

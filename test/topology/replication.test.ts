@@ -14,7 +14,7 @@ const replicating = build(
   }),
   standardAddressing("zester.internal"),
 );
-const auth = { ca: "CA", credentials: { seed: "SU" } };
+const auth = { ca: "CA", credentials: { creds: "CREDS" } };
 
 describe("cross-region replication in the topology", () => {
   test("the reconcile identity may look at, create and update the copy's stream: nothing else is added, no wildcard", () => {

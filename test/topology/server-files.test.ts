@@ -13,7 +13,7 @@ import { serializeNatsConf } from "../../topology/render/nats-conf-format";
 import { natsServerConfig } from "../../topology/render/nats-server-conf";
 import { GENERATION_TAG, serverFiles, STORE_DIR, type ServerFilesInput } from "../../topology/render/server-files";
 import { cloudInitSchema } from "../helpers/tools";
-import { TEST_KEYS } from "../helpers/auth";
+import { TEST_IDENTITIES } from "../helpers/auth";
 import { tlsFilesIn } from "../../topology/tls";
 import { TLS_DIR } from "../../topology/render/server-files";
 
@@ -29,7 +29,9 @@ const SECRET_FILES = {
   key: "KEY",
   linkCert: "LINK",
   linkKey: "LINK-KEY",
-  masterSeed: "SUSEED",
+  linkCreds: "LINK-CREDS",
+  masterCreds: "MASTER-CREDS",
+  peelIssuerSeed: "SAISSUER",
 };
 const PIN = { url: "https://downloads.example/nats-server-v2.10.27-linux-amd64.tar.gz", sha256: "0".repeat(64) };
 const MASTER = { url: "https://downloads.example/zester-master", sha256: "1".repeat(64) };
@@ -42,7 +44,7 @@ function input(peels: number, server: string, extra: Partial<ServerFilesInput> =
     natsVersion: "2.10.27",
     natsServer: PIN,
     zesterMaster: MASTER,
-    keys: TEST_KEYS,
+    identities: TEST_IDENTITIES,
     secretFiles: SECRET_FILES,
     bindHost: "0.0.0.0",
     ...extra,
@@ -67,7 +69,10 @@ describe("a server's files", () => {
       server: "core-1",
       version: "2.10.27",
       storeDir: STORE_DIR,
-      auth: { keys: TEST_KEYS, tls: tlsFilesIn(TLS_DIR, input(2_000, "core-1").topology, server("core-1")) },
+      auth: {
+        identities: TEST_IDENTITIES,
+        tls: tlsFilesIn(TLS_DIR, input(2_000, "core-1").topology, server("core-1")),
+      },
       bindHost: "0.0.0.0",
       advertise: true,
       serverTags: ["az:eu-west-1b", `${GENERATION_TAG}${files.generation}`],
@@ -84,12 +89,14 @@ describe("a server's files", () => {
       ["/etc/nats/tls/server-key.pem", "nats-server"],
       ["/etc/systemd/system/nats-server.service", "nats-server"],
       ["/etc/zester/master.yaml", "zester-master"],
-      ["/etc/zester/master.nk", "zester-master"],
+      ["/etc/zester/master.creds", "zester-master"],
+      ["/etc/zester/peel-issuer.nk", "zester-master"],
       ["/etc/systemd/system/zester-master.service", "zester-master"],
     ]);
-    // The key and the seed are readable by their service only.
+    // The key, the credentials and the issuer's seed are readable by their service only.
     expect(files.files.find((f) => f.name === "server-key.pem")).toMatchObject({ mode: "0640", owner: "root:nats" });
-    expect(files.files.find((f) => f.name === "master.nk")).toMatchObject({ mode: "0600", owner: "root:root" });
+    expect(files.files.find((f) => f.name === "master.creds")).toMatchObject({ mode: "0600", owner: "root:root" });
+    expect(files.files.find((f) => f.name === "peel-issuer.nk")).toMatchObject({ mode: "0600", owner: "root:root" });
     expect(files.pins["nats-server"]?.sha256).toBe(PIN.sha256);
     expect(files.services).toEqual(["nats-server.service", "zester-master.service"]);
   });
@@ -100,9 +107,15 @@ describe("a server's files", () => {
     expect(b.reload).not.toBe(a.reload);
     expect(b.generation).toBe(a.generation);
     expect(c.generation).not.toBe(a.generation);
-    // Keys and certificates are no part of either: a rotation is a file change, which reloads.
+    // JWTs and certificates are no part of either: a rotation or a revocation is a file change, which reloads.
     const rotated = serverFiles(
-      input(2_000, "core-0", { keys: { ...TEST_KEYS, peel: "UOTHER" }, secretFiles: { ...SECRET_FILES, cert: "NEW" } }),
+      input(2_000, "core-0", {
+        identities: {
+          ...TEST_IDENTITIES,
+          accounts: { ...TEST_IDENTITIES.accounts, peels: { key: "AP", jwt: "REVOKED" } },
+        },
+        secretFiles: { ...SECRET_FILES, cert: "NEW" },
+      }),
     );
     expect([rotated.generation, rotated.reload]).toEqual([a.generation, a.reload]);
   });

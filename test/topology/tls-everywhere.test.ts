@@ -23,12 +23,17 @@ function block(parent: ConfBlock, key: string): ConfBlock {
   return v;
 }
 
-/** The TLS files a listener (or a remote) must name, and whether it must map its peer's certificate. */
-function expectTls(owner: ConfBlock, where: string, mutual: boolean): void {
+/**
+ * The TLS files a listener (or a remote) must name, and what it asks of its peer: routes map the
+ * peer's certificate to the route identity; leaf listeners verify it (the link's credentials then
+ * say who it is: operator mode maps no certificate).
+ */
+function expectTls(owner: ConfBlock, where: string, peer?: "map" | "verify"): void {
   const tls = block(owner, "tls");
   for (const key of ["cert_file", "key_file", "ca_file"])
     expect({ where, key, value: typeof tls[key] }).toEqual({ where, key, value: "string" });
-  if (mutual) expect({ where, verify_and_map: tls.verify_and_map }).toEqual({ where, verify_and_map: true });
+  if (peer === "map") expect({ where, verify_and_map: tls.verify_and_map }).toEqual({ where, verify_and_map: true });
+  if (peer === "verify") expect({ where, verify: tls.verify }).toEqual({ where, verify: true });
 }
 
 describe.each(VERSIONS)("nats-server %s", (version) => {
@@ -38,16 +43,18 @@ describe.each(VERSIONS)("nats-server %s", (version) => {
     for (const s of t.servers) {
       const input = { topology: t, server: s.name, version, storeDir: "/data", auth: cloudAuth(t, s.name) };
       const config = natsServerConfig(input);
-      expectTls(config, `${s.name} client listener`, false);
+      expectTls(config, `${s.name} client listener`);
       expect(config.gateway).toBeUndefined();
-      if (config.cluster !== undefined) expectTls(block(config, "cluster"), `${s.name} routes`, true);
+      if (config.cluster !== undefined) expectTls(block(config, "cluster"), `${s.name} routes`, "map");
       if (config.leafnodes !== undefined) {
         const leafnodes = block(config, "leafnodes");
-        if (leafnodes.listen !== undefined) expectTls(leafnodes, `${s.name} leafnode listener`, true);
+        if (leafnodes.listen !== undefined) expectTls(leafnodes, `${s.name} leafnode listener`, "verify");
         const list = leafnodes.remotes;
         for (const remote of Array.isArray(list) ? list : []) {
           if (!isBlock(remote)) throw new Error(`${s.name}: a leaf remote is not a block`);
-          expectTls(remote, `${s.name} leaf remote`, false);
+          expectTls(remote, `${s.name} leaf remote`);
+          // The link's own credentials, in the account its traffic belongs to.
+          expect(typeof remote.credentials).toBe("string");
           const urls = remote.urls;
           expect(Array.isArray(urls) && urls.length > 0).toBe(true);
           remotes++;

@@ -2,7 +2,8 @@
  * The first end-to-end proof of the twin's host layer: three hosts in two subnets run a real
  * nats-server each (Debian's current build) as a 3-node cluster over TLS, by their rendered
  * config and unit (topology/ renderers, the TLS provider's certificates); a client in a third
- * subnet, with this machine's files, connects with an NKey identity; a host is cut off and back;
+ * subnet, with this machine's files, connects with the master's credentials (operator mode's JWT
+ * and seed); a host is cut off and back;
  * a reload (ExecReload, $MAINPID) moves the config load time; nothing is left afterwards.
  *
  * @servers
@@ -15,7 +16,9 @@ import { build, standardAddressing } from "../../topology";
 import { serverFiles } from "../../topology/render/server-files";
 import { serverCertificate } from "../../topology/tls";
 import { commonName } from "../../topology/auth";
-import { newSeeds, publicKeys } from "../../local/identities";
+import { completeSeeds } from "../../local/identities";
+import { inboxPrefix } from "../../topology/auth";
+import { roleCreds, serverIdentities } from "../../topology/identities";
 import { fetchFromDebian } from "../../local/nats-binary";
 import { Sandbox } from "../../twin/host/sandbox";
 import { parseUnit, Service, serviceConfig } from "../../twin/host/units";
@@ -33,12 +36,12 @@ const PEEL = { name: "peel", address: "10.0.3.10", prefix: 24 };
 const text = (v: unknown): string => String(v);
 
 /** A Node script, run by a client host, that reports what it saw as one JSON line. */
-function clientScript(ca: string, seed: string): string {
+function clientScript(ca: string, creds: string, inbox: string): string {
   const transport = require.resolve("@nats-io/transport-node");
   return `
-const { connect, nkeyAuthenticator } = require(${JSON.stringify(transport)});
-const opts = (server) => ({ servers: server, authenticator: nkeyAuthenticator(new TextEncoder().encode(${JSON.stringify(seed)})),
-  tls: { ca: ${JSON.stringify(ca)} }, timeout: 2000, reconnect: false });
+const { connect, credsAuthenticator } = require(${JSON.stringify(transport)});
+const opts = (server) => ({ servers: server, authenticator: credsAuthenticator(new TextEncoder().encode(${JSON.stringify(creds)})),
+  inboxPrefix: ${JSON.stringify(inbox)}, tls: { ca: ${JSON.stringify(ca)} }, timeout: 2000, reconnect: false });
 (async () => {
   const result = {};
   try {
@@ -89,7 +92,7 @@ test("three hosts run a TLS nats-server cluster by their rendered files; a clien
   const timings: Record<string, number> = {};
   const binary = fetchFromDebian("sid");
   const topology = build(plan({ peels: 2_000 }), standardAddressing(DOMAIN));
-  const seeds = newSeeds();
+  const seeds = completeSeeds();
   const caKey = makePrivateKey({ algorithm: "ECDSA", ecdsaCurve: "P256" });
   const ca = text(
     (
@@ -140,7 +143,7 @@ test("three hosts run a TLS nats-server cluster by their rendered files; a clien
         server: h.name,
         natsVersion: binary.version,
         natsServer: { url: "https://downloads.example/nats-server.tar.gz", sha256: "0".repeat(64) },
-        keys: publicKeys(seeds),
+        identities: serverIdentities(seeds, topology),
         secretFiles: { ca, cert: text(cert.certPem), key: text(key.privateKeyPem) },
         bindHost: "0.0.0.0",
       });
@@ -176,7 +179,7 @@ test("three hosts run a TLS nats-server cluster by their rendered files; a clien
     else expect(services[0]?.notes.some((n) => n.startsWith("User=nats: checked"))).toBe(true);
 
     const script = path.join(dir, "client.js");
-    writeFileSync(script, clientScript(ca, seeds.master));
+    writeFileSync(script, clientScript(ca, roleCreds(seeds, "master"), inboxPrefix("master")));
     const probe = async () =>
       JSON.parse(
         (await sandbox.run(PEEL.name, ["node", script], { timeoutMs: 20_000 })).stdout.trim().split("\n").at(-1) ??

@@ -3,7 +3,6 @@
  * data, written by the one serializer; never a key the version rejects.
  */
 import { CERT_SUBJECTS, type ServerAuth, type ServerTlsFiles } from "../auth";
-import { linkPermissions, rolePermissions, type Permissions } from "../permissions";
 import { linkOf } from "../tls";
 import type { Topology, TopologyServer } from "../types";
 import { STANDARD_PORTS } from "../build";
@@ -17,7 +16,7 @@ export interface NatsConfInput {
   version: string;
   /** JetStream's store directory on that server. */
   storeDir: string;
-  /** The clients' public keys and the server's TLS files (auth.ts): a config holds no secret. */
+  /** The operator's and the accounts' JWTs and the server's TLS files (auth.ts): a config holds no secret. */
   auth: ServerAuth;
   /**
    * Placement tags (e.g. `az:us-east-1a`): with `uniqueTagPrefix`, JetStream puts a stream's
@@ -69,41 +68,19 @@ const url = (scheme: string, host: string, port: number | undefined): string => 
  */
 export const TLS_TIMEOUT_SECONDS = 5;
 
-/** A listener's TLS: the server's certificate; `peers` also asks for and maps the peer's (mutual TLS). */
-function tlsBlock(files: ServerTlsFiles, peers: boolean): ConfBlock {
+/**
+ * A listener's TLS: the server's certificate; `peers` also asks for the peer's, which must be of
+ * the stack's CA: `"map"` also maps its subject to the route identity, `"verify"` only verifies
+ * (leaf links: the link's credentials then say who it is, operator mode allows no mapping).
+ */
+function tlsBlock(files: ServerTlsFiles, peers?: "map" | "verify"): ConfBlock {
   return {
     cert_file: files.certFile,
     key_file: files.keyFile,
     ca_file: files.caFile,
-    ...(peers ? { verify_and_map: true } : {}),
+    ...(peers === "map" ? { verify_and_map: true } : peers === "verify" ? { verify: true } : {}),
     timeout: TLS_TIMEOUT_SECONDS,
   };
-}
-
-/** Copies: a config is data its caller may change (a fault scenario patches one), never the shared lists. */
-const permissionsBlock = (p: Permissions): ConfBlock => ({
-  publish: { allow: [...p.publish.allow] },
-  subscribe: { allow: [...p.subscribe.allow] },
-});
-
-interface TopologyPermissions {
-  roles: ReturnType<typeof rolePermissions>;
-  links: ReturnType<typeof linkPermissions>;
-}
-
-const permissionsByTopology = new WeakMap<Topology, TopologyPermissions>();
-
-/**
- * The identities' and links' permissions depend on the topology alone (its domains and streams):
- * worked out once per topology, not once for each of its servers' configs (the largest tier
- * renders hundreds, and each list names every domain's API prefix).
- */
-function permissionsOf(t: Topology): TopologyPermissions {
-  const known = permissionsByTopology.get(t);
-  if (known !== undefined) return known;
-  const made = { roles: rolePermissions(t), links: linkPermissions(t) };
-  permissionsByTopology.set(t, made);
-  return made;
 }
 
 /** A peer's route or leaf endpoint; validate.ts makes sure every member and hub has the listener. */
@@ -124,7 +101,7 @@ export function natsServerConfig(input: NatsConfInput): ConfBlock {
   if (!atLeast(input.version, OLDEST_SUPPORTED))
     throw new Error(`nats-server ${input.version} is older than ${OLDEST_SUPPORTED}, the oldest line supported`);
   const s = find(input.topology, input.server);
-  const config: ConfBlock = { ...serverBlock(input, s), ...accountsBlock(input, s) };
+  const config: ConfBlock = { ...serverBlock(input, s), ...accountsBlock(input) };
   const jetstream = jetstreamBlock(input, s);
   if (jetstream !== undefined) config.jetstream = jetstream;
   const cluster = clusterBlock(input, s);
@@ -149,7 +126,7 @@ function serverBlock(input: NatsConfInput, s: TopologyServer): ConfBlock {
     listen: `${bind}:${String(s.ports.client)}`,
     ...(input.advertise === true ? { client_advertise: `${s.host}:${String(s.ports.client)}` } : {}),
     // Clients verify the server; a plaintext client is refused.
-    tls: tlsBlock(input.auth.tls, false),
+    tls: tlsBlock(input.auth.tls),
     http: `${bind}:${String(s.ports.monitor)}`,
     ...(input.pidFile === undefined ? {} : { pid_file: input.pidFile }),
     max_connections:
@@ -165,41 +142,19 @@ function serverBlock(input: NatsConfInput, s: TopologyServer): ConfBlock {
 }
 
 /**
- * Every client role's NKey with its permissions, in its account; on a server leaf connections
- * come in to, the link identities a verified link certificate maps to (leaf connections only).
+ * Operator mode: the one operator every server trusts, and the accounts' JWTs held in memory
+ * (`MEMORY` resolver, preloaded from this file). Users are not listed: a client proves a JWT an
+ * account (or the peels' issuer) signed. A change to an account (a revoked peel) is a reload:
+ * on SIGHUP the server applies every preloaded account again and disconnects revoked users.
  */
-function accountsBlock(input: NatsConfInput, s: TopologyServer): ConfBlock {
-  const { topology: t, auth } = input;
-  const { roles: perms, links: linkPerms } = permissionsOf(t);
-  const nkey = (key: string, p?: Permissions): ConfBlock => ({
-    nkey: key,
-    ...(p === undefined ? {} : { permissions: permissionsBlock(p) }),
-  });
-  const links: ConfBlock[] = [];
-  if (s.ports.leafnode !== undefined) {
-    const leafOnly = { allowed_connection_types: ["LEAFNODE"] };
-    if (t.leafSites.length > 0)
-      links.push({
-        user: CERT_SUBJECTS.leafLink,
-        permissions: permissionsBlock(linkPerms.leafLink),
-        ...leafOnly,
-      });
-    if (t.regionLinks.length > 0) links.push({ user: CERT_SUBJECTS.regionLink, ...leafOnly });
-  }
+function accountsBlock(input: NatsConfInput): ConfBlock {
+  const { identities } = input.auth;
+  const accounts = Object.values(identities.accounts);
   return {
-    system_account: t.accounts.system,
-    accounts: {
-      [t.accounts.system]: { users: [nkey(auth.keys.system), nkey(auth.keys.monitoring, perms.monitoring)] },
-      [t.accounts.app]: {
-        ...(s.jetstream ? { jetstream: "enabled" } : {}),
-        users: [
-          nkey(auth.keys.master, perms.master),
-          nkey(auth.keys.peel, perms.peel),
-          nkey(auth.keys.reconcile, perms.reconcile),
-          ...links,
-        ],
-      },
-    },
+    operator: identities.operator,
+    system_account: identities.accounts.system.key,
+    resolver: "MEMORY",
+    resolver_preload: Object.fromEntries(accounts.map((a) => [a.key, a.jwt])),
   };
 }
 
@@ -239,7 +194,7 @@ function clusterBlock(input: NatsConfInput, s: TopologyServer): ConfBlock | unde
     name: cluster.name,
     listen: `${bindOf(input, s)}:${String(s.ports.cluster)}`,
     ...advertised(input, s, s.ports.cluster),
-    tls: tlsBlock(input.auth.tls, true),
+    tls: tlsBlock(input.auth.tls, "map"),
     authorization: { user: CERT_SUBJECTS.route },
     routes: cluster.servers
       .slice(0, ROUTE_SEEDS)
@@ -251,16 +206,16 @@ function clusterBlock(input: NatsConfInput, s: TopologyServer): ConfBlock | unde
 }
 
 /**
- * Leaf connections come in over mutual TLS, mapped to a link identity by the certificate's
- * subject (no authorization block: the accounts' TLS-mapped users decide); a leaf server or a
- * region's core solicits its hub with its link certificate.
+ * Leaf connections come in over mutual TLS with a certificate of the stack's CA, as a link user
+ * (its JWT says which account and what it may do); a leaf server or a region's core solicits its
+ * hub with its link certificate and the link's credentials.
  */
 function leafnodesBlock(input: NatsConfInput, s: TopologyServer): ConfBlock | undefined {
   const leafnodes: ConfBlock = {};
   if (s.ports.leafnode !== undefined) {
     leafnodes.listen = `${bindOf(input, s)}:${String(s.ports.leafnode)}`;
     Object.assign(leafnodes, advertised(input, s, s.ports.leafnode));
-    leafnodes.tls = tlsBlock(input.auth.tls, true);
+    leafnodes.tls = tlsBlock(input.auth.tls, "verify");
   }
   const remotes = leafRemotes(input, s);
   if (remotes.length > 0) leafnodes.remotes = remotes;
@@ -277,21 +232,26 @@ function leafRemotes(input: NatsConfInput, s: TopologyServer): ConfBlock[] {
   const hub = t.clusters.find((c) => c.name === hubCluster);
   if (hub === undefined) return [];
   const link = linkOf(t, s);
-  if (auth.tls.linkCertFile === undefined || auth.tls.linkKeyFile === undefined || link === undefined)
-    throw new Error(`${s.name} connects to its hub with the ${link ?? "link"} certificate; its TLS files name none`);
+  const { linkCertFile, linkKeyFile, linkCredsFile } = auth.tls;
+  if (linkCertFile === undefined || linkKeyFile === undefined || linkCredsFile === undefined || link === undefined)
+    throw new Error(
+      `${s.name} connects to its hub with the ${link ?? "link"} certificate and credentials; its files name none`,
+    );
   const tls = {
-    cert_file: auth.tls.linkCertFile,
-    key_file: auth.tls.linkKeyFile,
+    cert_file: linkCertFile,
+    key_file: linkKeyFile,
     ca_file: auth.tls.caFile,
     timeout: TLS_TIMEOUT_SECONDS,
   };
+  // A leaf site's servers carry its peels (the peels' account); another region's core, the app's.
+  const account = auth.identities.accounts[s.role === "leaf" ? "peels" : "app"].key;
   const urls =
     s.role === "core" && input.hubLeafHost !== undefined
       ? [url("nats-leaf", input.hubLeafHost, STANDARD_PORTS.leafnode)]
       : hub.servers.slice(0, ROUTE_SEEDS).map((n) => {
           return endpoint(find(t, n), "leaf");
         });
-  return [{ urls, account: t.accounts.app, tls }];
+  return [{ urls, account, credentials: linkCredsFile, tls }];
 }
 
 export function renderNatsServerConf(input: NatsConfInput): string {

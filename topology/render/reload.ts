@@ -14,8 +14,8 @@ export const RELOADABLE: readonly (readonly string[])[] = [
   ["max_connections"],
   ["max_payload"],
   ["write_deadline"],
-  // Users and their passwords (rotation).
-  ["accounts"],
+  // The accounts' JWTs: a revoked peel, permissions that follow the topology (its domains).
+  ["resolver_preload"],
   ["server_tags"],
   ["cluster", "authorization"],
   ["cluster", "routes"],

@@ -6,7 +6,7 @@
  * running server: `reload` (SIGHUP) or `generation` (a restart, which the server then reports in
  * its `zester-gen:` tag).
  */
-import { PLACEHOLDER_KEYS, type PublicKeys } from "../auth";
+import { PLACEHOLDER_IDENTITIES, type ServerIdentities } from "../auth";
 import { tlsFilesIn } from "../tls";
 import type { Topology, TopologyServer } from "../types";
 import { natsServerConfig, type NatsConfInput } from "./nats-server-conf";
@@ -22,9 +22,10 @@ export const STORE_DIR = "/var/lib/nats/jetstream";
 export const TLS_DIR = "/etc/nats/tls";
 
 /**
- * The secret files a server holds, as PEM or seed text: the CA, its certificate and key, the
- * link certificate and key it solicits its hub with (leaf servers, other regions' cores), and the
- * Zester master's NKey seed (core servers running the master).
+ * The secret files a server holds, as PEM, seed or `.creds` text: the CA, its certificate and
+ * key, the link certificate, key and credentials it solicits its hub with (leaf servers, other
+ * regions' cores), and on core servers running the Zester master the master's credentials and
+ * the peels' issuer (the enrollment side's one key: it signs peels and nothing else).
  */
 export interface ServerSecretFiles {
   ca: string;
@@ -32,7 +33,9 @@ export interface ServerSecretFiles {
   key: string;
   linkCert?: string;
   linkKey?: string;
-  masterSeed?: string;
+  linkCreds?: string;
+  masterCreds?: string;
+  peelIssuerSeed?: string;
 }
 
 /** Stand-ins for the secret files where the files are only described (the manifest, a deployment record). */
@@ -42,7 +45,9 @@ export const PLACEHOLDER_FILES: ServerSecretFiles = {
   key: "-",
   linkCert: "-",
   linkKey: "-",
-  masterSeed: "-",
+  linkCreds: "-",
+  masterCreds: "-",
+  peelIssuerSeed: "-",
 };
 /** The server tag that says which restart generation a running nats-server was started with. */
 export const GENERATION_TAG = "zester-gen:";
@@ -80,8 +85,8 @@ export interface ServerFilesInput {
   natsServer: PinnedDownload;
   /** The Zester master binary, installed and started on core servers when given. */
   zesterMaster?: PinnedDownload;
-  /** The client identities' public keys (auth.ts). */
-  keys: PublicKeys;
+  /** The operator's and the accounts' JWTs (identities.ts). */
+  identities: ServerIdentities;
   /** The server's secret files' contents. */
   secretFiles: ServerSecretFiles;
   /** Placement tags (e.g. `az:eu-west-1a`) and the prefix replicas must differ in. */
@@ -120,14 +125,14 @@ export function serverFiles(input: ServerFilesInput): ServerFiles {
     server: s.name,
     version: input.natsVersion,
     storeDir: STORE_DIR,
-    auth: { keys: input.keys, tls: tlsFilesIn(TLS_DIR, t, s) },
+    auth: { identities: input.identities, tls: tlsFilesIn(TLS_DIR, t, s) },
     ...(input.uniqueTagPrefix === undefined ? {} : { uniqueTagPrefix: input.uniqueTagPrefix }),
     ...(input.bindHost === undefined ? {} : { bindHost: input.bindHost, advertise: true }),
   };
   const keyed = natsServerConfig({
     ...confInput,
     ...(input.serverTags === undefined ? {} : { serverTags: input.serverTags }),
-    auth: { ...confInput.auth, keys: PLACEHOLDER_KEYS },
+    auth: { ...confInput.auth, identities: PLACEHOLDER_IDENTITIES },
   });
   const generation = digest(restartPart(keyed), unit, input.natsServer.sha256, input.natsVersion);
   const config = natsServerConfig({
@@ -144,30 +149,7 @@ export function serverFiles(input: ServerFilesInput): ServerFiles {
     ...tlsFiles(t, s, input.secretFiles),
     owned("nats-server.service", "/etc/systemd/system/nats-server.service", unit, "nats-server"),
     ...(sysctl === undefined ? [] : [owned("sysctl.conf", "/etc/sysctl.d/99-zester.conf", sysctl)]),
-    ...(withMaster
-      ? [
-          owned(
-            "master.yaml",
-            `${p.zesterConfigDir}/master.yaml`,
-            masterConfig(t, s.name, MASTER_CREDENTIALS),
-            "zester-master",
-            "0600",
-          ),
-          owned(
-            "master.nk",
-            MASTER_CREDENTIALS.nkeyFile,
-            `${input.secretFiles.masterSeed ?? missingSecret("masterSeed", s.name)}\n`,
-            "zester-master",
-            "0600",
-          ),
-          owned(
-            "zester-master.service",
-            "/etc/systemd/system/zester-master.service",
-            zesterUnit("master", t.plan),
-            "zester-master",
-          ),
-        ]
-      : []),
+    ...(withMaster ? masterFiles(t, s, input.secretFiles) : []),
   ];
   return {
     files,
@@ -183,10 +165,50 @@ export function serverFiles(input: ServerFilesInput): ServerFiles {
   };
 }
 
-/** Where the Zester master finds its identity's seed and the CA. */
+/** Where the Zester master finds its identity's credentials and the CA. */
+/** A core server's Zester master: its config, its credentials, the peels' issuer, its unit. */
+function masterFiles(t: Topology, s: TopologyServer, secret: ServerSecretFiles): ServerFile[] {
+  return [
+    owned(
+      "master.yaml",
+      `${DEFAULT_UNIT_PATHS.zesterConfigDir}/master.yaml`,
+      masterConfig(t, s.name, MASTER_CREDENTIALS),
+      "zester-master",
+      "0600",
+    ),
+    owned(
+      "master.creds",
+      MASTER_CREDENTIALS.credsFile,
+      secret.masterCreds ?? missingSecret("masterCreds", s.name),
+      "zester-master",
+      "0600",
+    ),
+    owned(
+      "peel-issuer.nk",
+      PEEL_ISSUER_FILE,
+      `${secret.peelIssuerSeed ?? missingSecret("peelIssuerSeed", s.name)}\n`,
+      "zester-master",
+      "0600",
+    ),
+    owned(
+      "zester-master.service",
+      "/etc/systemd/system/zester-master.service",
+      zesterUnit("master", t.plan),
+      "zester-master",
+    ),
+  ];
+}
+
+/**
+ * Where the enrollment side (the Zester master) finds the peels' issuer: the seed of the scoped
+ * key it signs each peel's identity with at enrollment (identities.ts `issuePeel`).
+ */
+export const PEEL_ISSUER_FILE = `${DEFAULT_UNIT_PATHS.zesterConfigDir}/peel-issuer.nk`;
+
 export const MASTER_CREDENTIALS = {
-  nkeyFile: `${DEFAULT_UNIT_PATHS.zesterConfigDir}/master.nk`,
+  credsFile: `${DEFAULT_UNIT_PATHS.zesterConfigDir}/master.creds`,
   caFile: `${TLS_DIR}/ca.pem`,
+  peelIssuerFile: PEEL_ISSUER_FILE,
 };
 
 /**
@@ -207,6 +229,12 @@ function tlsFiles(t: Topology, s: TopologyServer, secret: ServerSecretFiles): Se
       : [
           file("link.pem", paths.linkCertFile, secret.linkCert ?? missingSecret("linkCert", s.name), "0644"),
           file("link-key.pem", paths.linkKeyFile, secret.linkKey ?? missingSecret("linkKey", s.name), "0640"),
+          file(
+            "link.creds",
+            paths.linkCredsFile ?? missingSecret("linkCreds", s.name),
+            secret.linkCreds ?? missingSecret("linkCreds", s.name),
+            "0640",
+          ),
         ]),
   ];
 }

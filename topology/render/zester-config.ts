@@ -5,12 +5,14 @@
  */
 import { stringify } from "yaml";
 import type { ClientSettings } from "../../sizing/types";
+import { inboxPrefix } from "../auth";
 import { clientUrl, type Topology } from "../types";
 
 /** Every Zester config key this renderer writes, and whether the guide documents it. */
 export const ZESTER_KEYS = {
   servers: { key: "servers", documented: false },
-  nkey: { key: "nkey", documented: false },
+  inboxPrefix: { key: "inbox_prefix", documented: false },
+  peelIssuer: { key: "peel_issuer", documented: false },
   tls: { key: "tls", documented: false },
   caFile: { key: "ca_file", documented: false },
   jetstreamDomain: { key: "jetstream_domain", documented: false },
@@ -43,16 +45,25 @@ function clientBlock(c: ClientSettings): Record<string, number | string> {
 const K = ZESTER_KEYS;
 
 /**
- * How a Zester process authenticates: the file holding its role's NKey seed, and the CA file it
- * verifies the servers' certificates by (the servers refuse plaintext clients).
+ * How a Zester process authenticates: its `.creds` file (its identity's JWT and seed; the key
+ * the guide's leaf-node example uses), and the CA file it verifies the servers' certificates by
+ * (the servers refuse plaintext clients).
  */
 export interface ZesterCredentials {
-  nkeyFile: string;
+  credsFile: string;
   caFile: string;
+  /** The master only: the peels' issuer's seed, which it signs each peel's identity with at enrollment. */
+  peelIssuerFile?: string;
 }
 
-const credentialKeys = (creds: ZesterCredentials) => ({
-  [K.nkey.key]: creds.nkeyFile,
+/**
+ * Its credentials, and the inbox prefix its identity may subscribe to (`_INBOX.<name>`, the
+ * only inbox its permissions allow: replies come back there, auth.ts); a peel's name is its id.
+ */
+const credentialKeys = (creds: ZesterCredentials, identity: string | undefined) => ({
+  [K.credentials.key]: creds.credsFile,
+  ...(identity === undefined ? {} : { [K.inboxPrefix.key]: inboxPrefix(identity) }),
+  ...(creds.peelIssuerFile === undefined ? {} : { [K.peelIssuer.key]: creds.peelIssuerFile }),
   [K.tls.key]: { [K.caFile.key]: creds.caFile },
 });
 
@@ -64,7 +75,7 @@ export function masterConfig(t: Topology, server: string, creds: ZesterCredentia
   return stringify({
     nats: {
       [K.servers.key]: [clientUrl(s), ...cluster.map(clientUrl)],
-      ...credentialKeys(creds),
+      ...credentialKeys(creds, "master"),
       [K.jetstreamDomain.key]: s.domain,
       [K.client.key]: clientBlock(t.plan.client.master),
     },
@@ -75,13 +86,16 @@ export function masterConfig(t: Topology, server: string, creds: ZesterCredentia
  * A peel of a leaf site connects to the site's leaf servers; one of the core connects to the
  * core. Either way the core's servers come last, as a fallback (the plan sizes the core for it).
  * `servers` replaces those URLs where peels reach the servers by other names (a load balancer,
- * addresses that resolve outside the servers' network).
+ * addresses that resolve outside the servers' network). `peel` is its id when known; a config
+ * rendered before enrollment has none, and the peel takes its inbox prefix from the name in the
+ * credentials enrollment gives it.
  */
 export function peelConfig(
   t: Topology,
   where: { region: string; site?: string },
   creds: ZesterCredentials,
   servers?: string[],
+  peel?: string,
 ): string {
   const core = t.servers.filter((x) => x.role === "core" && x.region === where.region);
   const site =
@@ -93,7 +107,7 @@ export function peelConfig(
   return stringify({
     nats: {
       [K.servers.key]: servers ?? [...site, ...core].map(clientUrl),
-      ...credentialKeys(creds),
+      ...credentialKeys(creds, peel),
       [K.jetstreamDomain.key]: core[0]?.domain,
       [K.client.key]: clientBlock(t.plan.client.peel),
     },
