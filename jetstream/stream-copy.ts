@@ -64,6 +64,35 @@ async function infoOrUndefined(jsm: JetStreamManager, stream: string): Promise<S
   }
 }
 
+/** How long a source stream may be without a leader before its copy gives up. */
+const LEADER_WAIT_MS = 60_000;
+
+/** A stream's leader and replicas, for an error a person reads. */
+function placement(info: StreamInfo): string {
+  const replicas = (info.cluster?.replicas ?? [])
+    .map((r) => `${r.name}${r.offline ? " offline" : r.current ? "" : " behind"}`)
+    .join(", ");
+  return `leader ${info.cluster?.leader ?? "none"}, replicas ${replicas === "" ? "none" : replicas}`;
+}
+
+/**
+ * The source stream's info once it has a leader: only its leader answers a snapshot request, so
+ * one asked while the stream has none (an election after a member left) goes unanswered.
+ */
+async function led(jsm: JetStreamManager, info: StreamInfo): Promise<StreamInfo> {
+  const deadline = Date.now() + LEADER_WAIT_MS;
+  let current = info;
+  while (current.cluster !== undefined && (current.cluster.leader ?? "") === "") {
+    if (Date.now() > deadline)
+      throw new Error(
+        `${info.config.name}: no leader on the source after ${String(LEADER_WAIT_MS / 1000)} s (${placement(current)}); nothing was copied from it`,
+      );
+    await new Promise((r) => setTimeout(r, 500));
+    current = await jsm.streams.info(info.config.name);
+  }
+  return current;
+}
+
 /** Stream updates at once: fourteen at a time timed out on a loaded 3-node 2.10 cluster. */
 const UPDATE_CONCURRENCY = 4;
 
@@ -282,7 +311,17 @@ async function base(
     const created = await into.streams.add({ ...config, ...startAt });
     return copy("empty", 0, created.state.last_seq);
   }
-  const snapshot = await snapshotToFile(peers.source, bucket.stream, options.onProgress, options.spoolDir);
+  await led(from, info);
+  const snapshot = await snapshotToFile(peers.source, bucket.stream, options.onProgress, options.spoolDir).catch(
+    async (error: unknown) => {
+      if (!/timeout/i.test(String(error))) throw error;
+      // Said with where the stream stands now; still a timeout, so the start is retried.
+      const now = await from.streams.info(bucket.stream).catch(() => undefined);
+      throw new Error(
+        `${String(error)}: ${bucket.stream}'s snapshot went unanswered (${now === undefined ? "its info too" : placement(now)})`,
+      );
+    },
+  );
   try {
     const restored = await restoreFromFile(peers.target, config, snapshot, options.onProgress);
     return copy("snapshot", restored.bytes, snapshot.state.last_seq);
