@@ -135,13 +135,46 @@ export async function reconfigure(
       process.kill(s.pid, stopSignal);
       if (!(await waitExited(stateDir, s.name, budget))) throw new Error(`${s.name} outlived its lame duck`);
     }
-    startServer(stateDir, s.name);
-    await waitHealthy(topology, healthTimeoutMs);
+    await startMeshed(stateDir, topology, s, budget, healthTimeoutMs);
     // As `up` does: a memory-backed bucket (enroll-challenges) does not survive the restart of
     // a single server; in a cluster its other replicas keep it.
     const cluster = topology.clusters.find((c) => c.name === server?.cluster);
     if (cluster?.servers.length === 1) await reconcileLocal(topology, state);
     await waitStreamsWhole(stateDir, healthTimeoutMs);
+  }
+}
+
+/** How long a restarted server's routes may take before it is restarted once more. */
+const ROUTE_WAIT_MS = 20_000;
+
+/**
+ * Starts `s` and waits until the topology is healthy. A route that does not come back after a
+ * restart is a known nats-server race (duplicate-route resolution dropping the reconnect; seen on
+ * 2.9.10 under load, as the transitions' members' restarts meet it too): the server just
+ * started, one end of that route, is restarted once more, at most twice.
+ */
+async function startMeshed(
+  stateDir: string,
+  topology: ReturnType<typeof topologyOf>,
+  s: ServerState,
+  budget: number,
+  healthTimeoutMs: number,
+): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    startServer(stateDir, s.name);
+    const last = attempt >= 2;
+    try {
+      await waitHealthy(topology, last ? healthTimeoutMs : Math.min(ROUTE_WAIT_MS, healthTimeoutMs));
+      return;
+    } catch (error) {
+      if (last || !/routes to \d+ of \d+ peers/.test(String(error))) throw error;
+      const pid = loadState(stateDir).servers.find((x) => x.name === s.name)?.pid;
+      if (pid !== undefined && isAlive(pid, s.confPath)) {
+        process.kill(pid, "SIGTERM");
+        if (!(await waitExited(stateDir, s.name, budget)))
+          throw new Error(`${s.name} outlived its stop`, { cause: error });
+      }
+    }
   }
 }
 
