@@ -7,7 +7,7 @@
  *   (and, with the twins, network namespaces). Their global setup fetches the nats-server builds.
  *
  * Workers: most of a server test's time is spent waiting on its servers (elections, lame duck,
- * catch-up), not on a core, so `npm test` runs more workers than cores (ZESTER_TEST_WORKERS
+ * catch-up), not on a core, so `npm test` runs at least two workers (ZESTER_TEST_WORKERS
  * overrides it; jest's own default, cores − 1, is one worker on two cores). The sequencer
  * (test/helpers/sequencer.cjs) starts files marked `@long` first, so the minutes they take
  * overlap everything else instead of trailing it.
@@ -39,10 +39,13 @@ const transform = {
   "^.+\\.ts$": ["@swc/jest", { jsc: { target: "es2022" }, module: { type: "commonjs" } }],
 };
 
-/** Workers per core for a run that includes the server tests. */
-// Two a core loaded two cores to a load of 8-9 while the unit files (Pulumi mocks, whole plans)
-// took their share: 5-node tiers then formed their meta group too late for their tests.
-const WORKERS_PER_CORE = 1.5;
+/**
+ * Workers per core for a run that includes the server tests. More than one a core loaded two
+ * cores to a load of 6-9 while the unit files (Pulumi mocks, whole plans) took their share:
+ * 5-node tiers then formed their meta group too late for their tests, and 2.9.10's route race
+ * came up at boot. Jest's own default on two cores is a single worker.
+ */
+const WORKERS_PER_CORE = 1;
 
 /** @type {import('jest').Config} */
 module.exports = {
