@@ -24,7 +24,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 import type { Check, Probe } from "./health-checker";
-import { enterSandbox, mustRun } from "./namespaces";
+import { enterSandbox, mustRun, toolEnvironment } from "./namespaces";
 import type { Sandbox } from "./sandbox";
 import type { UnpackedTool } from "./tools";
 
@@ -290,7 +290,7 @@ export class Forwarders {
   private startChecker(): ChildProcess {
     if (this.checker !== undefined) return this.checker;
     const args = [...enterSandbox(this.sandbox.pid).slice(1), "--", process.execPath, checkerScript()];
-    const checker = spawn("nsenter", args, { stdio: ["pipe", "pipe", "inherit"] });
+    const checker = spawn("nsenter", args, { stdio: ["pipe", "pipe", "inherit"], env: toolEnvironment() });
     checker.stdin.on("error", () => undefined);
     let buffer = "";
     checker.stdout.on("data", (data: Buffer) => {

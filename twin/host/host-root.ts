@@ -26,6 +26,7 @@ const IMAGE_ONLY = [
 const LINKS = { bin: "usr/bin", sbin: "usr/sbin", lib: "usr/lib", lib64: "usr/lib64" } as const;
 /** Device nodes a host's programs need, bound from this machine's /dev (a user namespace cannot make them). */
 const DEVICES = ["null", "zero", "full", "random", "urandom", "tty"] as const;
+import { HOST_PATH } from "./namespaces";
 
 const quote = (value: string): string => `'${value.replaceAll("'", `'"'"'`)}'`;
 
@@ -166,6 +167,8 @@ export function firmwareScript(paths: HostRootPaths, hostname: string, init: str
     `cd ${root}`,
     "mkdir -p .old",
     "pivot_root . .old",
+    // The caller's PATH names its own machine's directories, gone from here on.
+    `export PATH=${HOST_PATH}`,
     "umount -l /.old",
     "rmdir /.old",
     "cd /",

@@ -67,6 +67,19 @@ export async function namespaceInit(root: number, depth: number, timeoutMs = 5_0
   }
 }
 
+/** systemd's default PATH: what a host's processes find their commands by. */
+export const HOST_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/**
+ * The environment the namespace tools run with: this process's, with the standard directories
+ * first on its PATH. nsenter looks up the command it runs in a host by that PATH inside the host's
+ * root, where only those exist; a caller's PATH may name none of them (e.g. a directory of links
+ * to the tools it allows).
+ */
+export function toolEnvironment(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return { ...env, PATH: env.PATH === undefined || env.PATH === "" ? HOST_PATH : `${HOST_PATH}:${env.PATH}` };
+}
+
 /** nsenter's flags to act inside the sandbox (its uid stays the caller's: no setgroups in a user namespace). */
 export function enterSandbox(sandboxPid: number): string[] {
   return ["nsenter", `--target=${String(sandboxPid)}`, "--user", "--preserve-credentials", "--net", "--mount", "--pid"];
@@ -111,7 +124,7 @@ export function runCommand(
         encoding: "utf8",
         timeout: options.timeoutMs ?? 60_000,
         maxBuffer: 64 * 1024 * 1024,
-        env: options.env ?? process.env,
+        env: toolEnvironment(options.env),
       },
       (error, stdout, stderr) => {
         if (error !== null && typeof error.code !== "number") {
@@ -141,5 +154,6 @@ export function spawnUnshare(prefix: string[], flags: string[], script: string, 
   return spawn(argv[0] ?? "unshare", argv.slice(1), {
     stdio: [watchStdin ? "pipe" : "ignore", "ignore", "pipe"],
     detached: false,
+    env: toolEnvironment(),
   });
 }

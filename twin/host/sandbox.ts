@@ -39,7 +39,9 @@ import {
   namespaceInit,
   nsPids,
   runCommand,
+  HOST_PATH,
   spawnUnshare,
+  toolEnvironment,
   type CommandResult,
 } from "./namespaces";
 import { writeBaseLayer } from "./image";
@@ -74,7 +76,7 @@ export interface HostSpec {
  * that drives the twin leaks into a host.
  */
 export const HOST_ENVIRONMENT: Readonly<Record<string, string>> = {
-  PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+  PATH: HOST_PATH,
   LANG: "C.UTF-8",
 };
 
@@ -353,7 +355,7 @@ export class Sandbox {
     const [command, ...args] = this.commandOn(host, argv, env);
     mkdirSync(path.dirname(logFile), { recursive: true });
     const log = openLog(logFile);
-    return spawn(command ?? "nsenter", args, { stdio: ["ignore", log, log] });
+    return spawn(command ?? "nsenter", args, { stdio: ["ignore", log, log], env: toolEnvironment() });
   }
 
   /**
@@ -386,7 +388,7 @@ export class Sandbox {
       file,
       mode,
     ]);
-    const child = spawn(command ?? "nsenter", args, { stdio: ["pipe", "ignore", "pipe"] });
+    const child = spawn(command ?? "nsenter", args, { stdio: ["pipe", "ignore", "pipe"], env: toolEnvironment() });
     let stderr = "";
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     createReadStream(source).pipe(child.stdin);
