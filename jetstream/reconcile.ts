@@ -51,7 +51,7 @@ export async function reconcileKv(
   kv: BucketPlan[],
   options: ReconcileOptions,
 ): Promise<BucketChange[]> {
-  const jsm = await jetstreamManager(nc, { timeout: API_TIMEOUT_MS });
+  const jsm = await withRetries(() => jetstreamManager(nc, { timeout: API_TIMEOUT_MS }));
   const kvm = new Kvm(jetstream(nc, { timeout: API_TIMEOUT_MS }));
   // Buckets are independent: a few at a time, so fourteen round trips do not run in a row, but
   // a meta leader elected a moment ago is not flooded either.
@@ -82,8 +82,10 @@ export async function withRetries<T>(run: () => Promise<T>): Promise<T> {
     } catch (error) {
       // "no suitable peers for placement, peer offline": a meta leader elected a moment ago has not
       // heard from every peer yet (seen on a freshly started 3-node cluster under load).
+      // "JetStream not enabled for account": a server just started enables an account's
+      // JetStream as it takes the account's JWT in, a moment after the first client of it.
       const transient =
-        /timeout|no responders|stream not found|jetstream system temporarily unavailable|no suitable peers/i.test(
+        /timeout|no responders|stream not found|jetstream system temporarily unavailable|no suitable peers|jetstream not enabled for account/i.test(
           String(error),
         );
       if (!transient || attempt >= ATTEMPTS) throw error;
