@@ -7,7 +7,7 @@
  *   (and, with the twins, network namespaces). Their global setup fetches the nats-server builds.
  *
  * Workers: most of a server test's time is spent waiting on its servers (elections, lame duck,
- * catch-up), not on a core, so `npm test` runs at least two workers (ZESTER_TEST_WORKERS
+ * catch-up), not on a core; `npm test` runs a worker for every two cores (ZESTER_TEST_WORKERS
  * overrides it; jest's own default, cores − 1, is one worker on two cores). The sequencer
  * (test/helpers/sequencer.cjs) starts files marked `@long` first, so the minutes they take
  * overlap everything else instead of trailing it.
@@ -40,16 +40,18 @@ const transform = {
 };
 
 /**
- * Workers per core for a run that includes the server tests. More than one a core loaded two
- * cores to a load of 6-9 while the unit files (Pulumi mocks, whole plans) took their share:
- * 5-node tiers then formed their meta group too late for their tests, and 2.9.10's route race
- * came up at boot. Jest's own default on two cores is a single worker.
+ * Workers for a run that includes the server tests: one for every two cores (ZESTER_TEST_WORKERS
+ * to choose). On two cores, two to four workers took the suite from 24 to 13-16 minutes, but
+ * the load (6-9) the unit files (Pulumi mocks, whole plans) added next to the servers made
+ * 5-node tiers form their meta group too late, 2.9.10's route race come up at boot, and
+ * 2.10.27 leave a stream without a leader during a copy: fewer, reliable workers until the
+ * unit files are lighter and those waits are mended.
  */
-const WORKERS_PER_CORE = 1;
+const CORES_PER_WORKER = 2;
 
 /** @type {import('jest').Config} */
 module.exports = {
-  maxWorkers: process.env.ZESTER_TEST_WORKERS ?? Math.max(2, Math.round(os.availableParallelism() * WORKERS_PER_CORE)),
+  maxWorkers: process.env.ZESTER_TEST_WORKERS ?? Math.max(1, Math.floor(os.availableParallelism() / CORES_PER_WORKER)),
   globalSetup: "<rootDir>/test/helpers/global-setup.cjs",
   globalTeardown: "<rootDir>/test/helpers/global-teardown.cjs",
   testSequencer: "<rootDir>/test/helpers/sequencer.cjs",
