@@ -1,0 +1,16 @@
+/**
+ * The local target's tier transitions on nats-server from Debian sid's, the current release: from 60,000 peels down to
+ * 50 and up to 150,000, each under writes with `facts` filled with 100,000 entries first (see
+ * transitions.ts). One file per nats-server line: three chains at once on two cores left a
+ * source stream leaderless for a minute, a load no fleet's servers share; with workers to spare
+ * the files still run side by side.
+ *
+ * @servers @long
+ */
+import { chain } from "./transitions";
+
+test(
+  "Debian sid: 60,000 → 12,000 → 2,000 → 500 → 50 → 500 → 2,000 → 12,000 → 60,000 → 150,000 peels, then 150,000 → 60,000 refused",
+  () => chain("sid"),
+  2_400_000,
+);
