@@ -58,6 +58,17 @@ export async function getMonitoring<T>(url: string, schema: z.ZodType<T>): Promi
   }
 }
 
+/**
+ * How long a route mesh may take to form around a server just started before it is started again:
+ * nats-server's duplicate-route race (seen on 2.9.10) can drop a route that then never comes back.
+ */
+export const ROUTE_WAIT_MS = 20_000;
+
+/** The server a health error says lacks a route (`core-3 routes to 2 of 4 peers`), if it says so. */
+export function lackingRoute(error: unknown): string | undefined {
+  return /(?:^|[\s(])([\w.-]+?):? routes to \d+ of \d+ peers/m.exec(String(error))?.[1];
+}
+
 export interface ServerStatus {
   name: string;
   role: Role;

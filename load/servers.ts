@@ -7,7 +7,7 @@ import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { spawn } from "node:child_process";
 import { closeSync, openSync, readFileSync, writeFileSync } from "node:fs";
-import { status, waitHealthy } from "../jetstream/health";
+import { lackingRoute, ROUTE_WAIT_MS, status, waitHealthy } from "../jetstream/health";
 import { reconcileLocal } from "../local/kv";
 import { localConfInput } from "../local/server-auth";
 import { isAlive, topologyOf } from "../local/runner";
@@ -144,9 +144,6 @@ export async function reconfigure(
   }
 }
 
-/** How long a restarted server's routes may take before it is restarted once more. */
-const ROUTE_WAIT_MS = 20_000;
-
 /**
  * Starts `s` and waits until the topology is healthy. A route that does not come back after a
  * restart is a known nats-server race (duplicate-route resolution dropping the reconnect; seen on
@@ -167,7 +164,7 @@ async function startMeshed(
       await waitHealthy(topology, last ? healthTimeoutMs : Math.min(ROUTE_WAIT_MS, healthTimeoutMs));
       return;
     } catch (error) {
-      if (last || !/routes to \d+ of \d+ peers/.test(String(error))) throw error;
+      if (last || lackingRoute(error) === undefined) throw error;
       const pid = loadState(stateDir).servers.find((x) => x.name === s.name)?.pid;
       if (pid !== undefined && isAlive(pid, s.confPath)) {
         process.kill(pid, "SIGTERM");

@@ -9,6 +9,7 @@
 import { rm } from "node:fs/promises";
 import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
+import { lackingRoute, ROUTE_WAIT_MS } from "../jetstream/health";
 import { handOffLeaders } from "../jetstream/hand-off";
 import { runReconcileJob } from "../jetstream/reconcile-job";
 import { copyStreams, freeze, type CopyProgress, type CopyResult } from "../jetstream/stream-copy";
@@ -113,8 +114,6 @@ export async function lastSeqs(nc: NatsConnection, streams: string[]): Promise<R
   return out;
 }
 
-/** How long a full mesh may take to form before a server that lacks a route is restarted again. */
-const ROUTE_WAIT_MS = 20_000;
 const ROUTE_RETRIES = 2;
 
 /**
@@ -134,7 +133,7 @@ async function meshOrRestart(ctx: StepContext, members: TopologyServer[], starte
       );
       return again;
     } catch (error) {
-      const lacking = /^.*?: not so after .*\((\S+) routes to /.exec(String(error))?.[1];
+      const lacking = lackingRoute(error);
       // First the server just started; if a member that kept running still lacks its route after
       // that (seen on 2.9.10 under load), that member, its leaders handed off first.
       const victim = started.includes(lacking ?? "") ? lacking : attempt === 0 ? started[0] : lacking;

@@ -1,0 +1,19 @@
+/** The one reading of "which server lacks a route" both restart paths act on. */
+import { lackingRoute } from "../../jetstream/health";
+
+test("names the server a transition's meta-group wait or a rollout's health wait says lacks a route", () => {
+  expect(
+    lackingRoute(
+      new Error("a meta group of 3 (core-0, core-1, core-2): not so after 20 s (core-1 routes to 1 of 2 peers)"),
+    ),
+  ).toBe("core-1");
+  expect(
+    lackingRoute(
+      new Error("topology not healthy after 20 s:\n  core-3: routes to 2 of 4 peers\n  core-4: routes to 3 of 4 peers"),
+    ),
+  ).toBe("core-3");
+  expect(lackingRoute(new Error("a meta group of 3 (core-0): not so after 5 s (core-0 does not answer)"))).toBe(
+    undefined,
+  );
+  expect(lackingRoute("topology not healthy after 20 s:\n  core-1: no JetStream meta leader")).toBe(undefined);
+});
