@@ -5,6 +5,7 @@
  */
 import { jetstreamManager, type StreamInfo } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
+import { z } from "zod";
 import { acceptsClients, getMonitoring, JszSchema, LeafzSchema, RoutezSchema, VarzSchema } from "../jetstream/health";
 import { monitorUrl, type TopologyServer } from "../topology/types";
 
@@ -156,4 +157,58 @@ export async function waitReloaded(
       throw new Error(`${server} refused the reload: ${/Failed to reload[^\n]*/.exec(tail)?.[0] ?? ""}`);
     return Promise.resolve(/Reloaded server configuration/.test(tail) ? undefined : "no reload logged yet");
   });
+}
+
+const RaftzSchema = z.record(z.record(z.object({ size: z.number() }).passthrough()));
+const StreamGroupsSchema = z
+  .object({
+    account_details: z
+      .array(
+        z
+          .object({
+            name: z.string(),
+            stream_detail: z
+              .array(
+                z
+                  .object({
+                    name: z.string(),
+                    stream_raft_group: z.string().optional(),
+                    config: z.object({ num_replicas: z.number() }).passthrough().optional(),
+                  })
+                  .passthrough(),
+              )
+              .nullish(),
+          })
+          .passthrough(),
+      )
+      .nullish(),
+  })
+  .passthrough();
+
+/**
+ * Streams whose raft group, on any of `servers`, counts more voters than the stream has replicas
+ * (stream name → the largest size seen). nats-server 2.10's removal of a server can leave it in a
+ * stream's group: seen on 2.10.27 after cluster-5 → cluster-3, a group of size 4 (quorum 3) on
+ * three servers, which has no quorum as soon as one member stops. Read from /raftz (2.10 and
+ * later; a server without it reports nothing).
+ */
+export async function oversizedGroups(servers: TopologyServer[]): Promise<Map<string, number>> {
+  const found = new Map<string, number>();
+  for (const s of servers) {
+    const base = monitorUrl(s);
+    const jsz = await getMonitoring(`${base}/jsz?accounts=true&streams=true&config=true`, StreamGroupsSchema);
+    for (const account of jsz?.account_details ?? []) {
+      const streams = (account.stream_detail ?? []).filter((d) => d.stream_raft_group !== undefined);
+      if (streams.length === 0) continue;
+      const raftz = await getMonitoring(`${base}/raftz?acc=${encodeURIComponent(account.name)}`, RaftzSchema);
+      const groups = raftz?.[account.name] ?? {};
+      for (const d of streams) {
+        const size = groups[d.stream_raft_group ?? ""]?.size;
+        const replicas = d.config?.num_replicas;
+        if (size !== undefined && replicas !== undefined && size > replicas)
+          found.set(d.name, Math.max(size, found.get(d.name) ?? 0));
+      }
+    }
+  }
+  return found;
 }

@@ -11,6 +11,7 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { lackingRoute, ROUTE_WAIT_MS } from "../jetstream/health";
 import { handOffLeaders } from "../jetstream/hand-off";
+import { regroup } from "../jetstream/regroup";
 import { runReconcileJob } from "../jetstream/reconcile-job";
 import { copyStreams, freeze, type CopyProgress, type CopyResult } from "../jetstream/stream-copy";
 import { targetReplicas } from "../sizing/kv";
@@ -22,7 +23,14 @@ import { reconcileJob } from "./kv";
 import { freePorts } from "./ports";
 import { writeState } from "./state";
 import type { StepFaults } from "./transition-faults";
-import { inMetaGroup, waitLeafLinks, waitMetaGroup, waitQuorumWithout, waitStreams } from "./transition-health";
+import {
+  inMetaGroup,
+  oversizedGroups,
+  waitLeafLinks,
+  waitMetaGroup,
+  waitQuorumWithout,
+  waitStreams,
+} from "./transition-health";
 import {
   connectTo,
   forget,
@@ -101,6 +109,21 @@ async function stopMember(ctx: StepContext, name: string, staying: TopologyServe
       ctx.report(`${name} still leads ${handOff.stillLed.join(", ")}: lame duck hands them off as it stops`);
   }
   await stopServer(ctx.run, name, "lame-duck", stopBudgetMs(ctx.from));
+}
+
+/**
+ * Makes again every stream group that counts a voter the stream no longer has (a removed server
+ * nats-server 2.10 left in it: oversizedGroups), before anything relies on that group's quorum.
+ * Says what it did, or "" when every group was as it should be.
+ */
+async function regroupOversized(ctx: StepContext, members: TopologyServer[]): Promise<string> {
+  const oversized = [...(await oversizedGroups(members)).keys()];
+  if (oversized.length === 0) return "";
+  ctx.report(`raft groups that still count a removed server: ${oversized.join(", ")}; made again`);
+  await withConnection(ctx.run, members, "app", async (nc) => {
+    for (const stream of oversized) await regroup(nc, stream, ctx.healthTimeoutMs);
+  });
+  return `; raft groups made again (they still counted a removed server): ${oversized.join(", ")}`;
 }
 
 /** Each stream's last sequence on the cluster `nc` is connected to (streams it lacks left out). */
@@ -379,6 +402,7 @@ async function cutOver(ctx: StepContext, step: TransitionStep): Promise<StepResu
   const name = step.servers[0] ?? "";
   if (wanted.servers.length === 1) {
     if (running(ctx.run, name) && isStaged(ctx, name)) return `${name} already runs alone on its staging address`;
+    let regrouped = "";
     if (ctx.run.state.transition?.staging[name] === undefined) {
       // The members that stay must hold every stream current first: a stream whose other replica
       // still lags (after rolling restarts; seen on 2.10.27) has no quorum once this one leaves.
@@ -386,6 +410,7 @@ async function cutOver(ctx: StepContext, step: TransitionStep): Promise<StepResu
       const staying = clusterOf(ctx.from, step.cluster)
         .servers.filter((n) => n !== name)
         .map((n) => serverIn(ctx.from, n));
+      regrouped = await regroupOversized(ctx, runningMembers(ctx, step.cluster ?? ""));
       await withConnection(ctx.run, staying, "app", (nc) =>
         waitQuorumWithout(nc, streamsOf(ctx.from), name, ctx.healthTimeoutMs),
       );
@@ -394,7 +419,7 @@ async function cutOver(ctx: StepContext, step: TransitionStep): Promise<StepResu
       retireStore(ctx.run, name);
     }
     const staged = await startStaged(ctx, name);
-    return `${name} left cluster ${wanted.name}; alone on ${clientUrl(staged)} (no client knows it) until the copy has filled it`;
+    return `${name} left cluster ${wanted.name}; alone on ${clientUrl(staged)} (no client knows it) until the copy has filled it${regrouped}`;
   }
   const member = serverIn(ctx.to, name);
   if (running(ctx.run, name) && (await inMetaGroup(member, wanted.servers.length)))
@@ -466,7 +491,8 @@ async function moveReplicas(ctx: StepContext, step: TransitionStep): Promise<Ste
   await withConnection(ctx.run, members, "app", (nc) =>
     waitStreams(nc, streamsOf(ctx.from), ctx.healthTimeoutMs, name),
   );
-  return `${name} removed; its replicas are on ${members.map((m) => m.name).join(", ")}`;
+  const regrouped = await regroupOversized(ctx, members);
+  return `${name} removed; its replicas are on ${members.map((m) => m.name).join(", ")}${regrouped}`;
 }
 
 /**

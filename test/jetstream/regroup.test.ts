@@ -1,0 +1,47 @@
+/**
+ * A stream's raft group made again on a real 3-node cluster of nats-server 2.10 (the line whose
+ * server removal leaves removed voters in a group): every message is kept with its sequence, the
+ * stream ends with a leader and two current followers, no group counts more voters than its
+ * stream has replicas, and it takes writes at R3 afterwards.
+ *
+ * @servers
+ */
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { connectAdmin } from "../../jetstream/connect";
+import { regroup, whole } from "../../jetstream/regroup";
+import { clientAuth } from "../../local/identities";
+import { oversizedGroups } from "../../local/transition-health";
+import { boot } from "../helpers/local";
+
+test("regroup keeps every message and ends whole at the replicas the stream had", async () => {
+  const run = await boot(2_000, "trixie");
+  const nc = await connectAdmin(
+    run.state.servers.map((s) => s.clientUrl),
+    clientAuth(run.state, "master"),
+  );
+  try {
+    const js = jetstream(nc);
+    const jsm = await jetstreamManager(nc);
+    for (let i = 0; i < 200; i++) await js.publish(`$KV.facts.regroup-${String(i)}`, `value ${String(i)}`);
+    const before = await jsm.streams.info("KV_facts");
+    expect(before.state.messages).toBeGreaterThanOrEqual(200);
+    expect(await oversizedGroups(run.topology.servers)).toEqual(new Map());
+
+    await regroup(nc, "KV_facts", 60_000);
+
+    const after = await jsm.streams.info("KV_facts");
+    expect(whole(after, 3)).toBe(true);
+    expect([after.state.messages, after.state.first_seq, after.state.last_seq]).toEqual([
+      before.state.messages,
+      before.state.first_seq,
+      before.state.last_seq,
+    ]);
+    expect((await js.publish("$KV.facts.regroup-after", "after")).seq).toBe(before.state.last_seq + 1);
+    const kept = await jsm.streams.getMessage("KV_facts", { last_by_subj: "$KV.facts.regroup-7" });
+    expect(kept?.string()).toBe("value 7");
+    expect(await oversizedGroups(run.topology.servers)).toEqual(new Map());
+  } finally {
+    await nc.close();
+    await run.stop();
+  }
+}, 180_000);
