@@ -7,7 +7,7 @@ import { spawn } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
-import { status, waitHealthy, type StatusReport } from "../jetstream/health";
+import { ROUTE_WAIT_MS, status, waitHealthy, type StatusReport } from "../jetstream/health";
 import type { BucketChange } from "../jetstream/reconcile";
 import type { SizingSpecInput } from "../sizing";
 import { planned, prepare, type Planned, type Prepared } from "../topology/prepare";
@@ -182,7 +182,7 @@ export async function up(options: UpOptions, checked: UpPlan = planUp(options)):
   };
   writeState(stateDir, state);
   try {
-    await waitHealthy(topology, options.healthTimeoutMs ?? 60_000);
+    await bootHealthy(stateDir, state, topology, existing === undefined, options);
     const healthyAt = performance.now();
     const kvChanges = await reconcileLocal(topology, state);
     const timings = { healthyMs: healthyAt - spawnedAt, kvMs: performance.now() - healthyAt };
@@ -199,6 +199,52 @@ export async function up(options: UpOptions, checked: UpPlan = planUp(options)):
       `${error instanceof Error ? error.message : String(error)}${logs.length > 0 ? `\n${logs.join("\n")}` : ""}`,
     );
   }
+}
+
+/** Problems of a cluster that formed short of its plan: a route missing, or a meta group smaller than planned. */
+const FORMATION_PROBLEM = /meta group of \d+, planned \d+|routes to \d+ of \d+ peers/;
+
+/**
+ * Waits until the servers just started are healthy. The servers of a new cluster can settle short
+ * of their plan (nats-server's route races; seen as "meta group of 3, planned 5" on 2.10.27 with
+ * nothing else running): a tier that holds no data yet (a first `up`), still so after
+ * ROUTE_WAIT_MS, is started once more from empty stores. A tier with data is never touched here.
+ */
+async function bootHealthy(
+  stateDir: string,
+  state: LocalState,
+  topology: Topology,
+  fresh: boolean,
+  options: UpOptions,
+): Promise<void> {
+  const timeoutMs = options.healthTimeoutMs ?? 60_000;
+  if (!fresh || topology.clusters.every((c) => c.servers.length === 1)) {
+    await waitHealthy(topology, timeoutMs);
+    return;
+  }
+  try {
+    await waitHealthy(topology, Math.min(ROUTE_WAIT_MS, timeoutMs));
+    return;
+  } catch (error) {
+    if (!FORMATION_PROBLEM.test(String(error))) throw error;
+    process.stderr.write(
+      `the new servers formed short of the plan; starting them again from empty stores:\n${String(error)}\n`,
+    );
+  }
+  for (const s of state.servers) if (isAlive(s.pid, s.confPath)) process.kill(s.pid, "SIGKILL");
+  const deadline = Date.now() + 10_000;
+  while (state.servers.some((s) => isAlive(s.pid, s.confPath))) {
+    if (Date.now() > deadline) throw new Error("the new servers did not exit after SIGKILL");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  // In place: the caller's list of what it started is this one.
+  state.servers.forEach((s, i) => {
+    rmSync(path.join(stateDir, "servers", s.name, "jetstream"), { recursive: true, force: true });
+    const rendering = { auth: state.auth, natsServer: state.natsServer };
+    state.servers[i] = spawnServer(stateDir, rendering, topology, s.name, options.detach === true);
+  });
+  writeState(stateDir, state);
+  await waitHealthy(topology, timeoutMs);
 }
 
 /** Where the peels of a topology connect: each leaf site, else each region's core. */
