@@ -3,10 +3,20 @@ import os from "node:os";
 import path from "node:path";
 import { fetchFromDebian, type DebianSuite } from "../../local/nats-binary";
 import { down, up, type Running } from "../../local/runner";
+import type { LocalSizing } from "../../local/state";
 import { NATS_SERVER_SUITES } from "./tools";
 
 /** The nats-server lines every behaviour test runs against (tools.ts lists what is fetched). */
 export const SUITES = NATS_SERVER_SUITES;
+
+/**
+ * For tests that stop servers many times over: a lame-duck grace period of 2 s instead of NATS's
+ * 10 s. The grace period is only how long a server in lame duck keeps its clients before closing
+ * them (stream leaders are handed off before, and clients are closed one by one after it, as in
+ * production), so what a transition proves is the same; each member's stop is 8 s shorter. The
+ * sid chain (transitions-sid.test.ts) and the bench keep the production values.
+ */
+export const SHORT_LAME_DUCK: LocalSizing = { overrides: { natsServer: { lameDuckGracePeriodSeconds: 2 } } };
 
 export function tempStateDir(label: string): string {
   return mkdtempSync(path.join(os.tmpdir(), `zester-${label}-`));

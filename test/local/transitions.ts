@@ -13,7 +13,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { down, isAlive, up } from "../../local/runner";
 import { fetchFromDebian, type DebianSuite } from "../../local/nats-binary";
-import { readState } from "../../local/state";
+import { readState, type LocalSizing } from "../../local/state";
 import type { AckedWrite } from "../../load/ledger";
 import { factsHeld, fillFacts } from "../../load/fill";
 import { topologyOf } from "../../local/runner";
@@ -134,13 +134,13 @@ export const CHAIN_START = 60_000;
 
 /**
  * The chain from CHAIN_START, each move under writes, the `facts` bucket filled first; then (from
- * the supercluster) the refused move down. Every server it started is stopped and its directory removed.
+ * the supercluster) the refused move down. `sizing`: overrides kept for the whole chain. Every server it started is stopped and its directory removed.
  */
-export async function chain(suite: DebianSuite): Promise<void> {
+export async function chain(suite: DebianSuite, sizing?: LocalSizing): Promise<void> {
   const natsServer = fetchFromDebian(suite);
   const stateDir = tempStateDir(`transition-${suite}`);
   try {
-    const running = await up({ peels: CHAIN_START, stateDir, natsServer, detach: true });
+    const running = await up({ peels: CHAIN_START, stateDir, natsServer, detach: true, sizing });
     const filled = await fillFacts(running.state, running.topology, FILL.entries, FILL.bytes);
     console.log(
       `nats-server ${natsServer.version}: facts filled with ${String(filled.entries)} entries, ${(filled.bytes / 1e6).toFixed(1)} MB (${(filled.shareOfPlanned * 100).toFixed(3)}% of its planned size on the ${running.topology.tier} tier) in ${(filled.ms / 1000).toFixed(1)} s`,
