@@ -101,6 +101,14 @@ export function quorumProblem(info: StreamInfo, leaving: string): string | undef
   return undefined;
 }
 
+/**
+ * How long a stream may show a follower behind, with a leader, before its leader is asked to step
+ * down. nats-server 2.10.27's leader can keep a finished catch-up on its books and report the
+ * follower behind for good (seen after a member's restart: raft at the same index on all three,
+ * the stream empty, "2 of 3 replicas current" for minutes); a new leader starts with none.
+ */
+const BEHIND_NUDGE_MS = 15_000;
+
 function waitEveryStream(
   nc: NatsConnection,
   streams: string[],
@@ -108,11 +116,24 @@ function waitEveryStream(
   timeoutMs: number,
   problem: (info: StreamInfo) => string | undefined,
 ): Promise<void> {
+  const behindSince = new Map<string, number>();
   return until(what, timeoutMs, async () => {
     const jsm = await jetstreamManager(nc, { timeout: 2_000, checkAPI: false });
     for (const stream of streams) {
-      const found = problem(await jsm.streams.info(stream));
-      if (found !== undefined) return found;
+      const info = await jsm.streams.info(stream);
+      const found = problem(info);
+      if (found === undefined) {
+        behindSince.delete(stream);
+        continue;
+      }
+      const led = (info.cluster?.leader ?? "") !== "";
+      const since = behindSince.get(stream) ?? Date.now();
+      behindSince.set(stream, since);
+      if (led && / replicas current/.test(found) && Date.now() - since > BEHIND_NUDGE_MS) {
+        behindSince.set(stream, Date.now());
+        await nc.request(`$JS.API.STREAM.LEADER.STEPDOWN.${stream}`, "", { timeout: 2_000 }).catch(() => undefined);
+      }
+      return found;
     }
     return undefined;
   });
@@ -167,12 +188,14 @@ const StreamGroupsSchema = z
         z
           .object({
             name: z.string(),
+            id: z.string().optional(),
             stream_detail: z
               .array(
                 z
                   .object({
                     name: z.string(),
                     stream_raft_group: z.string().optional(),
+                    cluster: z.object({ raft_group: z.string().optional() }).passthrough().optional(),
                     config: z.object({ num_replicas: z.number() }).passthrough().optional(),
                   })
                   .passthrough(),
@@ -185,30 +208,42 @@ const StreamGroupsSchema = z
   })
   .passthrough();
 
+const groupOf = (d: { stream_raft_group?: string; cluster?: { raft_group?: string } }): string | undefined =>
+  d.stream_raft_group ?? d.cluster?.raft_group;
+
 /**
- * Streams whose raft group, on any of `servers`, counts more voters than the stream has replicas
- * (stream name → the largest size seen). nats-server 2.10's removal of a server can leave it in a
- * stream's group: seen on 2.10.27 after cluster-5 → cluster-3, a group of size 4 (quorum 3) on
- * three servers, which has no quorum as soon as one member stops. Read from /raftz (2.10 and
- * later; a server without it reports nothing).
+ * Each stream's raft group size (the largest any of `servers` reports) next to its replicas, read
+ * from /raftz (nats-server 2.10 and later; a server without it reports nothing).
  */
-export async function oversizedGroups(servers: TopologyServer[]): Promise<Map<string, number>> {
-  const found = new Map<string, number>();
+export async function groupSizes(servers: TopologyServer[]): Promise<Map<string, { size: number; replicas: number }>> {
+  const found = new Map<string, { size: number; replicas: number }>();
   for (const s of servers) {
     const base = monitorUrl(s);
-    const jsz = await getMonitoring(`${base}/jsz?accounts=true&streams=true&config=true`, StreamGroupsSchema);
+    const jsz = await getMonitoring(`${base}/jsz?accounts=true&streams=true&config=true&raft=true`, StreamGroupsSchema);
     for (const account of jsz?.account_details ?? []) {
-      const streams = (account.stream_detail ?? []).filter((d) => d.stream_raft_group !== undefined);
+      const streams = (account.stream_detail ?? []).filter((d) => groupOf(d) !== undefined);
       if (streams.length === 0) continue;
-      const raftz = await getMonitoring(`${base}/raftz?acc=${encodeURIComponent(account.name)}`, RaftzSchema);
-      const groups = raftz?.[account.name] ?? {};
+      // /raftz names an account by its key (`id`), /jsz by its name.
+      const key = account.id ?? account.name;
+      const raftz = await getMonitoring(`${base}/raftz?acc=${encodeURIComponent(key)}`, RaftzSchema);
+      const groups = raftz?.[key] ?? {};
       for (const d of streams) {
-        const size = groups[d.stream_raft_group ?? ""]?.size;
+        const size = groups[groupOf(d) ?? ""]?.size;
         const replicas = d.config?.num_replicas;
-        if (size !== undefined && replicas !== undefined && size > replicas)
-          found.set(d.name, Math.max(size, found.get(d.name) ?? 0));
+        if (size === undefined || replicas === undefined) continue;
+        found.set(d.name, { size: Math.max(size, found.get(d.name)?.size ?? 0), replicas });
       }
     }
   }
   return found;
+}
+
+/**
+ * Streams whose raft group, on any of `servers`, counts more voters than the stream has replicas.
+ * nats-server 2.10's removal of a server can leave it in a stream's group: seen on 2.10.27 after
+ * cluster-5 → cluster-3, a group of size 4 (quorum 3) on three servers, which has no quorum as
+ * soon as one member stops.
+ */
+export async function oversizedGroups(servers: TopologyServer[]): Promise<string[]> {
+  return [...(await groupSizes(servers))].filter(([, g]) => g.size > g.replicas).map(([stream]) => stream);
 }

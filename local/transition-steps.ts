@@ -117,7 +117,7 @@ async function stopMember(ctx: StepContext, name: string, staying: TopologyServe
  * Says what it did, or "" when every group was as it should be.
  */
 async function regroupOversized(ctx: StepContext, members: TopologyServer[]): Promise<string> {
-  const oversized = [...(await oversizedGroups(members)).keys()];
+  const oversized = await oversizedGroups(members);
   if (oversized.length === 0) return "";
   ctx.report(`raft groups that still count a removed server: ${oversized.join(", ")}; made again`);
   await withConnection(ctx.run, members, "app", async (nc) => {

@@ -10,7 +10,7 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connectAdmin } from "../../jetstream/connect";
 import { regroup, whole } from "../../jetstream/regroup";
 import { clientAuth } from "../../local/identities";
-import { oversizedGroups } from "../../local/transition-health";
+import { groupSizes, oversizedGroups } from "../../local/transition-health";
 import { boot } from "../helpers/local";
 
 test("regroup keeps every message and ends whole at the replicas the stream had", async () => {
@@ -25,7 +25,11 @@ test("regroup keeps every message and ends whole at the replicas the stream had"
     for (let i = 0; i < 200; i++) await js.publish(`$KV.facts.regroup-${String(i)}`, `value ${String(i)}`);
     const before = await jsm.streams.info("KV_facts");
     expect(before.state.messages).toBeGreaterThanOrEqual(200);
-    expect(await oversizedGroups(run.topology.servers)).toEqual(new Map());
+    // Every stream's group is read, at its size: what finds a group that counts a removed server.
+    const sizes = await groupSizes(run.topology.servers);
+    expect([...sizes.keys()].sort()).toEqual(run.topology.plan.kv.map((b) => b.stream).sort());
+    for (const [stream, g] of sizes) expect([stream, g.size]).toEqual([stream, g.replicas]);
+    expect(await oversizedGroups(run.topology.servers)).toEqual([]);
 
     await regroup(nc, "KV_facts", 60_000);
 
@@ -39,7 +43,8 @@ test("regroup keeps every message and ends whole at the replicas the stream had"
     expect((await js.publish("$KV.facts.regroup-after", "after")).seq).toBe(before.state.last_seq + 1);
     const kept = await jsm.streams.getMessage("KV_facts", { last_by_subj: "$KV.facts.regroup-7" });
     expect(kept?.string()).toBe("value 7");
-    expect(await oversizedGroups(run.topology.servers)).toEqual(new Map());
+    expect((await groupSizes(run.topology.servers)).get("KV_facts")).toEqual({ size: 3, replicas: 3 });
+    expect(await oversizedGroups(run.topology.servers)).toEqual([]);
   } finally {
     await nc.close();
     await run.stop();
