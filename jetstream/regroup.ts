@@ -38,16 +38,25 @@ export function whole(info: StreamInfo, replicas: number): boolean {
   return (info.cluster?.leader ?? "") !== "" && current.length === replicas - 1;
 }
 
-/** Makes `stream`'s raft group again at the replicas it has (see above); resolves once it is whole. */
-export async function regroup(nc: NatsConnection, stream: string, timeoutMs: number): Promise<void> {
+/**
+ * A placement the meta leader refuses for a moment: the storage the dropped replicas held is free
+ * again once the servers next report it ("insufficient storage"), and a member just restarted is
+ * offline to it until then ("peer offline").
+ */
+const PASSING_REFUSAL = /insufficient|offline|no suitable peers/i;
+
+/**
+ * Makes `stream`'s raft group again at `replicas` (see above); resolves once it is whole. Run
+ * again after it failed half way (the stream left at one replica), it raises the stream.
+ */
+export async function regroup(nc: NatsConnection, stream: string, replicas: number, timeoutMs: number): Promise<void> {
   const jsm = await jetstreamManager(nc, { timeout: API_TIMEOUT_MS, checkAPI: false });
   const info = await jsm.streams.info(stream);
-  const replicas = info.config.num_replicas;
   if (replicas <= 1) return;
-  await jsm.streams.update(stream, { ...info.config, num_replicas: 1 });
-  await waitFor(jsm, stream, "down to one replica", timeoutMs, (i) => whole(i, 1));
-  // The storage the other replicas held is free again once the servers next report it: until
-  // then the meta leader refuses the placement ("insufficient storage").
+  if (info.config.num_replicas > 1) {
+    await jsm.streams.update(stream, { ...info.config, num_replicas: 1 });
+    await waitFor(jsm, stream, "down to one replica", timeoutMs, (i) => whole(i, 1));
+  }
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const now = await jsm.streams.info(stream);
@@ -55,7 +64,7 @@ export async function regroup(nc: NatsConnection, stream: string, timeoutMs: num
       await jsm.streams.update(stream, { ...now.config, num_replicas: replicas });
       break;
     } catch (error) {
-      if (!/insufficient/i.test(String(error)) || Date.now() > deadline) throw error;
+      if (!PASSING_REFUSAL.test(String(error)) || Date.now() > deadline) throw error;
       await new Promise((r) => setTimeout(r, 1_000));
     }
   }

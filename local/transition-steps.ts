@@ -113,17 +113,33 @@ async function stopMember(ctx: StepContext, name: string, staying: TopologyServe
 
 /**
  * Makes again every stream group that counts a voter the stream no longer has (a removed server
- * nats-server 2.10 left in it: oversizedGroups), before anything relies on that group's quorum.
- * Says what it did, or "" when every group was as it should be.
+ * nats-server 2.10 left in it: oversizedGroups), before anything relies on that group's quorum;
+ * and raises a stream an earlier such run left at one replica (it failed, or its process was
+ * killed, half way). Says what it did, or "" when every group was as it should be.
  */
-async function regroupOversized(ctx: StepContext, members: TopologyServer[]): Promise<string> {
+async function regroupOversized(ctx: StepContext, members: TopologyServer[], cluster: string): Promise<string> {
   const oversized = await oversizedGroups(members);
-  if (oversized.length === 0) return "";
-  ctx.report(`raft groups that still count a removed server: ${oversized.join(", ")}; made again`);
-  await withConnection(ctx.run, members, "app", async (nc) => {
-    for (const stream of oversized) await regroup(nc, stream, ctx.healthTimeoutMs);
+  const size = Math.min(members.length, clusterOf(ctx.to, cluster).servers.length);
+  return withConnection(ctx.run, members, "app", async (nc) => {
+    const jsm = await jetstreamManager(nc, { timeout: 10_000 });
+    const lowered: string[] = [];
+    for (const bucket of ctx.to.plan.kv) {
+      const info = await jsm.streams.info(bucket.stream).catch(() => undefined);
+      if (info?.config.num_replicas === 1 && targetReplicas(bucket, size) > 1) lowered.push(bucket.stream);
+    }
+    const again = [...new Set([...oversized, ...lowered])];
+    if (again.length === 0) return "";
+    ctx.report(
+      `raft groups that still count a removed server (or left at one replica): ${again.join(", ")}; made again`,
+    );
+    for (const stream of again) {
+      const bucket = ctx.to.plan.kv.find((b) => b.stream === stream);
+      const info = await jsm.streams.info(stream);
+      const replicas = bucket === undefined ? info.config.num_replicas : targetReplicas(bucket, size);
+      await regroup(nc, stream, Math.max(replicas, info.config.num_replicas), ctx.healthTimeoutMs);
+    }
+    return `; raft groups made again (they still counted a removed server): ${again.join(", ")}`;
   });
-  return `; raft groups made again (they still counted a removed server): ${oversized.join(", ")}`;
 }
 
 /** Each stream's last sequence on the cluster `nc` is connected to (streams it lacks left out). */
@@ -181,7 +197,7 @@ async function memberCaughtUp(ctx: StepContext, cluster: string, started: string
   await withConnection(ctx.run, members, "app", (nc) => waitStreams(nc, streamsOf(ctx.to), ctx.healthTimeoutMs));
   // A member that restarts after a server's removal can bring the removed voter back into its
   // groups from its own store (seen on 2.10.27: nine groups after cluster-5 → cluster-3's restarts).
-  return restartedAgain(again) + (await regroupOversized(ctx, members));
+  return restartedAgain(again) + (await regroupOversized(ctx, members, cluster));
 }
 
 async function reload(ctx: StepContext, step: TransitionStep): Promise<StepResult> {
@@ -412,7 +428,7 @@ async function cutOver(ctx: StepContext, step: TransitionStep): Promise<StepResu
       const staying = clusterOf(ctx.from, step.cluster)
         .servers.filter((n) => n !== name)
         .map((n) => serverIn(ctx.from, n));
-      regrouped = await regroupOversized(ctx, runningMembers(ctx, step.cluster ?? ""));
+      regrouped = await regroupOversized(ctx, runningMembers(ctx, step.cluster ?? ""), step.cluster ?? "");
       await withConnection(ctx.run, staying, "app", (nc) =>
         waitQuorumWithout(nc, streamsOf(ctx.from), name, ctx.healthTimeoutMs),
       );
@@ -493,7 +509,7 @@ async function moveReplicas(ctx: StepContext, step: TransitionStep): Promise<Ste
   await withConnection(ctx.run, members, "app", (nc) =>
     waitStreams(nc, streamsOf(ctx.from), ctx.healthTimeoutMs, name),
   );
-  const regrouped = await regroupOversized(ctx, members);
+  const regrouped = await regroupOversized(ctx, members, step.cluster ?? "");
   return `${name} removed; its replicas are on ${members.map((m) => m.name).join(", ")}${regrouped}`;
 }
 

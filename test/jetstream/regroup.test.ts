@@ -13,7 +13,7 @@ import { clientAuth } from "../../local/identities";
 import { groupSizes, oversizedGroups } from "../../local/transition-health";
 import { boot } from "../helpers/local";
 
-test("regroup keeps every message and ends whole at the replicas the stream had", async () => {
+test("regroup keeps every message and ends whole at its replicas, also when run again on a stream left at one", async () => {
   const run = await boot(2_000, "trixie");
   const nc = await connectAdmin(
     run.state.servers.map((s) => s.clientUrl),
@@ -31,7 +31,7 @@ test("regroup keeps every message and ends whole at the replicas the stream had"
     for (const [stream, g] of sizes) expect([stream, g.size]).toEqual([stream, g.replicas]);
     expect(await oversizedGroups(run.topology.servers)).toEqual([]);
 
-    await regroup(nc, "KV_facts", 60_000);
+    await regroup(nc, "KV_facts", 3, 60_000);
 
     const after = await jsm.streams.info("KV_facts");
     expect(whole(after, 3)).toBe(true);
@@ -44,6 +44,12 @@ test("regroup keeps every message and ends whole at the replicas the stream had"
     const kept = await jsm.streams.getMessage("KV_facts", { last_by_subj: "$KV.facts.regroup-7" });
     expect(kept?.string()).toBe("value 7");
     expect((await groupSizes(run.topology.servers)).get("KV_facts")).toEqual({ size: 3, replicas: 3 });
+
+    // Run again after it stopped half way (the stream left at one replica), it raises the stream.
+    const secrets = await jsm.streams.info("KV_secrets");
+    await jsm.streams.update("KV_secrets", { ...secrets.config, num_replicas: 1 });
+    await regroup(nc, "KV_secrets", 3, 60_000);
+    expect(whole(await jsm.streams.info("KV_secrets"), 3)).toBe(true);
     expect(await oversizedGroups(run.topology.servers)).toEqual([]);
   } finally {
     await nc.close();
