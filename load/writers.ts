@@ -42,13 +42,19 @@ export class WriterGroup {
 
   /** Connects every peel and starts writing; resolves once each has had one write acknowledged. */
   async start(): Promise<void> {
-    await Promise.all(this.peels.map((p) => p.connect()));
-    this.running = true;
-    this.loops = this.peels.map((p) => this.loop(p));
-    const deadline = Date.now() + 30_000;
-    while (this.peels.some((p) => p.ackTimes.length === 0)) {
-      if (Date.now() > deadline) throw new Error(`${this.name}: not every writer got a write acknowledged in 30 s`);
-      await new Promise((r) => setTimeout(r, 20));
+    try {
+      await Promise.all(this.peels.map((p) => p.connect()));
+      this.running = true;
+      this.loops = this.peels.map((p) => this.loop(p));
+      const deadline = Date.now() + 30_000;
+      while (this.peels.some((p) => p.ackTimes.length === 0)) {
+        if (Date.now() > deadline) throw new Error(`${this.name}: not every writer got a write acknowledged in 30 s`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    } catch (error) {
+      // Connections left open keep the process (a test run: Jest) from ever exiting.
+      await this.stop().catch(() => undefined);
+      throw error;
     }
   }
 
