@@ -14,7 +14,7 @@ export const SUITES = NATS_SERVER_SUITES;
  * 10 s. The grace period is only how long a server in lame duck keeps its clients before closing
  * them (stream leaders are handed off before, and clients are closed one by one after it, as in
  * production), so what a transition proves is the same; each member's stop is 8 s shorter. The
- * sid chain (transitions-sid.test.ts) and the bench keep the production values.
+ * bookworm and sid chains and the bench keep the production values.
  */
 export const SHORT_LAME_DUCK: LocalSizing = { overrides: { natsServer: { lameDuckGracePeriodSeconds: 2 } } };
 

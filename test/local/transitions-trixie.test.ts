@@ -1,9 +1,8 @@
 /**
  * The local target's tier transitions on nats-server from Debian trixie's 2.10: from 60,000 peels down to
  * 50 and up to 150,000, each under writes with `facts` filled with 100,000 entries first (see
- * transitions.ts). One file per nats-server line: three chains at once on two cores left a
- * source stream leaderless for a minute, a load no fleet's servers share; with workers to spare
- * the files still run side by side. A 2 s lame-duck grace period (SHORT_LAME_DUCK); the sid chain
+ * transitions.ts). One file per nats-server line: at one worker the chains run one after another, with more
+ * workers side by side. A 2 s lame-duck grace period (SHORT_LAME_DUCK); the sid chain
  * keeps the production 10 s.
  *
  * @servers @long
