@@ -33,7 +33,13 @@ test("every file that starts nats-server is in the server project", () => {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const config = require("../jest.config.js") as { projects: { displayName: string; testMatch: string[] }[] };
   const servers = config.projects.find((p) => p.displayName === "servers")?.testMatch ?? [];
-  for (const file of ["local/transitions-sid.test.ts", "load/fleet.test.ts", "twin/sandbox.test.ts"])
+  for (const file of [
+    "local/transitions-sid.test.ts",
+    "local/attacks-bookworm.test.ts",
+    "local/attacks-sid.test.ts",
+    "load/fleet.test.ts",
+    "twin/sandbox.test.ts",
+  ])
     expect(servers).toContain(path.join(__dirname, file));
   expect(servers).not.toContain(path.join(__dirname, "suite-layout.test.ts"));
 });

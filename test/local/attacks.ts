@@ -10,6 +10,7 @@ import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core";
 import type { DebianSuite } from "../../local/nats-binary";
 import { PEEL_SUBJECTS } from "../../topology/zester-assumptions";
 import { revokePeel } from "../../local/revocation";
+import { waitStreamsWhole } from "../../load/servers";
 import { boot } from "../helpers/local";
 import { peelSession, type PeelSession } from "../helpers/peel-session";
 
@@ -54,6 +55,8 @@ export function attacks(suite: DebianSuite): void {
 
     beforeAll(async () => {
       run = await boot(60_000, suite);
+      // Healthy servers can still be electing their streams' leaders: a write then goes unanswered.
+      await waitStreamsWhole(run.stateDir, 60_000);
       session = peelSession(run);
       master = await session.master();
       const kvm = new Kvm(master);
