@@ -69,6 +69,15 @@ export function lackingRoute(error: unknown): string | undefined {
   return /(?:^|[\s(])([\w.-]+?):? routes to \d+ of \d+ peers/m.exec(String(error))?.[1];
 }
 
+/**
+ * Whether a health error says a cluster formed short of its plan: a route missing, or a meta group
+ * smaller than planned (`status`'s "meta group of 3, planned 5", `waitMetaGroup`'s "core-0 sees a
+ * meta group of 4, not 5"). Servers that hold nothing yet can be started again from empty stores.
+ */
+export function formedShort(error: unknown): boolean {
+  return /meta group of \d+, (?:planned|not) \d+|routes to \d+ of \d+ peers/.test(String(error));
+}
+
 export interface ServerStatus {
   name: string;
   role: Role;

@@ -7,6 +7,7 @@
  */
 import { jetstreamManager, type JetStreamManager, type StreamInfo } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
+import { whole } from "./stream-whole";
 
 const API_TIMEOUT_MS = 10_000;
 
@@ -28,14 +29,6 @@ async function waitFor(
     if (Date.now() > deadline) throw new Error(`${stream}: not ${what} after ${String(timeoutMs / 1000)} s (${last})`);
     await new Promise((r) => setTimeout(r, 250));
   }
-}
-
-/** Whether `info` has a leader and `replicas - 1` current followers. */
-export function whole(info: StreamInfo, replicas: number): boolean {
-  if (info.config.num_replicas !== replicas) return false;
-  if (replicas <= 1) return (info.cluster?.replicas ?? []).length === 0;
-  const current = (info.cluster?.replicas ?? []).filter((r) => r.current && !r.offline);
-  return (info.cluster?.leader ?? "") !== "" && current.length === replicas - 1;
 }
 
 /**

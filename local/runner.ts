@@ -7,7 +7,7 @@ import { spawn } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
-import { ROUTE_WAIT_MS, status, waitHealthy, type StatusReport } from "../jetstream/health";
+import { formedShort, ROUTE_WAIT_MS, status, waitHealthy, type StatusReport } from "../jetstream/health";
 import type { BucketChange } from "../jetstream/reconcile";
 import type { SizingSpecInput } from "../sizing";
 import { planned, prepare, type Planned, type Prepared } from "../topology/prepare";
@@ -201,9 +201,6 @@ export async function up(options: UpOptions, checked: UpPlan = planUp(options)):
   }
 }
 
-/** Problems of a cluster that formed short of its plan: a route missing, or a meta group smaller than planned. */
-const FORMATION_PROBLEM = /meta group of \d+, planned \d+|routes to \d+ of \d+ peers/;
-
 /**
  * Waits until the servers just started are healthy. The servers of a new cluster can settle short
  * of their plan (nats-server's route races; seen as "meta group of 3, planned 5" on 2.10.27 with
@@ -226,7 +223,7 @@ async function bootHealthy(
     await waitHealthy(topology, Math.min(ROUTE_WAIT_MS, timeoutMs));
     return;
   } catch (error) {
-    if (!FORMATION_PROBLEM.test(String(error))) throw error;
+    if (!formedShort(error)) throw error;
     process.stderr.write(
       `the new servers formed short of the plan; starting them again from empty stores:\n${String(error)}\n`,
     );

@@ -7,6 +7,7 @@ import { jetstreamManager, type StreamInfo } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { z } from "zod";
 import { acceptsClients, getMonitoring, JszSchema, LeafzSchema, RoutezSchema, VarzSchema } from "../jetstream/health";
+import { streamProblem } from "../jetstream/stream-whole";
 import { monitorUrl, type TopologyServer } from "../topology/types";
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -68,18 +69,6 @@ export function waitLeafLinks(servers: TopologyServer[], timeoutMs: number): Pro
     }
     return undefined;
   });
-}
-
-/** Why a stream is not whole (a leader and every replica current, none on `without`). */
-export function streamProblem(info: StreamInfo, without?: string): string | undefined {
-  const replicas = info.cluster?.replicas ?? [];
-  const peers = [info.cluster?.leader ?? "", ...replicas.map((r) => r.name)];
-  if (without !== undefined && peers.includes(without)) return `${info.config.name} still has a replica on ${without}`;
-  if (info.config.num_replicas <= 1) return undefined;
-  if ((info.cluster?.leader ?? "") === "") return `${info.config.name} has no leader`;
-  if (replicas.length !== info.config.num_replicas - 1 || !replicas.every((r) => r.current && !r.offline))
-    return `${info.config.name} has ${String(replicas.filter((r) => r.current && !r.offline).length + 1)} of ${String(info.config.num_replicas)} replicas current`;
-  return undefined;
 }
 
 /**

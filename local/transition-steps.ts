@@ -9,7 +9,7 @@
 import { rm } from "node:fs/promises";
 import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
-import { lackingRoute, ROUTE_WAIT_MS } from "../jetstream/health";
+import { formedShort, lackingRoute, ROUTE_WAIT_MS } from "../jetstream/health";
 import { handOffLeaders } from "../jetstream/hand-off";
 import { regroup } from "../jetstream/regroup";
 import { runReconcileJob } from "../jetstream/reconcile-job";
@@ -249,7 +249,7 @@ async function newClusterFormed(ctx: StepContext, members: TopologyServer[], sta
   try {
     return await meshOrRestart(ctx, members, started);
   } catch (error) {
-    if (!/sees a meta group of \d+, not \d+/.test(String(error))) throw error;
+    if (!formedShort(error)) throw error;
     ctx.report(`${started.join(", ")} formed short of their plan (${String(error)}); started again from empty stores`);
     for (const name of started) {
       await stopServer(ctx.run, name, "terminate", stopBudgetMs(ctx.to));

@@ -1,5 +1,5 @@
-/** The one reading of "which server lacks a route" both restart paths act on. */
-import { lackingRoute } from "../../jetstream/health";
+/** The one reading of "which server lacks a route" and "formed short" the restart paths act on. */
+import { formedShort, lackingRoute } from "../../jetstream/health";
 
 test("names the server a transition's meta-group wait or a rollout's health wait says lacks a route", () => {
   expect(
@@ -16,4 +16,14 @@ test("names the server a transition's meta-group wait or a rollout's health wait
     undefined,
   );
   expect(lackingRoute("topology not healthy after 20 s:\n  core-1: no JetStream meta leader")).toBe(undefined);
+});
+
+test("a cluster formed short of its plan, as status and the meta-group wait say it, and nothing else", () => {
+  expect(formedShort(new Error("topology not healthy after 20 s:\n  core-0: meta group of 3, planned 5"))).toBe(true);
+  expect(formedShort(new Error("a meta group of 5: not so after 20 s (core-0 sees a meta group of 4, not 5)"))).toBe(
+    true,
+  );
+  expect(formedShort("topology not healthy after 20 s:\n  core-3: routes to 2 of 4 peers")).toBe(true);
+  expect(formedShort(new Error("topology not healthy after 60 s:\n  core-1: no JetStream meta leader"))).toBe(false);
+  expect(formedShort(new Error("core-2 does not answer"))).toBe(false);
 });

@@ -8,7 +8,8 @@
  */
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connectAdmin } from "../../jetstream/connect";
-import { regroup, whole } from "../../jetstream/regroup";
+import { regroup } from "../../jetstream/regroup";
+import { whole } from "../../jetstream/stream-whole";
 import { clientAuth } from "../../local/identities";
 import { groupSizes, oversizedGroups } from "../../local/transition-health";
 import { boot } from "../helpers/local";
