@@ -123,22 +123,24 @@ async function regroupOversized(ctx: StepContext, members: TopologyServer[], clu
   const size = Math.min(members.length, clusterOf(ctx.to, cluster).servers.length);
   return withConnection(ctx.run, members, "app", async (nc) => {
     const jsm = await jetstreamManager(nc, { timeout: 10_000 });
-    const lowered: string[] = [];
-    for (const bucket of ctx.to.plan.kv) {
-      const info = await jsm.streams.info(bucket.stream).catch(() => undefined);
-      if (info?.config.num_replicas === 1 && targetReplicas(bucket, size) > 1) lowered.push(bucket.stream);
+    // Each stream read once: the replicas it has decide both whether and at what it is made again.
+    const has = new Map<string, number>();
+    for (const stream of new Set([...oversized, ...ctx.to.plan.kv.map((b) => b.stream)])) {
+      const info = await jsm.streams.info(stream).catch(() => undefined);
+      if (info !== undefined) has.set(stream, info.config.num_replicas);
     }
+    const wanted = (stream: string): number => {
+      const bucket = ctx.to.plan.kv.find((b) => b.stream === stream);
+      return bucket === undefined ? (has.get(stream) ?? 1) : targetReplicas(bucket, size);
+    };
+    const lowered = [...has].filter(([stream, r]) => r === 1 && wanted(stream) > 1).map(([stream]) => stream);
     const again = [...new Set([...oversized, ...lowered])];
     if (again.length === 0) return "";
     ctx.report(
       `raft groups that still count a removed server (or left at one replica): ${again.join(", ")}; made again`,
     );
-    for (const stream of again) {
-      const bucket = ctx.to.plan.kv.find((b) => b.stream === stream);
-      const info = await jsm.streams.info(stream);
-      const replicas = bucket === undefined ? info.config.num_replicas : targetReplicas(bucket, size);
-      await regroup(nc, stream, Math.max(replicas, info.config.num_replicas), ctx.healthTimeoutMs);
-    }
+    for (const stream of again)
+      await regroup(nc, stream, Math.max(wanted(stream), has.get(stream) ?? 1), ctx.healthTimeoutMs);
     return `; raft groups made again (they still counted a removed server): ${again.join(", ")}`;
   });
 }
