@@ -9,6 +9,7 @@ import { z } from "zod";
 import { controlSocket, serveTwin, type ServedTwin } from "../twin/daemon/server";
 import { builtTarget, moduleTarget, TARGETS } from "../twin/targets";
 import { parseFlags, runMain, UsageError } from "./cli";
+import { planStack } from "./twin-plan";
 import { twinTools } from "./twin-tools";
 import { rmSync } from "node:fs";
 
@@ -49,6 +50,7 @@ async function main(argv: string[]): Promise<number> {
       tools: twinTools(),
       targetName: flags.target,
       target: factory,
+      plan: planStack,
       onDown: () => {
         process.stdout.write(`${new Date().toISOString()} down: everything stopped and removed\n`);
         resolve(0);

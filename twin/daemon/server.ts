@@ -13,7 +13,7 @@ import { connect, createServer, type Server, type Socket } from "node:net";
 import path from "node:path";
 import { removeTree } from "../host/sandbox";
 import { EventSchema, lineReader, RequestSchema, type DaemonRecord, type Event, type Request } from "./protocol";
-import type { TargetFactory, TargetIo, TwinTarget } from "./target";
+import type { StackPlanner, TargetFactory, TargetIo, TwinTarget } from "./target";
 import { Twin, type TwinOptions } from "./twin";
 
 export const controlSocket = (dir: string): string => path.join(dir, "control.sock");
@@ -23,6 +23,8 @@ export interface ServeOptions extends TwinOptions {
   /** The target's name (aws, kubernetes), as the CLI names it. */
   targetName: string;
   target: TargetFactory;
+  /** Runs the stack's program for the target's `up`. @default none: an `up` that plans says so */
+  plan?: StackPlanner;
   /** Called once `down` has removed everything (the daemon exits then). @default nothing */
   onDown?: () => void;
 }
@@ -61,7 +63,7 @@ export async function serveTwin(options: ServeOptions): Promise<ServedTwin> {
   const twin = await Twin.start(options);
   let target: TwinTarget;
   try {
-    target = await options.target(twin);
+    target = await options.target(twin, { plan: options.plan ?? noPlanner });
   } catch (error) {
     await twin.stop();
     throw error;
@@ -71,6 +73,9 @@ export async function serveTwin(options: ServeOptions): Promise<ServedTwin> {
   writeRecord(twin, options.targetName);
   return { twin, target, down: () => control.down() };
 }
+
+const noPlanner: StackPlanner = () =>
+  Promise.reject(new Error("this twin was started without a planner (serveTwin's `plan`): it cannot run a stack"));
 
 /** Writes the daemon's record: who runs the twin, its namespace, and what it owns. */
 export function writeRecord(twin: Twin, target: string): void {

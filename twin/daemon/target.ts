@@ -4,6 +4,7 @@
  * to the factory once; the provider keeps whatever it needs (its stack state, its API twins) and
  * answers each command, printing through `io` as `pulumi up` prints.
  */
+import type { PlannedResource } from "../../plan-json/resource";
 import type { Twin } from "./twin";
 
 export interface TargetIo {
@@ -37,5 +38,30 @@ export interface TwinTarget {
   close?(): Promise<void>;
 }
 
+type Json = Record<string, unknown>;
+
+/** One run of the stack's program, as `pulumi up` runs it before its engine acts. */
+export interface PlanRequest {
+  stack: string;
+  set: string[];
+  /** What each resource reads back once registered: the twin's plan-time answer (twin/engine/plan-time.ts). */
+  answer: (resource: PlannedResource) => Promise<{ id: string; state: Json }>;
+  /** The outputs of the last `up` that finished (the program reads its deployment record from them). */
+  previousOutputs?: Json;
+  /** The reconcile job's transition report, as the program reads it back. @default none written */
+  transitionReport?: string;
+}
+
+/**
+ * Runs the stack's program. The twins never load the program themselves (they read only what a
+ * plan declares): the command line that starts the daemon hands this in (scripts/twin-plan.ts).
+ */
+export type StackPlanner = (request: PlanRequest) => Promise<{ outputs: Json; resources: PlannedResource[] }>;
+
+/** What the daemon hands a target beside the twin. */
+export interface TargetServices {
+  plan: StackPlanner;
+}
+
 /** Makes the target of a running twin (a module's `createTarget`). */
-export type TargetFactory = (twin: Twin) => TwinTarget | Promise<TwinTarget>;
+export type TargetFactory = (twin: Twin, services: TargetServices) => TwinTarget | Promise<TwinTarget>;
