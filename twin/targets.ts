@@ -12,7 +12,7 @@ export type TargetName = (typeof TARGETS)[number];
 
 /** Each target's provider, once built: `() => import("./aws/target")` and the like. */
 const PROVIDERS: Record<TargetName, (() => Promise<{ createTarget: TargetFactory }>) | undefined> = {
-  aws: undefined,
+  aws: () => import("./aws/target"),
   kubernetes: undefined,
 };
 

@@ -1,0 +1,110 @@
+/**
+ * The target's handle on the endpoint process (endpoint.ts): started inside the sandbox's network
+ * namespace with the endpoints' addresses on its loopback (every host's packets cross that
+ * namespace, which answers for its own addresses), fed the world on every change, asked for GETs
+ * made from inside the network, and told of parameters the API wrote.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { enterSandbox, toolEnvironment } from "../host/namespaces";
+import type { Sandbox } from "../host/sandbox";
+import {
+  API_ADDRESS,
+  EndpointOutSchema,
+  IMDS_ADDRESS,
+  type EndpointIn,
+  type EndpointWorld,
+  type StoredParameter,
+} from "./endpoint-world";
+
+function endpointScript(): string {
+  const script = __filename.endsWith(".js")
+    ? path.join(__dirname, "endpoint.js")
+    : path.resolve(__dirname, "..", "..", "dist", "twin", "aws", "endpoint.js");
+  if (!existsSync(script)) throw new Error(`the AWS twin's endpoints ${script} are not built: run \`npm run build\``);
+  return script;
+}
+
+export class Endpoints {
+  private readonly pending = new Map<number, (r: { status: number; body: string } | Error) => void>();
+  private next = 0;
+
+  private constructor(
+    private readonly child: ChildProcess,
+    private readonly onPut: (name: string, parameter: StoredParameter) => void,
+  ) {}
+
+  /** Starts the endpoints with `world`; resolves once they listen. */
+  static async start(
+    sandbox: Sandbox,
+    world: EndpointWorld,
+    logFile: (chunk: string) => void,
+    onPut: (name: string, parameter: StoredParameter) => void,
+  ): Promise<Endpoints> {
+    await sandbox.inSandbox(`ip addr add ${IMDS_ADDRESS}/32 dev lo && ip addr add ${API_ADDRESS}/32 dev lo`);
+    const args = [...enterSandbox(sandbox.pid).slice(1), "--", process.execPath, endpointScript()];
+    const child = spawn("nsenter", args, { stdio: ["pipe", "pipe", "pipe"], env: toolEnvironment() });
+    child.stdin.on("error", () => undefined);
+    child.stderr.on("data", (d: Buffer) => {
+      logFile(d.toString());
+    });
+    const endpoints = new Endpoints(child, onPut);
+    const ready = new Promise<void>((resolve, reject) => {
+      let buffer = "";
+      child.stdout.on("data", (data: Buffer) => {
+        buffer += data.toString();
+        for (let nl = buffer.indexOf("\n"); nl >= 0; nl = buffer.indexOf("\n")) {
+          const out = EndpointOutSchema.parse(JSON.parse(buffer.slice(0, nl)));
+          buffer = buffer.slice(nl + 1);
+          if (out.kind === "ready") resolve();
+          else endpoints.received(out);
+        }
+      });
+      child.once("exit", (code) => {
+        reject(new Error(`the AWS twin's endpoints exited (${String(code)}) before they listened`));
+      });
+    });
+    endpoints.send({ kind: "world", world });
+    await ready;
+    return endpoints;
+  }
+
+  private received(out: Exclude<ReturnType<typeof EndpointOutSchema.parse>, { kind: "ready" }>): void {
+    if (out.kind === "put") {
+      this.onPut(out.name, out.parameter);
+      return;
+    }
+    const done = this.pending.get(out.id);
+    this.pending.delete(out.id);
+    done?.(out.kind === "got" ? { status: out.status, body: out.body } : new Error(out.error));
+  }
+
+  private send(message: EndpointIn): void {
+    this.child.stdin?.write(`${JSON.stringify(message)}\n`);
+  }
+
+  update(world: EndpointWorld): void {
+    this.send({ kind: "world", world });
+  }
+
+  /** A GET from inside the twin's network. */
+  get(url: string, timeoutMs = 3_000): Promise<{ status: number; body: string }> {
+    this.next += 1;
+    const id = this.next;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, (r) => {
+        if (r instanceof Error) reject(r);
+        else resolve(r);
+      });
+      this.send({ kind: "get", id, url, timeoutMs });
+    });
+  }
+
+  close(): void {
+    this.child.stdin?.end();
+    this.child.kill("SIGKILL");
+    for (const done of this.pending.values()) done(new Error("the endpoints were stopped"));
+    this.pending.clear();
+  }
+}
