@@ -26,9 +26,11 @@ One daemon per state directory keeps the twin (its hosts, processes, volumes and
 running between commands; \`up\` starts it, \`down\` ends it and everything in it.
 
 Commands:
-  up --stack NAME [--set key=value ...]   one \`pulumi up\` of the stack on the twin (not built yet
-                                          for aws and kubernetes: their providers come next)
-  run-job                                 the reconcile job the last up deployed, run once
+  up --stack NAME [--set key=value ...]   one \`pulumi up\` of the stack on the twin (aws; not built
+                                          yet for kubernetes); the hosts install the pinned
+                                          nats-server from the twin's mirror, DIR/mirror/<host>/<path>
+  run-job                                 the reconcile job the last up deployed, run once (not
+                                          built yet)
   status [--json]                         { tier, peels, transition, servers, connect }
   exec [--site NAME] -- CMD ...           CMD on the twin's network, as a client in that site's peel
                                           subnet (default the hub's), with this machine's files; its

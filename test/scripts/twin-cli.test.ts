@@ -24,9 +24,9 @@ describe("npm run twin", () => {
     expect(command.stderr).toContain("up, run-job, status, exec, down");
   });
 
-  test("up answers that it is not built yet; run-job and status that no twin runs; both exit 2", () => {
+  test("kubernetes up answers that it is not built yet; run-job and status that no twin runs; all exit 2", () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), "zester-twin-cli-"));
-    const up = runScript("twin", ["aws", "up", "--stack", "staging", "--state-dir", dir]);
+    const up = runScript("twin", ["kubernetes", "up", "--stack", "dev", "--state-dir", dir]);
     expect(up.status).toBe(2);
     expect(up.stderr).toContain("not built yet");
     for (const verb of ["run-job", "status"]) {

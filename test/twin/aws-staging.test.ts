@@ -1,0 +1,105 @@
+/**
+ * The AWS twin carries the staging stack's `pulumi up` out from nothing: three instances boot from
+ * their user data (cloud-init), each agent reads its own parameters from the twin's Systems
+ * Manager with its instance profile's credentials from IMDSv2, installs the pinned nats-server
+ * from the mirror, prepares and mounts its EBS volume, and starts nats-server; the three form a
+ * JetStream cluster over TLS and the load balancer's name resolves. A server's role reads no other
+ * server's parameters. A rehearsal on this machine, never a claim that AWS ran.
+ *
+ * @servers
+ */
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { parse as parseYaml } from "yaml";
+import { TwinClient } from "../../twin/daemon/client";
+import { eventually } from "../helpers/local";
+import { ROOT } from "../helpers/run";
+import { mirrorNatsServer, mirroredSettings, serveAwsTwin } from "../helpers/twin-aws";
+
+interface Status {
+  tier: string;
+  peels: number;
+  servers: { name: string; host: string | null; address: string | null; healthy: boolean; monitorUrl: string }[];
+  connect: Record<string, { servers: string[] }>;
+}
+
+const STACK_ID = "zester-infra-staging";
+const staging = parseYaml(readFileSync(path.join(ROOT, "stacks", "Pulumi.staging.yaml"), "utf8")) as {
+  config: Record<string, Record<string, unknown>>;
+};
+
+/** The agent's own request code, run on a host: what its role may read under `prefix`. */
+const READ_AS_AGENT = (prefix: string) => `python3 - <<'EOF'
+import importlib.machinery, importlib.util, json, urllib.error
+loader = importlib.machinery.SourceFileLoader("agent", "/usr/local/sbin/zester-apply")
+agent = importlib.util.module_from_spec(importlib.util.spec_from_loader("agent", loader))
+loader.exec_module(agent)
+try:
+    print(json.dumps({"read": len(agent.parameters("eu-west-1", "${prefix}"))}))
+except urllib.error.HTTPError as error:
+    print(json.dumps({"status": error.code, "type": json.loads(error.read())["__type"]}))
+EOF`;
+
+test("staging comes up from nothing on the AWS twin: a TLS cluster of three from their user data and parameters", async () => {
+  const twin = await serveAwsTwin("aws-staging");
+  try {
+    const pin = mirrorNatsServer(twin.dir);
+    const client = new TwinClient(twin.dir);
+    const printed: string[] = [];
+    const io = { out: (t: string) => printed.push(t), err: (t: string) => printed.push(t) };
+    const started = Date.now();
+    const set = mirroredSettings(staging.config["zester:aws"] ?? {}, pin);
+    expect([await client.up({ stack: "staging", set }, io), printed.join("")]).toEqual([0, expect.any(String)]);
+    const output = printed.join("");
+    expect(output).toContain("nothing was created on AWS");
+    expect(output).not.toContain("warning:");
+    expect(output).toMatch(/recorded, not run: zester-backups: the twin takes no EBS snapshot/);
+
+    let status: Status | undefined;
+    await eventually(
+      "every server healthy",
+      async () => {
+        status = (await client.status()) as Status;
+        return status.servers.length === 3 && status.servers.every((s) => s.healthy);
+      },
+      180_000,
+    );
+    const upSeconds = (Date.now() - started) / 1000;
+    expect(status?.tier).toBe("cluster-3");
+    expect(status?.peels).toBe(2_000);
+    expect(status?.connect.core?.servers[0]).toMatch(
+      /^nats:\/\/zester-clients-[0-9a-f-]+\.elb\.eu-west-1\.amazonaws\.com:4222$/,
+    );
+
+    for (const s of status?.servers ?? []) {
+      const machine = twin.served.twin.machine(s.host ?? "");
+      const sh = async (script: string) => (await machine.sh(script)).stdout.trim();
+      // The mirrored binary, the EBS volume at its size, the data on it.
+      expect(await sh("systemctl is-active nats-server.service; /usr/local/bin/nats-server --version")).toBe(
+        `active\nnats-server: v${pin.version}`,
+      );
+      const [source, size] = (await sh("findmnt -bno SOURCE,SIZE /var/lib/nats/jetstream")).split(/\s+/);
+      expect(source).toBe("/dev/nvme1n1");
+      expect(Number(size)).toBeGreaterThan(199 * 1024 ** 3);
+      // A meta group of three with a leader, seen from this server, and routes to both peers.
+      const jsz = JSON.parse(
+        await sh(
+          `python3 -c 'import urllib.request; print(urllib.request.urlopen("http://127.0.0.1:8222/jsz").read().decode())'`,
+        ),
+      ) as { meta_cluster?: { cluster_size?: number; leader?: string } };
+      expect(jsz.meta_cluster?.cluster_size).toBe(3);
+      expect(jsz.meta_cluster?.leader ?? "").not.toBe("");
+      // Its role reads its own parameters, and not another server's (IAM as the plan wrote it).
+      const own = s.name;
+      const other = own === "core-0" ? "core-1" : "core-0";
+      expect(JSON.parse(await sh(READ_AS_AGENT(`/zester/${STACK_ID}/zester/${own}/`)))).toEqual({ read: 11 });
+      expect(JSON.parse(await sh(READ_AS_AGENT(`/zester/${STACK_ID}/zester/${other}/`)))).toEqual({
+        status: 400,
+        type: "AccessDeniedException",
+      });
+    }
+    console.log(`AWS twin, staging from nothing: every server healthy ${upSeconds.toFixed(1)} s after up began`);
+  } finally {
+    await twin.remove();
+  }
+}, 300_000);
