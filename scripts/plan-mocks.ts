@@ -126,6 +126,23 @@ function deployTimeState(args: { type: string; name: string }): Record<string, u
 }
 
 /** Secret values reach the mocks wrapped in Pulumi's signature object; the plan shows the value. */
+/** Assets and archives with their content read (their fields are promises, which JSON drops). */
+async function withAssets(value: unknown): Promise<unknown> {
+  if (value instanceof pulumi.asset.AssetArchive) {
+    const entries = Object.entries(await value.assets);
+    return {
+      __pulumiArchive: true,
+      assets: Object.fromEntries(await Promise.all(entries.map(async ([k, a]) => [k, await withAssets(a)] as const))),
+    };
+  }
+  if (value instanceof pulumi.asset.StringAsset) return { __pulumiAsset: true, text: await value.text };
+  if (value instanceof pulumi.asset.FileAsset) return { __pulumiAsset: true, path: await value.path };
+  if (Array.isArray(value)) return Promise.all(value.map(withAssets));
+  if (typeof value !== "object" || value === null) return value;
+  const entries = Object.entries(value as Record<string, unknown>);
+  return Object.fromEntries(await Promise.all(entries.map(async ([k, v]) => [k, await withAssets(v)] as const)));
+}
+
 function unwrapSecrets(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(unwrapSecrets);
   if (typeof value !== "object" || value === null) return value;
@@ -232,6 +249,13 @@ export interface MockOptions<T> {
    */
   answer?: (resource: PlannedResource) => Promise<{ id: string; state: Record<string, unknown> }>;
   /**
+   * Keep the content of assets and archives in the inputs the answer sees (a Lambda function's code:
+   * `{ __pulumiArchive, assets: { "index.js": { __pulumiAsset, text } } }`), as the engine uploads
+   * them, for a twin that runs the code. `plan --json` leaves them out (`assets: {}`): its plans
+   * stay small and byte-for-byte what they were. @default false
+   */
+  keepAssets?: boolean;
+  /**
    * The reconcile job's tier transition report (its JSON text), as the stack reads it back: the
    * SSM parameter's value on AWS, the ConfigMap's `report` key on Kubernetes. @default none written
    */
@@ -244,6 +268,23 @@ const CONFIG_MAP = "kubernetes:core/v1:ConfigMap";
 
 /** Pulumi's organization as a self-managed backend names it (the only one it accepts). */
 const ORGANIZATION = "organization";
+
+/** A registration as the plan records it. */
+function plannedRecord(args: pulumi.runtime.MockResourceArgs, registered: Registration): PlannedResource {
+  return {
+    type: args.type,
+    name: args.name,
+    urn: registered.urn,
+    ...(registered.parent === undefined ? {} : { parent: registered.parent }),
+    aliases: registered.aliases,
+    custom: registered.custom,
+    ...(registered.provider === undefined ? {} : { provider: registered.provider }),
+    ...(args.id === undefined || args.id === "" ? {} : { readId: args.id }),
+    dependencies: registered.dependencies,
+    options: registered.options,
+    inputs: unwrapSecrets(args.inputs) as Record<string, unknown>,
+  };
+}
 
 export async function runProgramWithMocks<T = StackOutputs>(
   project: string,
@@ -258,19 +299,7 @@ export async function runProgramWithMocks<T = StackOutputs>(
     {
       newResource: (args) => {
         const registered = registrations.get(`${args.type}::${args.name}`) ?? unregistered(args.type, args.name);
-        const record: PlannedResource = {
-          type: args.type,
-          name: args.name,
-          urn: registered.urn,
-          ...(registered.parent === undefined ? {} : { parent: registered.parent }),
-          aliases: registered.aliases,
-          custom: registered.custom,
-          ...(registered.provider === undefined ? {} : { provider: registered.provider }),
-          ...(args.id === undefined || args.id === "" ? {} : { readId: args.id }),
-          dependencies: registered.dependencies,
-          options: registered.options,
-          inputs: unwrapSecrets(args.inputs) as Record<string, unknown>,
-        };
+        const record = plannedRecord(args, registered);
         resources.push(record);
         if (args.type === "pulumi:pulumi:StackReference")
           return {
@@ -289,7 +318,14 @@ export async function runProgramWithMocks<T = StackOutputs>(
               data: options.transitionReport === undefined ? {} : { report: options.transitionReport },
             },
           };
-        if (options.answer !== undefined && args.type !== "pulumi:pulumi:StackReference") return options.answer(record);
+        if (options.answer !== undefined && args.type !== "pulumi:pulumi:StackReference") {
+          const answer = options.answer;
+          if (options.keepAssets !== true) return answer(record);
+          return withAssets(args.inputs).then((inputs) => {
+            record.inputs = unwrapSecrets(inputs) as Record<string, unknown>;
+            return answer(record);
+          });
+        }
         return {
           id: `${args.name}-id`,
           // A name left to Pulumi (autonaming adds a random suffix at deploy) reads as the logical name.

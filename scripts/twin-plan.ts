@@ -11,6 +11,8 @@ export const planStack: StackPlanner = async (request) => {
   const { project, config } = stackConfig(request.stack, request.set);
   const planned = await runProgramWithMocks<Record<string, unknown>>(project, request.stack, config, {
     answer: request.answer,
+    // The twin runs what the plan declares, a function's code included.
+    keepAssets: true,
     ...(request.previousOutputs === undefined ? {} : { previousOutputs: request.previousOutputs }),
     ...(request.transitionReport === undefined ? {} : { transitionReport: request.transitionReport }),
   });

@@ -29,8 +29,7 @@ Commands:
   up --stack NAME [--set key=value ...]   one \`pulumi up\` of the stack on the twin (aws; not built
                                           yet for kubernetes); the hosts install the pinned
                                           nats-server from the twin's mirror, DIR/mirror/<host>/<path>
-  run-job                                 the reconcile job the last up deployed, run once (not
-                                          built yet)
+  run-job                                 the reconcile job the last up deployed, run once
   status [--json]                         { tier, peels, transition, servers, connect }
   exec [--site NAME] -- CMD ...           CMD on the twin's network, as a client in that site's peel
                                           subnet (default the hub's), with this machine's files; its

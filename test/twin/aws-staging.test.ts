@@ -4,7 +4,10 @@
  * Manager with its instance profile's credentials from IMDSv2, installs the pinned nats-server
  * from the mirror, prepares and mounts its EBS volume, and starts nats-server; the three form a
  * JetStream cluster over TLS and the load balancer's name resolves. A server's role reads no other
- * server's parameters. A rehearsal on this machine, never a claim that AWS ran.
+ * server's parameters. The reconcile function, run as its schedule would, creates the buckets;
+ * peels write through the load balancer with their own credentials; then 2,000 → 4,000 peels (the
+ * same tier) reloads every server's config and stops none, the peels writing all along, every
+ * acknowledged write found again. A rehearsal on this machine, never a claim that AWS ran.
  *
  * @servers
  */
@@ -14,14 +17,16 @@ import { parse as parseYaml } from "yaml";
 import { TwinClient } from "../../twin/daemon/client";
 import { eventually } from "../helpers/local";
 import { ROOT } from "../helpers/run";
-import { mirrorNatsServer, mirroredSettings, serveAwsTwin } from "../helpers/twin-aws";
+import { mirrorNatsServer, mirroredSettings, parameterValue, serveAwsTwin, twinWriters } from "../helpers/twin-aws";
 
 interface Status {
   tier: string;
   peels: number;
   servers: { name: string; host: string | null; address: string | null; healthy: boolean; monitorUrl: string }[];
-  connect: Record<string, { servers: string[] }>;
+  connect: Record<string, { servers: string[]; jetstreamDomain: string | null }>;
 }
+
+const PEELS = ["peel-1", "peel-2", "peel-3"];
 
 const STACK_ID = "zester-infra-staging";
 const staging = parseYaml(readFileSync(path.join(ROOT, "stacks", "Pulumi.staging.yaml"), "utf8")) as {
@@ -40,6 +45,14 @@ except urllib.error.HTTPError as error:
     print(json.dumps({"status": error.code, "type": json.loads(error.read())["__type"]}))
 EOF`;
 
+/** The server's `/varz` config_load_time, read on the host. */
+async function configLoaded(machine: { sh(script: string): Promise<{ stdout: string }> }): Promise<string> {
+  const varz = await machine.sh(
+    `python3 -c 'import json, urllib.request; print(json.load(urllib.request.urlopen("http://127.0.0.1:8222/varz"))["config_load_time"])'`,
+  );
+  return varz.stdout.trim();
+}
+
 test("staging comes up from nothing on the AWS twin: a TLS cluster of three from their user data and parameters", async () => {
   const twin = await serveAwsTwin("aws-staging");
   try {
@@ -48,7 +61,7 @@ test("staging comes up from nothing on the AWS twin: a TLS cluster of three from
     const printed: string[] = [];
     const io = { out: (t: string) => printed.push(t), err: (t: string) => printed.push(t) };
     const started = Date.now();
-    const set = mirroredSettings(staging.config["zester:aws"] ?? {}, pin);
+    const set = mirroredSettings({ ...staging.config["zester:aws"], peelCredentials: PEELS }, pin);
     expect([await client.up({ stack: "staging", set }, io), printed.join("")]).toEqual([0, expect.any(String)]);
     const output = printed.join("");
     expect(output).toContain("nothing was created on AWS");
@@ -99,7 +112,59 @@ test("staging comes up from nothing on the AWS twin: a TLS cluster of three from
       });
     }
     console.log(`AWS twin, staging from nothing: every server healthy ${upSeconds.toFixed(1)} s after up began`);
+
+    // The reconcile function, as its schedule runs it: the buckets at the planned replicas.
+    const job: string[] = [];
+    const ran = await client.runJob({ out: (t) => job.push(t), err: (t) => job.push(t) });
+    expect([ran, job.join("")]).toEqual([
+      0,
+      expect.stringMatching(/"stream":"KV_facts","action":"created","replicas":3/),
+    ]);
+
+    // Peels through the load balancer, each with the credentials the stack issued it.
+    const path = (p: string) => `/zester/${STACK_ID}/zester/${p}`;
+    const outputs = JSON.parse(readFileSync(`${twin.dir}/stack.json`, "utf8")) as {
+      outputs: { sizing: { client: { peel: Record<string, number> } } };
+    };
+    const writers = await twinWriters(twin.served.twin, await twin.served.target.execSubnet("core"), {
+      servers: status?.connect.core?.servers ?? [],
+      ...(status?.connect.core?.jetstreamDomain == null ? {} : { domain: status.connect.core.jetstreamDomain }),
+      ca: parameterValue(twin.dir, path("core-0/files/ca.pem")),
+      peels: PEELS.map((id) => ({ id, creds: parameterValue(twin.dir, path(`peels/${id}`)) })),
+      client: outputs.outputs.sizing.client.peel as never,
+      paceMs: 20,
+      bytes: 256,
+      reader: { creds: parameterValue(twin.dir, path("kv-reconcile/seed")), role: "reconcile" },
+    });
+
+    // The same tier with more peels: each server reloads its config; no host stops, no server restarts.
+    const before = await Promise.all(
+      (status?.servers ?? []).map(async (s) => {
+        const machine = twin.served.twin.machine(s.host ?? "");
+        const pid = (await machine.sh("systemctl show -p MainPID --value nats-server.service")).stdout.trim();
+        return { host: s.host ?? "", boots: machine.boots, pid, loaded: await configLoaded(machine) };
+      }),
+    );
+    const more = mirroredSettings({ ...staging.config["zester:aws"], peelCredentials: PEELS }, pin);
+    printed.length = 0;
+    const again = await client.up({ stack: "staging", set: [...more, "zester:peels=4000"] }, io);
+    expect([again, printed.join("")]).toEqual([0, expect.stringContaining("nothing was created on AWS.")]);
+    expect(printed.join("")).not.toMatch(/aws:ec2\/instance:Instance .* (update|replace)/);
+    for (const b of before) {
+      const machine = twin.served.twin.machine(b.host);
+      // The agent looks every 30 s.
+      await eventually("the new config loaded", async () => (await configLoaded(machine)) !== b.loaded, 120_000);
+      expect(machine.boots).toBe(b.boots);
+      expect((await machine.sh("systemctl show -p MainPID --value nats-server.service")).stdout.trim()).toBe(b.pid);
+      expect((await machine.sh("grep -E 'max_connections *[:=] *8000' /etc/nats/nats-server.conf")).stdout).toMatch(
+        /max_connections/,
+      );
+    }
+    const report = await writers.stop();
+    console.log(`AWS twin, staging 2,000 → 4,000 peels with peels writing: ${JSON.stringify(report)}`);
+    expect(report.acknowledged).toBeGreaterThan(100);
+    expect([report.lost, report.found]).toEqual([0, report.acknowledged]);
   } finally {
     await twin.remove();
   }
-}, 300_000);
+}, 420_000);

@@ -18,7 +18,7 @@ import { cloudInitBoot } from "../host/cloud-init";
 import type { Machine } from "../host/machine";
 import type { Twin } from "../daemon/twin";
 import { parsePolicy } from "./iam";
-import { ACCOUNT, awsId, nextAddress, type AwsWorld, type InstanceRecord } from "./world";
+import { ACCOUNT, awsId, nextAddress, type AwsWorld, type FunctionRecord, type InstanceRecord } from "./world";
 
 type Json = Record<string, unknown>;
 const GiB = 1024 ** 3;
@@ -32,6 +32,8 @@ export interface AwsContext {
   sync(): Promise<void>;
   /** The CA bundle a host trusts (this machine's, and the twin endpoints' CA). */
   caBundle(): string;
+  /** One invocation of a function with `event` (its input), run as Lambda runs it. */
+  invoke(fn: FunctionRecord, event: unknown): Promise<{ status: number; stdout: string; stderr: string; ms: number }>;
 }
 
 const text = (value: unknown, what: string): string => {
@@ -76,7 +78,7 @@ export function awsProviders(ctx: AwsContext): TwinProvider[] {
     ...dnsProviders(ctx),
     ...elbProviders(ctx),
     ...targetProviders(ctx),
-    ...serverlessProviders(ctx.world),
+    ...serverlessProviders(ctx),
     volumeProvider(ctx),
     attachmentProvider(ctx),
     instanceProvider(ctx),
@@ -229,7 +231,7 @@ function ssmProvider(ctx: AwsContext): TwinProvider {
       const name = text(r.inputs.name, "name");
       return Promise.resolve({
         id: name,
-        outputs: { arn: `arn:aws:ssm:${world.region}:${ACCOUNT}:parameter${name}`, version: 1, tier: "Standard" },
+        outputs: { arn: `arn:aws:ssm:${world.region}:${ACCOUNT}:parameter${name}`, tier: "Standard" },
       });
     },
     create: async (r) => {
@@ -254,7 +256,8 @@ function ssmProvider(ctx: AwsContext): TwinProvider {
         modified: Date.now() / 1000,
       });
       await ctx.sync();
-      return { outputs: { version } };
+      // The version is the store's own (a program that read it would be planned with it unknown).
+      return {};
     },
     delete: async (r) => {
       world.parameters.delete(r.id);
@@ -412,13 +415,11 @@ function targetProviders(ctx: AwsContext): TwinProvider[] {
   ];
 }
 
-function serverlessProviders(world: AwsWorld): TwinProvider[] {
+function serverlessProviders(ctx: AwsContext): TwinProvider[] {
+  const { world } = ctx;
   return [
-    kept(
-      ["aws:lambda/function:Function"],
-      (r) => r.name,
-      (id) => `arn:aws:lambda:${world.region}:${ACCOUNT}:function:${id}`,
-    ),
+    functionProvider(world),
+    invocationProvider(ctx),
     kept(["aws:lambda/permission:Permission"], (r) => `${r.name}-${hex(4)}`),
     kept(
       ["aws:cloudwatch/eventRule:EventRule"],
@@ -426,7 +427,22 @@ function serverlessProviders(world: AwsWorld): TwinProvider[] {
       (id) => `arn:aws:events:${world.region}:${ACCOUNT}:rule/${id}`,
       "the twin runs no schedule: `run-job` runs the function once, as its schedule would",
     ),
-    kept(["aws:cloudwatch/eventTarget:EventTarget"], (r) => `${String(r.inputs.rule)}-${hex(4)}`),
+    {
+      types: ["aws:cloudwatch/eventTarget:EventTarget"],
+      plan: (r) => Promise.resolve({ id: `${str(r.inputs.rule)}-${hex(4)}`, outputs: {} }),
+      create: (r) => {
+        world.scheduled.set(r.planned?.id ?? "", text(r.inputs.arn, "arn"));
+        return Promise.resolve({});
+      },
+      update: (before, after) => {
+        world.scheduled.set(before.id, text(after.inputs.arn, "arn"));
+        return Promise.resolve({});
+      },
+      delete: (r) => {
+        world.scheduled.delete(r.id);
+        return Promise.resolve();
+      },
+    },
     kept(
       ["aws:dlm/lifecyclePolicy:LifecyclePolicy"],
       () => `policy-${hex(9).slice(0, 17)}`,
@@ -434,6 +450,76 @@ function serverlessProviders(world: AwsWorld): TwinProvider[] {
       "the twin takes no EBS snapshot: the schedule is recorded, not run",
     ),
   ];
+}
+
+/** A function as Lambda keeps it: its code (the plan's archive), role, environment and subnets. */
+function functionProvider(world: AwsWorld): TwinProvider {
+  const recordOf = (arn: string, r: { name: string; inputs: Json }): FunctionRecord => {
+    const code = (r.inputs.code ?? {}) as { assets?: Record<string, { text?: unknown }> };
+    const files = Object.fromEntries(
+      Object.entries(code.assets ?? {}).flatMap(([k, a]) => (typeof a.text === "string" ? [[k, a.text]] : [])),
+    );
+    const env = ((r.inputs.environment as Json | undefined)?.variables ?? {}) as Record<string, unknown>;
+    const vpc = (r.inputs.vpcConfig ?? {}) as Json;
+    return {
+      name: r.name,
+      arn,
+      role: text(r.inputs.role, "role").split("/").pop() ?? "",
+      handler: str(r.inputs.handler) || "index.handler",
+      timeoutSeconds: Number(r.inputs.timeout ?? 3),
+      environment: Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v)])),
+      subnetIds: ((vpc.subnetIds ?? []) as unknown[]).map(String),
+      files,
+    };
+  };
+  return {
+    types: ["aws:lambda/function:Function"],
+    plan: (r) => {
+      const arn = `arn:aws:lambda:${world.region}:${ACCOUNT}:function:${r.name}`;
+      return Promise.resolve({ id: r.name, outputs: { arn, invokeArn: arn, qualifiedArn: `${arn}:$LATEST` } });
+    },
+    create: (r) => {
+      const arn = `arn:aws:lambda:${world.region}:${ACCOUNT}:function:${r.planned?.id ?? r.name}`;
+      world.functions.set(arn, recordOf(arn, r));
+      return Promise.resolve({});
+    },
+    update: (before, after) => {
+      const arn = str(before.outputs.arn);
+      world.functions.set(arn, recordOf(arn, after));
+      return Promise.resolve({});
+    },
+    delete: (r) => {
+      world.functions.delete(str(r.outputs.arn));
+      return Promise.resolve();
+    },
+  };
+}
+
+/**
+ * `aws:lambda/invocation:Invocation`: the function invoked with the input when the resource is
+ * created (every input change replaces it, so a change invokes again), the `pulumi up` held until it
+ * returns; a function that fails fails the operation with its error. Deleting it invokes nothing
+ * (the provider's default lifecycle scope, CREATE_ONLY).
+ */
+function invocationProvider(ctx: AwsContext): TwinProvider {
+  return {
+    types: ["aws:lambda/invocation:Invocation"],
+    plan: (r) => Promise.resolve({ id: `${str(r.inputs.functionName)}_$LATEST_${hex(16)}`, outputs: {} }),
+    create: async (r, oc) => {
+      const name = text(r.inputs.functionName, "functionName");
+      const fn = [...ctx.world.functions.values()].find((f) => f.name === name);
+      if (fn === undefined) throw new Error(`ResourceNotFoundException: Function not found: ${name}`);
+      const result = await ctx.invoke(fn, JSON.parse(text(r.inputs.input, "input")));
+      if (result.status !== 0) {
+        const why = result.stderr.trim().split("\n").slice(-3).join(" ");
+        throw new Error(`Lambda function (${name}) returned error: (${why})`);
+      }
+      oc.log(`${name} returned in ${(result.ms / 1000).toFixed(1)} s`);
+      return { outputs: { result: result.stdout.trim().split("\n").pop() ?? "null" } };
+    },
+    update: () => Promise.resolve({}),
+    delete: () => Promise.resolve(),
+  };
 }
 
 function parameterType(value: unknown): "String" | "StringList" | "SecureString" {

@@ -10,7 +10,7 @@
  * no internet, as an operator's VPC without egress): put the pinned nats-server tarball there and
  * point `zester:aws.natsServer` at it.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { up as engineUp } from "../engine/engine";
@@ -26,7 +26,27 @@ import type { Twin } from "../daemon/twin";
 import { API_ADDRESS, type EndpointWorld } from "./endpoint-world";
 import { Endpoints } from "./endpoint-process";
 import { awsProviders, type AwsContext } from "./providers";
-import { ACCOUNT, AwsWorld } from "./world";
+import { ACCOUNT, AwsWorld, type FunctionRecord } from "./world";
+import { runCommand } from "../host/namespaces";
+
+/** The node_modules folder holding the AWS SDK the twin's Lambda runtime offers (a devDependency). */
+function sdkModules(): string {
+  try {
+    return path.resolve(path.dirname(require.resolve("@aws-sdk/client-ssm/package.json")), "..", "..");
+  } catch {
+    throw new Error("the AWS twin's Lambda runtime needs @aws-sdk/client-ssm (a devDependency): run `npm ci`");
+  }
+}
+
+/** Where the compiled Lambda runtime is (it runs as a process of its own, from dist/). */
+function lambdaRuntime(): string {
+  const script = __filename.endsWith(".js")
+    ? path.join(__dirname, "lambda-runtime.js")
+    : path.resolve(__dirname, "..", "..", "dist", "twin", "aws", "lambda-runtime.js");
+  if (!existsSync(script))
+    throw new Error(`the AWS twin's Lambda runtime ${script} is not built: run \`npm run build\``);
+  return script;
+}
 
 type Json = Record<string, unknown>;
 
@@ -206,6 +226,7 @@ class AwsTwinTarget implements TwinTarget {
       twin: this.twin,
       sync: () => this.sync(world),
       caBundle: () => `${systemBundle()}${this.ca?.cert ?? ""}`,
+      invoke: (fn, event) => this.invoke(fn, event),
     };
   }
 
@@ -334,11 +355,73 @@ class AwsTwinTarget implements TwinTarget {
     };
   }
 
-  runJob(io: TargetIo): Promise<number> {
-    io.err(
-      "twin: `aws run-job` is not built yet: the reconcile function's runtime on the twin comes next (docs/twin.md)\n",
-    );
-    return Promise.resolve(2);
+  /** Every scheduled function, invoked once as its schedule would (the reconcile job). */
+  async runJob(io: TargetIo): Promise<number> {
+    const functions = [...new Set(this.world.scheduled.values())].flatMap((arn) => {
+      const fn = this.world.functions.get(arn);
+      return fn === undefined ? [] : [fn];
+    });
+    if (functions.length === 0) {
+      io.err("error: no scheduled function on the twin: run `up` first\n");
+      return 1;
+    }
+    let status = 0;
+    for (const fn of functions) {
+      io.out(`Invoking ${fn.name} on the AWS twin …\n`);
+      const r = await this.invoke(fn, undefined);
+      io.out(r.stdout);
+      if (r.status !== 0) {
+        io.err(`error: ${fn.name} failed (exit ${String(r.status)}):\n${r.stderr}`);
+        status = 1;
+      } else io.out(`${fn.name}: done in ${(r.ms / 1000).toFixed(1)} s\n`);
+    }
+    io.out(`\n${REHEARSAL}.\n`);
+    return status;
+  }
+
+  /** One invocation: the function's code on a client in its first subnet, with Lambda's environment. */
+  private async invoke(
+    fn: FunctionRecord,
+    event: unknown,
+  ): Promise<{ status: number; stdout: string; stderr: string; ms: number }> {
+    const subnet = this.world.subnets.get(fn.subnetIds[0] ?? "");
+    if (subnet === undefined) throw new Error(`${fn.name}: its subnet ${String(fn.subnetIds[0])} does not exist`);
+    this.twin.own("lambda");
+    const dir = path.join(this.twin.dir, "lambda", fn.name);
+    mkdirSync(dir, { recursive: true });
+    for (const [name, content] of Object.entries(fn.files)) writeFileSync(path.join(dir, name), content);
+    const caFile = path.join(this.twin.dir, "lambda", "twin-ca.pem");
+    writeFileSync(caFile, this.ca?.cert ?? "");
+    const key = this.world.credentialsFor(fn.role);
+    const credential = this.world.credentials.get(key);
+    // The endpoints learn the role's credentials before the function asks for anything.
+    await this.sync(this.world);
+    const client = await this.twin.openExec(subnet.cidr);
+    const started = Date.now();
+    try {
+      const env = {
+        ...fn.environment,
+        AWS_REGION: this.world.region,
+        AWS_DEFAULT_REGION: this.world.region,
+        AWS_LAMBDA_FUNCTION_NAME: fn.name,
+        AWS_ACCESS_KEY_ID: key,
+        AWS_SECRET_ACCESS_KEY: credential?.secret ?? "",
+        AWS_SESSION_TOKEN: credential?.token ?? "",
+        NODE_EXTRA_CA_CERTS: caFile,
+        NODE_PATH: sdkModules(),
+      };
+      const argv = client.command([
+        process.execPath,
+        lambdaRuntime(),
+        dir,
+        fn.handler,
+        ...(event === undefined ? [] : [JSON.stringify(event)]),
+      ]);
+      const r = await runCommand(argv, { env: { ...process.env, ...env }, timeoutMs: fn.timeoutSeconds * 1000 });
+      return { status: r.status, stdout: r.stdout, stderr: r.stderr, ms: Date.now() - started };
+    } finally {
+      await client.release();
+    }
   }
 
   execSubnet(site: string | undefined): Promise<string> {

@@ -47,6 +47,19 @@ export interface TargetGroupRecord {
   preserveClientIp: boolean;
 }
 
+export interface FunctionRecord {
+  name: string;
+  arn: string;
+  /** The execution role's name. */
+  role: string;
+  handler: string;
+  timeoutSeconds: number;
+  environment: Record<string, string>;
+  subnetIds: string[];
+  /** The archive's files, by name (its `index.js`). */
+  files: Record<string, string>;
+}
+
 export class AwsWorld {
   readonly subnets = new Map<string, SubnetRecord>();
   readonly instances = new Map<string, InstanceRecord>();
@@ -66,6 +79,10 @@ export class AwsWorld {
   readonly attachments = new Map<string, { targetGroupArn: string; instanceId: string; port: number }>();
   /** Listener arn → load balancer arn, port and the target group it forwards to. */
   readonly listeners = new Map<string, { loadBalancerArn: string; port: number; targetGroupArn: string }>();
+  /** Lambda functions by ARN. */
+  readonly functions = new Map<string, FunctionRecord>();
+  /** EventBridge targets: target id → the function ARN a schedule invokes. */
+  readonly scheduled = new Map<string, string>();
   /** Addresses handed out (instances, load balancers), also those planned but not yet created. */
   readonly taken = new Set<string>();
 
