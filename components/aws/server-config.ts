@@ -47,9 +47,11 @@ export interface Manifest {
   services: string[];
   /**
    * The other servers of its cluster (or leaf site). A server restarts only while they are all
-   * healthy, and after every one before it that has a restart of its own pending runs it.
+   * healthy, and after every one before it that has a restart of its own pending runs it. A peer
+   * this update adds (`joining`) is not waited for: it starts after the deployed ones, which would
+   * otherwise wait for it for ever.
    */
-  peers: { name: string; monitor: string; order: number; generation: string; pending: boolean }[];
+  peers: { name: string; monitor: string; order: number; generation: string; pending: boolean; joining?: true }[];
 }
 
 /** The servers a server takes turns with: its cluster's, or its leaf site's. */
@@ -222,6 +224,7 @@ export function manifestOf(
           order: peers.indexOf(name),
           generation,
           pending: was !== undefined && was !== generation,
+          ...(previous !== undefined && was === undefined ? { joining: true as const } : {}),
         };
       }),
   };

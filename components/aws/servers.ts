@@ -176,7 +176,11 @@ function waitUntilHealthy(
   const { instance, healthGate } = args;
   if (!(args.previous?.servers.some((x) => x.name === server.name) ?? false)) return undefined;
   const t = args.topology;
-  const monitors = [server.name, ...peersOf(t, server.name).filter((n) => n !== server.name)].flatMap((n) => {
+  // Only the peers deployed before this update: one it adds is created after this gate (each
+  // server waits for the one before it), so waiting for it would never end.
+  const deployed = new Set(args.previous?.servers.map((x) => x.name) ?? []);
+  const peers = peersOf(t, server.name).filter((n) => n !== server.name && deployed.has(n));
+  const monitors = [server.name, ...peers].flatMap((n) => {
     const s = t.servers.find((x) => x.name === n);
     return s === undefined ? [] : [monitorUrl(s)];
   });

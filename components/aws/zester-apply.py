@@ -54,6 +54,9 @@ COMMANDS = {
     "reload": ["systemctl", "reload", "--no-block"],
     "restart": ["systemctl", "restart", "--no-block"],
     "install-package": ["dpkg", "--install"],
+    # The data disk's script (topology/render/data-disk.ts) grows a mounted file system to its
+    # volume's size, so a volume grown in place is usable without a reboot; it mounts nothing.
+    "grow-data-disk": ["env", "ZESTER_DATA_DISK_GROW_ONLY=1"],
 }
 COMMANDS.update(json.loads(os.environ.get("ZESTER_COMMANDS", "{}")))
 
@@ -211,6 +214,9 @@ def healthy(monitor):
 def my_turn(manifest):
     """Every peer healthy, and every peer before this one with a restart pending already running it."""
     for peer in manifest.get("peers", []):
+        # A peer this update adds starts after the deployed ones: waiting for it would never end.
+        if peer.get("joining"):
+            continue
         if not healthy(peer["monitor"]):
             return False, f"waiting: {peer['name']} is not healthy"
         if peer["order"] < manifest["order"] and peer.get("pending"):
@@ -278,6 +284,10 @@ def main():
         mine = [e["path"] for e in manifest["files"] if e.get("service") == service.removesuffix(".service")]
         if any(p in changed for p in mine) or any(n for n in installed if n == service.removesuffix(".service")):
             run("restart" if run("is-active", service) == 0 else "start", service)
+
+    data_disk = at("/usr/local/sbin/zester-data-disk")
+    if os.path.exists(data_disk) and run("grow-data-disk", data_disk) != 0:
+        log("the data disk's file system could not be grown to its volume's size")
 
     applied = {"pins": pins, "generation": manifest["generation"] if not pending or restart_now else state.get("generation")}
     replace(at(STATE), json.dumps(applied, indent=2).encode(), 0o644)

@@ -579,7 +579,7 @@ describe("what is deployed decides what an update may do (the offline plan's --p
     }
   });
 
-  test("staging 2,000 → 12,000 peels: each server that exists stops and starts only after the one before is healthy again", () => {
+  test("staging 2,000 → 12,000 peels: each server that exists stops and starts only after the one before is healthy again, never waiting for the ones the update adds", () => {
     const after = parsed(over(planned(2_000), "staging", "peels=12000"));
     const gates = ofType(after, "aws:lambda/invocation:Invocation");
     expect(gates.map((g) => g.name)).toEqual([
@@ -593,11 +593,24 @@ describe("what is deployed decides what an update may do (the offline plan's --p
         "http://core-1.zester.internal:8222",
         "http://core-0.zester.internal:8222",
         "http://core-2.zester.internal:8222",
-        "http://core-3.zester.internal:8222",
-        "http://core-4.zester.internal:8222",
       ],
       timeoutSeconds: 840,
     });
+    // core-3 and core-4 are created after core-2's gate: a gate or an agent that waited for them
+    // would wait for ever (the agent's manifest marks them joining).
+    const manifest = (server: string) =>
+      JSON.parse(
+        String(
+          ofType(after, "aws:ssm/parameter:Parameter").find((p) => p.name === `zester-${server}-manifest`)?.inputs
+            .value,
+        ),
+      ) as { peers: { name: string; joining?: boolean }[] };
+    expect(manifest("core-0").peers.map((p) => [p.name, p.joining ?? false])).toEqual([
+      ["core-1", false],
+      ["core-2", false],
+      ["core-3", true],
+      ["core-4", true],
+    ]);
     expect(gates[1]?.inputs.triggers).toEqual({ instanceType: "c6i.4xlarge" });
     const instance = (name: string) => ofType(after, INSTANCE).find((i) => i.name === name);
     expect(instance("zester-core-1")?.options.dependsOn).toEqual(["zester-core-0-healthy"]);

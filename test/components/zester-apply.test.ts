@@ -127,7 +127,7 @@ describe("zester-apply", () => {
   function publish(opts: {
     generation: string;
     conf: string;
-    peers?: { generation: string; pending: boolean }[];
+    peers?: { generation: string; pending: boolean; joining?: true }[];
     big?: string;
   }) {
     const files = [
@@ -149,6 +149,7 @@ describe("zester-apply", () => {
       order: i === 0 ? 0 : 2,
       generation: opts.peers?.[i]?.generation ?? "g1",
       pending: opts.peers?.[i]?.pending ?? false,
+      ...(opts.peers?.[i]?.joining === true ? { joining: true } : {}),
     }));
     const manifest = {
       version: 1,
@@ -193,6 +194,7 @@ describe("zester-apply", () => {
           reload: logged("reload"),
           restart: logged("restart"),
           "install-package": logged("install-package"),
+          "grow-data-disk": logged("grow-data-disk"),
         }),
       },
     });
@@ -268,6 +270,33 @@ describe("zester-apply", () => {
     expect(turn.commands).toEqual(["restart nats-server.service"]);
     // Done: the next run has nothing pending.
     expect((await agent(true)).report?.["nats-server"]).toBe("none");
+  });
+
+  test("a peer the update adds (joining) is not waited for: it starts after the deployed ones", async () => {
+    publish({ generation: "g1", conf: "lame_duck_duration: 120s\n" });
+    await agent(false);
+    world.peers.set("core-0", { healthy: true, tags: ["zester-gen:g1"] });
+    // core-2 does not exist yet: it is created after this server's turn.
+    world.peers.set("core-2", { healthy: false, tags: [] });
+    publish({
+      generation: "g2",
+      conf: "lame_duck_duration: 60s\n",
+      peers: [
+        { generation: "g1", pending: false },
+        { generation: "g1", pending: false, joining: true },
+      ],
+    });
+    const turn = await agent(true);
+    expect(turn.report?.["nats-server"]).toBe("restarted");
+    expect(turn.commands).toEqual(["restart nats-server.service"]);
+  });
+
+  test("with a data disk, every run grows its file system to the volume's size (and mounts nothing)", async () => {
+    publish({ generation: "g1", conf: "x: 1\n" });
+    mkdirSync(path.join(root, "usr", "local", "sbin"), { recursive: true });
+    writeFileSync(path.join(root, "usr", "local", "sbin", "zester-data-disk"), "#!/bin/sh\n", { mode: 0o755 });
+    const r = await agent(true);
+    expect(r.commands).toContain(`grow-data-disk ${path.join(root, "usr", "local", "sbin", "zester-data-disk")}`);
   });
 
   test("a pinned Debian package (the SSM Agent, for Session Manager) is checked, then installed with dpkg", async () => {

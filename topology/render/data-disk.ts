@@ -31,7 +31,13 @@ export function dataDiskScript(kind: DataDiskKind, disks: number, mountPoint: st
 set -eu
 mnt='${mountPoint}'
 want=${String(disks)}
-if mountpoint -q "$mnt"; then exit 0; fi
+# A volume grown in place (EBS Elastic Volumes) keeps its file system's size until it is grown:
+# grown here at every boot and, run by the agent with ZESTER_DATA_DISK_GROW_ONLY=1, while it runs.
+if mountpoint -q "$mnt"; then
+  xfs_growfs "$mnt" >/dev/null
+  exit 0
+fi
+if [ "\${ZESTER_DATA_DISK_GROW_ONLY:-}" = 1 ]; then exit 0; fi
 
 root_disk=$(lsblk -no PKNAME "$(findmnt -no SOURCE /)" || true)
 find_disks() {
@@ -73,6 +79,7 @@ if [ -z "$(blkid -o value -s TYPE "$device" || true)" ]; then
 fi
 mkdir -p "$mnt"
 mount -o noatime "$device" "$mnt"
+xfs_growfs "$mnt" >/dev/null
 chown ${owner}:${owner} "$mnt" 2>/dev/null || true
 `;
 }
