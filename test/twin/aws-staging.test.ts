@@ -7,7 +7,10 @@
  * server's parameters. The reconcile function, run as its schedule would, creates the buckets;
  * peels write through the load balancer with their own credentials; then 2,000 → 4,000 peels (the
  * same tier) reloads every server's config and stops none, the peels writing all along, every
- * acknowledged write found again. A rehearsal on this machine, never a claim that AWS ran.
+ * acknowledged write found again. Then 2,000 → 12,000 (cluster-3 → cluster-5): the update that
+ * stops each server in turn for its new type and adds two no longer waits for the ones it adds,
+ * and every volume that grew in place has a file system of its new size. A rehearsal on this
+ * machine, never a claim that AWS ran.
  *
  * @servers
  */
@@ -53,7 +56,7 @@ async function configLoaded(machine: { sh(script: string): Promise<{ stdout: str
   return varz.stdout.trim();
 }
 
-test("staging comes up from nothing on the AWS twin: a TLS cluster of three from their user data and parameters", async () => {
+test("staging on the AWS twin: from nothing, the same tier with more peels, then cluster-3 → cluster-5, peels writing", async () => {
   const twin = await serveAwsTwin("aws-staging");
   try {
     const pin = mirrorNatsServer(twin.dir);
@@ -126,7 +129,7 @@ test("staging comes up from nothing on the AWS twin: a TLS cluster of three from
     const outputs = JSON.parse(readFileSync(`${twin.dir}/stack.json`, "utf8")) as {
       outputs: { sizing: { client: { peel: Record<string, number> } } };
     };
-    const writers = await twinWriters(twin.served.twin, await twin.served.target.execSubnet("core"), {
+    const writersSpec = {
       servers: status?.connect.core?.servers ?? [],
       ...(status?.connect.core?.jetstreamDomain == null ? {} : { domain: status.connect.core.jetstreamDomain }),
       ca: parameterValue(twin.dir, path("core-0/files/ca.pem")),
@@ -134,8 +137,9 @@ test("staging comes up from nothing on the AWS twin: a TLS cluster of three from
       client: outputs.outputs.sizing.client.peel as never,
       paceMs: 20,
       bytes: 256,
-      reader: { creds: parameterValue(twin.dir, path("kv-reconcile/seed")), role: "reconcile" },
-    });
+      reader: { creds: parameterValue(twin.dir, path("kv-reconcile/seed")), role: "reconcile" as const },
+    };
+    const writers = await twinWriters(twin.served.twin, await twin.served.target.execSubnet("core"), writersSpec);
 
     // The same tier with more peels: each server reloads its config; no host stops, no server restarts.
     const before = await Promise.all(
@@ -164,7 +168,40 @@ test("staging comes up from nothing on the AWS twin: a TLS cluster of three from
     console.log(`AWS twin, staging 2,000 → 4,000 peels with peels writing: ${JSON.stringify(report)}`);
     expect(report.acknowledged).toBeGreaterThan(100);
     expect([report.lost, report.found]).toEqual([0, report.acknowledged]);
+
+    // cluster-3 → cluster-5: each server stops for its new type, one at a time behind its health
+    // gate, which waits only for the servers deployed before (core-3 and core-4 come after it).
+    const moving = await twinWriters(twin.served.twin, await twin.served.target.execSubnet("core"), writersSpec);
+    printed.length = 0;
+    const moveStarted = Date.now();
+    const moved = await client.up({ stack: "staging", set: [...more, "zester:peels=12000"] }, io);
+    const moveSeconds = (Date.now() - moveStarted) / 1000;
+    expect([moved, printed.join("")]).toEqual([0, expect.stringContaining("nothing was created on AWS.")]);
+    expect(printed.join("")).toMatch(/zester-core-2-healthy create-replacement done/);
+    await eventually(
+      "five servers healthy",
+      async () => {
+        status = (await client.status()) as Status;
+        return status.servers.length === 5 && status.servers.every((s) => s.healthy);
+      },
+      180_000,
+    );
+    expect(status?.tier).toBe("cluster-5");
+    for (const s of status?.servers ?? []) {
+      const machine = twin.served.twin.machine(s.host ?? "");
+      // Every volume is 500 GiB now: the three that grew in place have a file system of that size too.
+      const size = Number((await machine.sh("findmnt -bno SIZE /var/lib/nats/jetstream")).stdout.trim());
+      expect([s.name, size > 499 * 1024 ** 3]).toEqual([s.name, true]);
+    }
+    const rejob: string[] = [];
+    expect(await client.runJob({ out: (t) => rejob.push(t), err: (t) => rejob.push(t) })).toBe(0);
+    const afterMove = await moving.stop();
+    console.log(
+      `AWS twin, staging cluster-3 → cluster-5: the up took ${moveSeconds.toFixed(1)} s; peels writing: ${JSON.stringify(afterMove)}`,
+    );
+    expect(afterMove.acknowledged).toBeGreaterThan(100);
+    expect([afterMove.lost, afterMove.found]).toEqual([0, afterMove.acknowledged]);
   } finally {
     await twin.remove();
   }
-}, 420_000);
+}, 600_000);
