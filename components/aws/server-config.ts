@@ -41,6 +41,8 @@ export interface Manifest {
   generation: string;
   /** The server's place among its peers: restarts go in this order. */
   order: number;
+  /** Its own monitoring base URL, where the agent checks that a restart or reload took (a nats-server's). */
+  monitor?: string;
   /** Each file's parameter holds its content, gzipped and base64-encoded where `encoding` says so. */
   files: (Omit<ServerFiles["files"][number], "content"> & { encoding?: typeof GZIP })[];
   pins: ServerFiles["pins"];
@@ -201,11 +203,13 @@ export function manifestOf(
   previous: Deployment | undefined,
 ): Manifest {
   const peers = peersOf(t, server);
+  const self = t.servers.find((x) => x.name === server);
   const before = new Map(previous?.servers.map((x) => [x.name, x.restart]) ?? []);
   return {
     version: 1,
     generation: files.generation,
     order: peers.indexOf(server),
+    monitor: self === undefined ? "" : monitorUrl(self),
     files: files.files.map(({ content, ...file }) => ({
       ...file,
       ...(content.length > PLAIN_PARAMETER_LIMIT || file.name === DEPLOY_SIZED ? { encoding: GZIP } : {}),

@@ -237,14 +237,35 @@ def run(name, *args):
     return subprocess.run(COMMANDS[name] + list(args), check=False).returncode
 
 
+def own_varz(manifest):
+    """This server's /varz, or {} when it has no monitor in the manifest or does not answer."""
+    return (get_json(manifest["monitor"] + "/varz") or {}) if manifest.get("monitor") else {}
+
+
 def main():
     config = json.load(open(at(AGENT_CONFIG)))
     path = config["path"]
+    # The parameters come in pages: an update that lands between two pages would mix two
+    # configurations (a new generation over old files). Read twice; apply only what held still.
     found = parameters(config["region"], path)
+    if parameters(config["region"], path) != found:
+        log("the configuration changed while it was read; it is applied at the next run")
+        print(json.dumps({"changed": [], "installed": [], "nats-server": "read again at the next run"}))
+        return
     if path + "manifest" not in found:
         raise SystemExit(f"zester-apply: no {path}manifest parameter; nothing to apply")
     manifest = json.loads(found[path + "manifest"])
     state = json.load(open(at(STATE))) if os.path.exists(at(STATE)) else {}
+    # What the last run asked nats-server for takes effect after it (its jobs wait for this unit):
+    # checked now. A restart that did not bring the generation up is pending again; a reload that
+    # did not load the config is reported and asked for again.
+    varz = own_varz(manifest) if "nats-server.service" in manifest.get("services", []) else {}
+    tags = varz.get("tags") or []
+    unconfirmed = state.get("restart") and varz and GENERATION_TAG + state["restart"] not in tags
+    if unconfirmed:
+        log(f"nats-server does not run generation {state['restart']} after its restart; restarting again in turn")
+        state = {**state, "generation": None}
+    rejected = bool(state.get("reload")) and bool(varz) and varz.get("config_load_time") == state["reload"]
     installed = {}
     for name, pin in sorted(manifest.get("pins", {}).items()):
         if state.get("pins", {}).get(name) != pin["sha256"] or not os.path.exists(at(pin["dest"])):
@@ -276,7 +297,7 @@ def main():
         action = "restarted" if run("restart", "nats-server.service") == 0 else "restart failed"
     elif pending:
         action = why
-    elif any(e["path"] in changed for e in manifest["files"] if e.get("service") == "nats-server"):
+    elif rejected or any(e["path"] in changed for e in manifest["files"] if e.get("service") == "nats-server"):
         action = "reloaded" if run("reload", "nats-server.service") == 0 else "reload failed"
     for service in manifest.get("services", []):
         if service == "nats-server.service":
@@ -289,9 +310,24 @@ def main():
     if os.path.exists(data_disk) and run("grow-data-disk", data_disk) != 0:
         log("the data disk's file system could not be grown to its volume's size")
 
-    applied = {"pins": pins, "generation": manifest["generation"] if not pending or restart_now else state.get("generation")}
+    asked = action in ("started", "restarted")
+    applied = {
+        "pins": pins,
+        "generation": manifest["generation"] if not pending or asked else state.get("generation"),
+        # Checked by the next run: the generation the server must run, the load time it must pass.
+        # (kept while the server does not answer: it is checked once it does)
+        "restart": manifest["generation"] if asked else (None if varz else state.get("restart")),
+        "reload": varz.get("config_load_time") if action == "reloaded" else (None if varz else state.get("reload")),
+    }
     replace(at(STATE), json.dumps(applied, indent=2).encode(), 0o644)
     print(json.dumps({"changed": changed, "installed": sorted(installed), "nats-server": action}))
+    if rejected:
+        raise SystemExit(
+            "zester-apply: nats-server did not load its configuration at the last reload (its /varz "
+            "config_load_time did not move): the config is asked to reload again; see its journal"
+        )
+    if action.endswith("failed"):
+        raise SystemExit(f"zester-apply: nats-server: {action}")
 
 
 if __name__ == "__main__":

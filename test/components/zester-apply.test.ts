@@ -21,6 +21,8 @@ const CREDS = { AccessKeyId: "ASIAEXAMPLE", SecretAccessKey: "secret-example", T
 interface Peer {
   healthy: boolean;
   tags: string[];
+  /** `/varz` config_load_time. @default none */
+  loaded?: string;
 }
 
 interface World {
@@ -29,6 +31,8 @@ interface World {
   downloads: Map<string, Buffer>;
   /** Every SSM request's headers, to check they are signed. */
   ssmRequests: http.IncomingHttpHeaders[];
+  /** Called after each SSM page is answered (a test changes the store between reads). */
+  afterPage?: () => void;
 }
 
 function stand(world: World): Promise<{ url: string; close: () => Promise<void> }> {
@@ -48,18 +52,22 @@ function stand(world: World): Promise<{ url: string; close: () => Promise<void> 
         const names = [...world.parameters.keys()].filter((n) => n.startsWith(request.Path)).sort();
         const from = Number(request.NextToken ?? 0);
         const page = names.slice(from, from + request.MaxResults);
-        return res.end(
+        const answer = res.end(
           JSON.stringify({
             Parameters: page.map((Name) => ({ Name, Value: world.parameters.get(Name) })),
             ...(from + request.MaxResults < names.length ? { NextToken: String(from + request.MaxResults) } : {}),
           }),
         );
+        world.afterPage?.();
+        return answer;
       }
       const peer = /^\/peer\/([^/]+)\/(healthz|varz)$/.exec(url);
       if (peer !== null) {
         const state = world.peers.get(peer[1] ?? "");
         if (state === undefined || !state.healthy) return res.writeHead(503).end("{}");
-        return res.end(peer[2] === "varz" ? JSON.stringify({ tags: state.tags }) : '{"status":"ok"}');
+        return res.end(
+          peer[2] === "varz" ? JSON.stringify({ tags: state.tags, config_load_time: state.loaded }) : '{"status":"ok"}',
+        );
       }
       const file = world.downloads.get(url);
       if (file !== undefined) return res.end(file);
@@ -129,6 +137,8 @@ describe("zester-apply", () => {
     conf: string;
     peers?: { generation: string; pending: boolean; joining?: true }[];
     big?: string;
+    /** Give the manifest this server's own monitor (`/peer/core-1`). */
+    monitored?: boolean;
   }) {
     const files = [
       {
@@ -155,6 +165,7 @@ describe("zester-apply", () => {
       version: 1,
       generation: opts.generation,
       order: 1,
+      ...(opts.monitored === true ? { monitor: `${base}/peer/core-1` } : {}),
       files,
       pins: {
         "nats-server": {
@@ -297,6 +308,55 @@ describe("zester-apply", () => {
     writeFileSync(path.join(root, "usr", "local", "sbin", "zester-data-disk"), "#!/bin/sh\n", { mode: 0o755 });
     const r = await agent(true);
     expect(r.commands).toContain(`grow-data-disk ${path.join(root, "usr", "local", "sbin", "zester-data-disk")}`);
+  });
+
+  test("a configuration that changes between its pages is not applied: the next run applies it whole", async () => {
+    publish({ generation: "g1", conf: "x: 1\n" });
+    let pages = 0;
+    world.afterPage = () => {
+      pages += 1;
+      // After the first read's first page, a new generation lands.
+      if (pages === 1) publish({ generation: "g2", conf: "x: 2\n" });
+    };
+    const r = await agent(false);
+    expect(r.report?.["nats-server"]).toBe("read again at the next run");
+    expect(existsSync(path.join(root, "etc/nats/nats-server.conf"))).toBe(false);
+    world.afterPage = undefined;
+    expect((await agent(false)).report?.["nats-server"]).toBe("started");
+    expect(file("/etc/nats/nats-server.conf")).toBe("x: 2\n");
+  });
+
+  test("a reload nats-server did not take (its config_load_time did not move) is reported and asked for again", async () => {
+    world.peers.set("core-1", { healthy: true, tags: ["zester-gen:g1"], loaded: "2026-12-07T10:00:00Z" });
+    publish({ generation: "g1", conf: "max_connections: 4000\n", monitored: true });
+    await agent(false);
+    publish({ generation: "g1", conf: "max_connections: 8000\n", monitored: true });
+    const reload = await agent(true);
+    expect([reload.status, reload.report?.["nats-server"]]).toEqual([0, "reloaded"]);
+    // The server kept its old configuration: the next run says so, exits 1, and reloads again.
+    const again = await agent(true);
+    expect(again.status).toBe(1);
+    expect(again.stderr).toContain("nats-server did not load its configuration at the last reload");
+    expect(again.commands).toEqual(["reload nats-server.service"]);
+    // Once it took, all is well.
+    world.peers.set("core-1", { healthy: true, tags: ["zester-gen:g1"], loaded: "2026-12-07T10:05:00Z" });
+    const took = await agent(true);
+    expect([took.status, took.report?.["nats-server"], took.commands]).toEqual([0, "none", []]);
+  });
+
+  test("a restart that did not bring the new generation up is not recorded: the next run restarts again in turn", async () => {
+    world.peers.set("core-0", { healthy: true, tags: ["zester-gen:g1"] });
+    world.peers.set("core-2", { healthy: true, tags: ["zester-gen:g1"] });
+    world.peers.set("core-1", { healthy: true, tags: ["zester-gen:g1"], loaded: "t1" });
+    publish({ generation: "g1", conf: "a: 1\n", monitored: true });
+    await agent(false);
+    publish({ generation: "g2", conf: "a: 2\n", monitored: true });
+    expect((await agent(true)).report?.["nats-server"]).toBe("restarted");
+    // It still runs g1 (the restart failed): asked again.
+    const again = await agent(true);
+    expect([again.report?.["nats-server"], again.commands]).toEqual(["restarted", ["restart nats-server.service"]]);
+    world.peers.set("core-1", { healthy: true, tags: ["zester-gen:g2"], loaded: "t2" });
+    expect((await agent(true)).report?.["nats-server"]).toBe("none");
   });
 
   test("a pinned Debian package (the SSM Agent, for Session Manager) is checked, then installed with dpkg", async () => {
