@@ -94,6 +94,15 @@ function serverChange(old: DeployedServer, next: DeployedServer, refused: Refusa
   } else if (old.data !== undefined && next.data?.detail !== old.data.detail)
     why.push(`data ${old.data.detail} → ${next.data?.detail ?? "none"}, in place`);
   let action: ServerAction = "none";
+  const arches = [old.host, next.host].map(ec2Architecture);
+  if (arches[0] !== undefined && arches[1] !== undefined && arches[0] !== arches[1]) {
+    risks.add("restart");
+    refused.push({
+      server: old.name,
+      risk: "restart",
+      reason: `${old.name} would change from ${old.host} (${arches[0]}) to ${next.host} (${arches[1]}) in place: an instance keeps its image, and EC2 refuses to start an ${arches[1]} type on an ${arches[0]} image once the instance has stopped, leaving the server down; a stack of the other architecture is a new deployment (docs/aws.md)`,
+    });
+  }
   if (next.host !== old.host) {
     action = "stop-start";
     why.push(`host ${old.host} → ${next.host}`);
@@ -122,6 +131,17 @@ function serverChange(old: DeployedServer, next: DeployedServer, refused: Refusa
       reason: `${old.name} would move from cluster ${String(old.cluster)} to ${String(next.cluster)}: its JetStream data belongs to the old one`,
     });
   return { server: old.name, action, risks: [...risks], why };
+}
+
+/**
+ * The processor architecture of an EC2 instance type, from AWS's naming (a `g` among the attribute
+ * letters after the generation: AWS Graviton, arm64; e.g. c7g, c7gd, t4g, x2gd), or undefined for
+ * a host that is not an instance type (a Kubernetes node, a local process).
+ */
+export function ec2Architecture(host: string): "arm64" | "x86_64" | undefined {
+  const m = /^([a-z]+)(\d+)([a-z-]*)\.[a-z0-9]+$/.exec(host);
+  if (m === null) return undefined;
+  return (m[3] ?? "").includes("g") ? "arm64" : "x86_64";
 }
 
 /** A single server gaining peers: nats-server has no in-place path from standalone to a cluster. */

@@ -1,4 +1,4 @@
-import { checkChange, ChangeRefused, planChange, tolerates } from "../../change/change";
+import { checkChange, ChangeRefused, ec2Architecture, planChange, tolerates } from "../../change/change";
 import type { DeployedServer, Deployment } from "../../change/deployment";
 
 const server = (name: string, extra: Partial<DeployedServer> = {}): DeployedServer => ({
@@ -86,6 +86,28 @@ describe("what a change does to each server, and what is refused", () => {
     expect(() => checkChange(nvme, deployment(nvme.servers.map((s) => ({ ...s, host: "c6id.12xlarge" }))))).toThrow(
       /\[data-loss\] core-0 keeps JetStream on instance-store NVMe, which a stop wipes/,
     );
+  });
+
+  test("another processor architecture in place is refused: the instance would keep its image and stay stopped", () => {
+    expect(() =>
+      checkChange(
+        three,
+        each((s) => ({ ...s, host: "c7g.2xlarge" })),
+      ),
+    ).toThrow(/\[restart\] core-0 would change from c6i\.2xlarge \(x86_64\) to c7g\.2xlarge \(arm64\) in place/);
+    // The same architecture, a bigger type: a stop and a start, allowed.
+    expect(
+      planChange(
+        three,
+        each((s) => ({ ...s, host: "c6i.4xlarge" })),
+      ).refused,
+    ).toEqual([]);
+    expect([ec2Architecture("c7gd.8xlarge"), ec2Architecture("t4g.small"), ec2Architecture("m7i-flex.large")]).toEqual([
+      "arm64",
+      "arm64",
+      "x86_64",
+    ]);
+    expect(ec2Architecture("pod")).toBeUndefined();
   });
 
   test("data moved to another kind of disk, or a server with data removed, is refused", () => {
