@@ -4,7 +4,7 @@
  * Manager with its instance profile's credentials from IMDSv2, installs the pinned nats-server
  * from the mirror, prepares and mounts its EBS volume, and starts nats-server; the three form a
  * JetStream cluster over TLS and the load balancer's name resolves. A server's role reads no other
- * server's parameters. The reconcile function, run as its schedule would, creates the buckets;
+ * server's parameters; its security group admits a peel to the client port, not to monitoring. The reconcile function, run as its schedule would, creates the buckets;
  * peels write through the load balancer with their own credentials; then 2,000 → 4,000 peels (the
  * same tier) reloads every server's config and stops none, the peels writing all along, every
  * acknowledged write found again. Then 2,000 → 12,000 (cluster-3 → cluster-5): the update that
@@ -18,6 +18,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { TwinClient } from "../../twin/daemon/client";
+import { runCommand } from "../../twin/host/namespaces";
 import { eventually } from "../helpers/local";
 import { ROOT } from "../helpers/run";
 import { mirrorNatsServer, mirroredSettings, parameterValue, serveAwsTwin, twinWriters } from "../helpers/twin-aws";
@@ -115,6 +116,20 @@ test("staging on the AWS twin: from nothing, the same tier with more peels, then
       });
     }
     console.log(`AWS twin, staging from nothing: every server healthy ${upSeconds.toFixed(1)} s after up began`);
+
+    // The security groups, enforced: a peel reaches a server's client port, not its monitoring
+    // port (open to the monitoring CIDRs and the stack's own groups only).
+    const peel = await twin.served.twin.openExec(await twin.served.target.execSubnet("core"));
+    try {
+      const reach = async (port: number) => {
+        const probe = `import socket; socket.create_connection(("core-0.zester.internal", ${String(port)}), timeout=2); print("open")`;
+        const r = await runCommand(peel.command(["python3", "-c", probe]), { timeoutMs: 10_000 });
+        return r.stdout.trim() === "open";
+      };
+      expect([await reach(4222), await reach(8222)]).toEqual([true, false]);
+    } finally {
+      await peel.release();
+    }
 
     // The reconcile function, as its schedule runs it: the buckets at the planned replicas.
     const job: string[] = [];

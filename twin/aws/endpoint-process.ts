@@ -1,8 +1,8 @@
 /**
  * The target's handle on the endpoint process (endpoint.ts): started inside the sandbox's network
  * namespace with the endpoints' addresses on its loopback (every host's packets cross that
- * namespace, which answers for its own addresses), fed the world on every change, asked for GETs
- * made from inside the network, and told of parameters the API wrote.
+ * namespace, which answers for its own addresses), fed the world on every change, and told of
+ * parameters the API wrote.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -27,9 +27,6 @@ function endpointScript(): string {
 }
 
 export class Endpoints {
-  private readonly pending = new Map<number, (r: { status: number; body: string } | Error) => void>();
-  private next = 0;
-
   private constructor(
     private readonly child: ChildProcess,
     private readonly onPut: (name: string, parameter: StoredParameter) => void,
@@ -70,14 +67,8 @@ export class Endpoints {
     return endpoints;
   }
 
-  private received(out: Exclude<ReturnType<typeof EndpointOutSchema.parse>, { kind: "ready" }>): void {
-    if (out.kind === "put") {
-      this.onPut(out.name, out.parameter);
-      return;
-    }
-    const done = this.pending.get(out.id);
-    this.pending.delete(out.id);
-    done?.(out.kind === "got" ? { status: out.status, body: out.body } : new Error(out.error));
+  private received(out: Extract<ReturnType<typeof EndpointOutSchema.parse>, { kind: "put" }>): void {
+    this.onPut(out.name, out.parameter);
   }
 
   private send(message: EndpointIn): void {
@@ -88,23 +79,8 @@ export class Endpoints {
     this.send({ kind: "world", world });
   }
 
-  /** A GET from inside the twin's network. */
-  get(url: string, timeoutMs = 3_000): Promise<{ status: number; body: string }> {
-    this.next += 1;
-    const id = this.next;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, (r) => {
-        if (r instanceof Error) reject(r);
-        else resolve(r);
-      });
-      this.send({ kind: "get", id, url, timeoutMs });
-    });
-  }
-
   close(): void {
     this.child.stdin?.end();
     this.child.kill("SIGKILL");
-    for (const done of this.pending.values()) done(new Error("the endpoints were stopped"));
-    this.pending.clear();
   }
 }

@@ -48,17 +48,11 @@ export const EndpointWorldSchema = z.object({
 });
 export type EndpointWorld = z.infer<typeof EndpointWorldSchema>;
 
-export const EndpointInSchema = z.discriminatedUnion("kind", [
-  z.object({ kind: z.literal("world"), world: EndpointWorldSchema }),
-  /** A GET made from inside the twin's network (the daemon is outside it): status checks. */
-  z.object({ kind: z.literal("get"), id: z.number(), url: z.string(), timeoutMs: z.number() }),
-]);
+export const EndpointInSchema = z.object({ kind: z.literal("world"), world: EndpointWorldSchema });
 export type EndpointIn = z.infer<typeof EndpointInSchema>;
 
 export const EndpointOutSchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("ready") }),
-  z.object({ kind: z.literal("got"), id: z.number(), status: z.number(), body: z.string() }),
-  z.object({ kind: z.literal("failed"), id: z.number(), error: z.string() }),
   /** A parameter written through the API (the reconcile job's report): the target keeps it too. */
   z.object({ kind: z.literal("put"), name: z.string(), parameter: ParameterSchema }),
 ]);

@@ -13,8 +13,8 @@
  * - a download mirror over HTTPS: `https://<host>/<path>` is `<mirror>/<host>/<path>`, as an
  *   operator without internet egress serves the pinned binaries.
  *
- * In: JSON lines (endpoint-world.ts): the world to serve, and GETs to make from inside the
- * network. Out: JSON lines. It ends when its input closes. Run from dist/ (endpoint-process.ts).
+ * In: JSON lines (endpoint-world.ts): the world to serve. Out: JSON lines (ready; parameters the
+ * API wrote). It ends when its input closes. Run from dist/ (endpoint-process.ts).
  */
 import { randomBytes } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
@@ -359,20 +359,6 @@ function serve(next: EndpointWorld): void {
   } else if (tlsChanged) apiServer.setSecureContext({ key: next.tls.key, cert: next.tls.cert });
 }
 
-function get(id: number, url: string, timeoutMs: number): void {
-  const request = http.get(url, { timeout: timeoutMs }, (response) => {
-    const chunks: Buffer[] = [];
-    response.on("data", (c: Buffer) => chunks.push(c));
-    response.on("end", () => {
-      send({ kind: "got", id, status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString() });
-    });
-  });
-  request.on("timeout", () => request.destroy(new Error(`no answer in ${String(timeoutMs)} ms`)));
-  request.on("error", (error) => {
-    send({ kind: "failed", id, error: error.message });
-  });
-}
-
 const lines = createInterface({ input: process.stdin });
 lines.on("line", (line) => {
   const parsed = EndpointInSchema.safeParse(JSON.parse(line));
@@ -380,8 +366,6 @@ lines.on("line", (line) => {
     log(`a line it cannot read: ${parsed.error.message}`);
     return;
   }
-  const message = parsed.data;
-  if (message.kind === "world") serve(message.world);
-  else get(message.id, message.url, message.timeoutMs);
+  serve(parsed.data.world);
 });
 lines.on("close", () => process.exit(0));

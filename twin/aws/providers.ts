@@ -18,7 +18,15 @@ import { cloudInitBoot } from "../host/cloud-init";
 import type { Machine } from "../host/machine";
 import type { Twin } from "../daemon/twin";
 import { parsePolicy } from "./iam";
-import { ACCOUNT, awsId, nextAddress, type AwsWorld, type FunctionRecord, type InstanceRecord } from "./world";
+import {
+  ACCOUNT,
+  awsId,
+  nextAddress,
+  type AwsWorld,
+  type FunctionRecord,
+  type GroupRule,
+  type InstanceRecord,
+} from "./world";
 
 type Json = Record<string, unknown>;
 const GiB = 1024 ** 3;
@@ -102,15 +110,9 @@ function networkProviders(world: AwsWorld): TwinProvider[] {
     kept(["aws:ec2/routeTable:RouteTable"], () => awsId("rtb"), ec2Arn(world, "route-table")),
     kept(["aws:ec2/route:Route"], (r) => `r-${String(r.inputs.routeTableId)}${String(r.inputs.destinationCidrBlock)}`),
     kept(["aws:ec2/routeTableAssociation:RouteTableAssociation"], () => awsId("rtbassoc")),
-    kept(["aws:ec2/securityGroup:SecurityGroup"], () => awsId("sg"), ec2Arn(world, "security-group")),
-    kept(
-      [
-        "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
-        "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
-      ],
-      () => awsId("sgr"),
-      ec2Arn(world, "security-group-rule"),
-    ),
+    securityGroupProvider(world),
+    groupRuleProvider(world, "ingress"),
+    groupRuleProvider(world, "egress"),
     kept(["aws:ec2/vpcEndpoint:VpcEndpoint"], () => awsId("vpce"), ec2Arn(world, "vpc-endpoint")),
     {
       types: ["aws:ec2/subnet:Subnet"],
@@ -331,6 +333,7 @@ function elbProviders(ctx: AwsContext): TwinProvider[] {
           name: String(out.name),
           address: String(out.twinAddress),
           dnsName: String(out.dnsName),
+          groups: ((r.inputs.securityGroups ?? []) as unknown[]).map(String),
         });
         await ctx.sync();
         return {};
@@ -469,6 +472,7 @@ function functionProvider(world: AwsWorld): TwinProvider {
       timeoutSeconds: Number(r.inputs.timeout ?? 3),
       environment: Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v)])),
       subnetIds: ((vpc.subnetIds ?? []) as unknown[]).map(String),
+      groups: ((vpc.securityGroupIds ?? []) as unknown[]).map(String),
       files,
     };
   };
@@ -519,6 +523,80 @@ function invocationProvider(ctx: AwsContext): TwinProvider {
     },
     update: () => Promise.resolve({}),
     delete: () => Promise.resolve(),
+  };
+}
+
+/** A security group: its rules are separate resources (below); enforced per host in the sandbox. */
+function securityGroupProvider(world: AwsWorld): TwinProvider {
+  return {
+    types: ["aws:ec2/securityGroup:SecurityGroup"],
+    plan: () => {
+      const id = awsId("sg");
+      return Promise.resolve({ id, outputs: { arn: ec2Arn(world, "security-group")(id) } });
+    },
+    create: (r) => {
+      world.groups.set(r.planned?.id ?? "", { ingress: new Map(), egress: new Map() });
+      return Promise.resolve({});
+    },
+    update: () => Promise.resolve({}),
+    delete: (r) => {
+      world.groups.delete(r.id);
+      return Promise.resolve();
+    },
+  };
+}
+
+/** A rule as EC2 keeps it: `-1` every protocol (and port), else a protocol and a port range. */
+function groupRuleOf(inputs: Json): GroupRule {
+  const protocol = str(inputs.ipProtocol);
+  const kind =
+    protocol === "-1" ? "all" : protocol === "tcp" || protocol === "udp" || protocol === "icmp" ? protocol : undefined;
+  if (kind === undefined) throw new Error(`ipProtocol ${protocol}: the twin enforces tcp, udp, icmp and -1`);
+  const peer = str(inputs.cidrIpv4);
+  const group = str(inputs.referencedSecurityGroupId);
+  if ((peer === "") === (group === "")) throw new Error("a rule names one peer: cidrIpv4 or referencedSecurityGroupId");
+  return {
+    ...(peer === "" ? {} : { cidr: peer }),
+    ...(group === "" ? {} : { group }),
+    protocol: kind,
+    ...(kind === "tcp" || kind === "udp"
+      ? { ports: [Number(inputs.fromPort), Number(inputs.toPort)] as [number, number] }
+      : {}),
+  };
+}
+
+function groupRuleProvider(world: AwsWorld, direction: "ingress" | "egress"): TwinProvider {
+  const rulesOf = (group: unknown) => {
+    const found = world.groups.get(str(group));
+    if (found === undefined)
+      throw new Error(`InvalidGroup.NotFound: The security group '${str(group)}' does not exist`);
+    return found[direction];
+  };
+  return {
+    types: [
+      direction === "ingress"
+        ? "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+        : "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+    ],
+    plan: () => {
+      const id = awsId("sgr");
+      return Promise.resolve({
+        id,
+        outputs: { arn: ec2Arn(world, "security-group-rule")(id), securityGroupRuleId: id },
+      });
+    },
+    create: (r) => {
+      rulesOf(r.inputs.securityGroupId).set(r.planned?.id ?? "", groupRuleOf(r.inputs));
+      return Promise.resolve({});
+    },
+    update: (before, after) => {
+      rulesOf(before.inputs.securityGroupId).set(before.id, groupRuleOf(after.inputs));
+      return Promise.resolve({});
+    },
+    delete: (r) => {
+      world.groups.get(str(r.inputs.securityGroupId))?.[direction].delete(r.id);
+      return Promise.resolve();
+    },
   };
 }
 
@@ -658,6 +736,7 @@ function instanceRecord(world: AwsWorld, id: string, address: string, prefix: nu
     tokensRequired: (inputs.metadataOptions as Json | undefined)?.httpTokens === "required",
     tags: tagsOf(inputs),
     userData: typeof inputs.userData === "string" ? inputs.userData : "",
+    groups: ((inputs.vpcSecurityGroupIds ?? []) as unknown[]).map(String),
   };
 }
 

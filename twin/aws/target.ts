@@ -72,6 +72,8 @@ class AwsTwinTarget implements TwinTarget {
   private ca: { key: string; cert: string } | undefined;
   private tls: { names: string; key: string; cert: string } | undefined;
   private forwarded = new Set<string>();
+  /** Each filtered address's policy as last applied (its JSON). */
+  private readonly filters = new Map<string, string>();
   private syncing: Promise<void> = Promise.resolve();
   private readonly mirror: string;
   /** The state directory held a stack before this twin started: its resources are gone with the old twin. */
@@ -180,6 +182,23 @@ class AwsTwinTarget implements TwinTarget {
       world.hostRecords(Object.fromEntries(this.apiNames(world).map((n) => [n, [API_ADDRESS]]))),
     );
     await this.forward(world);
+    await this.filter(world);
+  }
+
+  /** The security groups as each host's packet filter; only what changed is applied again. */
+  private async filter(world: AwsWorld): Promise<void> {
+    const wanted = world.hostPolicies();
+    for (const [address, policy] of wanted) {
+      const text = JSON.stringify(policy);
+      if (this.filters.get(address) === text) continue;
+      await this.twin.sandbox.setPolicy(address, policy);
+      this.filters.set(address, text);
+    }
+    for (const address of [...this.filters.keys()])
+      if (!wanted.has(address)) {
+        await this.twin.sandbox.setPolicy(address, undefined);
+        this.filters.delete(address);
+      }
   }
 
   private async forward(world: AwsWorld): Promise<void> {
@@ -335,12 +354,7 @@ class AwsTwinTarget implements TwinTarget {
         const address = records[s.dnsName]?.[0] ?? null;
         const host = [...this.world.instances.values()].find((i) => i.address === address)?.id ?? null;
         const monitorUrl = `http://${s.dnsName}:${String(MONITOR_PORT)}`;
-        let healthy = false;
-        if (address !== null && this.endpoints !== undefined)
-          healthy = await this.endpoints
-            .get(`http://${address}:${String(MONITOR_PORT)}/healthz`)
-            .then((r) => r.status === 200)
-            .catch(() => false);
+        const healthy = host !== null && (await healthzOnHost(this.twin, host));
         return { name: s.name, host, address, healthy, monitorUrl };
       }),
     );
@@ -394,9 +408,10 @@ class AwsTwinTarget implements TwinTarget {
     writeFileSync(caFile, this.ca?.cert ?? "");
     const key = this.world.credentialsFor(fn.role);
     const credential = this.world.credentials.get(key);
-    // The endpoints learn the role's credentials before the function asks for anything.
-    await this.sync(this.world);
     const client = await this.twin.openExec(subnet.cidr);
+    // Its ENI is a member of its security groups; the endpoints learn the role's credentials.
+    this.world.functionClients.set(client.address, fn.groups);
+    await this.sync(this.world);
     const started = Date.now();
     try {
       const env = {
@@ -420,6 +435,8 @@ class AwsTwinTarget implements TwinTarget {
       const r = await runCommand(argv, { env: { ...process.env, ...env }, timeoutMs: fn.timeoutSeconds * 1000 });
       return { status: r.status, stdout: r.stdout, stderr: r.stderr, ms: Date.now() - started };
     } finally {
+      this.world.functionClients.delete(client.address);
+      await this.sync(this.world);
       await client.release();
     }
   }
@@ -446,6 +463,25 @@ class AwsTwinTarget implements TwinTarget {
   close(): Promise<void> {
     this.endpoints?.close();
     return Promise.resolve();
+  }
+}
+
+/**
+ * Whether the server answers `/healthz` with 200, asked on its own host (its security group admits
+ * monitoring from the operator's networks only, which the twin has no host in).
+ */
+async function healthzOnHost(twin: Twin, host: string): Promise<boolean> {
+  const probe = `import urllib.request
+try:
+    print(urllib.request.urlopen("http://127.0.0.1:${String(MONITOR_PORT)}/healthz", timeout=3).status)
+except Exception as error:
+    print(error)`;
+  try {
+    const machine = twin.machine(host);
+    if (!machine.running) return false;
+    return (await machine.sh(`python3 - <<'EOF'\n${probe}\nEOF`, { timeoutMs: 10_000 })).stdout.trim() === "200";
+  } catch {
+    return false;
   }
 }
 

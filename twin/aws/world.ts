@@ -6,6 +6,7 @@
  * what the hosts see follows from it (the endpoints' world, /etc/hosts, the forwarders).
  */
 import { randomBytes } from "node:crypto";
+import type { HostPolicy, PortRule } from "../host/policy";
 import type { StoredParameter } from "./endpoint-world";
 
 export const ACCOUNT = "123456789012";
@@ -17,6 +18,14 @@ export interface SubnetRecord {
   cidr: string;
   az: string;
   tags: Record<string, string>;
+}
+
+/** One rule of a security group: its peers by CIDR or by group (the group's members' addresses). */
+export interface GroupRule {
+  cidr?: string;
+  group?: string;
+  protocol: "tcp" | "udp" | "icmp" | "all";
+  ports?: [number, number];
 }
 
 export interface InstanceRecord {
@@ -31,6 +40,8 @@ export interface InstanceRecord {
   tokensRequired: boolean;
   tags: Record<string, string>;
   userData: string;
+  /** Its security groups. */
+  groups: string[];
 }
 
 export interface LoadBalancerRecord {
@@ -38,6 +49,7 @@ export interface LoadBalancerRecord {
   name: string;
   address: string;
   dnsName: string;
+  groups: string[];
 }
 
 export interface TargetGroupRecord {
@@ -56,6 +68,8 @@ export interface FunctionRecord {
   timeoutSeconds: number;
   environment: Record<string, string>;
   subnetIds: string[];
+  /** Its VPC config's security groups. */
+  groups: string[];
   /** The archive's files, by name (its `index.js`). */
   files: Record<string, string>;
 }
@@ -79,6 +93,10 @@ export class AwsWorld {
   readonly attachments = new Map<string, { targetGroupArn: string; instanceId: string; port: number }>();
   /** Listener arn → load balancer arn, port and the target group it forwards to. */
   readonly listeners = new Map<string, { loadBalancerArn: string; port: number; targetGroupArn: string }>();
+  /** Security groups: their ingress and egress rules, by rule id. */
+  readonly groups = new Map<string, { ingress: Map<string, GroupRule>; egress: Map<string, GroupRule> }>();
+  /** Clients a function runs on while it is invoked (its ENI), with its security groups. */
+  readonly functionClients = new Map<string, string[]>();
   /** Lambda functions by ARN. */
   readonly functions = new Map<string, FunctionRecord>();
   /** EventBridge targets: target id → the function ARN a schedule invokes. */
@@ -124,6 +142,42 @@ export class AwsWorld {
       token: randomBytes(48).toString("base64"),
     });
     return key;
+  }
+
+  /** The addresses of a group's members: instances, load balancers, functions being invoked. */
+  private members(group: string): string[] {
+    return [
+      ...[...this.instances.values()].filter((i) => i.groups.includes(group)).map((i) => i.address),
+      ...[...this.loadBalancers.values()].filter((l) => l.groups.includes(group)).map((l) => l.address),
+      ...[...this.functionClients].filter(([, groups]) => groups.includes(group)).map(([address]) => address),
+    ];
+  }
+
+  /**
+   * Each member's packet filter, from its security groups: what may reach it and what it may reach
+   * (stateful: replies always pass). A rule that names a group admits that group's members; one
+   * whose group has no member yet admits nobody. Load balancers are not filtered here (their
+   * group applies before the forwarding, which the sandbox does not model): their targets are.
+   */
+  hostPolicies(): Map<string, HostPolicy> {
+    const policies = new Map<string, HostPolicy>();
+    const rulesOf = (groups: string[], direction: "ingress" | "egress"): PortRule[] =>
+      groups.flatMap((g) =>
+        [...(this.groups.get(g)?.[direction].values() ?? [])].flatMap((r): PortRule[] => {
+          const cidrs = r.cidr !== undefined ? [r.cidr] : this.members(r.group ?? "").map((a) => `${a}/32`);
+          return cidrs.length === 0
+            ? []
+            : [{ cidrs, protocol: r.protocol, ...(r.ports === undefined ? {} : { ports: r.ports }) }];
+        }),
+      );
+    const filtered: [string, string[]][] = [
+      ...[...this.instances.values()].map((i): [string, string[]] => [i.address, i.groups]),
+      ...this.functionClients,
+    ];
+    for (const [address, groups] of filtered)
+      if (groups.length > 0)
+        policies.set(address, { ingress: rulesOf(groups, "ingress"), egress: rulesOf(groups, "egress") });
+    return policies;
   }
 
   /** The records every host resolves: the zones' A records, CNAMEs followed to addresses. */
