@@ -36,9 +36,12 @@ describe("volumes on a twin host", () => {
   };
   /** The mounted file system's size in bytes, as df sees it. */
   const dfBytes = async () => Number((await sh(`df -B1 --output=size ${STORE} | tail -1`)).out);
-  const runScript = async (kind: "ebs" | "instance-store") => {
+  const runScript = async (kind: "ebs" | "instance-store", env: Record<string, string> = {}) => {
     await sandbox.writeFile(HOST, "/usr/local/sbin/zester-data-disk", dataDiskScript(kind, 1, STORE, "nats"), "0755");
-    return sh("/usr/local/sbin/zester-data-disk");
+    const vars = Object.entries(env)
+      .map(([k, v]) => `${k}=${v} `)
+      .join("");
+    return sh(`${vars}/usr/local/sbin/zester-data-disk`);
   };
 
   beforeAll(async () => {
@@ -117,9 +120,6 @@ describe("volumes on a twin host", () => {
     volumes.resize("vol-data", 2 * GiB);
     expect((await sh("lsblk -bdno SIZE /dev/nvme1n1")).out).toBe(String(2 * GiB));
     expect(await dfBytes()).toBe(before);
-    // The data-disk script alone never grows it: it only formats a blank device.
-    expect((await runScript("ebs")).status).toBe(0);
-    expect(await dfBytes()).toBe(before);
 
     const grown = await sh(`xfs_growfs ${STORE}`);
     expect(grown.stderr).toBe("");
@@ -129,6 +129,15 @@ describe("volumes on a twin host", () => {
     expect((await sh(`cat ${STORE}/stream`)).out).toBe("kept");
     const again = await sh(`xfs_growfs ${STORE}`);
     expect(again.stdout).toContain("data size unchanged, skipping");
+  }, 60_000);
+
+  test("the data-disk script grows a mounted file system to its grown volume, the files kept (the agent runs it while the server runs)", async () => {
+    volumes.resize("vol-data", 3 * GiB);
+    expect(await dfBytes()).toBeLessThan(2.1 * GiB);
+    const r = await runScript("ebs", { ZESTER_DATA_DISK_GROW_ONLY: "1" });
+    expect([r.status, r.stderr]).toEqual([0, ""]);
+    expect(await dfBytes()).toBeGreaterThan(2.9 * GiB);
+    expect((await sh(`cat ${STORE}/stream`)).out).toBe("kept");
   }, 60_000);
 
   test("an EBS-like volume keeps its files across a power cycle; an instance-store-like one comes back blank", async () => {
