@@ -74,6 +74,38 @@ function kept(
 }
 
 /** An EC2 ARN maker, reading the region when the ARN is made (the program names it first). */
+/**
+ * A type the world keeps in one map by its id: the value made from the inputs on create and on
+ * update, dropped on delete; each time the hosts' view follows (records, forwarders, endpoints).
+ */
+function mapped<V>(
+  ctx: AwsContext,
+  types: string[],
+  plan: NonNullable<TwinProvider["plan"]>,
+  map: Map<string, V>,
+  of: (id: string, inputs: Json) => V,
+): TwinProvider {
+  return {
+    types,
+    plan,
+    create: async (r) => {
+      const id = r.planned?.id ?? r.name;
+      map.set(id, of(id, r.inputs));
+      await ctx.sync();
+      return {};
+    },
+    update: async (before, after) => {
+      map.set(before.id, of(before.id, after.inputs));
+      await ctx.sync();
+      return {};
+    },
+    delete: async (r) => {
+      map.delete(r.id);
+      await ctx.sync();
+    },
+  };
+}
+
 function ec2Arn(world: AwsWorld, kind: string) {
   return (id: string) => `arn:aws:ec2:${world.region}:${ACCOUNT}:${kind}/${id}`;
 }
@@ -200,28 +232,17 @@ function iamProviders(ctx: AwsContext): TwinProvider[] {
     // Managed policies the plans attach go to service roles (Lambda in a VPC, DLM): they grant no
     // parameter, and the twin keeps only their names.
     kept(["aws:iam/rolePolicyAttachment:RolePolicyAttachment"], (r) => `${String(r.inputs.role)}-${hex(8)}`),
-    {
-      types: ["aws:iam/instanceProfile:InstanceProfile"],
-      plan: (r) =>
+    mapped(
+      ctx,
+      ["aws:iam/instanceProfile:InstanceProfile"],
+      (r) =>
         Promise.resolve({
           id: r.name,
           outputs: { name: r.name, arn: `arn:aws:iam::${ACCOUNT}:instance-profile/${r.name}` },
         }),
-      create: async (r) => {
-        world.profiles.set(r.planned?.id ?? r.name, text(r.inputs.role, "role"));
-        await ctx.sync();
-        return {};
-      },
-      update: async (before, after) => {
-        world.profiles.set(before.id, text(after.inputs.role, "role"));
-        await ctx.sync();
-        return {};
-      },
-      delete: async (r) => {
-        world.profiles.delete(r.id);
-        await ctx.sync();
-      },
-    },
+      world.profiles,
+      (_, inputs) => text(inputs.role, "role"),
+    ),
   ];
 }
 
@@ -276,28 +297,17 @@ function dnsProviders(ctx: AwsContext): TwinProvider[] {
       () => `Z${hex(10).toUpperCase().slice(0, 19)}`,
       (id) => `arn:aws:route53:::hostedzone/${id}`,
     ),
-    {
-      types: ["aws:route53/record:Record"],
-      plan: (r) =>
+    mapped(
+      ctx,
+      ["aws:route53/record:Record"],
+      (r) =>
         Promise.resolve({
           id: `${String(r.inputs.zoneId)}_${String(r.inputs.name)}_${String(r.inputs.type)}`,
           outputs: { fqdn: String(r.inputs.name) },
         }),
-      create: async (r) => {
-        world.records.set(r.planned?.id ?? r.name, recordOf(r.inputs));
-        await ctx.sync();
-        return {};
-      },
-      update: async (before, after) => {
-        world.records.set(before.id, recordOf(after.inputs));
-        await ctx.sync();
-        return {};
-      },
-      delete: async (r) => {
-        world.records.delete(r.id);
-        await ctx.sync();
-      },
-    },
+      world.records,
+      (_, inputs) => recordOf(inputs),
+    ),
   ];
 }
 
@@ -345,76 +355,48 @@ function elbProviders(ctx: AwsContext): TwinProvider[] {
         await ctx.sync();
       },
     },
-    {
-      types: ["aws:lb/targetGroup:TargetGroup"],
-      plan: (r) => {
+    mapped(
+      ctx,
+      ["aws:lb/targetGroup:TargetGroup"],
+      (r) => {
         const id = `arn:aws:elasticloadbalancing:${world.region}:${ACCOUNT}:targetgroup/${r.name.slice(0, 24)}-${hex(3)}/${hex(8)}`;
         return Promise.resolve({ id, outputs: { arn: id } });
       },
-      create: async (r) => {
-        world.targetGroups.set(r.planned?.id ?? "", targetGroupOf(r.planned?.id ?? "", r.inputs));
-        await ctx.sync();
-        return {};
-      },
-      update: async (before, after) => {
-        world.targetGroups.set(before.id, targetGroupOf(before.id, after.inputs));
-        await ctx.sync();
-        return {};
-      },
-      delete: async (r) => {
-        world.targetGroups.delete(r.id);
-        await ctx.sync();
-      },
-    },
+      world.targetGroups,
+      targetGroupOf,
+    ),
   ];
 }
 
 function targetProviders(ctx: AwsContext): TwinProvider[] {
   const { world } = ctx;
   return [
-    {
-      types: ["aws:lb/targetGroupAttachment:TargetGroupAttachment"],
-      plan: (r) =>
+    // Every input of an attachment replaces it: an update never comes.
+    mapped(
+      ctx,
+      ["aws:lb/targetGroupAttachment:TargetGroupAttachment"],
+      (r) =>
         Promise.resolve({
           id: `${String(r.inputs.targetGroupArn)}-${String(r.inputs.targetId)}-${hex(4)}`,
           outputs: {},
         }),
-      create: async (r) => {
-        world.attachments.set(r.planned?.id ?? "", {
-          targetGroupArn: text(r.inputs.targetGroupArn, "targetGroupArn"),
-          instanceId: text(r.inputs.targetId, "targetId"),
-          port: Number(r.inputs.port),
-        });
-        await ctx.sync();
-        return {};
-      },
-      update: () => Promise.resolve({}),
-      delete: async (r) => {
-        world.attachments.delete(r.id);
-        await ctx.sync();
-      },
-    },
-    {
-      types: ["aws:lb/listener:Listener"],
-      plan: () => {
+      world.attachments,
+      (_, inputs) => ({
+        targetGroupArn: text(inputs.targetGroupArn, "targetGroupArn"),
+        instanceId: text(inputs.targetId, "targetId"),
+        port: Number(inputs.port),
+      }),
+    ),
+    mapped(
+      ctx,
+      ["aws:lb/listener:Listener"],
+      () => {
         const id = `arn:aws:elasticloadbalancing:${world.region}:${ACCOUNT}:listener/net/${hex(8)}/${hex(8)}`;
         return Promise.resolve({ id, outputs: { arn: id } });
       },
-      create: async (r) => {
-        world.listeners.set(r.planned?.id ?? "", listenerOf(r.inputs));
-        await ctx.sync();
-        return {};
-      },
-      update: async (before, after) => {
-        world.listeners.set(before.id, listenerOf(after.inputs));
-        await ctx.sync();
-        return {};
-      },
-      delete: async (r) => {
-        world.listeners.delete(r.id);
-        await ctx.sync();
-      },
-    },
+      world.listeners,
+      (_, inputs) => listenerOf(inputs),
+    ),
   ];
 }
 
