@@ -5,8 +5,7 @@
  * parameters the API wrote.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
-import path from "node:path";
+import { builtScript } from "../host/built-script";
 import { enterSandbox, toolEnvironment } from "../host/namespaces";
 import type { Sandbox } from "../host/sandbox";
 import {
@@ -18,13 +17,7 @@ import {
   type StoredParameter,
 } from "./endpoint-world";
 
-function endpointScript(): string {
-  const script = __filename.endsWith(".js")
-    ? path.join(__dirname, "endpoint.js")
-    : path.resolve(__dirname, "..", "..", "dist", "twin", "aws", "endpoint.js");
-  if (!existsSync(script)) throw new Error(`the AWS twin's endpoints ${script} are not built: run \`npm run build\``);
-  return script;
-}
+const endpointScript = (): string => builtScript(__filename, "twin/aws/endpoint", "the AWS twin's endpoints");
 
 export class Endpoints {
   private constructor(

@@ -27,6 +27,7 @@ import { API_ADDRESS, type EndpointWorld } from "./endpoint-world";
 import { Endpoints } from "./endpoint-process";
 import { awsProviders, type AwsContext } from "./providers";
 import { ACCOUNT, AwsWorld, type FunctionRecord } from "./world";
+import { builtScript } from "../host/built-script";
 import { runCommand } from "../host/namespaces";
 
 /** The node_modules folder holding the AWS SDK the twin's Lambda runtime offers (a devDependency). */
@@ -39,14 +40,7 @@ function sdkModules(): string {
 }
 
 /** Where the compiled Lambda runtime is (it runs as a process of its own, from dist/). */
-function lambdaRuntime(): string {
-  const script = __filename.endsWith(".js")
-    ? path.join(__dirname, "lambda-runtime.js")
-    : path.resolve(__dirname, "..", "..", "dist", "twin", "aws", "lambda-runtime.js");
-  if (!existsSync(script))
-    throw new Error(`the AWS twin's Lambda runtime ${script} is not built: run \`npm run build\``);
-  return script;
-}
+const lambdaRuntime = (): string => builtScript(__filename, "twin/aws/lambda-runtime", "the AWS twin's Lambda runtime");
 
 type Json = Record<string, unknown>;
 

@@ -20,13 +20,12 @@
  * endpoints follow the pods' readiness, which the Kubernetes twin's kubelet decides).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
-import path from "node:path";
 import { z } from "zod";
 import type { Check, Probe } from "./health-checker";
 import { enterSandbox, mustRun, toolEnvironment } from "./namespaces";
 import type { Sandbox } from "./sandbox";
 import type { UnpackedTool } from "./tools";
+import { builtScript } from "./built-script";
 
 const IPV4 = z.string().regex(/^\d{1,3}(\.\d{1,3}){3}$/, "an IPv4 address such as 10.0.1.200");
 const PORT = z.number().int().min(1).max(65_535);
@@ -137,13 +136,7 @@ export function renderForwarding(forwarders: readonly { spec: ForwarderSpec; rou
 }
 
 /** Where the compiled health checker is (it runs as a process of its own, from dist/). */
-function checkerScript(): string {
-  const script = __filename.endsWith(".js")
-    ? path.join(__dirname, "health-checker.js")
-    : path.resolve(__dirname, "..", "..", "dist", "twin", "host", "health-checker.js");
-  if (!existsSync(script)) throw new Error(`the health checker ${script} is not built: run \`npm run build\``);
-  return script;
-}
+const checkerScript = (): string => builtScript(__filename, "twin/host/health-checker", "the health checker");
 
 interface Forwarder {
   spec: ForwarderSpec;
