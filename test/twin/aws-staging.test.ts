@@ -49,6 +49,21 @@ except urllib.error.HTTPError as error:
     print(json.dumps({"status": error.code, "type": json.loads(error.read())["__type"]}))
 EOF`;
 
+/** `status` once it shows `count` servers, every one healthy. */
+async function allHealthy(client: TwinClient, count: number): Promise<Status> {
+  let status: Status | undefined;
+  await eventually(
+    `${String(count)} servers, every one healthy`,
+    async () => {
+      status = (await client.status()) as Status;
+      return status.servers.length === count && status.servers.every((s) => s.healthy);
+    },
+    180_000,
+  );
+  if (status === undefined) throw new Error("no status");
+  return status;
+}
+
 /** The server's `/varz` config_load_time, read on the host. */
 async function configLoaded(machine: { sh(script: string): Promise<{ stdout: string }> }): Promise<string> {
   const varz = await machine.sh(
@@ -72,23 +87,15 @@ test("staging on the AWS twin: from nothing, the same tier with more peels, then
     expect(output).not.toContain("warning:");
     expect(output).toMatch(/recorded, not run: zester-backups: the twin takes no EBS snapshot/);
 
-    let status: Status | undefined;
-    await eventually(
-      "every server healthy",
-      async () => {
-        status = (await client.status()) as Status;
-        return status.servers.length === 3 && status.servers.every((s) => s.healthy);
-      },
-      180_000,
-    );
+    let status = await allHealthy(client, 3);
     const upSeconds = (Date.now() - started) / 1000;
-    expect(status?.tier).toBe("cluster-3");
-    expect(status?.peels).toBe(2_000);
-    expect(status?.connect.core?.servers[0]).toMatch(
+    expect(status.tier).toBe("cluster-3");
+    expect(status.peels).toBe(2_000);
+    expect(status.connect.core?.servers[0]).toMatch(
       /^nats:\/\/zester-clients-[0-9a-f-]+\.elb\.eu-west-1\.amazonaws\.com:4222$/,
     );
 
-    for (const s of status?.servers ?? []) {
+    for (const s of status.servers) {
       const machine = twin.served.twin.machine(s.host ?? "");
       const sh = async (script: string) => (await machine.sh(script)).stdout.trim();
       // The mirrored binary, the EBS volume at its size, the data on it.
@@ -145,8 +152,8 @@ test("staging on the AWS twin: from nothing, the same tier with more peels, then
       outputs: { sizing: { client: { peel: Record<string, number> } } };
     };
     const writersSpec = {
-      servers: status?.connect.core?.servers ?? [],
-      ...(status?.connect.core?.jetstreamDomain == null ? {} : { domain: status.connect.core.jetstreamDomain }),
+      servers: status.connect.core?.servers ?? [],
+      ...(status.connect.core?.jetstreamDomain == null ? {} : { domain: status.connect.core.jetstreamDomain }),
       ca: parameterValue(twin.dir, path("core-0/files/ca.pem")),
       peels: PEELS.map((id) => ({ id, creds: parameterValue(twin.dir, path(`peels/${id}`)) })),
       client: outputs.outputs.sizing.client.peel as never,
@@ -158,7 +165,7 @@ test("staging on the AWS twin: from nothing, the same tier with more peels, then
 
     // The same tier with more peels: each server reloads its config; no host stops, no server restarts.
     const before = await Promise.all(
-      (status?.servers ?? []).map(async (s) => {
+      status.servers.map(async (s) => {
         const machine = twin.served.twin.machine(s.host ?? "");
         const pid = (await machine.sh("systemctl show -p MainPID --value nats-server.service")).stdout.trim();
         return { host: s.host ?? "", boots: machine.boots, pid, loaded: await configLoaded(machine) };
@@ -193,16 +200,9 @@ test("staging on the AWS twin: from nothing, the same tier with more peels, then
     const moveSeconds = (Date.now() - moveStarted) / 1000;
     expect([moved, printed.join("")]).toEqual([0, expect.stringContaining("nothing was created on AWS.")]);
     expect(printed.join("")).toMatch(/zester-core-2-healthy create-replacement done/);
-    await eventually(
-      "five servers healthy",
-      async () => {
-        status = (await client.status()) as Status;
-        return status.servers.length === 5 && status.servers.every((s) => s.healthy);
-      },
-      180_000,
-    );
-    expect(status?.tier).toBe("cluster-5");
-    for (const s of status?.servers ?? []) {
+    status = await allHealthy(client, 5);
+    expect(status.tier).toBe("cluster-5");
+    for (const s of status.servers) {
       const machine = twin.served.twin.machine(s.host ?? "");
       // Every volume is 500 GiB now: the three that grew in place have a file system of that size too.
       const size = Number((await machine.sh("findmnt -bno SIZE /var/lib/nats/jetstream")).stdout.trim());
