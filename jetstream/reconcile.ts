@@ -149,12 +149,19 @@ async function reconcileBucket(
 }
 
 /**
+ * How long a stream may take to elect its leader and bring every replica current. An election
+ * alone can take several seconds on a loaded host (2.9.10, a leaf tier's fresh `up` in CI: no
+ * leader with 2 current followers after 10 s), and giving up leaves a half-reconciled fleet.
+ */
+const SERVING_TIMEOUT_MS = 30_000;
+
+/**
  * A stream answers writes only once its Raft group has a leader: right after a create or a
  * replica change a client can get "no responders" (seen on a fresh 3-node cluster). Waits until
  * the stream has a leader and every planned replica is current.
  */
 export async function untilServing(jsm: JetStreamManager, stream: string, replicas: number): Promise<void> {
-  const deadline = Date.now() + API_TIMEOUT_MS;
+  const deadline = Date.now() + SERVING_TIMEOUT_MS;
   for (;;) {
     // Right after a create, 2.9 can still answer "stream not found" for a moment.
     const info = await infoOrUndefined(jsm, stream);
@@ -163,7 +170,7 @@ export async function untilServing(jsm: JetStreamManager, stream: string, replic
     if (info !== undefined && (replicas === 1 || ((cluster?.leader ?? "") !== "" && followers >= replicas - 1))) return;
     if (Date.now() > deadline)
       throw new Error(
-        `stream ${stream} has no leader with ${replicas - 1} current followers after ${API_TIMEOUT_MS / 1000} s`,
+        `stream ${stream} has no leader with ${replicas - 1} current followers after ${SERVING_TIMEOUT_MS / 1000} s`,
       );
     await new Promise((r) => setTimeout(r, 50));
   }
