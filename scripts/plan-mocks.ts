@@ -363,9 +363,14 @@ export async function runProgramWithMocks<T = StackOutputs>(
   // Loaded only now, so the program sees the mocks and this config.
   const program = options.run ?? (require("../stacks/program") as typeof import("../stacks/program")).program;
   // The program may be async (it reads the last deployment first): its refusal must reach the caller.
-  const value = await Promise.resolve(program(pulumi.runtime.allConfig()) as T);
-  const outputs = await resolved(value);
-  // Registrations are asynchronous: wait until every one has reached the mocks.
-  await pulumi.runtime.disconnect();
+  let outputs: pulumi.Unwrap<T>;
+  try {
+    outputs = await resolved(await Promise.resolve(program(pulumi.runtime.allConfig()) as T));
+  } finally {
+    // Registrations are asynchronous: wait until every one has reached these mocks, a refused
+    // program's too (left in flight, they reached the next run's mocks in the same process and
+    // failed it: "unknown resource urn:…").
+    await pulumi.runtime.disconnect();
+  }
   return { outputs, resources };
 }
