@@ -91,6 +91,14 @@ function serverChange(old: DeployedServer, next: DeployedServer, refused: Refusa
       risk: "data-loss",
       reason: `${old.name}'s JetStream data would move from ${old.data.kind} ${old.data.volume} to ${next.data === undefined ? "nowhere" : `${next.data.kind} ${next.data.volume}`}: the old data is not carried over`,
     });
+  } else if (old.data !== undefined && moved(old, next).length > 0) {
+    risks.add("data-loss");
+    for (const { label, from, to } of moved(old, next))
+      refused.push({
+        server: old.name,
+        risk: "data-loss",
+        reason: `${old.name}'s JetStream data (${old.data.kind} ${old.data.volume}) is bound to its ${label} ${from}; ${to} would replace the ${old.data.kind === "claim" ? "claim" : "volume"} and delete the data with it (no provider moves a store). Keep the ${label} as it is; moving the data is a new deployment next to this one`,
+      });
   } else if (old.data !== undefined && next.data?.detail !== old.data.detail)
     why.push(`data ${old.data.detail} → ${next.data?.detail ?? "none"}, in place`);
   let action: ServerAction = "none";
@@ -131,6 +139,16 @@ function serverChange(old: DeployedServer, next: DeployedServer, refused: Refusa
       reason: `${old.name} would move from cluster ${String(old.cluster)} to ${String(next.cluster)}: its JetStream data belongs to the old one`,
     });
   return { server: old.name, action, risks: [...risks], why };
+}
+
+/** What a store is bound to and would change: each label both records name, with its two values. */
+function moved(old: DeployedServer, next: DeployedServer): { label: string; from: string; to: string }[] {
+  const [was, now] = [old.data?.placement, next.data?.placement];
+  if (was === undefined || now === undefined) return [];
+  return Object.keys(was).flatMap((label) => {
+    const [from, to] = [was[label], now[label]];
+    return from === undefined || to === undefined || from === to ? [] : [{ label, from, to }];
+  });
 }
 
 /**

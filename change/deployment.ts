@@ -50,8 +50,15 @@ export const DeployedServerSchema = z.object({
       kind: DataKindSchema,
       /** Names the data: the volume, claim or directory, as the target knows it. */
       volume: z.string(),
-      /** Type, size, class: may change in place (an EBS volume grows online). */
+      /** Type, size: may change in place (an EBS volume grows online). */
       detail: z.string(),
+      /**
+       * What the store is bound to, each by a label that names the settings behind it (an EBS
+       * volume's availability zone; a claim's cluster, namespace and storage class). No provider
+       * moves a store: a different value replaces it, and its data with it. Records from before
+       * it was kept have none, and are compared as before.
+       */
+      placement: z.record(z.string(), z.string()).optional(),
     })
     .optional(),
 });

@@ -157,11 +157,12 @@ export function awsDeployment(t: Topology, layout: AwsLayout, s: AwsTarget): Dep
     peels: t.plan.peels,
     natsVersion: nats.version,
     accounts: ACCOUNTS,
-    servers: layout.regions.flatMap((r) =>
+    servers: layout.regions.flatMap((r, index) =>
       r.servers.map((server): DeployedServer => {
         const files = servicesFiles(t, layout, s, server, NO_SECRETS);
         const topo = t.servers.find((x) => x.name === server.name);
         const storage = server.hardware.storage;
+        const placement = { [zoneLabel(r.name, index === 0)]: server.az };
         return {
           name: server.name,
           role: server.role,
@@ -177,6 +178,7 @@ export function awsDeployment(t: Topology, layout: AwsLayout, s: AwsTarget): Dep
                   kind: "ebs",
                   volume: `${server.name}-data`,
                   detail: `${storage.volumeType} ${String(storage.sizeGiB)} GiB ${String(storage.iops)} IOPS`,
+                  placement,
                 },
               }
             : storage.kind === "instance-store"
@@ -185,6 +187,7 @@ export function awsDeployment(t: Topology, layout: AwsLayout, s: AwsTarget): Dep
                     kind: "instance-store",
                     volume: server.name,
                     detail: `${String(storage.disks)} × ${String(storage.totalGB / storage.disks)} GB`,
+                    placement,
                   },
                 }
               : {}),
@@ -193,6 +196,10 @@ export function awsDeployment(t: Topology, layout: AwsLayout, s: AwsTarget): Dep
     ),
   };
 }
+
+/** The settings that decide a server's availability zone, in its region (the first, or a later one). */
+const zoneLabel = (region: string, first: boolean): string =>
+  `availability zone (${first ? "zester:aws.region, zester:aws.network" : `zester:aws.regions.${region}`})`;
 
 /** The manifest of one server: `previous` says which peers have a restart pending. */
 export function manifestOf(

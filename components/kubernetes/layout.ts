@@ -258,6 +258,19 @@ function regionManifests(t: Topology, s: KubernetesSettings, input: RegionInput)
   };
 }
 
+/**
+ * What a claim is bound to: its cluster (the kubeconfig context: another cluster is new objects)
+ * and its namespace (deleting a Namespace deletes every claim in it). Not its storage class: the
+ * claim ignores a change of class (immutable on a claim), keeping the one it was made with.
+ */
+function claimPlacement(s: KubernetesSettings, region: string, first: boolean): Record<string, string> {
+  const context = first ? s.context : s.regions?.[region]?.context;
+  return {
+    [`cluster (zester:kubernetes.${first ? "context" : `regions.${region}.context`})`]: context ?? "(current context)",
+    "namespace (zester:kubernetes.namespace)": s.namespace,
+  };
+}
+
 /** What is deployed on Kubernetes, per server: pod resources and images, its config's keys, its claim. */
 export function kubernetesDeployment(t: Topology, layout: KubernetesLayout, s: KubernetesSettings): Deployment {
   const hubLeafHostOf = (region: string) => (region === t.plan.regions[0]?.name ? undefined : layout.hubLeafHost);
@@ -299,6 +312,7 @@ export function kubernetesDeployment(t: Topology, layout: KubernetesLayout, s: K
                 kind: "claim",
                 volume: `jetstream-${x.name}`,
                 detail: `${String(size.jetstreamDiskGiB)}Gi ${layout.storageClass ?? "(default class)"}`,
+                placement: claimPlacement(s, x.region, t.plan.regions[0]?.name === x.region),
               },
             }
           : {}),

@@ -125,6 +125,56 @@ describe("what a change does to each server, and what is refused", () => {
     expect(plan.refused[1]?.reason).toMatch(/removing core-2 deletes its JetStream data \(ebs core-2-data\)/);
   });
 
+  test("a store bound elsewhere (another zone, namespace, class) is refused, naming the settings; records without placement compare as before", () => {
+    const zone = "availability zone (zester:aws.region, zester:aws.network)";
+    const placed = (az: (i: number) => string) =>
+      deployment(
+        three.servers.map((s, i) => ({
+          ...s,
+          data: { kind: "ebs", volume: `${s.name}-data`, detail: "gp3 200 GiB", placement: { [zone]: az(i) } },
+        })),
+      );
+    const zones = ["eu-west-1a", "eu-west-1b", "eu-west-1c"];
+    const before = placed((i) => zones[i] ?? "");
+    // The same zones in another order: every volume would be replaced in its new zone.
+    const reordered = planChange(
+      before,
+      placed((i) => zones[(i + 1) % 3] ?? ""),
+    );
+    expect(reordered.refused.map((r) => [r.server, r.risk])).toEqual([
+      ["core-0", "data-loss"],
+      ["core-1", "data-loss"],
+      ["core-2", "data-loss"],
+    ]);
+    expect(reordered.refused[0]?.reason).toMatch(
+      /core-0's JetStream data \(ebs core-0-data\) is bound to its availability zone \(zester:aws\.region, zester:aws\.network\) eu-west-1a; eu-west-1b would replace the volume/,
+    );
+    expect(reordered.changes[0]?.risks).toContain("data-loss");
+    expect(
+      planChange(
+        before,
+        placed((i) => zones[i] ?? ""),
+      ).refused,
+    ).toEqual([]);
+    // A record from before placement was kept: nothing to compare, nothing refused.
+    expect(
+      planChange(
+        three,
+        placed((i) => zones[(i + 1) % 3] ?? ""),
+      ).refused,
+    ).toEqual([]);
+    // A label one record lacks is not compared; a label both have is.
+    const claims = (namespace: string, extra: Record<string, string> = {}) =>
+      each((s) => ({
+        ...s,
+        data: { kind: "claim", volume: `jetstream-${s.name}`, detail: "10Gi", placement: { namespace, ...extra } },
+      }));
+    expect(planChange(claims("zester"), claims("zester", { class: "gp3" })).refused).toEqual([]);
+    const renamed = planChange(claims("zester"), claims("zester-prod"));
+    expect(renamed.refused).toHaveLength(3);
+    expect(renamed.refused[0]?.reason).toMatch(/bound to its namespace zester; zester-prod would replace the claim/);
+  });
+
   test("a leaf server (no data) may go", () => {
     const withLeaf = deployment([
       ...three.servers,

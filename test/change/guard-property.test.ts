@@ -1,0 +1,226 @@
+/**
+ * One judge of data at risk, checked against what the provider would do: config edits (zones,
+ * region, namespace, cluster context, architecture, instance families, storage kinds and classes,
+ * leaf sites) over deployed stacks of every tier on both cloud targets. Each edit's plan runs over
+ * the base's outputs, as `pulumi up` reads the last update's; whatever the change guard lets
+ * through is diffed resource by resource with the providers' replace rules (preview/resources.ts),
+ * and must not delete or replace a data store: an EBS volume, a claim, a Namespace holding claims,
+ * an instance-store instance (replaced, or stopped for another type).
+ */
+import fc from "fast-check";
+import type { Deployment } from "../../change/deployment";
+import { diffResources, type ResourceChange } from "../../preview/resources";
+import type { PlannedResource } from "../../preview/plan-json";
+import { runProgramWithMocks } from "../../scripts/plan-mocks";
+import { stackConfig } from "../../scripts/stack-file";
+
+type Settings = Record<string, unknown>;
+
+interface Base {
+  name: string;
+  stack: "dev" | "staging";
+  target: "aws" | "kubernetes";
+  peels: number;
+  settings: Settings;
+  leafSites?: string[];
+}
+
+const AWS = { region: "eu-west-1", monitoringCidrs: ["10.60.0.0/16"] };
+const AWS_SUPER = { ...AWS, regions: { "region-1": { region: "us-east-1" } } };
+const K8S_SUPER = {
+  nvmeStorageClass: "local-nvme",
+  regions: { "region-1": { context: "eu" } },
+  hubLeafHost: "leaf.hub.example.com",
+  leafnodeSourceRanges: ["10.43.0.0/16"],
+};
+
+const BASES: Base[] = [
+  { name: "aws single", stack: "staging", target: "aws", peels: 500, settings: AWS },
+  { name: "aws cluster-3", stack: "staging", target: "aws", peels: 2_000, settings: AWS },
+  { name: "aws cluster-5", stack: "staging", target: "aws", peels: 12_000, settings: AWS },
+  { name: "aws leaf", stack: "staging", target: "aws", peels: 60_000, settings: AWS, leafSites: ["dmz", "edge"] },
+  { name: "aws supercluster", stack: "staging", target: "aws", peels: 150_000, settings: AWS_SUPER },
+  { name: "k8s single", stack: "dev", target: "kubernetes", peels: 50, settings: {} },
+  { name: "k8s cluster-3", stack: "dev", target: "kubernetes", peels: 2_000, settings: {} },
+  {
+    name: "k8s leaf",
+    stack: "dev",
+    target: "kubernetes",
+    peels: 60_000,
+    settings: { nvmeStorageClass: "local-nvme" },
+    leafSites: ["dmz", "edge"],
+  },
+  { name: "k8s supercluster", stack: "dev", target: "kubernetes", peels: 150_000, settings: K8S_SUPER },
+];
+
+/** An edit of a base's config: its target's settings, its leaf sites, its overrides. */
+interface Edit {
+  what: string;
+  settings?: (s: Settings) => Settings;
+  leafSites?: (sites: string[]) => string[];
+  storage?: "ssd" | "nvme";
+}
+
+const zones = (region: string, order: string[]): string[] => order.map((z) => `${region}${z}`);
+const network = (s: Settings, availabilityZones: string[]): Settings => ({
+  ...s,
+  network: { ...(s.network as Settings | undefined), availabilityZones },
+});
+
+const AWS_EDITS: fc.Arbitrary<Edit>[] = [
+  fc
+    .shuffledSubarray(["a", "b", "c", "d"], { minLength: 3, maxLength: 3 })
+    .map((order) => ({ what: `zones ${order.join("")}`, settings: (s) => network(s, zones("eu-west-1", order)) })),
+  fc.constantFrom("eu-central-1", "us-east-1").map((region) => ({
+    what: `region ${region}`,
+    settings: (s: Settings) => ({ ...s, region }),
+  })),
+  fc
+    .constantFrom("x86", "arm64")
+    .map((arch) => ({ what: `arch ${arch}`, settings: (s: Settings) => ({ ...s, arch }) })),
+  fc.constantFrom("c6i", "m6i", "c6id", "m6id", "r6i").map((family) => ({
+    what: `instance family ${family}`,
+    settings: (s: Settings) => ({ ...s, instanceFamily: family }),
+  })),
+  fc.constantFrom("eu-central-1", "us-west-2").map((region) => ({
+    what: `region-1 in ${region}`,
+    settings: (s: Settings) => (s.regions === undefined ? s : { ...s, regions: { "region-1": { region } } }),
+  })),
+];
+
+const K8S_EDITS: fc.Arbitrary<Edit>[] = [
+  fc.constantFrom("zester", "zester-b").map((namespace) => ({
+    what: `namespace ${namespace}`,
+    settings: (s: Settings) => ({ ...s, namespace }),
+  })),
+  fc.constantFrom("fast", "standard").map((storageClass) => ({
+    what: `storage class ${storageClass}`,
+    settings: (s: Settings) => ({ ...s, storageClass }),
+  })),
+  fc.constantFrom("local-nvme", "nvme-b").map((nvmeStorageClass) => ({
+    what: `NVMe class ${nvmeStorageClass}`,
+    settings: (s: Settings) => ({ ...s, nvmeStorageClass }),
+  })),
+  fc.constantFrom("main", "other").map((context) => ({
+    what: `context ${context}`,
+    settings: (s: Settings) => ({ ...s, context }),
+  })),
+  fc.constantFrom("eu", "us").map((context) => ({
+    what: `region-1's context ${context}`,
+    settings: (s: Settings) => (s.regions === undefined ? s : { ...s, regions: { "region-1": { context } } }),
+  })),
+];
+
+const COMMON_EDITS: fc.Arbitrary<Edit>[] = [
+  fc.constantFrom("ssd" as const, "nvme" as const).map((storage) => ({ what: `storage ${storage}`, storage })),
+  fc
+    .subarray(["dmz", "edge", "branch"], { minLength: 1 })
+    .map((sites) => ({ what: `leaf sites ${sites.join(",")}`, leafSites: () => sites })),
+];
+
+function sets(base: Base, edits: Edit[]): string[] {
+  let settings = base.settings;
+  let sites = base.leafSites ?? [];
+  let storage: Edit["storage"];
+  for (const e of edits) {
+    settings = e.settings?.(settings) ?? settings;
+    sites = e.leafSites?.(sites) ?? sites;
+    storage = e.storage ?? storage;
+  }
+  return [
+    `peels=${String(base.peels)}`,
+    `${base.target}=${JSON.stringify(settings)}`,
+    ...(base.leafSites === undefined ? [] : [`leafSites=${JSON.stringify(sites.map((name) => ({ name })))}`]),
+    ...(storage === undefined ? [] : [`overrides=${JSON.stringify({ server: { storage } })}`]),
+  ];
+}
+
+interface Planned {
+  outputs: Record<string, unknown> & { deployment?: Deployment };
+  resources: PlannedResource[];
+}
+
+async function plan(base: Base, edits: Edit[], previous?: Planned): Promise<Planned> {
+  const { project, config } = stackConfig(base.stack, sets(base, edits));
+  return runProgramWithMocks<Record<string, unknown>>(project, base.stack, config, {
+    ...(previous === undefined ? {} : { previousOutputs: previous.outputs }),
+  });
+}
+
+const VOLUME = "aws:ebs/volume:Volume";
+const CLAIM = "kubernetes:core/v1:PersistentVolumeClaim";
+const NAMESPACE = "kubernetes:core/v1:Namespace";
+const INSTANCE = "aws:ec2/instance:Instance";
+
+const nameOf = (r: PlannedResource | undefined): unknown =>
+  (r?.inputs.metadata as { name?: unknown } | undefined)?.name;
+const namespaceOf = (r: PlannedResource): unknown =>
+  (r.inputs.metadata as { namespace?: unknown } | undefined)?.namespace;
+
+/** The data stores a change deletes, replaces or wipes, in words; none is what the guard must keep. */
+function storesLost(before: Planned, changes: ResourceChange[]): string[] {
+  const destroys = (c: ResourceChange) => c.action === "delete" || c.action === "replace";
+  const claimNamespaces = new Set(before.resources.filter((r) => r.type === CLAIM).map(namespaceOf));
+  const instanceStore = new Set(
+    (before.outputs.deployment?.servers ?? [])
+      .filter((s) => s.data?.kind === "instance-store")
+      .map((s) => `zester-${s.name}`),
+  );
+  return changes.flatMap((c) => {
+    const lost =
+      ((c.type === VOLUME || c.type === CLAIM) && destroys(c)) ||
+      (c.type === NAMESPACE && destroys(c) && claimNamespaces.has(nameOf(c.before))) ||
+      (c.type === INSTANCE &&
+        instanceStore.has(c.name) &&
+        (destroys(c) || c.properties.some((p) => p.startsWith("instanceType"))));
+    return lost ? [`${c.type} ${c.name} ${c.action} (${c.replacedBy.join(", ") || c.properties.join(", ")})`] : [];
+  });
+}
+
+const based = new Map<string, Promise<Planned>>();
+const baseOf = (base: Base): Promise<Planned> => {
+  const known = based.get(base.name);
+  if (known !== undefined) return known;
+  const made = plan(base, []);
+  based.set(base.name, made);
+  return made;
+};
+
+const outcomes = { refused: 0, through: 0, unchanged: 0 };
+
+test("no plan the change guard lets through deletes, replaces or wipes a data store", async () => {
+  const caseOf = fc.constantFrom(...BASES).chain((base) =>
+    fc.record({
+      base: fc.constant(base),
+      edits: fc.array(fc.oneof(...(base.target === "aws" ? AWS_EDITS : K8S_EDITS), ...COMMON_EDITS), {
+        minLength: 1,
+        maxLength: 3,
+      }),
+    }),
+  );
+  await fc.assert(
+    fc.asyncProperty(caseOf, async ({ base, edits }) => {
+      const before = await baseOf(base);
+      let after: Planned;
+      try {
+        after = await plan(base, edits, before);
+      } catch {
+        // Refused, or rejected as invalid: either way before anything is created.
+        outcomes.refused++;
+        return;
+      }
+      const changes = diffResources(before.resources, after.resources);
+      if (changes.length === 0) outcomes.unchanged++;
+      else outcomes.through++;
+      expect({ base: base.name, edits: edits.map((e) => e.what), lost: storesLost(before, changes) }).toEqual({
+        base: base.name,
+        edits: edits.map((e) => e.what),
+        lost: [],
+      });
+    }),
+    { numRuns: 16, seed: Number(process.env.ZESTER_PROPERTY_SEED ?? 20261207) },
+  );
+  // The edits reach both sides of the guard: some are let through, some refused.
+  expect(outcomes.refused).toBeGreaterThan(0);
+  expect(outcomes.through).toBeGreaterThan(0);
+}, 300_000);
