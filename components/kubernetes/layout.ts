@@ -125,6 +125,9 @@ function confOf(
     storeDir: STORE_DIR,
     auth: { identities, tls: kubernetesTlsFiles(t, server) },
     bindHost: "0.0.0.0",
+    // A server gossips the route URL it advertises, else its pod IP, which no certificate holds:
+    // servers beyond the three route seeds never routed to each other (test/twin/kubernetes-routes).
+    advertise: true,
     pidFile: PID_FILE,
     ...(hubLeafHost === undefined ? {} : { hubLeafHost }),
   });
