@@ -16,7 +16,7 @@ import path from "node:path";
 import { plan } from "../../sizing";
 import { build } from "../../topology";
 import { serverCertificate } from "../../topology/tls";
-import { commonName, inboxPrefix } from "../../topology/auth";
+import { inboxPrefix } from "../../topology/auth";
 import { completeSeeds } from "../../local/identities";
 import { roleCreds, serverIdentities } from "../../topology/identities";
 import { fetchFromDebian } from "../../local/nats-binary";
@@ -25,19 +25,8 @@ import { kubernetesReachedBy, kubernetesTlsFiles, renderConf } from "../../compo
 import { CONFIG_DIR, STORE_DIR } from "../../components/kubernetes/objects";
 import { KubernetesSettingsSchema } from "../../components/kubernetes/settings";
 import { Sandbox } from "../../twin/host/sandbox";
-import { makeCertRequest, makeLocallySigned, makePrivateKey, makeSelfSigned } from "../../twin/providers/tls";
 import { nftTool } from "../helpers/tools";
-
-const text = (v: unknown): string => String(v);
-
-async function monitor(sandbox: Sandbox, host: string, endpoint: string): Promise<Record<string, unknown>> {
-  const r = await sandbox.run(host, [
-    "node",
-    "-e",
-    `fetch("http://127.0.0.1:8222/${endpoint}").then(r=>r.json()).then(j=>console.log(JSON.stringify(j)),e=>{console.log("{}");})`,
-  ]);
-  return JSON.parse(r.stdout || "{}") as Record<string, unknown>;
-}
+import { issued, monitorOn as monitor, twinCa, until } from "../helpers/twin-hosts";
 
 /** A client on a host: subscribes through `to`, publishes through `from`, prints what arrived. */
 function clientScript(ca: string, creds: string, from: string, to: string): string {
@@ -64,14 +53,6 @@ const opts = (server) => ({ servers: server, authenticator: credsAuthenticator(n
 })();`;
 }
 
-async function until(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
-
 const VERSIONS: [string, () => ReturnType<typeof fetchFromDebian>][] = [
   ["bookworm", () => fetchFromDebian("bookworm")],
   ["sid", () => fetchFromDebian("sid")],
@@ -88,18 +69,8 @@ test.each(VERSIONS)(
     const hosts = cores.map((s, i) => ({ server: s, address: `10.0.1.${String(10 + i)}` }));
     const seeds = completeSeeds();
     const identities = serverIdentities(seeds, topology);
-    const caKey = makePrivateKey({ algorithm: "ECDSA", ecdsaCurve: "P256" });
-    const ca = text(
-      (
-        await makeSelfSigned({
-          privateKeyPem: caKey.privateKeyPem,
-          isCaCertificate: true,
-          subject: { commonName: "zester CA twin" },
-          validityPeriodHours: 24,
-          allowedUses: ["cert_signing", "crl_signing"],
-        })
-      ).certPem,
-    );
+    const twin = await twinCa();
+    const ca = twin.certPem;
     const dir = mkdtempSync(path.join(os.tmpdir(), "zester-k8s-routes-"));
     const sandbox = await Sandbox.start({ dir, nft: nftTool() });
     try {
@@ -111,25 +82,12 @@ test.each(VERSIONS)(
       for (const h of hosts) {
         const spec = serverCertificate(h.server, kubernetesReachedBy(topology, settings));
         expect(spec.ipAddresses).toEqual([]);
-        const key = makePrivateKey({ algorithm: "ECDSA", ecdsaCurve: "P256" });
-        const request = await makeCertRequest({
-          privateKeyPem: key.privateKeyPem,
-          subject: { commonName: commonName(spec.subject) },
-          dnsNames: spec.dnsNames,
-          ipAddresses: spec.ipAddresses,
-        });
-        const cert = await makeLocallySigned({
-          certRequestPem: request.certRequestPem,
-          caPrivateKeyPem: caKey.privateKeyPem,
-          caCertPem: ca,
-          validityPeriodHours: 24,
-          allowedUses: ["digital_signature", "server_auth", "client_auth"],
-        });
+        const cert = await issued(twin, spec);
         const tls = kubernetesTlsFiles(topology, h.server.name);
         const name = h.server.name;
         await sandbox.writeFile(name, tls.caFile, ca);
-        await sandbox.writeFile(name, tls.certFile, text(cert.certPem));
-        await sandbox.writeFile(name, tls.keyFile, text(key.privateKeyPem), "0600");
+        await sandbox.writeFile(name, tls.certFile, cert.certPem);
+        await sandbox.writeFile(name, tls.keyFile, cert.keyPem, "0600");
         const conf = `${CONFIG_DIR}/${name}.conf`;
         await sandbox.writeFile(name, conf, renderConf(topology, name, settings, identities));
         await sandbox.run(name, ["mkdir", "-p", STORE_DIR, "/var/run/nats"]);

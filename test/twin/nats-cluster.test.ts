@@ -15,15 +15,14 @@ import { plan } from "../../sizing";
 import { build, standardAddressing } from "../../topology";
 import { serverFiles } from "../../topology/render/server-files";
 import { serverCertificate } from "../../topology/tls";
-import { commonName } from "../../topology/auth";
 import { completeSeeds } from "../../local/identities";
 import { inboxPrefix } from "../../topology/auth";
 import { roleCreds, serverIdentities } from "../../topology/identities";
 import { fetchFromDebian } from "../../local/nats-binary";
 import { Sandbox } from "../../twin/host/sandbox";
 import { parseUnit, Service, serviceConfig } from "../../twin/host/units";
-import { makeCertRequest, makeLocallySigned, makePrivateKey, makeSelfSigned } from "../../twin/providers/tls";
 import { nftTool } from "../helpers/tools";
+import { issued, monitorOn as monitor, twinCa, until } from "../helpers/twin-hosts";
 
 const DOMAIN = "zester.internal";
 const HOSTS = [
@@ -32,8 +31,6 @@ const HOSTS = [
   { name: "core-2", address: "10.0.1.11" },
 ];
 const PEEL = { name: "peel", address: "10.0.3.10", prefix: 24 };
-
-const text = (v: unknown): string => String(v);
 
 /** A Node script, run by a client host, that reports what it saw as one JSON line. */
 function clientScript(ca: string, creds: string, inbox: string): string {
@@ -60,24 +57,6 @@ const opts = (server) => ({ servers: server, authenticator: credsAuthenticator(n
 })();`;
 }
 
-/** The server's monitoring endpoint, read on its own host. */
-async function monitor(sandbox: Sandbox, host: string, endpoint: string): Promise<Record<string, unknown>> {
-  const r = await sandbox.run(host, [
-    "node",
-    "-e",
-    `fetch("http://127.0.0.1:8222/${endpoint}").then(r=>r.json()).then(j=>console.log(JSON.stringify(j)),e=>{console.log("{}");})`,
-  ]);
-  return JSON.parse(r.stdout || "{}") as Record<string, unknown>;
-}
-
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
-
 function processesIn(userNs: string): number {
   return readdirSync("/proc").filter((p) => {
     try {
@@ -93,18 +72,8 @@ test("three hosts run a TLS nats-server cluster by their rendered files; a clien
   const binary = fetchFromDebian("sid");
   const topology = build(plan({ peels: 2_000 }), standardAddressing(DOMAIN));
   const seeds = completeSeeds();
-  const caKey = makePrivateKey({ algorithm: "ECDSA", ecdsaCurve: "P256" });
-  const ca = text(
-    (
-      await makeSelfSigned({
-        privateKeyPem: caKey.privateKeyPem,
-        isCaCertificate: true,
-        subject: { commonName: "zester CA twin" },
-        validityPeriodHours: 24,
-        allowedUses: ["cert_signing", "crl_signing"],
-      })
-    ).certPem,
-  );
+  const twin = await twinCa();
+  const ca = twin.certPem;
 
   const dir = mkdtempSync(path.join(os.tmpdir(), "zester-twin-"));
   let start = Date.now();
@@ -123,28 +92,14 @@ test("three hosts run a TLS nats-server cluster by their rendered files; a clien
     for (const h of HOSTS) {
       const server = topology.servers.find((s) => s.name === h.name);
       if (server === undefined) throw new Error(`no ${h.name}`);
-      const spec = serverCertificate(server);
-      const key = makePrivateKey({ algorithm: "ECDSA", ecdsaCurve: "P256" });
-      const request = await makeCertRequest({
-        privateKeyPem: key.privateKeyPem,
-        subject: { commonName: commonName(spec.subject) },
-        dnsNames: spec.dnsNames,
-        ipAddresses: spec.ipAddresses,
-      });
-      const cert = await makeLocallySigned({
-        certRequestPem: request.certRequestPem,
-        caPrivateKeyPem: caKey.privateKeyPem,
-        caCertPem: ca,
-        validityPeriodHours: 24,
-        allowedUses: ["digital_signature", "server_auth", "client_auth"],
-      });
+      const cert = await issued(twin, serverCertificate(server));
       const files = serverFiles({
         topology,
         server: h.name,
         natsVersion: binary.version,
         natsServer: { url: "https://downloads.example/nats-server.tar.gz", sha256: "0".repeat(64) },
         identities: serverIdentities(seeds, topology),
-        secretFiles: { ca, cert: text(cert.certPem), key: text(key.privateKeyPem) },
+        secretFiles: { ca, cert: cert.certPem, key: cert.keyPem },
         bindHost: "0.0.0.0",
       });
       // What the host's image and user data would have done: the service user, the binary, the store.
