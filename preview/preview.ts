@@ -14,7 +14,7 @@ import { exposureOf } from "./exposure";
 import { topologyDiagram } from "./mermaid";
 import type { PlanJson, Transition } from "./plan-json";
 import { diffResources, type ResourceAction } from "./resources";
-import { restartOrder, risksOf, type PreviewRisk, type RestartGroup } from "./risks";
+import { claimNamespaces, restartOrder, risksOf, type PreviewRisk, type RestartGroup } from "./risks";
 
 export interface ServerView {
   name: string;
@@ -101,13 +101,14 @@ export function buildPreview(input: PreviewInput): Preview {
     ...(was?.servers ?? []),
     ...(now?.servers ?? []).filter((s) => was?.servers.every((w) => w.name !== s.name) ?? true),
   ];
+  const claimsIn = claimNamespaces(before?.resources ?? []);
   const changes = diffResources(before?.resources ?? [], after.resources)
     .map((c) => ({
       type: c.type,
       name: c.name,
       urn: c.urn,
       action: c.action,
-      risks: risksOf(c, known, serverPlan),
+      risks: risksOf(c, known, serverPlan, claimsIn),
       properties: c.properties,
       replacedBy: c.replacedBy,
       notes: [...[exposureOf(c)].filter((e) => e !== undefined), ...c.notes],

@@ -7,6 +7,7 @@
 import type { ChangePlan, Risk, ServerChange } from "../change/change";
 import type { DeployedServer } from "../change/deployment";
 import { exposureOf } from "./exposure";
+import type { PlannedResource } from "./plan-json";
 import type { ResourceChange } from "./resources";
 
 export type PreviewRisk = Risk | "exposure";
@@ -14,6 +15,7 @@ export type PreviewRisk = Risk | "exposure";
 const DATA_VOLUME = "aws:ebs/volume:Volume";
 const CLAIM = "kubernetes:core/v1:PersistentVolumeClaim";
 const INSTANCE = "aws:ec2/instance:Instance";
+const NAMESPACE = "kubernetes:core/v1:Namespace";
 const STATEFUL_SET = "kubernetes:apps/v1:StatefulSet";
 const SECRET = "kubernetes:core/v1:Secret";
 
@@ -61,12 +63,33 @@ export function serversOf(change: ResourceChange, servers: readonly DeployedServ
 
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
-/** The risks of one resource change, given the servers' plan. */
-export function risksOf(change: ResourceChange, servers: readonly DeployedServer[], plan: ChangePlan): PreviewRisk[] {
+/** The namespaces that hold claims in a plan: deleting one deletes them (no claim option stops it). */
+export function claimNamespaces(resources: readonly PlannedResource[]): Set<string> {
+  const held = new Set<string>();
+  for (const r of resources) {
+    const namespace = (r.inputs.metadata as { namespace?: unknown } | undefined)?.namespace;
+    if (r.type === CLAIM && typeof namespace === "string") held.add(namespace);
+  }
+  return held;
+}
+
+/**
+ * The risks of one resource change, given the servers' plan and the namespaces that held claims
+ * before it.
+ */
+export function risksOf(
+  change: ResourceChange,
+  servers: readonly DeployedServer[],
+  plan: ChangePlan,
+  claimsIn: ReadonlySet<string> = new Set(),
+): PreviewRisk[] {
   const risks = new Set<PreviewRisk>();
   if (exposureOf(change) !== undefined) risks.add("exposure");
   const destroys = change.action === "delete" || change.action === "replace";
   if ((change.type === DATA_VOLUME || change.type === CLAIM) && destroys) risks.add("data-loss");
+  const namespace = metadataName(change.before?.inputs);
+  if (change.type === NAMESPACE && destroys && namespace !== undefined && claimsIn.has(namespace))
+    risks.add("data-loss");
   if (change.action === "create") return [...risks];
   const byServer = new Map(plan.changes.map((c) => [c.server, c]));
   const inherits = INHERITED[change.type] ?? [];

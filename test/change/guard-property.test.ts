@@ -9,6 +9,8 @@
  */
 import fc from "fast-check";
 import type { Deployment } from "../../change/deployment";
+import { parsePlanJson } from "../../preview/plan-json";
+import { buildPreview } from "../../preview/preview";
 import { diffResources, type ResourceChange } from "../../preview/resources";
 import type { PlannedResource } from "../../preview/plan-json";
 import { runProgramWithMocks } from "../../scripts/plan-mocks";
@@ -224,3 +226,28 @@ test("no plan the change guard lets through deletes, replaces or wipes a data st
   expect(outcomes.refused).toBeGreaterThan(0);
   expect(outcomes.through).toBeGreaterThan(0);
 }, 300_000);
+
+test("the preview marks what the guard refuses: a namespace deleted with its claims is data-loss", async () => {
+  const base = BASES.find((b) => b.name === "k8s cluster-3");
+  if (base === undefined) throw new Error("no k8s cluster-3 base");
+  const before = await baseOf(base);
+  const moved: Edit = { what: "namespace zester-b", settings: (s) => ({ ...s, namespace: "zester-b" }) };
+  await expect(plan(base, [moved], before)).rejects.toThrow(
+    /bound to its namespace \(zester:kubernetes\.namespace\) zester; zester-b/,
+  );
+  // What the preview diffs: the plan of the change on its own, next to the base's.
+  const after = await plan(base, [moved]);
+  const preview = buildPreview({
+    stack: base.stack,
+    base: "the base",
+    before: parsePlanJson(before, "the base's plan"),
+    after: parsePlanJson(after, "the change's plan"),
+    refused: "refused",
+  });
+  const namespaces = preview.changes.filter((c) => c.type === NAMESPACE);
+  // The old Namespace goes with every claim in it; the new one holds nothing yet.
+  expect(namespaces.map((c) => [c.name, c.action, c.risks])).toEqual([
+    ["zester-namespace-cluster-zester", "delete", ["data-loss"]],
+    ["zester-namespace-cluster-zester-b", "create", []],
+  ]);
+}, 60_000);
