@@ -16,7 +16,7 @@ import {
 } from "../../topology/render/server-files";
 import { DEFAULT_UNIT_PATHS } from "../../topology/render/systemd";
 import { monitorUrl, type Topology } from "../../topology/types";
-import type { AwsLayout, ServerLayout } from "./layout";
+import type { AwsLayout, RegionLayout, ServerLayout } from "./layout";
 import { DEFAULT_NATS_SERVER, type AwsTarget } from "./settings";
 
 /** How a file too big for a standard parameter (4 KB) is kept: the agent itself is one. */
@@ -163,6 +163,8 @@ export function awsDeployment(t: Topology, layout: AwsLayout, s: AwsTarget): Dep
         const topo = t.servers.find((x) => x.name === server.name);
         const storage = server.hardware.storage;
         const placement = { [zoneLabel(r.name, index === 0)]: server.az };
+        // The instance is an instance-store server's store: a new subnet replaces it, NVMe and all.
+        const instancePlacement = { ...placement, [subnetLabel(r.name, index === 0)]: subnetIdentity(r, server) };
         return {
           name: server.name,
           role: server.role,
@@ -187,7 +189,7 @@ export function awsDeployment(t: Topology, layout: AwsLayout, s: AwsTarget): Dep
                     kind: "instance-store",
                     volume: server.name,
                     detail: `${String(storage.disks)} × ${String(storage.totalGB / storage.disks)} GB`,
-                    placement,
+                    placement: instancePlacement,
                   },
                 }
               : {}),
@@ -200,6 +202,17 @@ export function awsDeployment(t: Topology, layout: AwsLayout, s: AwsTarget): Dep
 /** The settings that decide a server's availability zone, in its region (the first, or a later one). */
 const zoneLabel = (region: string, first: boolean): string =>
   `availability zone (${first ? "zester:aws.region, zester:aws.network" : `zester:aws.regions.${region}`})`;
+
+const subnetLabel = (region: string, first: boolean): string =>
+  `subnet (${first ? "zester:aws.network" : `zester:aws.regions.${region}.network`})`;
+
+/** A server's subnet as the provider tells subnets apart: the operator's by id, ours by name and CIDR. */
+function subnetIdentity(r: RegionLayout, server: ServerLayout): string {
+  const ref = server.subnet;
+  if ("id" in ref) return ref.id;
+  const made = r.vpc.kind === "new" ? r.vpc.subnets.find((x) => x.key === ref.key) : undefined;
+  return `${ref.key} ${made?.cidr ?? "?"}`;
+}
 
 /** The manifest of one server: `previous` says which peers have a restart pending. */
 export function manifestOf(

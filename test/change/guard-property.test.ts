@@ -73,6 +73,10 @@ const AWS_EDITS: fc.Arbitrary<Edit>[] = [
   fc
     .shuffledSubarray(["a", "b", "c", "d"], { minLength: 3, maxLength: 3 })
     .map((order) => ({ what: `zones ${order.join("")}`, settings: (s) => network(s, zones("eu-west-1", order)) })),
+  fc.constantFrom("10.42.0.0/16", "10.50.0.0/16").map((vpcCidr) => ({
+    what: `VPC ${vpcCidr}`,
+    settings: (s: Settings) => ({ ...s, network: { ...(s.network as Settings | undefined), vpcCidr } }),
+  })),
   fc.constantFrom("eu-central-1", "us-east-1").map((region) => ({
     what: `region ${region}`,
     settings: (s: Settings) => ({ ...s, region }),
@@ -250,4 +254,16 @@ test("the preview marks what the guard refuses: a namespace deleted with its cla
     ["zester-namespace-cluster-zester", "delete", ["data-loss"]],
     ["zester-namespace-cluster-zester-b", "create", []],
   ]);
+}, 60_000);
+
+test("an instance-store server in a subnet that a new VPC CIDR replaces is refused: the instance, its NVMe with it, would be replaced", async () => {
+  const base = BASES.find((b) => b.name === "aws leaf");
+  if (base === undefined) throw new Error("no aws leaf base");
+  const before = await baseOf(base);
+  expect(before.outputs.deployment?.servers.find((s) => s.name === "core-0")?.data?.kind).toBe("instance-store");
+  const cidr: Edit = { what: "VPC 10.50.0.0/16", settings: (s) => ({ ...s, network: { vpcCidr: "10.50.0.0/16" } }) };
+  // The resource diff cannot see it (a subnet's new id is known only at deploy): the record can.
+  await expect(plan(base, [cidr], before)).rejects.toThrow(
+    /core-0's JetStream data \(instance-store core-0\) is bound to its subnet \(zester:aws\.network\) private-0 10\.42\.0\.0\/20; private-0 10\.50\.0\.0\/20 would replace/,
+  );
 }, 60_000);
