@@ -84,6 +84,7 @@ function removal(old: DeployedServer, refused: Refusal[]): ServerChange {
 function serverChange(old: DeployedServer, next: DeployedServer, refused: Refusal[]): ServerChange {
   const why: string[] = [];
   const risks = new Set<Risk>();
+  const rebound = moved(old, next);
   if (old.data !== undefined && (next.data?.kind !== old.data.kind || next.data.volume !== old.data.volume)) {
     risks.add("data-loss");
     refused.push({
@@ -91,9 +92,9 @@ function serverChange(old: DeployedServer, next: DeployedServer, refused: Refusa
       risk: "data-loss",
       reason: `${old.name}'s JetStream data would move from ${old.data.kind} ${old.data.volume} to ${next.data === undefined ? "nowhere" : `${next.data.kind} ${next.data.volume}`}: the old data is not carried over`,
     });
-  } else if (old.data !== undefined && moved(old, next).length > 0) {
+  } else if (old.data !== undefined && rebound.length > 0) {
     risks.add("data-loss");
-    for (const { label, from, to } of moved(old, next))
+    for (const { label, from, to } of rebound)
       refused.push({
         server: old.name,
         risk: "data-loss",

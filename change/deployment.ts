@@ -54,7 +54,8 @@ export const DeployedServerSchema = z.object({
       detail: z.string(),
       /**
        * What the store is bound to, each by a label that names the settings behind it (an EBS
-       * volume's availability zone; a claim's cluster, namespace and storage class). No provider
+       * volume's availability zone; an instance-store server's zone and subnet; a claim's cluster
+       * and namespace). No provider
        * moves a store: a different value replaces it, and its data with it. Records from before
        * it was kept have none, and are compared as before.
        */

@@ -31,7 +31,7 @@ const INHERITED: Readonly<Record<string, readonly Risk[]>> = {
   [SECRET]: ["quorum", "restart", "reload"],
 };
 
-const metadataName = (inputs: Record<string, unknown> | undefined): string | undefined => {
+export const metadataName = (inputs: Record<string, unknown> | undefined): string | undefined => {
   const name = (inputs?.metadata as { name?: unknown } | undefined)?.name;
   return typeof name === "string" ? name : undefined;
 };

@@ -12,6 +12,7 @@ import type { Deployment } from "../../change/deployment";
 import { parsePlanJson } from "../../preview/plan-json";
 import { buildPreview } from "../../preview/preview";
 import { diffResources, type ResourceChange } from "../../preview/resources";
+import { claimNamespaces, metadataName } from "../../preview/risks";
 import type { PlannedResource } from "../../preview/plan-json";
 import { runProgramWithMocks } from "../../scripts/plan-mocks";
 import { stackConfig } from "../../scripts/stack-file";
@@ -158,15 +159,10 @@ const CLAIM = "kubernetes:core/v1:PersistentVolumeClaim";
 const NAMESPACE = "kubernetes:core/v1:Namespace";
 const INSTANCE = "aws:ec2/instance:Instance";
 
-const nameOf = (r: PlannedResource | undefined): unknown =>
-  (r?.inputs.metadata as { name?: unknown } | undefined)?.name;
-const namespaceOf = (r: PlannedResource): unknown =>
-  (r.inputs.metadata as { namespace?: unknown } | undefined)?.namespace;
-
 /** The data stores a change deletes, replaces or wipes, in words; none is what the guard must keep. */
 function storesLost(before: Planned, changes: ResourceChange[]): string[] {
   const destroys = (c: ResourceChange) => c.action === "delete" || c.action === "replace";
-  const claimNamespaces = new Set(before.resources.filter((r) => r.type === CLAIM).map(namespaceOf));
+  const claimsIn = claimNamespaces(before.resources);
   const instanceStore = new Set(
     (before.outputs.deployment?.servers ?? [])
       .filter((s) => s.data?.kind === "instance-store")
@@ -175,7 +171,7 @@ function storesLost(before: Planned, changes: ResourceChange[]): string[] {
   return changes.flatMap((c) => {
     const lost =
       ((c.type === VOLUME || c.type === CLAIM) && destroys(c)) ||
-      (c.type === NAMESPACE && destroys(c) && claimNamespaces.has(nameOf(c.before))) ||
+      (c.type === NAMESPACE && destroys(c) && claimsIn.has(metadataName(c.before?.inputs) ?? "")) ||
       (c.type === INSTANCE &&
         instanceStore.has(c.name) &&
         (destroys(c) || c.properties.some((p) => p.startsWith("instanceType"))));
@@ -192,7 +188,7 @@ const baseOf = (base: Base): Promise<Planned> => {
   return made;
 };
 
-const outcomes = { refused: 0, through: 0, unchanged: 0 };
+const outcomes = { refused: 0, through: 0 };
 
 test("no plan the change guard lets through deletes, replaces or wipes a data store", async () => {
   const caseOf = fc.constantFrom(...BASES).chain((base) =>
@@ -216,8 +212,8 @@ test("no plan the change guard lets through deletes, replaces or wipes a data st
         return;
       }
       const changes = diffResources(before.resources, after.resources);
-      if (changes.length === 0) outcomes.unchanged++;
-      else outcomes.through++;
+      // Let through with something to change: an edit the plan ignores proves nothing.
+      if (changes.length > 0) outcomes.through++;
       expect({ base: base.name, edits: edits.map((e) => e.what), lost: storesLost(before, changes) }).toEqual({
         base: base.name,
         edits: edits.map((e) => e.what),
