@@ -7,6 +7,7 @@
  */
 import { jetstreamManager, type JetStreamManager, type StreamInfo } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
+import { stepDown } from "./stale-followers";
 
 const API_TIMEOUT_MS = 5_000;
 const POLL_MS = 100;
@@ -41,11 +42,7 @@ export async function handOffLeaders(
   const jsm = await jetstreamManager(nc, { timeout: API_TIMEOUT_MS, checkAPI: false });
   const led: string[] = [];
   for (const stream of streams) if (ledBy(await infoOrUndefined(jsm, stream), server)) led.push(stream);
-  await Promise.all(
-    led.map((stream) =>
-      nc.request(`$JS.API.STREAM.LEADER.STEPDOWN.${stream}`, "", { timeout: API_TIMEOUT_MS }).catch(() => undefined),
-    ),
-  );
+  await Promise.all(led.map((stream) => stepDown(nc, stream)));
   const deadline = Date.now() + timeoutMs;
   let pending = led;
   for (;;) {

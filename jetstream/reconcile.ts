@@ -17,6 +17,7 @@ import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { targetReplicas } from "../sizing/kv";
 import type { BucketPlan } from "../sizing/types";
+import { followersOf, staleFollowers } from "./stale-followers";
 import { JOB_EVENTS_SUBJECTS } from "./zester-assumptions";
 
 export interface BucketChange {
@@ -60,7 +61,7 @@ export async function reconcileKv(
   const worker = async (): Promise<void> => {
     for (let i = next++; i < kv.length; i = next++) {
       const bucket = kv[i];
-      if (bucket !== undefined) changes[i] = await withRetries(() => reconcileBucket(jsm, kvm, bucket, options));
+      if (bucket !== undefined) changes[i] = await withRetries(() => reconcileBucket(nc, jsm, kvm, bucket, options));
     }
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
@@ -106,6 +107,7 @@ export function plannedLimits(
 }
 
 async function reconcileBucket(
+  nc: NatsConnection,
   jsm: JetStreamManager,
   kvm: Kvm,
   bucket: BucketPlan,
@@ -132,7 +134,7 @@ async function reconcileBucket(
         ...limits,
       });
     }
-    await untilServing(jsm, bucket.stream, replicas);
+    await untilServing(nc, jsm, bucket.stream, replicas);
     return { stream: bucket.stream, action: "created", replicas };
   }
   const from = info.config.num_replicas;
@@ -143,25 +145,35 @@ async function reconcileBucket(
   if (from === replicas && !drifted) return { stream: bucket.stream, action: "unchanged", replicas };
   // One update for both: a stream's replicas and limits change in place, never by re-creating it.
   await jsm.streams.update(bucket.stream, { ...info.config, num_replicas: replicas, ...limits });
-  await untilServing(jsm, bucket.stream, replicas);
+  await untilServing(nc, jsm, bucket.stream, replicas);
   const action = from < replicas ? "replicas-raised" : from > replicas ? "replicas-lowered" : "limits-changed";
   return { stream: bucket.stream, action, replicas, ...(from === replicas ? {} : { from }) };
 }
 
 /**
  * How long a stream may take to elect its leader and bring every replica current. An election
- * alone can take several seconds on a loaded host (2.9.10, a leaf tier's fresh `up` in CI: no
- * leader with 2 current followers after 10 s), and giving up leaves a half-reconciled fleet.
+ * alone can take several seconds on a loaded host, and giving up leaves a half-reconciled fleet:
+ * 2.9.10 in CI, a leaf tier's fresh `up`, twice left a new KV_facts with no current follower
+ * (after 10 s, then after 30 s), which is why a stream that stands still is also nudged.
  */
-const SERVING_TIMEOUT_MS = 30_000;
+const SERVING_TIMEOUT_MS = 60_000;
+/** How long a new or changed stream's followers may stand still before its leader is asked to step down. */
+const SERVING_QUIET_MS = 8_000;
 
 /**
  * A stream answers writes only once its Raft group has a leader: right after a create or a
  * replica change a client can get "no responders" (seen on a fresh 3-node cluster). Waits until
  * the stream has a leader and every planned replica is current.
  */
-export async function untilServing(jsm: JetStreamManager, stream: string, replicas: number): Promise<void> {
+export async function untilServing(
+  nc: NatsConnection,
+  jsm: JetStreamManager,
+  stream: string,
+  replicas: number,
+): Promise<void> {
   const deadline = Date.now() + SERVING_TIMEOUT_MS;
+  const stale = staleFollowers(nc, SERVING_QUIET_MS);
+  let nudged = 0;
   for (;;) {
     // Right after a create, 2.9 can still answer "stream not found" for a moment.
     const info = await infoOrUndefined(jsm, stream);
@@ -170,8 +182,10 @@ export async function untilServing(jsm: JetStreamManager, stream: string, replic
     if (info !== undefined && (replicas === 1 || ((cluster?.leader ?? "") !== "" && followers >= replicas - 1))) return;
     if (Date.now() > deadline)
       throw new Error(
-        `stream ${stream} has no leader with ${replicas - 1} current followers after ${SERVING_TIMEOUT_MS / 1000} s`,
+        `stream ${stream} has no leader with ${replicas - 1} current followers after ${SERVING_TIMEOUT_MS / 1000} s ` +
+          `(leader ${cluster?.leader ?? "none"}; ${info === undefined ? "no stream info" : followersOf(info)}; its leader asked to step down ${String(nudged)} times)`,
       );
+    if (info !== undefined && (await stale.nudge(info))) nudged++;
     await new Promise((r) => setTimeout(r, 50));
   }
 }

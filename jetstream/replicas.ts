@@ -54,11 +54,12 @@ export async function reconcileReplicas(
   if (replicas.length === 0) return [];
   const jsm = await jetstreamManager(nc, { timeout: API_TIMEOUT_MS });
   const changes: BucketChange[] = [];
-  for (const replica of replicas) changes.push(await withRetries(() => reconcileReplica(jsm, replica, options)));
+  for (const replica of replicas) changes.push(await withRetries(() => reconcileReplica(nc, jsm, replica, options)));
   return changes;
 }
 
 async function reconcileReplica(
+  nc: NatsConnection,
   jsm: Awaited<ReturnType<typeof jetstreamManager>>,
   replica: ReplicaPlan,
   options: ReconcileOptions,
@@ -68,7 +69,7 @@ async function reconcileReplica(
   const info = await infoOrUndefined(jsm, replica.stream);
   if (info === undefined) {
     await jsm.streams.add(wanted);
-    await untilServing(jsm, replica.stream, replicas);
+    await untilServing(nc, jsm, replica.stream, replicas);
     return { stream: replica.stream, action: "created", replicas };
   }
   const mirror = info.config.mirror;
@@ -92,7 +93,7 @@ async function reconcileReplica(
     max_msgs_per_subject: replica.history,
     ...limits,
   });
-  await untilServing(jsm, replica.stream, replicas);
+  await untilServing(nc, jsm, replica.stream, replicas);
   const action = from < replicas ? "replicas-raised" : from > replicas ? "replicas-lowered" : "limits-changed";
   return { stream: replica.stream, action, replicas, ...(from === replicas ? {} : { from }) };
 }

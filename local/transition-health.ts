@@ -7,6 +7,7 @@ import { jetstreamManager, type StreamInfo } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { z } from "zod";
 import { acceptsClients, getMonitoring, JszSchema, LeafzSchema, RoutezSchema, VarzSchema } from "../jetstream/health";
+import { followersOf, staleFollowers } from "../jetstream/stale-followers";
 import { streamProblem } from "../jetstream/stream-whole";
 import { monitorUrl, type TopologyServer } from "../topology/types";
 
@@ -91,12 +92,10 @@ export function quorumProblem(info: StreamInfo, leaving: string): string | undef
 }
 
 /**
- * How long a stream may show a follower behind, with a leader, before its leader is asked to step
- * down. nats-server 2.10.27's leader can keep a finished catch-up on its books and report the
- * follower behind for good (seen after a member's restart: raft at the same index on all three,
- * the stream empty, "2 of 3 replicas current" for minutes); a new leader starts with none.
+ * How long a stream's followers may stand still behind a leader before it is asked to step down
+ * (jetstream/stale-followers.ts); doubled after each ask, so a long catch-up still gets through.
  */
-const BEHIND_NUDGE_MS = 15_000;
+const BEHIND_QUIET_MS = 15_000;
 
 function waitEveryStream(
   nc: NatsConnection,
@@ -105,24 +104,21 @@ function waitEveryStream(
   timeoutMs: number,
   problem: (info: StreamInfo) => string | undefined,
 ): Promise<void> {
-  const behindSince = new Map<string, number>();
+  const stale = staleFollowers(nc, BEHIND_QUIET_MS);
+  const nudged = new Map<string, number>();
   return until(what, timeoutMs, async () => {
     const jsm = await jetstreamManager(nc, { timeout: 2_000, checkAPI: false });
     for (const stream of streams) {
       const info = await jsm.streams.info(stream);
       const found = problem(info);
       if (found === undefined) {
-        behindSince.delete(stream);
+        stale.settled(stream);
         continue;
       }
-      const led = (info.cluster?.leader ?? "") !== "";
-      const since = behindSince.get(stream) ?? Date.now();
-      behindSince.set(stream, since);
-      if (led && / replicas current/.test(found) && Date.now() - since > BEHIND_NUDGE_MS) {
-        behindSince.set(stream, Date.now());
-        await nc.request(`$JS.API.STREAM.LEADER.STEPDOWN.${stream}`, "", { timeout: 2_000 }).catch(() => undefined);
-      }
-      return found;
+      if (/ replicas current/.test(found) && (await stale.nudge(info)))
+        nudged.set(stream, (nudged.get(stream) ?? 0) + 1);
+      const asked = nudged.get(stream) ?? 0;
+      return `${found}: ${followersOf(info)}${asked === 0 ? "" : `; its leader asked to step down ${String(asked)} times`}`;
     }
     return undefined;
   });
