@@ -105,7 +105,7 @@ async function setSubjects(
   buckets: BucketPlan[],
   subjects: (b: BucketPlan) => string[],
 ): Promise<string[]> {
-  const jsm = await jetstreamManager(nc, { timeout: API_TIMEOUT_MS });
+  const jsm = await withRetries(() => jetstreamManager(nc, { timeout: API_TIMEOUT_MS }));
   const found: string[] = [];
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -194,8 +194,10 @@ export async function copyStreams(
   targets: CopyTarget[],
   options: CopyOptions,
 ): Promise<CopyResult> {
-  const from = await jetstreamManager(source, { timeout: API_TIMEOUT_MS });
-  const into = await jetstreamManager(target, { timeout: API_TIMEOUT_MS });
+  // A cluster just formed answers "JetStream not enabled for account" for a moment (2.10.27, in
+  // single → cluster-3's copy): withRetries waits that out, as the reconcile does.
+  const from = await withRetries(() => jetstreamManager(source, { timeout: API_TIMEOUT_MS }));
+  const into = await withRetries(() => jetstreamManager(target, { timeout: API_TIMEOUT_MS }));
   const peers = { source, target };
   const copies: CopiedStream[] = [];
   // A stream whose leader is being elected (a member just left) answers nothing for a moment, and
