@@ -100,6 +100,17 @@ function serverChange(old: DeployedServer, next: DeployedServer, refused: Refusa
         risk: "data-loss",
         reason: `${old.name}'s JetStream data (${old.data.kind} ${old.data.volume}) is bound to its ${label} ${from}; ${to} would replace the ${old.data.kind === "claim" ? "claim" : "volume"} and delete the data with it (no provider moves a store). Keep the ${label} as it is; moving the data is a new deployment next to this one`,
       });
+  } else if (
+    old.data?.sizeGiB !== undefined &&
+    next.data?.sizeGiB !== undefined &&
+    next.data.sizeGiB < old.data.sizeGiB
+  ) {
+    risks.add("data-loss");
+    refused.push({
+      server: old.name,
+      risk: "data-loss",
+      reason: `${old.name}'s ${old.data.kind === "claim" ? "claim" : "volume"} ${old.data.volume} would shrink from ${String(old.data.sizeGiB)} GiB to ${String(next.data.sizeGiB)} GiB: ${old.data.kind === "claim" ? "Kubernetes refuses a claim's storage request below the one it has" : "EC2's ModifyVolume refuses a smaller size"}, so the update would stop half-way, and a smaller store is only had as a new one, without the data. Keep zester:overrides.server.jetstreamDiskGiB (or the tier's planned disk) at ${String(old.data.sizeGiB)} GiB or more`,
+    });
   } else if (old.data !== undefined && next.data?.detail !== old.data.detail)
     why.push(`data ${old.data.detail} → ${next.data?.detail ?? "none"}, in place`);
   let action: ServerAction = "none";

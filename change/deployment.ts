@@ -53,6 +53,12 @@ export const DeployedServerSchema = z.object({
       /** Type, size: may change in place (an EBS volume grows online). */
       detail: z.string(),
       /**
+       * Its size in GiB, where the target sizes it (an EBS volume, a claim). It only grows: EC2's
+       * ModifyVolume and a claim's storage request refuse a smaller size. Records from before it
+       * was kept have none.
+       */
+      sizeGiB: z.number().positive().optional(),
+      /**
        * What the store is bound to, each by a label that names the settings behind it (an EBS
        * volume's availability zone; an instance-store server's zone and subnet; a claim's cluster
        * and namespace). No provider

@@ -180,6 +180,7 @@ export function awsDeployment(t: Topology, layout: AwsLayout, s: AwsTarget): Dep
                   kind: "ebs",
                   volume: `${server.name}-data`,
                   detail: `${storage.volumeType} ${String(storage.sizeGiB)} GiB ${String(storage.iops)} IOPS`,
+                  sizeGiB: storage.sizeGiB,
                   placement,
                 },
               }

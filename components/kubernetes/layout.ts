@@ -315,6 +315,7 @@ export function kubernetesDeployment(t: Topology, layout: KubernetesLayout, s: K
                 kind: "claim",
                 volume: `jetstream-${x.name}`,
                 detail: `${String(size.jetstreamDiskGiB)}Gi ${layout.storageClass ?? "(default class)"}`,
+                sizeGiB: size.jetstreamDiskGiB,
                 placement: claimPlacement(s, x.region, t.plan.regions[0]?.name === x.region),
               },
             }

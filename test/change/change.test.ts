@@ -175,6 +175,36 @@ describe("what a change does to each server, and what is refused", () => {
     expect(renamed.refused[0]?.reason).toMatch(/bound to its namespace zester; zester-prod would replace the claim/);
   });
 
+  test("a store never shrinks: a smaller volume or claim is refused, naming the setting; growing is in place", () => {
+    const sized = (kind: "ebs" | "claim", sizeGiB: number | undefined) =>
+      each((s) => ({
+        ...s,
+        data: {
+          kind,
+          volume: kind === "ebs" ? `${s.name}-data` : `jetstream-${s.name}`,
+          detail: `${String(sizeGiB)} GiB`,
+          ...(sizeGiB === undefined ? {} : { sizeGiB }),
+        },
+      }));
+    const shrunk = planChange(sized("ebs", 500), sized("ebs", 200));
+    expect(shrunk.refused).toHaveLength(3);
+    expect(shrunk.refused[0]).toEqual({
+      server: "core-0",
+      risk: "data-loss",
+      reason: expect.stringMatching(
+        /core-0-data would shrink from 500 GiB to 200 GiB: EC2's ModifyVolume refuses a smaller size.*zester:overrides\.server\.jetstreamDiskGiB .* at 500 GiB or more/,
+      ) as string,
+    });
+    expect(planChange(sized("claim", 50), sized("claim", 10)).refused[0]?.reason).toMatch(
+      /claim jetstream-core-0 would shrink from 50 GiB to 10 GiB: Kubernetes refuses a claim's storage request below/,
+    );
+    const grown = planChange(sized("ebs", 200), sized("ebs", 500));
+    expect(grown.refused).toEqual([]);
+    expect(grown.changes[0]?.why).toEqual(["data 200 GiB → 500 GiB, in place"]);
+    // A record from before sizes were kept: nothing to compare, nothing refused.
+    expect(planChange(sized("ebs", undefined), sized("ebs", 200)).refused).toEqual([]);
+  });
+
   test("a leaf server (no data) may go", () => {
     const withLeaf = deployment([
       ...three.servers,
