@@ -62,6 +62,7 @@ interface Edit {
   settings?: (s: Settings) => Settings;
   leafSites?: (sites: string[]) => string[];
   storage?: "ssd" | "nvme";
+  diskGiB?: number;
 }
 
 const zones = (region: string, order: string[]): string[] => order.map((z) => `${region}${z}`);
@@ -120,6 +121,8 @@ const K8S_EDITS: fc.Arbitrary<Edit>[] = [
 
 const COMMON_EDITS: fc.Arbitrary<Edit>[] = [
   fc.constantFrom("ssd" as const, "nvme" as const).map((storage) => ({ what: `storage ${storage}`, storage })),
+  // Below every base's planned disk, and above it.
+  fc.constantFrom(8, 4096).map((diskGiB) => ({ what: `disk ${String(diskGiB)} GiB`, diskGiB })),
   fc
     .subarray(["dmz", "edge", "branch"], { minLength: 1 })
     .map((sites) => ({ what: `leaf sites ${sites.join(",")}`, leafSites: () => sites })),
@@ -129,16 +132,20 @@ function sets(base: Base, edits: Edit[]): string[] {
   let settings = base.settings;
   let sites = base.leafSites ?? [];
   let storage: Edit["storage"];
+  let diskGiB: number | undefined;
   for (const e of edits) {
     settings = e.settings?.(settings) ?? settings;
     sites = e.leafSites?.(sites) ?? sites;
     storage = e.storage ?? storage;
+    diskGiB = e.diskGiB ?? diskGiB;
   }
   return [
     `peels=${String(base.peels)}`,
     `${base.target}=${JSON.stringify(settings)}`,
     ...(base.leafSites === undefined ? [] : [`leafSites=${JSON.stringify(sites.map((name) => ({ name })))}`]),
-    ...(storage === undefined ? [] : [`overrides=${JSON.stringify({ server: { storage } })}`]),
+    ...(storage === undefined && diskGiB === undefined
+      ? []
+      : [`overrides=${JSON.stringify({ server: { storage, jetstreamDiskGiB: diskGiB } })}`]),
   ];
 }
 
@@ -159,7 +166,15 @@ const CLAIM = "kubernetes:core/v1:PersistentVolumeClaim";
 const NAMESPACE = "kubernetes:core/v1:Namespace";
 const INSTANCE = "aws:ec2/instance:Instance";
 
-/** The data stores a change deletes, replaces or wipes, in words; none is what the guard must keep. */
+/** A volume's or claim's size in GiB, as its inputs give it (`size`; a claim's `"10Gi"` request). */
+function sizeOf(c: ResourceChange, side: "before" | "after"): number {
+  const inputs = c[side]?.inputs;
+  if (c.type === VOLUME) return Number(inputs?.size);
+  const spec = inputs?.spec as { resources?: { requests?: { storage?: string } } } | undefined;
+  return Number.parseInt(spec?.resources?.requests?.storage ?? "", 10);
+}
+
+/** The data stores a change deletes, replaces, wipes or shrinks, in words; none is what the guard must keep. */
 function storesLost(before: Planned, changes: ResourceChange[]): string[] {
   const destroys = (c: ResourceChange) => c.action === "delete" || c.action === "replace";
   const claimsIn = claimNamespaces(before.resources);
@@ -169,8 +184,11 @@ function storesLost(before: Planned, changes: ResourceChange[]): string[] {
       .map((s) => `zester-${s.name}`),
   );
   return changes.flatMap((c) => {
+    const store = c.type === VOLUME || c.type === CLAIM;
     const lost =
-      ((c.type === VOLUME || c.type === CLAIM) && destroys(c)) ||
+      (store && destroys(c)) ||
+      // No provider shrinks a store: the update would stop half-way.
+      (store && c.action === "update" && sizeOf(c, "after") < sizeOf(c, "before")) ||
       (c.type === NAMESPACE && destroys(c) && claimsIn.has(metadataName(c.before?.inputs) ?? "")) ||
       (c.type === INSTANCE &&
         instanceStore.has(c.name) &&
@@ -190,7 +208,7 @@ const baseOf = (base: Base): Promise<Planned> => {
 
 const outcomes = { refused: 0, through: 0 };
 
-test("no plan the change guard lets through deletes, replaces or wipes a data store", async () => {
+test("no plan the change guard lets through deletes, replaces, wipes or shrinks a data store", async () => {
   const caseOf = fc.constantFrom(...BASES).chain((base) =>
     fc.record({
       base: fc.constant(base),
@@ -263,3 +281,26 @@ test("an instance-store server in a subnet that a new VPC CIDR replaces is refus
     /core-0's JetStream data \(instance-store core-0\) is bound to its subnet \(zester:aws\.network\) private-0 10\.42\.0\.0\/20; private-0 10\.50\.0\.0\/20 would replace/,
   );
 }, 60_000);
+
+test("a smaller disk is refused on both targets, naming the setting; the same plan with no record is what the shrink would be", async () => {
+  const smaller: Edit = { what: "disk 8 GiB", diskGiB: 8 };
+  for (const [name, kind, from] of [
+    ["aws cluster-3", "volume core-0-data", 200],
+    ["k8s cluster-3", "claim jetstream-core-0", 200],
+  ] as const) {
+    const base = BASES.find((b) => b.name === name);
+    if (base === undefined) throw new Error(`no ${name} base`);
+    const before = await baseOf(base);
+    await expect(plan(base, [smaller], before)).rejects.toThrow(
+      new RegExp(
+        `core-0's ${kind} would shrink from ${String(from)} GiB to 8 GiB.*zester:overrides\\.server\\.jetstreamDiskGiB`,
+      ),
+    );
+    // Unguarded, the program would update the store in place to the smaller size, which no provider does.
+    const shrunk = diffResources(before.resources, (await plan(base, [smaller])).resources).filter(
+      (c) =>
+        (c.type === VOLUME || c.type === CLAIM) && c.action === "update" && sizeOf(c, "after") < sizeOf(c, "before"),
+    );
+    expect(shrunk.length).toBeGreaterThan(0);
+  }
+}, 120_000);
