@@ -304,7 +304,13 @@ function guaranteed(cpu: string, memory: string) {
   return { requests: { cpu, memory }, limits: { cpu, memory } };
 }
 
-/** Watches the pod's config file and SIGHUPs nats-server when it changes (the NATS chart's reloader). */
+/**
+ * Watches the pod's config file, and every certificate, key and CA file the config names, and
+ * SIGHUPs nats-server when one changes (the NATS chart's reloader): a renewed certificate in the
+ * `nats-tls` Secret reaches the running server by a reload. The reloader (0.14.4 and later) reads
+ * those paths from the config and exits when one is missing, so it mounts the TLS files where
+ * nats-server reads them, as the chart mounts every `/etc/` mount of the nats container into it.
+ */
 function reloaderContainer(s: KubernetesSettings) {
   return {
     name: "reloader",
@@ -313,6 +319,7 @@ function reloaderContainer(s: KubernetesSettings) {
     env: [{ name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } }],
     volumeMounts: [
       { name: "config", mountPath: CONFIG_DIR, readOnly: true },
+      { name: "tls", mountPath: TLS_DIR, readOnly: true },
       { name: "pid", mountPath: PID_DIR },
     ],
     resources: guaranteed("10m", "32Mi"),

@@ -68,6 +68,7 @@ interface Container {
   livenessProbe?: { httpGet: { path: string }; timeoutSeconds?: number };
   lifecycle?: { preStop: { exec: { command: string[] } } };
   env?: { name: string; value?: string }[];
+  volumeMounts?: { name: string; mountPath: string }[];
 }
 interface StatefulSetSpec {
   replicas: number;
@@ -167,6 +168,29 @@ describe("every tier on Kubernetes", () => {
           "-config",
           "/etc/nats-config/$(POD_NAME).conf",
         ]);
+        // The reloader watches each file its pod's config names as cert_file, key_file or ca_file (read
+        // by its own pattern, nack's natsreloader getCertPaths) and exits when one is not there: each
+        // must reach it from the volume nats-server reads it from.
+        const setName = set.inputs.metadata?.name ?? "";
+        const confs = Object.entries(
+          ofKind(p, "Secret")
+            .filter((x) => x.inputs.metadata?.name === "nats-config")
+            .reduce<Record<string, string>>(
+              (all, x) => ({ ...all, ...(x.inputs.stringData as Record<string, string>) }),
+              {},
+            ),
+        ).filter(([key]) => new RegExp(`^${setName}-\\d+\\.conf$`).test(key));
+        expect(confs.length).toBeGreaterThan(0);
+        const watched = confs.flatMap(([, conf]) =>
+          [...conf.matchAll(/^\s*(cert_file|key_file|ca_file)\s*:\s*(['"]?[^'";\n]*)"?/gm)].map((m) =>
+            (m[2] ?? "").replace(/^['"]/, ""),
+          ),
+        );
+        expect(watched.length).toBeGreaterThan(0);
+        const volumeOf = (c: Container | undefined, file: string): string | undefined =>
+          c?.volumeMounts?.find((m) => file.startsWith(`${m.mountPath}/`))?.name;
+        for (const file of watched) expect([file, volumeOf(reloader, file)]).toEqual([file, volumeOf(nats, file)]);
+        expect(volumeOf(nats, watched[0] ?? "")).toBe("tls");
       }
       for (const set of core) {
         const spec = set.inputs.spec as StatefulSetSpec;
