@@ -17,7 +17,12 @@ export const RoutezSchema = z
 export const JszSchema = z
   .object({
     meta_cluster: z
-      .object({ leader: z.string().optional(), cluster_size: z.number().optional() })
+      .object({
+        leader: z.string().optional(),
+        cluster_size: z.number().optional(),
+        /** The group's other members as this server knows them: itself and the leader left out. */
+        replicas: z.array(z.object({ name: z.string() }).passthrough()).nullish(),
+      })
       .passthrough()
       .optional(),
     config: z.object({ domain: z.string().optional() }).passthrough().optional(),

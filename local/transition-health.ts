@@ -24,8 +24,15 @@ export async function until(what: string, timeoutMs: number, look: () => Promise
   }
 }
 
-/** Why a server is not a member of a meta group of `size` with a leader; undefined when it is. */
-async function metaProblem(s: TopologyServer, size: number): Promise<string | undefined> {
+/**
+ * Why a server is not a member of a meta group of `size` with a leader; undefined when it is.
+ * `members`: the group's planned members, to name those a short group lacks.
+ */
+async function metaProblem(
+  s: TopologyServer,
+  size: number,
+  members: TopologyServer[] = [],
+): Promise<string | undefined> {
   const base = monitorUrl(s);
   const [varz, routez, jsz] = await Promise.all([
     getMonitoring(`${base}/varz`, VarzSchema),
@@ -37,12 +44,27 @@ async function metaProblem(s: TopologyServer, size: number): Promise<string | un
   const routes = new Set((routez?.routes ?? []).map((r) => r.remote_name ?? r.remote_id)).size;
   if (size > 1 && routes < size - 1) return `${s.name} routes to ${String(routes)} of ${String(size - 1)} peers`;
   if (size > 1 && (jsz?.meta_cluster?.leader ?? "") === "") return `${s.name} sees no meta leader`;
-  if (size > 1 && jsz?.meta_cluster?.cluster_size !== size)
-    return `${s.name} sees a meta group of ${String(jsz?.meta_cluster?.cluster_size)}, not ${String(size)}`;
+  if (size > 1 && jsz?.meta_cluster?.cluster_size !== size) {
+    const missing = await missingFromMeta(jsz?.meta_cluster?.leader, members);
+    return `${s.name} sees a meta group of ${String(jsz?.meta_cluster?.cluster_size)}, not ${String(size)}${missing.length > 0 ? ` (without ${missing.join(", ")})` : ""}`;
+  }
   if (size === 1 && jsz === undefined) return `${s.name}'s JetStream does not answer`;
   // It answers on its monitoring port while it still loads its store, before its client port opens.
   if (!(await acceptsClients(s))) return `${s.name}'s client port does not take connections yet`;
   return undefined;
+}
+
+/**
+ * The members the meta group lacks, as its leader lists the group (only the leader's /jsz names
+ * the other members); none when the leader is not one of `members` or does not answer.
+ */
+async function missingFromMeta(leader: string | undefined, members: TopologyServer[]): Promise<string[]> {
+  const led = members.find((m) => m.name === leader);
+  if (led === undefined) return [];
+  const replicas = (await getMonitoring(`${monitorUrl(led)}/jsz`, JszSchema))?.meta_cluster?.replicas;
+  if (replicas == null) return [];
+  const seen = new Set([led.name, ...replicas.map((r) => r.name)]);
+  return members.filter((m) => !seen.has(m.name)).map((m) => m.name);
 }
 
 /** Whether `server` is, right now, a member of a meta group of `size` with a leader. */
@@ -54,7 +76,7 @@ export async function inMetaGroup(server: TopologyServer, size: number): Promise
 export function waitMetaGroup(servers: TopologyServer[], size: number, timeoutMs: number): Promise<void> {
   return until(`a meta group of ${String(size)} (${servers.map((s) => s.name).join(", ")})`, timeoutMs, async () => {
     for (const s of servers) {
-      const problem = await metaProblem(s, size);
+      const problem = await metaProblem(s, size, servers);
       if (problem !== undefined) return problem;
     }
     return undefined;
