@@ -277,14 +277,20 @@ function claimPlacement(s: KubernetesSettings, region: string, first: boolean): 
 /** What is deployed on Kubernetes, per server: pod resources and images, its config's keys, its claim. */
 export function kubernetesDeployment(t: Topology, layout: KubernetesLayout, s: KubernetesSettings): Deployment {
   const hubLeafHostOf = (region: string) => (region === t.plan.regions[0]?.name ? undefined : layout.hubLeafHost);
-  // One hash per set, not one per member: each renders every member's config.
-  const hashes = new Map<string[], string>();
-  const setHash = (set: string[], region: string): string => {
-    const known = hashes.get(set);
-    if (known !== undefined) return known;
-    const hash = restartHash(t, set, s, hubLeafHostOf(region));
-    hashes.set(set, hash);
-    return hash;
+  // The whole pod template, its config-hash annotation included: a change to any of it rolls the
+  // set's pods (the reloader's mounts, the exporter's image), not only a config's restart part.
+  const templates = new Map<string, string>();
+  for (const r of layout.regions)
+    for (const o of r.objects)
+      if (o.kind === "StatefulSet")
+        templates.set(
+          `${r.region}/${o.metadata.name}`,
+          digest(JSON.stringify((o.spec as { template: unknown }).template)),
+        );
+  const templateOf = (x: Topology["servers"][number]): string => {
+    const known = templates.get(`${x.region}/${setOf(x.name)}`);
+    if (known === undefined) throw new Error(`no StatefulSet ${setOf(x.name)} in region ${x.region} for ${x.name}`);
+    return known;
   };
   return {
     version: 1,
@@ -295,10 +301,6 @@ export function kubernetesDeployment(t: Topology, layout: KubernetesLayout, s: K
     accounts: ACCOUNTS,
     servers: t.servers.map((x): DeployedServer => {
       const size = x.role === "core" ? t.plan.server : (t.plan.leafNode?.server ?? t.plan.server);
-      const set =
-        x.role === "core"
-          ? (t.clusters.find((c) => c.name === x.cluster)?.servers ?? [])
-          : (t.leafSites.find((site) => site.name === x.site && site.region === x.region)?.servers ?? []);
       return {
         name: x.name,
         role: x.role,
@@ -307,7 +309,7 @@ export function kubernetesDeployment(t: Topology, layout: KubernetesLayout, s: K
         ...(x.site === undefined ? {} : { site: x.site }),
         // A change to any of these is a new pod template: the pods roll, one at a time.
         host: `${String(size.cpuBurstCores)} CPU ${String(size.memoryMiB)} MiB ${s.natsServer.image}`,
-        restart: setHash(set, x.region),
+        restart: templateOf(x),
         reload: reloadKey(t, x.name, s, hubLeafHostOf(x.region)),
         ...(x.role === "core"
           ? {
