@@ -5,7 +5,6 @@ import { plan } from "../../sizing";
 import { build, standardAddressing } from "../../topology";
 import { DEFAULT_UNIT_PATHS, natsServerUnit, sysctlFile, zesterUnit } from "../../topology/render/systemd";
 import { leafNodeConfig, masterConfig, peelConfig } from "../../topology/render/zester-config";
-import { ROOT } from "../helpers/run";
 import { verifyUnits } from "../helpers/systemd";
 import { TIER_EXAMPLES } from "../helpers/tiers";
 
@@ -26,10 +25,12 @@ describe("systemd units", () => {
   );
 
   test("systemd-analyze verify accepts every unit (pointed at executables that exist here)", () => {
-    const nats = path.join(ROOT, ".cache", "nats-server", "sid", "nats-server");
+    // systemd-analyze checks that each command is an executable, and runs none: /bin/true serves,
+    // where a nats-server from .cache/ would be there only after the servers' global setup (a fresh
+    // clone's `npm run test:unit` has none).
     const paths = {
       ...DEFAULT_UNIT_PATHS,
-      natsServerBin: nats,
+      natsServerBin: "/bin/true",
       zesterMasterBin: "/bin/true",
       zesterPeelBin: "/bin/true",
       user: "root",
