@@ -158,7 +158,7 @@ async function reconcileBucket(
  */
 const SERVING_TIMEOUT_MS = 60_000;
 /** How long a new or changed stream's followers may stand still before its leader is asked to step down. */
-const SERVING_QUIET_MS = 8_000;
+const SERVING_QUIET_MS = 15_000;
 
 /**
  * A stream answers writes only once its Raft group has a leader: right after a create or a

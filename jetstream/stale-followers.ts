@@ -45,7 +45,10 @@ export function lookBehind(
   quietMs: number,
 ): { behind: Behind | undefined; ask: boolean } {
   if ((info.cluster?.leader ?? "") === "") return { behind: was, ask: false };
-  const lag = (info.cluster?.replicas ?? []).filter((r) => !r.current).reduce((sum, r) => sum + lagOf(r), 0);
+  const lag = (info.cluster?.replicas ?? [])
+    // An offline follower's lag grows with every write and would hide one that catches up.
+    .filter((r) => !r.current && !r.offline)
+    .reduce((sum, r) => sum + lagOf(r), 0);
   if (was === undefined || lag < was.lag)
     return { behind: { since: now, lag, quietMs: was?.quietMs ?? quietMs }, ask: false };
   if (now - was.since < was.quietMs) return { behind: was, ask: false };

@@ -57,3 +57,21 @@ test("says what each follower is doing", () => {
   expect(followersOf(behind(7))).toBe("core-1 current (lag 0, seen 0.4 s ago), core-2 behind (lag 7, seen 0.4 s ago)");
   expect(followersOf(info("core-0", []))).toBe("no followers");
 });
+
+test("an offline follower's growing lag does not hide one that catches up", () => {
+  const look = (offlineLag: number, catchingUp: number) =>
+    info("core-0", [
+      { name: "core-1", current: false, lag: catchingUp },
+      { name: "core-2", current: false, lag: offlineLag },
+    ]);
+  const offline = (i: StreamInfo): StreamInfo => {
+    const replicas = i.cluster?.replicas ?? [];
+    if (replicas[1] !== undefined) replicas[1].offline = true;
+    return i;
+  };
+  const was = lookBehind(undefined, offline(look(100, 500)), 0, 1_000).behind;
+  expect(lookBehind(was, offline(look(900, 400)), 1_500, 1_000)).toEqual({
+    behind: { since: 1_500, lag: 400, quietMs: 1_000 },
+    ask: false,
+  });
+});
