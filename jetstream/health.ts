@@ -83,6 +83,11 @@ export function formedShort(error: unknown): boolean {
   return /meta group of \d+, (?:planned|not) \d+|routes to \d+ of \d+ peers/.test(String(error));
 }
 
+/** The members a short meta group lacks, as the meta-group wait names them ("(without core-3, core-4)"). */
+export function shortOf(error: unknown): string[] {
+  return /sees a meta group of \d+, not \d+ \(without ([^)]+)\)/.exec(String(error))?.[1]?.split(", ") ?? [];
+}
+
 export interface ServerStatus {
   name: string;
   role: Role;

@@ -9,7 +9,7 @@
 import { rm } from "node:fs/promises";
 import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
-import { formedShort, lackingRoute, ROUTE_WAIT_MS } from "../jetstream/health";
+import { formedShort, lackingRoute, ROUTE_WAIT_MS, shortOf } from "../jetstream/health";
 import { handOffLeaders } from "../jetstream/hand-off";
 import { regroup } from "../jetstream/regroup";
 import { runReconcileJob } from "../jetstream/reconcile-job";
@@ -157,10 +157,6 @@ export async function lastSeqs(nc: NatsConnection, streams: string[]): Promise<R
 }
 
 const ROUTE_RETRIES = 2;
-
-/** The members a short meta group lacks, as the meta-group wait names them ("(without core-3, core-4)"). */
-export const shortOf = (error: unknown): string[] =>
-  /sees a meta group of \d+, not \d+ \(without ([^)]+)\)/.exec(String(error))?.[1]?.split(", ") ?? [];
 
 /**
  * Waits for a meta group of `members`. A route that does not come back after a restart is a known

@@ -1,6 +1,5 @@
 /** The one reading of "which server lacks a route" and "formed short" the restart paths act on. */
-import { formedShort, lackingRoute } from "../../jetstream/health";
-import { shortOf } from "../../local/transition-steps";
+import { formedShort, lackingRoute, shortOf } from "../../jetstream/health";
 
 test("names the server a transition's meta-group wait or a rollout's health wait says lacks a route", () => {
   expect(
