@@ -173,7 +173,6 @@ export async function untilServing(
 ): Promise<void> {
   const deadline = Date.now() + SERVING_TIMEOUT_MS;
   const stale = staleFollowers(nc, SERVING_QUIET_MS);
-  let nudged = 0;
   for (;;) {
     // Right after a create, 2.9 can still answer "stream not found" for a moment.
     const info = await infoOrUndefined(jsm, stream);
@@ -183,9 +182,9 @@ export async function untilServing(
     if (Date.now() > deadline)
       throw new Error(
         `stream ${stream} has no leader with ${replicas - 1} current followers after ${SERVING_TIMEOUT_MS / 1000} s ` +
-          `(leader ${cluster?.leader ?? "none"}; ${info === undefined ? "no stream info" : followersOf(info)}; its leader asked to step down ${String(nudged)} times)`,
+          `(leader ${cluster?.leader ?? "none"}; ${info === undefined ? "no stream info" : followersOf(info)}; its leader asked to step down ${String(stale.asked(stream))} times)`,
       );
-    if (info !== undefined && (await stale.nudge(info))) nudged++;
+    if (info !== undefined) await stale.nudge(info);
     await new Promise((r) => setTimeout(r, 50));
   }
 }

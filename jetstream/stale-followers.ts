@@ -57,23 +57,30 @@ export function lookBehind(
 
 /**
  * Returns `nudge(info)`, called on every look at a stream that is not whole: it asks the stream's
- * leader to step down as `lookBehind` says, and says whether it asked. `settled(stream)` forgets a
- * stream once it is whole.
+ * leader to step down as `lookBehind` says. `settled(stream)` forgets a stream once it is whole;
+ * `asked(stream)` says how many times its leader was asked, for an error that gives up on it.
  */
 export function staleFollowers(
   nc: NatsConnection,
   quietMs: number,
-): { nudge: (info: StreamInfo) => Promise<boolean>; settled: (stream: string) => void } {
+): {
+  nudge: (info: StreamInfo) => Promise<void>;
+  settled: (stream: string) => void;
+  asked: (stream: string) => number;
+} {
   const behind = new Map<string, Behind>();
+  const asks = new Map<string, number>();
   return {
     settled: (stream) => behind.delete(stream),
+    asked: (stream) => asks.get(stream) ?? 0,
     nudge: async (info) => {
       const stream = info.config.name;
       const look = lookBehind(behind.get(stream), info, Date.now(), quietMs);
       if (look.behind === undefined) behind.delete(stream);
       else behind.set(stream, look.behind);
-      if (look.ask) await stepDown(nc, stream);
-      return look.ask;
+      if (!look.ask) return;
+      asks.set(stream, (asks.get(stream) ?? 0) + 1);
+      await stepDown(nc, stream);
     },
   };
 }

@@ -127,7 +127,6 @@ function waitEveryStream(
   problem: (info: StreamInfo) => string | undefined,
 ): Promise<void> {
   const stale = staleFollowers(nc, BEHIND_QUIET_MS);
-  const nudged = new Map<string, number>();
   return until(what, timeoutMs, async () => {
     const jsm = await jetstreamManager(nc, { timeout: 2_000, checkAPI: false });
     for (const stream of streams) {
@@ -137,9 +136,8 @@ function waitEveryStream(
         stale.settled(stream);
         continue;
       }
-      if (/ replicas current/.test(found) && (await stale.nudge(info)))
-        nudged.set(stream, (nudged.get(stream) ?? 0) + 1);
-      const asked = nudged.get(stream) ?? 0;
+      if (/ replicas current/.test(found)) await stale.nudge(info);
+      const asked = stale.asked(stream);
       return `${found}: ${followersOf(info)}${asked === 0 ? "" : `; its leader asked to step down ${String(asked)} times`}`;
     }
     return undefined;
